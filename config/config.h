@@ -1,0 +1,129 @@
+// The configuration model: what warden.yaml (and its includes) says, validated, with the place
+// each definition came from. Built by LoadConfig (loader.cc); used by wardend and by wardenctl
+// (for -c). No I/O here besides reading the files named.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace warden::config {
+
+// Where something was written: 1-based line and column, as editors count.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// One problem found in a config: printed as "FILE:LINE:COL: message".
+struct Diagnostic {
+  SourceLocation where;
+  std::string message;
+  std::string ToString() const;
+};
+
+enum class AutoRestart { kFalse, kTrue, kUnexpected };
+enum class ReadyMode { kStartsecs, kNotify };
+
+// stdout/stderr of a program. file is a path, "AUTO" (a file in warden.log_dir named after the
+// process) or "NONE". merge_into_stdout is `stderr: stdout`.
+struct LogSpec {
+  std::string file = "AUTO";
+  uint64_t max_bytes = 50ull * 1024 * 1024;
+  int backups = 10;
+  bool merge_into_stdout = false;
+};
+
+struct Program {
+  std::string name;
+  SourceLocation where;                // the program's key
+  std::vector<std::string> command;    // argv; command[0] is a path or a name looked up in PATH
+  int numprocs = 1;
+  int numprocs_start = 0;
+  std::string directory;               // empty: wardend's working directory
+  std::vector<std::pair<std::string, std::string>> environment;  // in file order
+  std::string user;                    // empty: wardend's user
+  std::optional<mode_t> umask;         // empty: inherit
+  bool autostart = true;
+  AutoRestart autorestart = AutoRestart::kUnexpected;
+  std::vector<int> exitcodes = {0};
+  double startsecs = 1.0;
+  int startretries = 3;
+  ReadyMode ready = ReadyMode::kStartsecs;
+  int stopsignal = 15;                 // SIGTERM
+  double stopwaitsecs = 10.0;
+  bool stopasgroup = false;
+  bool killasgroup = false;            // forced true when stopasgroup is true (as supervisord)
+  int priority = 999;
+  std::vector<std::string> depends_on;
+  LogSpec stdout_log;
+  LogSpec stderr_log;
+};
+
+// A heterogeneous group from the `groups:` section.
+struct Group {
+  std::string name;
+  SourceLocation where;
+  std::vector<std::string> programs;
+};
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+struct Settings {
+  std::string socket;                  // resolved: DefaultSocketPath() when not given
+  mode_t socket_mode = 0600;
+  std::string socket_group;            // empty: wardend's group
+  std::string log_dir = "/var/log/warden";
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+struct Config {
+  std::string path;                    // the main file, as given
+  Settings warden;
+  std::vector<Program> programs;       // sorted by (priority, name)
+  std::vector<Group> groups;           // in file order
+  std::vector<std::string> files;      // the main file, then included files, as read
+
+  const Program* FindProgram(std::string_view name) const;
+};
+
+// One process of a program: numprocs > 1 gives program_00, program_01, ... (numprocs_start
+// shifts the numbers). group is the `groups:` entry the program is in, else the program name.
+// FullName() is "group:name", or just "name" when group == name (supervisorctl's namespec).
+struct ProcessName {
+  std::string group;
+  std::string name;
+  std::string FullName() const { return group == name ? name : group + ":" + name; }
+};
+std::vector<ProcessName> ExpandProcessNames(const Config& config, const Program& program);
+
+struct LoadResult {
+  std::optional<Config> config;        // set if and only if errors is empty
+  std::vector<Diagnostic> errors;      // every problem found, in file order
+};
+
+// Reads, validates and resolves the config at `path` with its includes. Never throws.
+LoadResult LoadConfigFile(const std::string& path);
+// The same for text already in memory; `name` stands for the file in diagnostics and is the base
+// for relative includes.
+LoadResult LoadConfigString(std::string_view yaml, const std::string& name);
+
+// Splits a command string into words as a POSIX shell would (quotes, backslashes, whitespace),
+// without expansions of any kind. Errors name the problem (e.g. "unterminated quote").
+Result<std::vector<std::string>> SplitCommand(std::string_view command);
+
+// /run/warden/warden.sock for root; $XDG_RUNTIME_DIR/warden/warden.sock otherwise (or
+// /tmp/warden-UID/warden.sock when XDG_RUNTIME_DIR is unset).
+std::string DefaultSocketPath();
+
+constexpr const char* kDefaultConfigPath = "/etc/warden/warden.yaml";
+
+}  // namespace warden::config

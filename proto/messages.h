@@ -1,0 +1,169 @@
+// The messages of protocol version 1 and their payload codecs. docs/protocol.md is the byte-by-
+// byte description of every one of them; keep the two in step.
+//
+// Each request type has a reply type equal to (type | kReplyBit) with the same request id. Any
+// request can instead be answered by kError. A decoder reads its fields in order and ignores
+// bytes after the last field it knows, so later versions can append fields.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace warden::proto {
+
+inline constexpr uint16_t kReplyBit = 0x8000;
+
+enum class MessageType : uint16_t {
+  kHello = 1,     // must be the first request on a connection
+  kStatus = 2,
+  kStart = 3,
+  kStop = 4,
+  kRestart = 5,
+  kSignal = 6,
+  kPid = 7,
+  kVersion = 8,
+  kShutdown = 9,
+
+  kError = 0x7FFF,  // a reply: the request failed as a whole
+
+  kHelloReply = kHello | kReplyBit,
+  kStatusReply = kStatus | kReplyBit,
+  kStartReply = kStart | kReplyBit,
+  kStopReply = kStop | kReplyBit,
+  kRestartReply = kRestart | kReplyBit,
+  kSignalReply = kSignal | kReplyBit,
+  kPidReply = kPid | kReplyBit,
+  kVersionReply = kVersion | kReplyBit,
+  kShutdownReply = kShutdown | kReplyBit,
+};
+
+// Supervisor states, numbered as supervisord numbers them.
+enum class ProcessState : uint16_t {
+  kStopped = 0,
+  kStarting = 10,
+  kRunning = 20,
+  kBackoff = 30,
+  kStopping = 40,
+  kExited = 100,
+  kFatal = 200,
+  kUnknown = 1000,
+};
+const char* ProcessStateName(ProcessState state);  // "RUNNING", ...
+
+// --- Hello ---------------------------------------------------------------------------------
+struct HelloRequest {
+  uint16_t min_version = 1;
+  uint16_t max_version = 1;
+  std::string client;  // free text, e.g. "wardenctl 0.1.0"
+};
+struct HelloReply {
+  uint16_t version = 1;  // the version this connection speaks from now on
+  std::string server;    // e.g. "wardend 0.1.0"
+  uint32_t daemon_pid = 0;
+};
+
+// --- Error ---------------------------------------------------------------------------------
+struct ErrorReply {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+// --- Status --------------------------------------------------------------------------------
+// names: NAME arguments as the user typed them ("web", "web:*", "web:web_00", "all"); empty
+// means every process.
+struct StatusRequest {
+  std::vector<std::string> names;
+};
+
+struct ChildProcess {
+  int32_t pid = 0;
+  uint8_t kernel_state = 0;  // letter from /proc/PID/stat field 3, 0 when unknown
+};
+
+enum class ExitKind : uint8_t { kNone = 0, kExited = 1, kSignaled = 2 };
+
+struct ProcessInfo {
+  std::string name;            // process name (web, or web_00 for numprocs > 1)
+  std::string group;           // group name (== name for a lone program)
+  ProcessState state = ProcessState::kStopped;
+  int32_t pid = 0;             // 0 when no process
+  uint8_t kernel_state = 0;    // 0 when no process or unreadable
+  int64_t start_time_ms = 0;   // Unix ms of the last spawn, 0 never
+  int64_t stop_time_ms = 0;    // Unix ms of the last exit, 0 never
+  uint64_t uptime_ms = 0;      // time since spawn while the process lives
+  uint32_t restarts = 0;       // spawns after the first one
+  ExitKind exit_kind = ExitKind::kNone;  // how the last process ended
+  int32_t exit_value = 0;      // exit code, or signal number
+  std::string reason;          // why it is not running: spawn error, "Exited too quickly", ...
+  uint64_t cpu_time_ms = 0;    // user + system CPU of the main process
+  uint64_t rss_bytes = 0;      // resident set of the main process
+  std::vector<ChildProcess> children;  // descendants of the main process, zombies included
+
+  std::string FullName() const { return group == name ? name : group + ":" + name; }
+};
+
+struct StatusReply {
+  std::vector<ProcessInfo> processes;
+  std::vector<std::string> unknown_names;  // requested names that matched nothing
+};
+
+// --- Start / Stop / Restart / Signal ---------------------------------------------------------
+// The daemon answers when the outcome is known: start when the process is RUNNING (or failed),
+// stop when it is STOPPED.
+struct ActionRequest {
+  std::vector<std::string> names;
+  int32_t signal = 0;  // kSignal only; 0 elsewhere
+};
+
+struct ActionResult {
+  std::string name;  // full name (group:name or name), or the requested name if unknown
+  ErrorCode code = ErrorCode::kOk;
+  std::string message;  // empty when ok; otherwise why
+};
+
+struct ActionReply {
+  std::vector<ActionResult> results;
+};
+
+// --- Pid -----------------------------------------------------------------------------------
+struct PidRequest {
+  std::string name;  // empty: the daemon's own pid
+};
+struct PidReply {
+  int32_t pid = 0;  // 0: the process is not running
+};
+
+// --- Version, Shutdown have empty requests ---------------------------------------------------
+struct VersionReply {
+  std::string version;
+};
+
+// Payload codecs. Encode* returns the payload (without header). Decode* returns false when the
+// payload is too short or a count is impossible; trailing bytes are ignored.
+std::vector<uint8_t> Encode(const HelloRequest& m);
+std::vector<uint8_t> Encode(const HelloReply& m);
+std::vector<uint8_t> Encode(const ErrorReply& m);
+std::vector<uint8_t> Encode(const StatusRequest& m);
+std::vector<uint8_t> Encode(const StatusReply& m);
+std::vector<uint8_t> Encode(const ActionRequest& m);
+std::vector<uint8_t> Encode(const ActionReply& m);
+std::vector<uint8_t> Encode(const PidRequest& m);
+std::vector<uint8_t> Encode(const PidReply& m);
+std::vector<uint8_t> Encode(const VersionReply& m);
+
+bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, HelloReply* m);
+bool Decode(const std::vector<uint8_t>& payload, ErrorReply* m);
+bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, StatusReply* m);
+bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, ActionReply* m);
+bool Decode(const std::vector<uint8_t>& payload, PidRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, PidReply* m);
+bool Decode(const std::vector<uint8_t>& payload, VersionReply* m);
+
+}  // namespace warden::proto
