@@ -6,12 +6,16 @@
 //   STARTING --startsecs elapsed (ready: startsecs) or OnReady (ready: notify)--> RUNNING
 //   STARTING --exit (any status) or spawn error--> BACKOFF   ("Exited too quickly ...")
 //   BACKOFF  --timer (backoff_count seconds after the failure)--> STARTING
-//   BACKOFF  --when backoff_count > startretries--> FATAL    (never retried on its own)
+//   STARTING --exit or spawn error, when backoff_count > startretries--> FATAL (directly; never
+//            retried on its own)
+//   An exit seen in STARTING after startsecs has already elapsed (its timer due but not yet
+//   fired) counts as an exit from RUNNING: STARTING -> RUNNING -> EXITED, as supervisord does.
 //   RUNNING  --exit--> EXITED, then at once STARTING again when autorestart is true, or
 //            unexpected and the exit was not one of exitcodes (a signal is never expected)
 //   STARTING/RUNNING --Stop--> STOPPING (stopsignal; to the group if stopasgroup)
-//   STOPPING --stopwaitsecs elapsed--> SIGKILL (to the group if killasgroup), stays STOPPING
-//            and re-sends SIGKILL every stopwaitsecs until the exit is seen
+//   STOPPING --stopwaitsecs elapsed--> SIGKILL (to the group if killasgroup or stopasgroup),
+//            stays STOPPING and re-sends SIGKILL every stopwaitsecs (at least 1 s) until the
+//            exit is seen
 //   STOPPING --exit--> STOPPED
 //   BACKOFF  --Stop--> STOPPED   (nothing runs; the pending retry is cancelled)
 //
@@ -20,15 +24,15 @@
 // t0+6s, then FATAL. A process that crashes after RUNNING restarts immediately with no limit
 // (supervisord's rule; issue 3 adds a growing delay for crash loops).
 //
-// | state \ event | Start          | Stop             | exit                       | timer            |
-// |---------------|----------------|------------------|----------------------------|------------------|
-// | STOPPED       | spawn          | kNotRunning      | (impossible)               | ignored          |
-// | STARTING      | kAlreadyStarted| signal, STOPPING | BACKOFF or FATAL           | RUNNING          |
-// | RUNNING       | kAlreadyStarted| signal, STOPPING | EXITED (+restart)          | ignored          |
-// | BACKOFF       | spawn (reset)  | STOPPED          | (impossible)               | spawn            |
-// | STOPPING      | kAlreadyStarted| ok (no-op)       | STOPPED                    | SIGKILL          |
-// | EXITED        | spawn          | kNotRunning      | (impossible)               | ignored          |
-// | FATAL         | spawn (reset)  | kNotRunning      | (impossible)               | ignored          |
+// | state \ event | Start          | Stop             | exit                       | timer    |
+// |---------------|----------------|------------------|----------------------------|----------|
+// | STOPPED       | spawn          | kNotRunning      | (impossible)               | ignored  |
+// | STARTING      | kAlreadyStarted| signal, STOPPING | BACKOFF or FATAL           | RUNNING  |
+// | RUNNING       | kAlreadyStarted| signal, STOPPING | EXITED (+restart)          | ignored  |
+// | BACKOFF       | spawn (reset)  | STOPPED          | (impossible)               | spawn    |
+// | STOPPING      | kAlreadyStarted| ok (no-op)       | STOPPED                    | SIGKILL  |
+// | EXITED        | spawn          | kNotRunning      | (impossible)               | ignored  |
+// | FATAL         | spawn (reset)  | kNotRunning      | (impossible)               | ignored  |
 //
 // Time comes in as an argument (an injected clock); the world is reached only through
 // ProcessHost, which tests replace with a fake. A pid is forgotten the moment its exit is
@@ -39,6 +43,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -93,8 +98,8 @@ struct SpawnError {
 };
 
 struct SpawnOutcome {
-  int pid = 0;                       // > 0 on success
-  std::optional<SpawnError> error;   // set on failure
+  int pid = 0;                      // > 0 on success
+  std::optional<SpawnError> error;  // set on failure
 };
 
 // What the machine asks of the world. The daemon implements it with fork/exec, kill(2) and its
@@ -121,7 +126,8 @@ class ProcessMachine {
 
   // --- commands ---
   // Start from STOPPED, EXITED, FATAL or BACKOFF (resets the backoff count).
-  // kAlreadyStarted from STARTING, RUNNING, STOPPING.
+  // kAlreadyStarted from STARTING, RUNNING, STOPPING. kSpawnError (message: reason()) when the
+  // spawn itself failed; the machine is then in BACKOFF or FATAL as after an early exit.
   Status Start(TimePoint now);
   // Stop from STARTING or RUNNING (signal), BACKOFF (straight to STOPPED); ok no-op in STOPPING;
   // kNotRunning from STOPPED, EXITED, FATAL.
@@ -138,9 +144,9 @@ class ProcessMachine {
 
   // --- queries ---
   State state() const { return state_; }
-  int pid() const { return pid_; }                         // 0 when none
+  int pid() const { return pid_; }                                     // 0 when none
   std::optional<TimePoint> started_at() const { return started_at_; }  // last successful spawn
-  uint32_t restarts() const { return restarts_; }          // spawns after the first
+  uint32_t restarts() const { return restarts_; }                      // spawns after the first
   int backoff_count() const { return backoff_count_; }
   std::optional<ExitStatus> last_exit() const { return last_exit_; }
   // Why the process is not running (or not yet running), for status: the spawn error, "Exited

@@ -1,0 +1,530 @@
+"""A small client for wardend's control protocol, written from docs/protocol.md.
+
+It uses nothing but ``struct`` and ``socket`` (plus typing/dataclasses), so the integration
+tests that use it check the document, not the C++ code that implements it.
+
+    with wardenproto.connect("/run/warden/warden.sock") as c:
+        c.hello()
+        processes, unknown = c.status(["web"])
+        results = c.start(["web"])
+
+Frame-level helpers (``send_frame``, ``send_raw``, ``recv_frame``) let tests send garbage and
+look at exactly what comes back.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+# --- section 2: frame header -----------------------------------------------------------------
+
+MAGIC = b"WRDN"
+VERSION = 1
+HEADER = struct.Struct(">4sHHII")  # magic, version, type, request id, payload length
+HEADER_SIZE = HEADER.size
+MAX_PAYLOAD = 1 << 20
+assert HEADER_SIZE == 16
+
+# --- section 3: message types ----------------------------------------------------------------
+
+HELLO = 0x0001
+STATUS = 0x0002
+START = 0x0003
+STOP = 0x0004
+RESTART = 0x0005
+SIGNAL = 0x0006
+PID = 0x0007
+VERSION_MSG = 0x0008
+SHUTDOWN = 0x0009
+ERROR = 0x7FFF
+REPLY_BIT = 0x8000
+
+# --- section 4: error codes ------------------------------------------------------------------
+
+ERROR_NAMES = {
+    0: "OK",
+    1: "INVALID_ARGUMENT",
+    2: "NOT_FOUND",
+    3: "ALREADY_STARTED",
+    4: "NOT_RUNNING",
+    5: "SPAWN_ERROR",
+    6: "ABNORMAL_TERMINATION",
+    7: "PROTOCOL",
+    8: "UNKNOWN_MESSAGE",
+    9: "TOO_LARGE",
+    10: "BUSY",
+    11: "SHUTTING_DOWN",
+    12: "PERMISSION_DENIED",
+    13: "IO",
+    14: "CONFIG",
+    15: "TIMEOUT",
+    16: "INTERNAL",
+}
+OK = 0
+INVALID_ARGUMENT = 1
+NOT_FOUND = 2
+ALREADY_STARTED = 3
+NOT_RUNNING = 4
+SPAWN_ERROR = 5
+ABNORMAL_TERMINATION = 6
+PROTOCOL = 7
+UNKNOWN_MESSAGE = 8
+TOO_LARGE = 9
+BUSY = 10
+SHUTTING_DOWN = 11
+PERMISSION_DENIED = 12
+IO = 13
+CONFIG = 14
+TIMEOUT = 15
+INTERNAL = 16
+
+# --- section 6: states and exit kinds --------------------------------------------------------
+
+STATE_NAMES = {
+    0: "STOPPED",
+    10: "STARTING",
+    20: "RUNNING",
+    30: "BACKOFF",
+    40: "STOPPING",
+    100: "EXITED",
+    200: "FATAL",
+    1000: "UNKNOWN",
+}
+EXIT_KIND_NAMES = {0: "none", 1: "exited", 2: "signaled"}
+
+
+class ProtocolError(Exception):
+    """The peer sent bytes that do not follow docs/protocol.md."""
+
+
+class WardenError(Exception):
+    """The daemon answered a request with ERROR (type 0x7FFF)."""
+
+    def __init__(self, code: int, message: str, request_id: int = 0):
+        super().__init__(f"{ERROR_NAMES.get(code, code)}: {message}")
+        self.code = code
+        self.code_name = ERROR_NAMES.get(code, str(code))
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass
+class Frame:
+    version: int
+    type: int
+    request_id: int
+    payload: bytes
+
+
+# --- section 1: primitive types ----------------------------------------------------------------
+
+
+def pack_str(s: str | bytes) -> bytes:
+    b = s.encode("utf-8") if isinstance(s, str) else s
+    return struct.pack(">I", len(b)) + b
+
+
+def pack_str_list(items: Sequence[str]) -> bytes:
+    return struct.pack(">I", len(items)) + b"".join(pack_str(s) for s in items)
+
+
+def pack_record(fields: bytes) -> bytes:
+    return struct.pack(">I", len(fields)) + fields
+
+
+class Reader:
+    """Reads fields in order from a payload; raises ProtocolError when bytes run out."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def take(self, n: int) -> bytes:
+        if n > self.remaining():
+            raise ProtocolError(f"need {n} bytes at offset {self.pos}, have {self.remaining()}")
+        b = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return b
+
+    def unpack(self, fmt: str) -> int:
+        (v,) = struct.unpack(fmt, self.take(struct.calcsize(fmt)))
+        return v
+
+    def u8(self) -> int:
+        return self.unpack(">B")
+
+    def u16(self) -> int:
+        return self.unpack(">H")
+
+    def u32(self) -> int:
+        return self.unpack(">I")
+
+    def u64(self) -> int:
+        return self.unpack(">Q")
+
+    def i32(self) -> int:
+        return self.unpack(">i")
+
+    def i64(self) -> int:
+        return self.unpack(">q")
+
+    def string(self) -> str:
+        n = self.u32()
+        return self.take(n).decode("utf-8", errors="surrogateescape")
+
+    def count(self, min_element_size: int) -> int:
+        n = self.u32()
+        if n * min_element_size > self.remaining():
+            raise ProtocolError(f"count {n} cannot fit in {self.remaining()} bytes")
+        return n
+
+    def str_list(self) -> List[str]:
+        return [self.string() for _ in range(self.count(4))]
+
+    def record(self) -> "Reader":
+        """The next record's fields; bytes a newer peer appended to it are skipped."""
+        return Reader(self.take(self.u32()))
+
+
+# --- section 2: frames -----------------------------------------------------------------------
+
+
+def encode_frame(msg_type: int, request_id: int, payload: bytes = b"",
+                 *, magic: bytes = MAGIC, version: int = VERSION,
+                 length: Optional[int] = None) -> bytes:
+    """Header + payload. magic/version/length can be overridden to build broken frames."""
+    n = len(payload) if length is None else length
+    return HEADER.pack(magic, version, msg_type, request_id, n) + payload
+
+
+def decode_header(header: bytes) -> Tuple[int, int, int, int]:
+    """(version, type, request_id, payload_length) from 16 header bytes, checked."""
+    magic, version, msg_type, request_id, length = HEADER.unpack(header)
+    if magic != MAGIC:
+        raise ProtocolError(f"bad magic {magic!r}")
+    if version != VERSION:
+        raise ProtocolError(f"unsupported protocol version {version}")
+    if length > MAX_PAYLOAD:
+        raise ProtocolError(f"payload length {length} over {MAX_PAYLOAD}")
+    return version, msg_type, request_id, length
+
+
+def decode_frames(data: bytes) -> Tuple[List[Frame], bytes]:
+    """Complete frames in data, and the bytes left over (an incomplete frame)."""
+    frames = []
+    while len(data) >= HEADER_SIZE:
+        version, msg_type, request_id, length = decode_header(data[:HEADER_SIZE])
+        if len(data) < HEADER_SIZE + length:
+            break
+        frames.append(Frame(version, msg_type, request_id, data[HEADER_SIZE:HEADER_SIZE + length]))
+        data = data[HEADER_SIZE + length:]
+    return frames, data
+
+
+# --- section 6: payloads ---------------------------------------------------------------------
+
+
+def encode_hello(min_version: int = 1, max_version: int = 1,
+                 client: str = "wardenproto.py") -> bytes:
+    return struct.pack(">HH", min_version, max_version) + pack_str(client)
+
+
+def decode_hello(payload: bytes) -> Dict:
+    r = Reader(payload)
+    return {"min_version": r.u16(), "max_version": r.u16(), "client": r.string()}
+
+
+def encode_hello_reply(version: int, server: str, daemon_pid: int) -> bytes:
+    return struct.pack(">H", version) + pack_str(server) + struct.pack(">I", daemon_pid)
+
+
+def decode_hello_reply(payload: bytes) -> Dict:
+    r = Reader(payload)
+    return {"version": r.u16(), "server": r.string(), "daemon_pid": r.u32()}
+
+
+def encode_error(code: int, message: str) -> bytes:
+    return struct.pack(">H", code) + pack_str(message)
+
+
+def decode_error(payload: bytes) -> Tuple[int, str]:
+    r = Reader(payload)
+    return r.u16(), r.string()
+
+
+def encode_status_request(names: Sequence[str] = ()) -> bytes:
+    return pack_str_list(names)
+
+
+def decode_status_request(payload: bytes) -> List[str]:
+    return Reader(payload).str_list()
+
+
+PROCESS_INFO_MIN = 76  # record length + fixed fields + four empty str/list headers
+CHILD_MIN = 9
+ACTION_RESULT_MIN = 14
+
+
+def encode_process_info(p: Dict) -> bytes:
+    """A ProcessInfo record from a dict shaped like decode_process_info's result."""
+    state = p["state_code"] if "state_code" in p else _state_number(p["state"])
+    exit_kind = p["exit_kind"]
+    if isinstance(exit_kind, str):
+        exit_kind = {v: k for k, v in EXIT_KIND_NAMES.items()}[exit_kind]
+    fields = (
+        pack_str(p["name"])
+        + pack_str(p["group"])
+        + struct.pack(">HiBqqQIBi", state, p["pid"], _letter_byte(p["kernel_state"]),
+                      p["start_time_ms"], p["stop_time_ms"], p["uptime_ms"], p["restarts"],
+                      exit_kind, p["exit_value"])
+        + pack_str(p["reason"])
+        + struct.pack(">QQ", p["cpu_time_ms"], p["rss_bytes"])
+        + struct.pack(">I", len(p["children"]))
+        + b"".join(pack_record(struct.pack(">iB", c["pid"], _letter_byte(c["kernel_state"])))
+                   for c in p["children"])
+    )
+    return pack_record(fields)
+
+
+def decode_process_info(r: Reader) -> Dict:
+    """One ProcessInfo from a record reader. kernel_state is a letter or None."""
+    p: Dict = {"name": r.string(), "group": r.string()}
+    state = r.u16()
+    p["state_code"] = state
+    p["state"] = STATE_NAMES.get(state, "UNKNOWN")
+    p["pid"] = r.i32()
+    p["kernel_state"] = _letter(r.u8())
+    p["start_time_ms"] = r.i64()
+    p["stop_time_ms"] = r.i64()
+    p["uptime_ms"] = r.u64()
+    p["restarts"] = r.u32()
+    exit_kind = r.u8()
+    p["exit_kind_code"] = exit_kind
+    p["exit_kind"] = EXIT_KIND_NAMES.get(exit_kind, str(exit_kind))
+    p["exit_value"] = r.i32()
+    p["reason"] = r.string()
+    p["cpu_time_ms"] = r.u64()
+    p["rss_bytes"] = r.u64()
+    children = []
+    for _ in range(r.count(CHILD_MIN)):
+        c = r.record()
+        children.append({"pid": c.i32(), "kernel_state": _letter(c.u8())})
+    p["children"] = children
+    p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
+    return p
+
+
+def encode_status_reply(processes: Sequence[Dict], unknown_names: Sequence[str] = ()) -> bytes:
+    return (struct.pack(">I", len(processes))
+            + b"".join(encode_process_info(p) for p in processes)
+            + pack_str_list(unknown_names))
+
+
+def decode_status_reply(payload: bytes) -> Tuple[List[Dict], List[str]]:
+    r = Reader(payload)
+    processes = [decode_process_info(r.record()) for _ in range(r.count(PROCESS_INFO_MIN))]
+    return processes, r.str_list()
+
+
+def encode_action_request(names: Sequence[str], signal: int = 0) -> bytes:
+    return pack_str_list(names) + struct.pack(">i", signal)
+
+
+def decode_action_request(payload: bytes) -> Tuple[List[str], int]:
+    r = Reader(payload)
+    return r.str_list(), r.i32()
+
+
+def encode_action_reply(results: Sequence[Dict]) -> bytes:
+    return struct.pack(">I", len(results)) + b"".join(
+        pack_record(pack_str(a["name"]) + struct.pack(">H", a["code"]) + pack_str(a["message"]))
+        for a in results)
+
+
+def decode_action_reply(payload: bytes) -> List[Dict]:
+    r = Reader(payload)
+    results = []
+    for _ in range(r.count(ACTION_RESULT_MIN)):
+        rec = r.record()
+        name, code, message = rec.string(), rec.u16(), rec.string()
+        results.append({"name": name, "code": code,
+                        "code_name": ERROR_NAMES.get(code, str(code)), "message": message})
+    return results
+
+
+def encode_pid_request(name: str = "") -> bytes:
+    return pack_str(name)
+
+
+def decode_pid_request(payload: bytes) -> str:
+    return Reader(payload).string()
+
+
+def encode_pid_reply(pid: int) -> bytes:
+    return struct.pack(">i", pid)
+
+
+def decode_pid_reply(payload: bytes) -> int:
+    return Reader(payload).i32()
+
+
+def encode_version_reply(version: str) -> bytes:
+    return pack_str(version)
+
+
+def decode_version_reply(payload: bytes) -> str:
+    return Reader(payload).string()
+
+
+def _letter(b: int) -> Optional[str]:
+    return chr(b) if b else None
+
+
+def _letter_byte(s: Optional[str]) -> int:
+    return ord(s) if s else 0
+
+
+def _state_number(name: str) -> int:
+    return {v: k for k, v in STATE_NAMES.items()}[name]
+
+
+# --- section 5: a connection -----------------------------------------------------------------
+
+
+class Connection:
+    """One control connection. Methods raise WardenError on an ERROR reply."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.next_id = 1
+        self._buf = b""
+        self._pending: List[Frame] = []  # frames read while waiting for another request id
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    # -- frames --
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_frame(self, msg_type: int, request_id: int, payload: bytes = b"") -> None:
+        self.sock.sendall(encode_frame(msg_type, request_id, payload))
+
+    def recv_frame(self, timeout: Optional[float] = None) -> Frame:
+        """The next frame from the daemon; raises EOFError if it closes the connection first."""
+        if self._pending:
+            return self._pending.pop(0)
+        old_timeout = self.sock.gettimeout()
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            while True:
+                frames, self._buf = decode_frames(self._buf)
+                if frames:
+                    self._pending.extend(frames[1:])
+                    return frames[0]
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed by the daemon"
+                                   + (f" with {len(self._buf)} bytes of a partial frame"
+                                      if self._buf else ""))
+                self._buf += chunk
+        finally:
+            self.sock.settimeout(old_timeout)
+
+    def is_closed_by_peer(self, timeout: float = 5.0) -> bool:
+        """True when the daemon closes the connection (after any frames it still sends)."""
+        try:
+            while True:
+                self.recv_frame(timeout)
+        except EOFError:
+            return True
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionResetError:
+            return True
+
+    # -- requests --
+
+    def request(self, msg_type: int, payload: bytes = b"") -> bytes:
+        """Sends a request and returns its reply's payload (matched by request id)."""
+        request_id = self.next_id
+        self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
+        self.send_frame(msg_type, request_id, payload)
+        others = []
+        try:
+            while True:
+                f = self.recv_frame()
+                if f.request_id != request_id:
+                    if f.type == ERROR and f.request_id == 0:
+                        code, message = decode_error(f.payload)
+                        raise WardenError(code, message, 0)
+                    others.append(f)  # a reply to another outstanding request
+                    continue
+                if f.type == ERROR:
+                    code, message = decode_error(f.payload)
+                    raise WardenError(code, message, request_id)
+                if f.type != msg_type | REPLY_BIT:
+                    raise ProtocolError(
+                        f"reply type 0x{f.type:04X} to request type 0x{msg_type:04X}")
+                return f.payload
+        finally:
+            self._pending[:0] = others
+
+    def hello(self, min_version: int = 1, max_version: int = 1,
+              client: str = "wardenproto.py") -> Dict:
+        return decode_hello_reply(self.request(HELLO, encode_hello(min_version, max_version,
+                                                                   client)))
+
+    def status(self, names: Sequence[str] = ()) -> Tuple[List[Dict], List[str]]:
+        """(processes, unknown names); each process is a dict of every ProcessInfo field."""
+        return decode_status_reply(self.request(STATUS, encode_status_request(names)))
+
+    def start(self, names: Sequence[str]) -> List[Dict]:
+        return decode_action_reply(self.request(START, encode_action_request(names)))
+
+    def stop(self, names: Sequence[str]) -> List[Dict]:
+        return decode_action_reply(self.request(STOP, encode_action_request(names)))
+
+    def restart(self, names: Sequence[str]) -> List[Dict]:
+        return decode_action_reply(self.request(RESTART, encode_action_request(names)))
+
+    def signal(self, signal: int, names: Sequence[str]) -> List[Dict]:
+        return decode_action_reply(self.request(SIGNAL, encode_action_request(names, signal)))
+
+    def pid(self, name: str = "") -> int:
+        return decode_pid_reply(self.request(PID, encode_pid_request(name)))
+
+    def version(self) -> str:
+        return decode_version_reply(self.request(VERSION_MSG))
+
+    def shutdown(self) -> None:
+        self.request(SHUTDOWN)
+
+
+def connect(path: str, timeout: float = 30.0, hello: bool = False) -> Connection:
+    """Connects to the control socket at path. hello=True also performs the handshake."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    conn = Connection(sock)
+    if hello:
+        conn.hello()
+    return conn
