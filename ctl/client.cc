@@ -1,1 +1,261 @@
-// placeholder
+#include "ctl/client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "ctl/render.h"
+
+namespace warden::ctl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+std::string SecondsText(milliseconds ms) {
+  if (ms.count() % 1000 == 0) {
+    auto s = ms.count() / 1000;
+    return std::to_string(s) + (s == 1 ? " second" : " seconds");
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f seconds", static_cast<double>(ms.count()) / 1000.0);
+  return buf;
+}
+
+// Milliseconds left before `deadline` for poll(): -1 for no deadline, 0 once it has passed.
+int PollTimeout(const std::optional<steady_clock::time_point>& deadline) {
+  if (!deadline) return -1;
+  auto left = std::chrono::duration_cast<milliseconds>(*deadline - steady_clock::now()).count();
+  if (left <= 0) return 0;
+  return left > 0x7fffffff ? 0x7fffffff : static_cast<int>(left);
+}
+
+std::string ConnectFailure(const std::string& path, int err) {
+  std::string text = "cannot connect to " + path + ": ";
+  switch (err) {
+    case ENOENT:
+    case ECONNREFUSED:
+      return text + ErrnoText(err) + " (is wardend running?)";
+    case EACCES:
+    case EPERM:
+      return text + ErrnoText(err) + " (may this user use the socket? see warden.socket_group)";
+    case EAGAIN:
+      return text + "timed out (wardend is not accepting connections)";
+    default:
+      return text + ErrnoText(err);
+  }
+}
+
+}  // namespace
+
+const char* RequestName(proto::MessageType type) {
+  switch (type) {
+    case proto::MessageType::kHello:
+      return "hello";
+    case proto::MessageType::kStatus:
+      return "status";
+    case proto::MessageType::kStart:
+      return "start";
+    case proto::MessageType::kStop:
+      return "stop";
+    case proto::MessageType::kRestart:
+      return "restart";
+    case proto::MessageType::kSignal:
+      return "signal";
+    case proto::MessageType::kPid:
+      return "pid";
+    case proto::MessageType::kVersion:
+      return "version";
+    case proto::MessageType::kShutdown:
+      return "shutdown";
+    default:
+      return "request";
+  }
+}
+
+Result<Client> Client::Connect(const std::string& path, milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty()) return Status(ErrorCode::kInvalidArgument, "no control socket path given");
+  if (path.size() >= sizeof addr.sun_path) {
+    return Status(ErrorCode::kIo, "cannot connect to " + path + ": the path is longer than " +
+                                      std::to_string(sizeof addr.sun_path - 1) + " bytes");
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Status(ErrorCode::kIo, "cannot create a socket: " + ErrnoText(errno));
+  // A Unix-socket connect blocks only while the listener's backlog is full; SO_SNDTIMEO bounds
+  // that wait (EAGAIN), so a wedged daemon cannot hang wardenctl here.
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return Status(ErrorCode::kIo, ConnectFailure(path, errno));
+  tv = timeval{};
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+  Client client(std::move(fd), path);
+  proto::HelloRequest hello;
+  hello.min_version = proto::kProtocolVersion;
+  hello.max_version = proto::kProtocolVersion;
+  hello.client = "wardenctl " WARDEN_VERSION;
+  auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+  Result<proto::Frame> reply = client.Call(proto::MessageType::kHello, proto::Encode(hello),
+                                           std::max(left, milliseconds(1)));
+  if (!reply.ok()) {
+    if (!client.connected()) return reply.status();
+    // An ERROR reply to HELLO: a refusal (too many clients, shutting down, wrong version).
+    return Status(reply.status().code(),
+                  "wardend on " + path + " refused the connection: " +
+                      ErrorText(reply.status().code(), reply.status().message()));
+  }
+  if (!proto::Decode(reply->payload, &client.hello_)) {
+    return client.Fail(ErrorCode::kProtocol,
+                       "bad reply from wardend on " + path + ": the HELLO reply is malformed");
+  }
+  if (client.hello_.version != proto::kProtocolVersion) {
+    return client.Fail(ErrorCode::kProtocol, "wardend on " + path + " speaks protocol version " +
+                                                 std::to_string(client.hello_.version) +
+                                                 "; this wardenctl speaks " +
+                                                 std::to_string(proto::kProtocolVersion));
+  }
+  return client;
+}
+
+Result<proto::Frame> Client::Call(proto::MessageType type, const std::vector<uint8_t>& payload,
+                                  std::optional<milliseconds> timeout) {
+  if (!connected()) return Status(ErrorCode::kIo, "not connected to wardend on " + path_);
+  Deadline deadline;
+  if (timeout) deadline = steady_clock::now() + *timeout;
+  const uint32_t id = next_request_id_++;
+  Status sent = Send(proto::EncodeFrame(static_cast<uint16_t>(type), id, payload), deadline);
+  if (!sent.ok()) return sent;
+  Result<proto::Frame> frame = Receive(id, deadline, timeout.value_or(milliseconds(0)));
+  if (!frame.ok()) return frame;
+  const uint16_t expected = static_cast<uint16_t>(static_cast<uint16_t>(type) | proto::kReplyBit);
+  if (frame->header.type != expected) {
+    return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ + ": message type " +
+                                          std::to_string(frame->header.type) + " in answer to " +
+                                          RequestName(type));
+  }
+  return frame;
+}
+
+Status Client::Send(const std::vector<uint8_t>& bytes, Deadline deadline) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    pollfd pfd{fd_.get(), POLLOUT, 0};
+    int ready = ::poll(&pfd, 1, PollTimeout(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      return Fail(ErrorCode::kTimeout, "wardend on " + path_ + " is not reading its socket");
+    }
+    // MSG_NOSIGNAL: a daemon that went away is an error to report, not a SIGPIPE to die of.
+    ssize_t n =
+        ::send(fd_.get(), bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == EPIPE || errno == ECONNRESET) {
+        return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
+      }
+      return Fail(ErrorCode::kIo, "cannot write to " + path_ + ": " + ErrnoText(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, milliseconds timeout) {
+  for (;;) {
+    proto::Frame frame;
+    Status error;
+    switch (decoder_.Next(&frame, &error)) {
+      case proto::FrameDecoder::Outcome::kFrame: {
+        const bool is_error =
+            frame.header.type == static_cast<uint16_t>(proto::MessageType::kError);
+        // Request id 0 on an ERROR is the daemon speaking about the connection as a whole
+        // (e.g. refusing a client past the cap) before it read our request.
+        if (frame.header.request_id != request_id && !(is_error && frame.header.request_id == 0)) {
+          continue;  // not ours (a late reply to an abandoned request)
+        }
+        if (is_error) {
+          proto::ErrorReply reply;
+          if (!proto::Decode(frame.payload, &reply)) {
+            return Fail(ErrorCode::kProtocol,
+                        "bad reply from wardend on " + path_ + ": malformed ERROR reply");
+          }
+          return Status(reply.code, reply.message);
+        }
+        return frame;
+      }
+      case proto::FrameDecoder::Outcome::kError:
+        return Fail(ErrorCode::kProtocol,
+                    "bad reply from wardend on " + path_ + ": " + error.message());
+      case proto::FrameDecoder::Outcome::kNeedMore:
+        break;
+    }
+
+    pollfd pfd{fd_.get(), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, PollTimeout(deadline));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return Fail(ErrorCode::kIo, "cannot wait for " + path_ + ": " + ErrnoText(errno));
+    }
+    if (ready == 0) {
+      return Fail(ErrorCode::kTimeout,
+                  "no answer from wardend on " + path_ + " within " + SecondsText(timeout));
+    }
+    uint8_t buf[64 * 1024];
+    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == ECONNRESET) {
+        return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
+      }
+      return Fail(ErrorCode::kIo, "cannot read from " + path_ + ": " + ErrnoText(errno));
+    }
+    if (n == 0) return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
+    decoder_.Feed(buf, static_cast<size_t>(n));
+  }
+}
+
+Status Client::Fail(ErrorCode code, const std::string& message) {
+  fd_.reset();
+  return Status(code, message);
+}
+
+Result<std::vector<uint8_t>> Session::Call(proto::MessageType type,
+                                           const std::vector<uint8_t>& payload) {
+  if (!client_) {
+    Result<Client> client = Client::Connect(socket_path_);
+    if (!client.ok()) return client.status();
+    client_.emplace(std::move(client).value());
+  }
+  Result<proto::Frame> frame = client_->Call(type, payload);
+  if (!frame.ok()) {
+    Status status = frame.status();
+    if (!client_->connected()) {
+      client_.reset();  // the next call connects again
+      return status;
+    }
+    return Status(status.code(), std::string(RequestName(type)) + ": " +
+                                     ErrorText(status.code(), status.message()));
+  }
+  return std::move(frame->payload);
+}
+
+}  // namespace warden::ctl

@@ -1,1 +1,293 @@
-// placeholder
+#include "ctl/commands.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "ctl/signals.h"
+
+namespace warden::ctl {
+namespace {
+
+Status UsageError(std::string message) {
+  return Status(ErrorCode::kInvalidArgument, std::move(message));
+}
+
+// Optimal-string-alignment distance: edits are insert, delete, substitute and swapping two
+// neighbours, so "stauts" is one edit from "status".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// Splits "--opt=value"; returns false when `arg` is not `name` or `name=...`.
+bool MatchLong(std::string_view arg, std::string_view name, std::string_view* value,
+               bool* has_value) {
+  if (!arg.starts_with(name)) return false;
+  std::string_view rest = arg.substr(name.size());
+  if (rest.empty()) {
+    *has_value = false;
+    return true;
+  }
+  if (rest[0] != '=') return false;
+  *value = rest.substr(1);
+  *has_value = true;
+  return true;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {CommandKind::kStatus, "status", "[NAME...]",
+       "show each process's state and why (every process when no NAME is given)",
+       "wardenctl status web"},
+      {CommandKind::kStart, "start", "NAME...|all",
+       "start processes and wait until they are running (or have failed)", "wardenctl start web"},
+      {CommandKind::kStop, "stop", "NAME...|all", "stop processes and wait until they have exited",
+       "wardenctl stop 'webapps:*'"},
+      {CommandKind::kRestart, "restart", "NAME...|all", "stop processes, then start them again",
+       "wardenctl restart all"},
+      {CommandKind::kSignal, "signal", "SIG NAME...|all",
+       "send a signal (TERM, SIGHUP, 10, ...) to processes", "wardenctl signal HUP web"},
+      {CommandKind::kPid, "pid", "[NAME]",
+       "print a process's pid (0: not running); without NAME, wardend's own", "wardenctl pid web"},
+      {CommandKind::kVersion, "version", "", "print the versions of wardenctl and wardend",
+       "wardenctl version"},
+      {CommandKind::kShutdown, "shutdown", "", "stop every process, then wardend itself",
+       "wardenctl shutdown"},
+      {CommandKind::kHelp, "help", "[COMMAND]", "show the commands, or one command's help",
+       "wardenctl help status"},
+  };
+  return kCommands;
+}
+
+const CommandSpec& SpecFor(CommandKind kind) {
+  for (const CommandSpec& spec : Commands()) {
+    if (spec.kind == kind) return spec;
+  }
+  return Commands().back();  // unreachable: every kind is in the table
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  for (const CommandSpec& spec : Commands()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string SuggestCommand(std::string_view typo) {
+  // A unique prefix ("sig" -> "signal", "shut" -> "shutdown") is the likeliest intent.
+  if (typo.size() >= 2) {
+    const CommandSpec* only = nullptr;
+    size_t matches = 0;
+    for (const CommandSpec& spec : Commands()) {
+      if (std::string_view(spec.name).starts_with(typo)) {
+        only = &spec;
+        ++matches;
+      }
+    }
+    if (matches == 1) return only->name;
+  }
+  // Otherwise the nearest name within two edits (never a rewrite of the whole word).
+  const CommandSpec* best = nullptr;
+  size_t best_distance = 3;
+  for (const CommandSpec& spec : Commands()) {
+    size_t d = EditDistance(typo, spec.name);
+    if (d < best_distance && d < typo.size()) {
+      best = &spec;
+      best_distance = d;
+    }
+  }
+  return best != nullptr ? best->name : "";
+}
+
+Result<GlobalOptions> ParseGlobalOptions(const std::vector<std::string>& argv) {
+  GlobalOptions opts;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_value = false;
+    // -s/--socket and -c/--config take a value: "-s X", "-sX", "--socket X", "--socket=X".
+    std::string* target = nullptr;
+    std::string_view option;
+    if (arg.size() >= 2 && (arg.starts_with("-s") || arg.starts_with("-c")) &&
+        !arg.starts_with("--")) {
+      target = arg[1] == 's' ? &opts.socket : &opts.config;
+      option = arg.substr(0, 2);
+      has_value = arg.size() > 2;
+      value = arg.substr(2);
+    } else if (MatchLong(arg, "--socket", &value, &has_value)) {
+      target = &opts.socket;
+      option = "--socket";
+    } else if (MatchLong(arg, "--config", &value, &has_value)) {
+      target = &opts.config;
+      option = "--config";
+    }
+    if (target != nullptr) {
+      if (!has_value) {
+        if (i + 1 >= argv.size()) {
+          return UsageError("option '" + std::string(option) + "' needs a value");
+        }
+        value = argv[++i];
+      }
+      if (value.empty()) return UsageError("option '" + std::string(option) + "' needs a value");
+      *target = std::string(value);
+      continue;
+    }
+    if (arg == "--json") {
+      opts.json = true;
+    } else if (arg == "-h" || arg == "--help") {
+      opts.help = true;
+    } else if (arg == "--version" || arg == "-V") {
+      opts.version = true;
+    } else if (arg == "--") {
+      opts.words.assign(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+      break;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return UsageError("unknown option '" + std::string(arg) + "'");
+    } else {
+      opts.words.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+      break;
+    }
+  }
+  return opts;
+}
+
+Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
+  if (words.empty()) return UsageError("no command given");
+  const CommandSpec* spec = FindCommand(words[0]);
+  if (spec == nullptr) {
+    std::string message = "unknown command '" + words[0] + "'";
+    std::string suggestion = SuggestCommand(words[0]);
+    if (!suggestion.empty()) message += " (did you mean '" + suggestion + "'?)";
+    return UsageError(message);
+  }
+  const std::string name = spec->name;
+
+  Command cmd;
+  cmd.kind = spec->kind;
+  cmd.json = json;
+  std::vector<std::string> args;
+  bool options_done = false;
+  bool have_signal = false;
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string& arg = words[i];
+    if (!options_done && arg.size() > 1 && arg[0] == '-') {
+      if (arg == "--json") {
+        cmd.json = true;
+      } else if (arg == "-h" || arg == "--help") {
+        cmd.help = true;
+      } else if (arg == "--") {
+        options_done = true;
+      } else if (cmd.kind == CommandKind::kSignal && !have_signal && args.empty() &&
+                 ParseSignal(std::string_view(arg).substr(1))) {
+        // kill(1) style: `signal -HUP web`, `signal -9 web`.
+        cmd.signal = *ParseSignal(std::string_view(arg).substr(1));
+        have_signal = true;
+      } else {
+        return UsageError(name + ": unknown option '" + arg + "'");
+      }
+      continue;
+    }
+    args.push_back(arg);
+  }
+  if (cmd.help) return cmd;
+
+  auto no_names = [&] {
+    return UsageError(name + ": no process name given (use 'all' for every process)");
+  };
+  switch (cmd.kind) {
+    case CommandKind::kHelp:
+      if (args.size() > 1) return UsageError("help: takes at most one command");
+      if (!args.empty()) {
+        if (FindCommand(args[0]) == nullptr) {
+          std::string message = "unknown command '" + args[0] + "'";
+          std::string suggestion = SuggestCommand(args[0]);
+          if (!suggestion.empty()) message += " (did you mean '" + suggestion + "'?)";
+          return UsageError(message);
+        }
+        cmd.topic = args[0];
+      }
+      break;
+    case CommandKind::kStatus:
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kStart:
+    case CommandKind::kStop:
+    case CommandKind::kRestart:
+      if (args.empty()) return no_names();
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kSignal: {
+      auto first = args.begin();
+      if (!have_signal) {
+        if (args.empty()) return UsageError("signal: no signal given");
+        std::optional<int> sig = ParseSignal(args[0]);
+        if (!sig) return UsageError("signal: unknown signal '" + args[0] + "'");
+        cmd.signal = *sig;
+        ++first;
+      }
+      if (first == args.end()) return no_names();
+      cmd.names.assign(first, args.end());
+      break;
+    }
+    case CommandKind::kPid:
+      if (args.size() > 1) return UsageError("pid: takes at most one process name");
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kVersion:
+    case CommandKind::kShutdown:
+      if (!args.empty()) return UsageError(name + ": takes no arguments");
+      break;
+  }
+  return cmd;
+}
+
+std::string UsageText() {
+  std::ostringstream out;
+  out << "usage: wardenctl [-c FILE | -s SOCKET] [--json] COMMAND [ARGS...]\n"
+         "\n"
+         "Commands:\n";
+  size_t width = 0;
+  for (const CommandSpec& spec : Commands()) {
+    width = std::max(width,
+                     std::string_view(spec.name).size() + 1 + std::string_view(spec.args).size());
+  }
+  for (const CommandSpec& spec : Commands()) {
+    std::string head = std::string(spec.name) + (*spec.args ? " " : "") + spec.args;
+    out << "  " << head << std::string(width + 2 - head.size(), ' ') << spec.description << "\n";
+  }
+  out << "\n"
+         "NAME is prog, group:*, group:proc or all.\n"
+         "\n"
+         "Options:\n"
+         "  -s, --socket SOCKET  the control socket (default: $WARDEN_SOCKET, else the config's\n"
+         "                       warden.socket, else the built-in default)\n"
+         "  -c, --config FILE    read warden.socket from this configuration\n"
+         "      --json           print machine-readable JSON (also after the command)\n"
+         "  -h, --help           show this help; `wardenctl COMMAND --help` for one command\n"
+         "      --version        print wardenctl's version\n"
+         "\n"
+         "Exit status: 0 done, 1 failure, 2 usage error, 3 status found a process not RUNNING,\n"
+         "4 no such process.\n";
+  return out.str();
+}
+
+std::string CommandHelp(const CommandSpec& spec) {
+  std::string usage =
+      std::string("usage: wardenctl ") + spec.name + (*spec.args ? " " : "") + spec.args + "\n";
+  return usage + spec.description + "\nexample: " + spec.example + "\n";
+}
+
+}  // namespace warden::ctl

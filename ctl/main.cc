@@ -1,1 +1,85 @@
-int main() { return 0; }
+// wardenctl: the command-line client of wardend's control socket. A thin shell around
+// ctl/dispatch.h: parse the global options, find the socket, run one command.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "ctl/client.h"
+#include "ctl/commands.h"
+#include "ctl/dispatch.h"
+
+namespace {
+
+using namespace warden;
+
+// -s, else $WARDEN_SOCKET, else the -c config's warden.socket, else the default. A config that
+// does not load has its diagnostics printed to `err`.
+Result<std::string> ResolveSocket(const ctl::GlobalOptions& options, std::ostream& err) {
+  if (!options.socket.empty()) return options.socket;
+  if (const char* env = std::getenv("WARDEN_SOCKET"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  if (!options.config.empty()) {
+    config::LoadResult loaded = config::LoadConfigFile(options.config);
+    if (!loaded.config) {
+      for (const config::Diagnostic& d : loaded.errors) err << d.ToString() << "\n";
+      return Status(ErrorCode::kConfig, "cannot take the socket path from " + options.config +
+                                            ": the configuration is invalid");
+    }
+    return loaded.config->warden.socket;
+  }
+  return config::DefaultSocketPath();
+}
+
+int Main(const std::vector<std::string>& args) {
+  Result<ctl::GlobalOptions> options = ctl::ParseGlobalOptions(args);
+  if (!options.ok()) {
+    std::cerr << "wardenctl: " << options.status().message() << "\n"
+              << "run 'wardenctl --help' for usage\n";
+    return ctl::kExitUsage;
+  }
+  if (options->help) {
+    std::cout << ctl::UsageText();
+    return ctl::kExitOk;
+  }
+  if (options->version) {
+    std::cout << "wardenctl " WARDEN_VERSION "\n";
+    return ctl::kExitOk;
+  }
+  if (options->words.empty()) {
+    // TODO(shell): no command starts the interactive shell; until then, usage.
+    std::cerr << ctl::UsageText();
+    return ctl::kExitUsage;
+  }
+
+  std::optional<ctl::Command> command =
+      ctl::ParseOrReport(options->words, options->json, std::cerr);
+  if (!command) return ctl::kExitUsage;
+  std::string socket;
+  if (ctl::NeedsDaemon(*command)) {
+    Result<std::string> resolved = ResolveSocket(*options, std::cerr);
+    if (!resolved.ok()) {
+      std::cerr << "wardenctl: " << resolved.status().message() << "\n";
+      return ctl::kExitFailure;
+    }
+    socket = std::move(resolved).value();
+  }
+  ctl::Session session(socket);
+  int status = ctl::Execute(*command, session, std::cout, std::cerr);
+  std::cout.flush();
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(std::vector<std::string>(argv, argv + argc));
+  } catch (const std::exception& e) {
+    // Nothing below throws by design; this is the boundary for the unexpected (bad_alloc, ...).
+    std::cerr << "wardenctl: " << e.what() << "\n";
+    return ctl::kExitFailure;
+  }
+}

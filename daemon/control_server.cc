@@ -1,1 +1,411 @@
-// placeholder
+#include "daemon/control_server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstring>
+
+#include "proto/frame.h"
+#include "proto/messages.h"
+
+namespace warden {
+
+using proto::MessageType;
+
+struct ControlServer::Connection {
+  UniqueFd fd;
+  proto::FrameDecoder decoder;
+  std::vector<uint8_t> out;  // queued reply bytes
+  size_t out_pos = 0;
+  bool hello_done = false;
+  bool closing = false;  // close once `out` is flushed
+  bool closed = false;
+  bool want_write = false;
+  EventLoop::TimerId frame_timer = 0;
+  pid_t peer_pid = 0;
+  uid_t peer_uid = 0;
+};
+
+namespace {
+
+std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+Status MakeDirs(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    partial = dir.substr(0, pos);
+    if (partial.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status(ErrorCode::kIo, "cannot create " + partial + ": " + strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+uint16_t Type(MessageType t) { return static_cast<uint16_t>(t); }
+
+}  // namespace
+
+ControlServer::ControlServer(EventLoop& loop, Supervisor& supervisor,
+                             std::function<void()> request_shutdown)
+    : loop_(loop), supervisor_(supervisor), request_shutdown_(std::move(request_shutdown)) {}
+
+ControlServer::~ControlServer() {
+  for (auto& [fd, c] : connections_) {
+    loop_.Remove(fd);
+    loop_.CancelTimer(c->frame_timer);
+  }
+  connections_.clear();
+  if (listen_fd_) loop_.Remove(listen_fd_.get());
+  if (bound_) unlink(path_.c_str());
+}
+
+Status ControlServer::Listen(const config::Settings& settings) {
+  path_ = settings.socket;
+  int passed = sd_listen_fds(1);
+  if (passed > 0) {
+    int fd = SD_LISTEN_FDS_START;
+    if (sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) <= 0) {
+      return Status(ErrorCode::kIo,
+                    "the socket passed by systemd (LISTEN_FDS) is not a "
+                    "listening AF_UNIX stream socket");
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    listen_fd_.reset(fd);
+    activated_ = true;
+    sockaddr_un addr{};
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.sun_path[0]) {
+      path_ = addr.sun_path;
+    }
+  } else {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof addr.sun_path) {
+      return Status(ErrorCode::kInvalidArgument, "socket path too long: " + path_);
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    auto slash = path_.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      if (Status s = MakeDirs(path_.substr(0, slash)); !s.ok()) return s;
+    }
+
+    struct stat st {};
+    if (lstat(path_.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return Status(ErrorCode::kIo, path_ + " exists and is not a socket");
+      }
+      UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        return Status(ErrorCode::kBusy, "another wardend is already listening on " + path_);
+      }
+      if (errno != ECONNREFUSED && errno != ENOENT) {
+        return Status(ErrorCode::kIo, "cannot check " + path_ + ": " + strerror(errno));
+      }
+      spdlog::info("replacing stale socket {}", path_);
+      unlink(path_.c_str());
+    }
+
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return Status(ErrorCode::kIo, Errno("socket"));
+    // The mode is set through the umask so the socket is never reachable with wider rights.
+    mode_t old_umask = umask(static_cast<mode_t>(~settings.socket_mode & 0777));
+    int rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int bind_errno = errno;
+    umask(old_umask);
+    if (rc != 0) {
+      return Status(ErrorCode::kIo, "cannot bind " + path_ + ": " + strerror(bind_errno));
+    }
+    bound_ = true;
+    chmod(path_.c_str(), settings.socket_mode);
+    if (!settings.socket_group.empty()) {
+      group* gr = getgrnam(settings.socket_group.c_str());
+      if (gr == nullptr) {
+        return Status(ErrorCode::kConfig,
+                      "socket_group '" + settings.socket_group + "': no such group");
+      }
+      if (chown(path_.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
+        return Status(ErrorCode::kIo, "chown " + path_ + ": " + strerror(errno));
+      }
+    }
+    if (listen(fd.get(), 128) != 0) return Status(ErrorCode::kIo, Errno("listen"));
+    listen_fd_ = std::move(fd);
+  }
+  return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
+                   [this](uint32_t) { OnAccept(); });
+}
+
+void ControlServer::OnAccept() {
+  while (true) {
+    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of fds: the pending connection stays in the backlog. Say so once per burst and
+        // stop accepting until a connection closes (level-triggered epoll would spin).
+        spdlog::error("cannot accept control connection: {}", strerror(errno));
+        (void)loop_.Modify(listen_fd_.get(), 0);
+        loop_.AddTimer(EventLoop::Now() + std::chrono::seconds(1),
+                       [this] { (void)loop_.Modify(listen_fd_.get(), EPOLLIN); });
+      }
+      return;
+    }
+    auto c = std::make_shared<Connection>();
+    c->fd.reset(fd);
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      c->peer_pid = cred.pid;
+      c->peer_uid = cred.uid;
+    }
+    if (connections_.size() >= kMaxClients) {
+      spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
+                   connections_.size());
+      auto bytes = proto::EncodeFrame(
+          Type(MessageType::kError), 0,
+          proto::Encode(proto::ErrorReply{ErrorCode::kBusy, "too many clients; try again later"}));
+      ssize_t ignored = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)ignored;
+      continue;  // c goes out of scope: closed
+    }
+    std::weak_ptr<Connection> weak = c;
+    Status added = loop_.Add(fd, EPOLLIN, EventLoop::kPriorityIo, [this, weak](uint32_t events) {
+      auto conn = weak.lock();
+      if (!conn) return;
+      if (events & EPOLLOUT) OnWritable(conn);
+      if (!conn->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) OnReadable(conn);
+    });
+    if (!added.ok()) continue;
+    connections_[fd] = c;
+  }
+}
+
+void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
+  uint8_t buf[65536];
+  while (!c->closed && !c->closing) {
+    ssize_t n = recv(c->fd.get(), buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Close(c);
+      return;
+    }
+    if (n == 0) {  // the client hung up; replies still pending are dropped
+      Close(c);
+      return;
+    }
+    c->decoder.Feed(buf, static_cast<size_t>(n));
+    while (!c->closed && !c->closing) {
+      proto::Frame frame;
+      ::warden::Status error;
+      auto outcome = c->decoder.Next(&frame, &error);
+      if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
+      if (outcome == proto::FrameDecoder::Outcome::kError) {
+        SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+        return;
+      }
+      HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+    }
+  }
+  if (!c->closed) UpdateFrameTimer(c);
+}
+
+void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
+  if (c->decoder.buffered() == 0 || c->closing) {
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+    return;
+  }
+  if (c->frame_timer != 0) return;  // the deadline runs from the frame's first byte
+  std::weak_ptr<Connection> weak = c;
+  c->frame_timer = loop_.AddTimer(EventLoop::Now() + kFrameTimeout, [this, weak] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed) return;
+    conn->frame_timer = 0;
+    SendError(conn, 0, ErrorCode::kTimeout, "frame not completed within 10 s", true);
+  });
+}
+
+void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                                const std::vector<uint8_t>& payload) {
+  auto malformed = [&](const char* what) {
+    SendError(c, id, ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request",
+              false);
+  };
+  if (!c->hello_done && type != Type(MessageType::kHello)) {
+    SendError(c, id, ErrorCode::kProtocol, "expected HELLO as the first request", true);
+    return;
+  }
+  std::weak_ptr<Connection> weak = c;
+  auto reply_later = [this, weak, id](MessageType reply_type) {
+    return [this, weak, id, reply_type](std::vector<proto::ActionResult> results) {
+      auto conn = weak.lock();
+      if (!conn || conn->closed) return;
+      Send(conn, Type(reply_type), id, proto::Encode(proto::ActionReply{std::move(results)}));
+    };
+  };
+
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kHello: {
+      proto::HelloRequest hello;
+      if (!proto::Decode(payload, &hello)) return malformed("HELLO");
+      if (hello.min_version > proto::kProtocolVersion ||
+          hello.max_version < proto::kProtocolVersion) {
+        SendError(c, id, ErrorCode::kProtocol,
+                  "no common protocol version (wardend speaks version 1)", true);
+        return;
+      }
+      c->hello_done = true;
+      Send(c, Type(MessageType::kHelloReply), id,
+           proto::Encode(proto::HelloReply{proto::kProtocolVersion,
+                                           std::string("wardend ") + WARDEN_VERSION,
+                                           static_cast<uint32_t>(getpid())}));
+      return;
+    }
+    case MessageType::kStatus: {
+      proto::StatusRequest request;
+      if (!proto::Decode(payload, &request)) return malformed("STATUS");
+      Send(c, Type(MessageType::kStatusReply), id,
+           proto::Encode(supervisor_.Status(request.names)));
+      return;
+    }
+    case MessageType::kStart:
+    case MessageType::kStop:
+    case MessageType::kRestart: {
+      proto::ActionRequest request;
+      if (!proto::Decode(payload, &request)) return malformed("action");
+      auto reply_type = static_cast<MessageType>(type | proto::kReplyBit);
+      if (type == Type(MessageType::kStart)) {
+        supervisor_.Start(request.names, reply_later(reply_type));
+      } else if (type == Type(MessageType::kStop)) {
+        supervisor_.Stop(request.names, reply_later(reply_type));
+      } else {
+        supervisor_.Restart(request.names, reply_later(reply_type));
+      }
+      return;
+    }
+    case MessageType::kSignal: {
+      proto::ActionRequest request;
+      if (!proto::Decode(payload, &request)) return malformed("SIGNAL");
+      if (request.signal <= 0 || request.signal >= 65) {
+        SendError(c, id, ErrorCode::kInvalidArgument,
+                  "bad signal number " + std::to_string(request.signal), false);
+        return;
+      }
+      Send(c, Type(MessageType::kSignalReply), id,
+           proto::Encode(proto::ActionReply{supervisor_.Signal(request.names, request.signal)}));
+      return;
+    }
+    case MessageType::kPid: {
+      proto::PidRequest request;
+      if (!proto::Decode(payload, &request)) return malformed("PID");
+      std::optional<int> pid =
+          request.name.empty() ? std::optional<int>(getpid()) : supervisor_.Pid(request.name);
+      if (!pid) {
+        SendError(c, id, ErrorCode::kNotFound, request.name + ": no such process", false);
+        return;
+      }
+      Send(c, Type(MessageType::kPidReply), id, proto::Encode(proto::PidReply{*pid}));
+      return;
+    }
+    case MessageType::kVersion:
+      Send(c, Type(MessageType::kVersionReply), id,
+           proto::Encode(proto::VersionReply{WARDEN_VERSION}));
+      return;
+    case MessageType::kShutdown:
+      spdlog::info("shutdown requested by pid {} (uid {})", c->peer_pid, c->peer_uid);
+      Send(c, Type(MessageType::kShutdownReply), id, {});
+      request_shutdown_();
+      return;
+    default:
+      SendError(c, id, ErrorCode::kUnknownMessage, "unknown message type " + std::to_string(type),
+                false);
+      return;
+  }
+}
+
+void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                         const std::vector<uint8_t>& payload) {
+  if (c->closed) return;
+  if (payload.size() > proto::kMaxPayload) {
+    SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
+    return;
+  }
+  auto bytes = proto::EncodeFrame(type, id, payload);
+  if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
+    spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
+    Close(c);
+    return;
+  }
+  c->out.insert(c->out.end(), bytes.begin(), bytes.end());
+  Flush(c);
+}
+
+void ControlServer::SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
+                              const std::string& message, bool close_after) {
+  if (close_after) spdlog::info("closing control client pid {}: {}", c->peer_pid, message);
+  Send(c, Type(MessageType::kError), id, proto::Encode(proto::ErrorReply{code, message}));
+  if (close_after && !c->closed) {
+    c->closing = true;
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+    if (c->out_pos == c->out.size()) Close(c);
+  }
+}
+
+void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
+  while (c->out_pos < c->out.size()) {
+    ssize_t n = send(c->fd.get(), c->out.data() + c->out_pos, c->out.size() - c->out_pos,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Close(c);
+      return;
+    }
+    c->out_pos += static_cast<size_t>(n);
+  }
+  if (c->out_pos == c->out.size()) {
+    c->out.clear();
+    c->out_pos = 0;
+    if (c->closing) {
+      Close(c);
+      return;
+    }
+  } else if (c->out_pos > (1u << 16)) {
+    c->out.erase(c->out.begin(), c->out.begin() + static_cast<ptrdiff_t>(c->out_pos));
+    c->out_pos = 0;
+  }
+  bool want = !c->out.empty();
+  if (want != c->want_write) {
+    c->want_write = want;
+    (void)loop_.Modify(c->fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u));
+  }
+}
+
+void ControlServer::OnWritable(const std::shared_ptr<Connection>& c) { Flush(c); }
+
+void ControlServer::Close(const std::shared_ptr<Connection>& c) {
+  if (c->closed) return;
+  c->closed = true;
+  loop_.CancelTimer(c->frame_timer);
+  c->frame_timer = 0;
+  int fd = c->fd.get();
+  loop_.Remove(fd);
+  c->fd.reset();
+  connections_.erase(fd);
+}
+
+}  // namespace warden

@@ -1,1 +1,268 @@
-int main() { return 0; }
+// wardend: parses the command line, loads the config, and runs the event loop. Everything else
+// lives in the classes it wires together.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.h"
+#include "config/config.h"
+#include "daemon/control_server.h"
+#include "daemon/event_loop.h"
+#include "daemon/notify.h"
+#include "daemon/supervisor.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: wardend [-c FILE] [--check] [--version] [--log-level LEVEL]\n"
+    "\n"
+    "Supervises the programs named in FILE (default /etc/warden/warden.yaml) and answers\n"
+    "wardenctl on the control socket. Runs in the foreground.\n"
+    "\n"
+    "  -c, --config FILE    configuration file\n"
+    "      --check          validate the configuration (and its includes) and exit:\n"
+    "                       0 when valid, 1 with every problem as FILE:LINE:COL: message\n"
+    "      --log-level L    trace, debug, info, warn or error (overrides the config)\n"
+    "      --version        print the version and exit\n"
+    "  -h, --help           this text\n";
+
+struct Options {
+  std::string config = warden::config::kDefaultConfigPath;
+  bool check = false;
+  std::optional<std::string> log_level;
+};
+
+// Returns the exit status to stop with, or nullopt to go on.
+std::optional<int> ParseArgs(int argc, char** argv, Options* options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view name) -> std::optional<std::string> {
+      if (arg.size() > name.size() && arg.substr(0, name.size()) == name &&
+          arg[name.size()] == '=') {
+        return std::string(arg.substr(name.size() + 1));
+      }
+      if (arg == name) {
+        if (i + 1 >= argc) return std::nullopt;
+        return std::string(argv[++i]);
+      }
+      return std::nullopt;
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("wardend %s\n", WARDEN_VERSION);
+      return 0;
+    } else if (arg == "--check") {
+      options->check = true;
+    } else if (arg == "-c" || arg.rfind("--config", 0) == 0) {
+      auto v = value(arg == "-c" ? "-c" : "--config");
+      if (!v) {
+        std::fprintf(stderr, "wardend: %s needs a file\n%s", argv[i], kUsage);
+        return 2;
+      }
+      options->config = *v;
+    } else if (arg.rfind("--log-level", 0) == 0) {
+      auto v = value("--log-level");
+      if (!v) {
+        std::fprintf(stderr, "wardend: --log-level needs a level\n");
+        return 2;
+      }
+      options->log_level = *v;
+    } else {
+      std::fprintf(stderr, "wardend: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<spdlog::level::level_enum> ParseLevel(std::string_view name) {
+  if (name == "trace") return spdlog::level::trace;
+  if (name == "debug") return spdlog::level::debug;
+  if (name == "info") return spdlog::level::info;
+  if (name == "warn" || name == "warning") return spdlog::level::warn;
+  if (name == "error") return spdlog::level::err;
+  return std::nullopt;
+}
+
+spdlog::level::level_enum ToSpdlog(warden::config::LogLevel level) {
+  switch (level) {
+    case warden::config::LogLevel::kTrace:
+      return spdlog::level::trace;
+    case warden::config::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case warden::config::LogLevel::kInfo:
+      return spdlog::level::info;
+    case warden::config::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case warden::config::LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// True when stderr is the journal's stream (systemd sets $JOURNAL_STREAM to "DEV:INO").
+bool StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  struct stat st {};
+  if (fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == st.st_dev && ino == st.st_ino;
+}
+
+void SetUpLogging() {
+  auto logger = spdlog::stderr_logger_st("wardend");
+  if (StderrIsJournal()) {
+    // The journal adds its own timestamps; a "<N>" prefix carries the syslog priority.
+    logger->set_pattern("%v");
+  } else {
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+  spdlog::set_default_logger(logger);
+}
+
+// fds 0, 1 and 2 must be open, or the first files we open would take their place.
+void EnsureStandardFds() {
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int null_fd = open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) {
+        dup2(null_fd, fd);
+        close(null_fd);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (auto rc = ParseArgs(argc, argv, &options)) return *rc;
+
+  // Block the signals we handle before anything else exists, so none is lost or delivered the
+  // default way; signalfd reads them from the event loop.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&handled, sig);
+  sigprocmask(SIG_BLOCK, &handled, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  EnsureStandardFds();
+
+  warden::config::LoadResult loaded = warden::config::LoadConfigFile(options.config);
+  if (!loaded.config) {
+    for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (!options.check) {
+      std::fprintf(stderr, "wardend: %s is not valid (%zu problem%s); not starting\n",
+                   options.config.c_str(), loaded.errors.size(),
+                   loaded.errors.size() == 1 ? "" : "s");
+    }
+    return 1;
+  }
+  warden::config::Config config = std::move(*loaded.config);
+  if (options.check) {
+    std::printf("%s: ok (%zu program%s)\n", options.config.c_str(), config.programs.size(),
+                config.programs.size() == 1 ? "" : "s");
+    return 0;
+  }
+
+  SetUpLogging();
+  spdlog::set_level(ToSpdlog(config.warden.log_level));
+  if (options.log_level) {
+    auto level = ParseLevel(*options.log_level);
+    if (!level) {
+      std::fprintf(stderr, "wardend: unknown log level '%s'\n", options.log_level->c_str());
+      return 2;
+    }
+    spdlog::set_level(*level);
+  }
+
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    spdlog::warn("cannot become a child subreaper: {}", strerror(errno));
+  }
+  if (mkdir(config.warden.log_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    spdlog::warn("cannot create log_dir {}: {}", config.warden.log_dir, strerror(errno));
+  }
+
+  warden::EventLoop loop;
+  if (auto s = loop.Init(); !s.ok()) {
+    std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
+    return 1;
+  }
+  warden::UniqueFd signal_fd(signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd) {
+    std::fprintf(stderr, "wardend: signalfd: %s\n", strerror(errno));
+    return 1;
+  }
+
+  warden::SystemdNotifier notifier(loop);
+  warden::Supervisor supervisor(loop, std::move(config));
+  auto shutdown = [&] {
+    if (supervisor.shutting_down()) return;
+    spdlog::info("shutting down: stopping all programs");
+    notifier.Stopping();
+    supervisor.Shutdown([&] {
+      supervisor.ReapChildren();
+      loop.Stop();
+    });
+  };
+  warden::ControlServer server(loop, supervisor, shutdown);
+  if (auto s = server.Listen(supervisor.config().warden); !s.ok()) {
+    std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
+    return 1;
+  }
+
+  auto on_signal = [&](uint32_t) {
+    signalfd_siginfo info;
+    while (read(signal_fd.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      switch (info.ssi_signo) {
+        case SIGCHLD:
+          break;  // reaped below, once per wakeup
+        case SIGTERM:
+        case SIGINT:
+          spdlog::info("received SIG{}", info.ssi_signo == SIGTERM ? "TERM" : "INT");
+          shutdown();
+          break;
+        case SIGHUP:
+          spdlog::warn("SIGHUP: reloading the configuration is not implemented yet");
+          break;
+        default:
+          break;
+      }
+    }
+    supervisor.ReapChildren();
+  };
+  if (auto s = loop.Add(signal_fd.get(), EPOLLIN, warden::EventLoop::kPrioritySignals, on_signal);
+      !s.ok()) {
+    std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
+    return 1;
+  }
+  supervisor.set_on_change([&] { notifier.Status(supervisor.Summary()); });
+
+  spdlog::info("wardend {} listening on {}{}", WARDEN_VERSION, server.path(),
+               server.socket_activated() ? " (socket activation)" : "");
+  supervisor.StartAutostart();
+  notifier.Status(supervisor.Summary());
+  notifier.Ready();
+  notifier.StartWatchdog();
+
+  loop.Run();
+  spdlog::info("wardend stopped");
+  return 0;
+}

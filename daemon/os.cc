@@ -1,1 +1,345 @@
-// placeholder
+#include "daemon/os.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <unordered_set>
+
+#include "base/unique_fd.h"
+
+namespace warden::os {
+namespace {
+
+// Steps the child takes between fork and exec; a failure names one of them.
+enum ChildStage : int32_t {
+  kStageSignals = 1,
+  kStageSetsid,
+  kStageStdio,
+  kStageSetgroups,
+  kStageSetgid,
+  kStageSetuid,
+  kStageChdir,
+  kStageExec,
+};
+
+const char* StageName(int32_t stage) {
+  switch (stage) {
+    case kStageSignals:
+      return "signals";
+    case kStageSetsid:
+      return "setsid";
+    case kStageStdio:
+      return "stdio";
+    case kStageSetgroups:
+      return "setgroups";
+    case kStageSetgid:
+      return "setgid";
+    case kStageSetuid:
+      return "setuid";
+    case kStageChdir:
+      return "chdir";
+    case kStageExec:
+      return "exec";
+  }
+  return "child";
+}
+
+struct ChildReport {
+  int32_t stage;
+  int32_t error_number;
+};
+
+// Runs in the forked child: only async-signal-safe calls, and it never returns.
+[[noreturn]] void RunChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                           int report_fd) {
+  auto fail = [report_fd](int32_t stage) {
+    ChildReport report{stage, errno};
+    ssize_t ignored = write(report_fd, &report, sizeof report);
+    (void)ignored;
+    _exit(127);
+  };
+
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // EINVAL for some: fine
+  sigset_t empty;
+  sigemptyset(&empty);
+  if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
+
+  if (setsid() < 0) fail(kStageSetsid);
+
+  int null_fd = -1;
+  auto source = [&](int fd) {
+    if (fd >= 0) return fd;
+    if (null_fd < 0) null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    return null_fd;
+  };
+  const int sources[3] = {source(spec.stdin_fd), source(spec.stdout_fd), source(spec.stderr_fd)};
+  for (int target = 0; target < 3; ++target) {
+    if (sources[target] < 0) fail(kStageStdio);
+    if (dup2(sources[target], target) < 0) fail(kStageStdio);
+  }
+  // Keep nothing but 0, 1, 2 and the report pipe (close-on-exec, so exec closes it).
+  if (report_fd > 3) close_range(3, static_cast<unsigned>(report_fd) - 1, 0);
+  close_range(static_cast<unsigned>(report_fd) + 1, ~0U, 0);
+
+  if (spec.umask) umask(*spec.umask);
+  if (spec.uid) {
+    if (setgroups(spec.groups.size(), spec.groups.data()) != 0) fail(kStageSetgroups);
+    if (setgid(spec.gid) != 0) fail(kStageSetgid);
+    if (setuid(*spec.uid) != 0) fail(kStageSetuid);
+  }
+  if (!spec.directory.empty() && chdir(spec.directory.c_str()) != 0) fail(kStageChdir);
+
+  execve(spec.path.c_str(), argv, envp);
+  fail(kStageExec);
+  _exit(127);  // not reached
+}
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+core::SpawnOutcome Spawn(const SpawnSpec& spec) {
+  // Everything the child touches is allocated here, before fork.
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return {0, core::SpawnError{"pipe", errno}};
+  UniqueFd report_read(fds[0]);
+  UniqueFd report_write(fds[1]);
+
+  pid_t pid = fork();
+  if (pid < 0) return {0, core::SpawnError{"fork", errno}};
+  if (pid == 0) RunChild(spec, argv.data(), envp.data(), report_write.get());
+
+  report_write.reset();
+  ChildReport report{};
+  ssize_t n;
+  do {
+    n = read(report_read.get(), &report, sizeof report);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return {pid, std::nullopt};  // exec closed the pipe: the program runs
+
+  // The child failed before exec and is exiting: reap it here so the reaper never sees a pid
+  // the state machine did not know about.
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof report)) return {0, core::SpawnError{"child", EIO}};
+  return {0, core::SpawnError{StageName(report.stage), report.error_number}};
+}
+
+std::string SearchPath(const std::string& name, const std::string& path_var, int* error) {
+  *error = ENOENT;
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return name;
+  int last_error = ENOENT;
+  std::string_view rest = path_var.empty() ? std::string_view("/usr/local/bin:/usr/bin:/bin")
+                                           : std::string_view(path_var);
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    std::string candidate = dir.empty() ? name : std::string(dir) + "/" + name;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      last_error = EACCES;
+    }
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  *error = last_error;
+  return "";
+}
+
+bool SendSignal(int pid, int signal, bool whole_group) {
+  if (pid <= 0) return false;  // never kill(0) or kill(-1)
+  return kill(whole_group ? -pid : pid, signal) == 0;
+}
+
+std::vector<Reaped> ReapAll() {
+  std::vector<Reaped> out;
+  while (true) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      if (pid < 0 && errno == EINTR) continue;
+      break;
+    }
+    Reaped r;
+    r.pid = pid;
+    if (WIFSIGNALED(status)) {
+      r.status = {true, WTERMSIG(status)};
+    } else {
+      r.status = {false, WEXITSTATUS(status)};
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<ProcStat> ParseStat(int pid, std::string_view text) {
+  // "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  //  cutime cstime priority nice threads itreal starttime vsize rss ..." ; comm may hold ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
+  std::string rest(text.substr(close + 2));
+  ProcStat ps;
+  ps.pid = pid;
+  unsigned long long utime = 0, stime = 0;
+  long long rss = 0;
+  // Fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice threads itreal starttime vsize rss
+  int matched = std::sscanf(rest.c_str(),
+                            "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                            "%*d %*d %*u %*u %lld",
+                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &rss);
+  if (matched < 4) return std::nullopt;
+  ps.cpu_ticks = utime + stime;
+  ps.rss_pages = rss > 0 ? static_cast<uint64_t>(rss) : 0;
+  return ps;
+}
+
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = read(fd.get(), buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+std::optional<ProcStat> ReadProcStat(int pid) {
+  auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  return ParseStat(pid, *text);
+}
+
+std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(
+    const std::vector<int>& sessions) {
+  std::unordered_map<int, std::vector<ProcStat>> out;
+  if (sessions.empty()) return out;
+  std::unordered_set<int> wanted(sessions.begin(), sessions.end());
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  while (dirent* entry = readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '1' || name[0] > '9') continue;
+    char* end = nullptr;
+    long pid = std::strtol(name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid > INT_MAX) continue;
+    auto ps = ReadProcStat(static_cast<int>(pid));
+    if (ps && wanted.count(ps->session)) out[ps->session].push_back(*ps);
+  }
+  closedir(dir);
+  return out;
+}
+
+long ClockTicksPerSecond() {
+  static const long ticks = sysconf(_SC_CLK_TCK);
+  return ticks > 0 ? ticks : 100;
+}
+
+long PageSize() {
+  static const long size = sysconf(_SC_PAGESIZE);
+  return size > 0 ? size : 4096;
+}
+
+Result<UserInfo> LookupUser(const std::string& user) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  char* end = nullptr;
+  unsigned long numeric = std::strtoul(user.c_str(), &end, 10);
+  int rc = (!user.empty() && *end == '\0')
+               ? getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found)
+               : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (found == nullptr) {
+    return Status(ErrorCode::kSpawnError, rc != 0 ? "user '" + user + "': " + std::strerror(rc)
+                                                  : "no such user '" + user + "'");
+  }
+  UserInfo info;
+  info.uid = pw.pw_uid;
+  info.gid = pw.pw_gid;
+  info.name = pw.pw_name;
+  info.home = pw.pw_dir;
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  while (getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count) + 64);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<size_t>(count));
+  info.groups = std::move(groups);
+  return info;
+}
+
+namespace {
+struct SignalEntry {
+  int number;
+  const char* name;
+};
+constexpr SignalEntry kSignals[] = {
+    {SIGHUP, "HUP"},       {SIGINT, "INT"},   {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
+    {SIGTRAP, "TRAP"},     {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},     {SIGFPE, "FPE"},
+    {SIGKILL, "KILL"},     {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
+    {SIGPIPE, "PIPE"},     {SIGALRM, "ALRM"}, {SIGTERM, "TERM"},   {SIGCHLD, "CHLD"},
+    {SIGCONT, "CONT"},     {SIGSTOP, "STOP"}, {SIGTSTP, "TSTP"},   {SIGTTIN, "TTIN"},
+    {SIGTTOU, "TTOU"},     {SIGURG, "URG"},   {SIGXCPU, "XCPU"},   {SIGXFSZ, "XFSZ"},
+    {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGIO, "IO"},
+    {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
+};
+}  // namespace
+
+std::string SignalName(int signal) {
+  for (const auto& entry : kSignals) {
+    if (entry.number == signal) return entry.name;
+  }
+  return std::to_string(signal);
+}
+
+std::optional<int> SignalFromName(const std::string& name) {
+  std::string_view n = name;
+  if (n.size() > 3 && (n.substr(0, 3) == "SIG" || n.substr(0, 3) == "sig")) n.remove_prefix(3);
+  if (n.empty()) return std::nullopt;
+  char* end = nullptr;
+  std::string s(n);
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (*end == '\0') {
+    if (v > 0 && v < NSIG) return static_cast<int>(v);
+    return std::nullopt;
+  }
+  for (const auto& entry : kSignals) {
+    if (strcasecmp(entry.name, s.c_str()) == 0) return entry.number;
+  }
+  return std::nullopt;
+}
+
+}  // namespace warden::os

@@ -1,0 +1,97 @@
+// wardenctl's side of the control socket: a blocking Unix-socket client that says HELLO first
+// and then sends one request at a time, waiting for the reply with the same request id.
+//
+// Errors come in two kinds and callers print them differently:
+//   - the daemon answered with an ERROR reply: the Status carries the daemon's code and message,
+//     and the connection stays usable;
+//   - the daemon could not be reached or understood (connect failed, closed, garbled, timed
+//     out): the Status message is a whole sentence naming the socket ("cannot connect to
+//     /run/warden/warden.sock: No such file or directory (is wardend running?)") and the
+//     connection is dropped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+#include "proto/frame.h"
+#include "proto/messages.h"
+
+namespace warden::ctl {
+
+inline constexpr std::chrono::milliseconds kConnectTimeout{5000};
+
+class Client {
+ public:
+  // Connects to the socket at `path` and completes the HELLO handshake, both within `timeout`.
+  static Result<Client> Connect(const std::string& path,
+                                std::chrono::milliseconds timeout = kConnectTimeout);
+
+  Client(Client&&) = default;
+  Client& operator=(Client&&) = default;
+
+  // Sends `payload` as a `type` request and waits for its reply, forever unless `timeout` is
+  // given (start and stop answer only when the outcome is known). On success the frame's type
+  // is `type | kReplyBit`. See the top of this file for the two kinds of failure; connected()
+  // tells them apart afterwards.
+  Result<proto::Frame> Call(proto::MessageType type, const std::vector<uint8_t>& payload,
+                            std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+  bool connected() const { return fd_.valid(); }
+  const std::string& path() const { return path_; }
+  const proto::HelloReply& hello() const { return hello_; }
+
+ private:
+  Client(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+  Status Send(const std::vector<uint8_t>& bytes, Deadline deadline);
+  Result<proto::Frame> Receive(uint32_t request_id, Deadline deadline,
+                               std::chrono::milliseconds timeout);
+  // Closes the connection and returns a transport failure.
+  Status Fail(ErrorCode code, const std::string& message);
+
+  UniqueFd fd_;
+  std::string path_;
+  proto::FrameDecoder decoder_;
+  uint32_t next_request_id_ = 1;
+  proto::HelloReply hello_;
+};
+
+// The daemon as commands see it: one request, one reply payload. Session is the real one; tests
+// substitute a fake.
+class DaemonLink {
+ public:
+  virtual ~DaemonLink() = default;
+  // The payload of the reply to a `type` request. A failure's message is ready to print after
+  // "wardenctl: "; its code is the daemon's for an ERROR reply (kNotFound: no such process) and
+  // kIo, kProtocol or kTimeout when the daemon could not be reached or understood.
+  virtual Result<std::vector<uint8_t>> Call(proto::MessageType type,
+                                            const std::vector<uint8_t>& payload) = 0;
+};
+
+// Connects on first use and keeps the connection for later calls (the interactive shell); after
+// a transport failure the next call connects again.
+class Session : public DaemonLink {
+ public:
+  explicit Session(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+
+  Result<std::vector<uint8_t>> Call(proto::MessageType type,
+                                    const std::vector<uint8_t>& payload) override;
+
+  const std::string& socket_path() const { return socket_path_; }
+
+ private:
+  std::string socket_path_;
+  std::optional<Client> client_;
+};
+
+// "status", "start", ... for a request type; used in messages.
+const char* RequestName(proto::MessageType type);
+
+}  // namespace warden::ctl

@@ -1,0 +1,87 @@
+// wardenctl's command line, parsed into values. Pure: no I/O, nothing here talks to the daemon,
+// so the interactive shell and the one-shot command line share it.
+//
+//   wardenctl [-c FILE | -s SOCKET] [--json] COMMAND [ARGS...]
+//
+// ParseGlobalOptions takes the whole argv and stops at the first word that is not an option (the
+// command); ParseCommand takes that word and the rest. After the command only --json, -h/--help
+// and `--` (everything after it is an argument) are options.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace warden::ctl {
+
+// wardenctl's exit status (spec: "wardenctl").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;        // cannot connect; an action failed
+inline constexpr int kExitUsage = 2;          // bad command line
+inline constexpr int kExitNotRunning = 3;     // `status` found a process that is not RUNNING
+inline constexpr int kExitNoSuchProcess = 4;  // a NAME matched nothing
+
+enum class CommandKind {
+  kHelp,
+  kStatus,
+  kStart,
+  kStop,
+  kRestart,
+  kSignal,
+  kPid,
+  kVersion,
+  kShutdown,
+};
+
+// One row of the command table: what `help` prints and how many NAME arguments it takes.
+struct CommandSpec {
+  CommandKind kind;
+  const char* name;
+  const char* args;         // usage after the name, e.g. "SIG NAME...|all"
+  const char* description;  // one line
+  const char* example;      // a whole command line
+};
+
+// Every command, in the order `help` lists them.
+const std::vector<CommandSpec>& Commands();
+const CommandSpec& SpecFor(CommandKind kind);
+// nullptr when `name` is not a command.
+const CommandSpec* FindCommand(std::string_view name);
+
+// The closest command name to a mistyped one ("stauts" -> "status"), or "" when none is close.
+std::string SuggestCommand(std::string_view typo);
+
+// The options before the command, and the command's words.
+struct GlobalOptions {
+  std::string socket;              // -s/--socket; empty when not given
+  std::string config;              // -c/--config; empty when not given
+  bool json = false;               // --json
+  bool help = false;               // -h/--help
+  bool version = false;            // --version (wardenctl's own, no daemon needed)
+  std::vector<std::string> words;  // COMMAND [ARGS...]; empty when no command was given
+};
+
+struct Command {
+  CommandKind kind = CommandKind::kHelp;
+  std::vector<std::string> names;  // NAME arguments, unchanged ("web", "web:*", "all")
+  int signal = 0;                  // kSignal: the signal number
+  bool json = false;
+  bool help = false;  // `COMMAND --help`: print the command's help, do nothing
+  std::string topic;  // kHelp: the command asked about, "" for the overview
+};
+
+// argv[0] is skipped. A usage error is kInvalidArgument with a message ready to print after
+// "wardenctl: ".
+Result<GlobalOptions> ParseGlobalOptions(const std::vector<std::string>& argv);
+
+// words[0] is the command. `json` is the value of a --json given before the command.
+Result<Command> ParseCommand(const std::vector<std::string>& words, bool json);
+
+// The overview printed by `wardenctl --help` and `help`.
+std::string UsageText();
+// One command's help: usage line, description, example.
+std::string CommandHelp(const CommandSpec& spec);
+
+}  // namespace warden::ctl

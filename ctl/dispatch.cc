@@ -1,0 +1,204 @@
+#include "ctl/dispatch.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ctl/render.h"
+
+namespace warden::ctl {
+namespace {
+
+using proto::MessageType;
+
+int FailureExit(const Status& status) {
+  return status.code() == ErrorCode::kNotFound ? kExitNoSuchProcess : kExitFailure;
+}
+
+int ReportFailure(const Status& status, std::ostream& err) {
+  err << "wardenctl: " << status.message() << "\n";
+  return FailureExit(status);
+}
+
+int ReportMalformed(MessageType type, std::ostream& err) {
+  err << "wardenctl: bad reply from wardend: malformed " << RequestName(type) << " reply\n";
+  return kExitFailure;
+}
+
+void PrintJson(const nlohmann::ordered_json& value, std::ostream& out) {
+  out << value.dump(2) << "\n";
+}
+
+MessageType RequestType(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kStatus:
+      return MessageType::kStatus;
+    case CommandKind::kStart:
+      return MessageType::kStart;
+    case CommandKind::kStop:
+      return MessageType::kStop;
+    case CommandKind::kRestart:
+      return MessageType::kRestart;
+    case CommandKind::kSignal:
+      return MessageType::kSignal;
+    case CommandKind::kPid:
+      return MessageType::kPid;
+    case CommandKind::kVersion:
+      return MessageType::kVersion;
+    case CommandKind::kShutdown:
+      return MessageType::kShutdown;
+    case CommandKind::kHelp:
+      break;
+  }
+  return MessageType::kError;  // unreachable: help never reaches the daemon
+}
+
+int Help(const Command& command, std::ostream& out) {
+  if (command.help) {
+    out << CommandHelp(SpecFor(command.kind));
+  } else if (!command.topic.empty()) {
+    out << CommandHelp(*FindCommand(command.topic));
+  } else {
+    out << UsageText();
+  }
+  return kExitOk;
+}
+
+int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  proto::StatusRequest request;
+  request.names = command.names;
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kStatus, proto::Encode(request));
+  if (!payload.ok()) return ReportFailure(payload.status(), err);
+  proto::StatusReply reply;
+  if (!proto::Decode(*payload, &reply)) return ReportMalformed(MessageType::kStatus, err);
+  if (command.json) {
+    PrintJson(StatusJson(reply.processes), out);
+    // stdout stays pure JSON; the names that matched nothing are reported beside it.
+    for (const std::string& name : reply.unknown_names) err << NoSuchProcessLine(name) << "\n";
+  } else {
+    for (const std::string& line : StatusLines(reply.processes)) out << line << "\n";
+    for (const std::string& name : reply.unknown_names) out << NoSuchProcessLine(name) << "\n";
+  }
+  return StatusExitCode(reply);
+}
+
+int Action(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  const MessageType type = RequestType(command.kind);
+  proto::ActionRequest request;
+  request.names = command.names;
+  request.signal = command.kind == CommandKind::kSignal ? command.signal : 0;
+  Result<std::vector<uint8_t>> payload = daemon.Call(type, proto::Encode(request));
+  if (!payload.ok()) return ReportFailure(payload.status(), err);
+  proto::ActionReply reply;
+  if (!proto::Decode(*payload, &reply)) return ReportMalformed(type, err);
+  if (command.json) {
+    PrintJson(ActionJson(command.kind, reply), out);
+  } else {
+    for (const std::string& line : ActionLines(command.kind, reply)) out << line << "\n";
+  }
+  return ActionExitCode(reply);
+}
+
+int Pid(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  proto::PidRequest request;
+  if (!command.names.empty()) request.name = command.names[0];
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kPid, proto::Encode(request));
+  if (!payload.ok()) {
+    if (payload.status().code() == ErrorCode::kNotFound && !request.name.empty()) {
+      out << NoSuchProcessLine(request.name) << "\n";
+      return kExitNoSuchProcess;
+    }
+    return ReportFailure(payload.status(), err);
+  }
+  proto::PidReply reply;
+  if (!proto::Decode(*payload, &reply)) return ReportMalformed(MessageType::kPid, err);
+  if (command.json) {
+    using Json = nlohmann::ordered_json;
+    Json json = Json::object();
+    json["name"] = request.name.empty() ? Json(nullptr) : Json(request.name);
+    json["pid"] = reply.pid != 0 ? Json(reply.pid) : Json(nullptr);
+    PrintJson(json, out);
+  } else {
+    out << reply.pid << "\n";
+  }
+  // As supervisorctl: asking for the pid of a process that is not running is a failure.
+  return reply.pid == 0 ? kExitFailure : kExitOk;
+}
+
+int Version(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  const std::string client = WARDEN_VERSION;
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kVersion, {});
+  if (!payload.ok()) {
+    if (!command.json) out << "wardenctl " << client << "\n";
+    return ReportFailure(payload.status(), err);
+  }
+  proto::VersionReply reply;
+  if (!proto::Decode(*payload, &reply)) return ReportMalformed(MessageType::kVersion, err);
+  if (command.json) {
+    PrintJson(nlohmann::ordered_json{{"wardenctl", client}, {"wardend", reply.version}}, out);
+  } else {
+    out << "wardenctl " << client << "\n";
+    out << (reply.version.starts_with("wardend") ? "" : "wardend ") << reply.version << "\n";
+  }
+  return kExitOk;
+}
+
+int Shutdown(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kShutdown, {});
+  if (!payload.ok()) return ReportFailure(payload.status(), err);
+  if (command.json) {
+    PrintJson(nlohmann::ordered_json{{"shutdown", true}}, out);
+  } else {
+    out << "Shut down\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool json,
+                                     std::ostream& err) {
+  Result<Command> command = ParseCommand(words, json);
+  if (command.ok()) return std::move(command).value();
+  err << "wardenctl: " << command.status().message() << "\n";
+  const CommandSpec* spec = words.empty() ? nullptr : FindCommand(words[0]);
+  if (spec != nullptr) {
+    err << "usage: wardenctl " << spec->name << (*spec->args ? " " : "") << spec->args << "\n";
+  } else {
+    err << "run 'wardenctl help' for the list of commands\n";
+  }
+  return std::nullopt;
+}
+
+bool NeedsDaemon(const Command& command) {
+  return !command.help && command.kind != CommandKind::kHelp;
+}
+
+int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  if (!NeedsDaemon(command)) return Help(command, out);
+  switch (command.kind) {
+    case CommandKind::kStatus:
+      return Status(command, daemon, out, err);
+    case CommandKind::kStart:
+    case CommandKind::kStop:
+    case CommandKind::kRestart:
+    case CommandKind::kSignal:
+      return Action(command, daemon, out, err);
+    case CommandKind::kPid:
+      return Pid(command, daemon, out, err);
+    case CommandKind::kVersion:
+      return Version(command, daemon, out, err);
+    case CommandKind::kShutdown:
+      return Shutdown(command, daemon, out, err);
+    case CommandKind::kHelp:
+      break;
+  }
+  return Help(command, out);
+}
+
+int RunWords(const std::vector<std::string>& words, bool json, DaemonLink& daemon,
+             std::ostream& out, std::ostream& err) {
+  std::optional<Command> command = ParseOrReport(words, json, err);
+  if (!command) return kExitUsage;
+  return Execute(*command, daemon, out, err);
+}
+
+}  // namespace warden::ctl

@@ -1,0 +1,70 @@
+// How wardenctl prints what the daemon answered. Pure functions of their arguments (and, for
+// stop times, of the local time zone), so tests can pin every column.
+//
+// Text status keeps supervisorctl's shape, '%-Ns%-10s%s': the name padded to N = max(longest
+// full name, 30) + 3, the state padded to 10, then the description; `awk '{print $2}'` gives
+// the state. Descriptions:
+//   RUNNING/STARTING/STOPPING with a pid:
+//       pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M[, children 2 (Z: 1)]
+//     (state/cpu/rss only when the daemon could read /proc, i.e. kernel_state is known)
+//   STOPPED:       [reason, ]Nov 27 05:47 PM            or "Not started"
+//   EXITED:        [reason, ]exit status 1, Nov 27 05:47 PM
+//   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME")
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ctl/commands.h"
+#include "proto/messages.h"
+
+namespace warden::ctl {
+
+// As Python's str(timedelta) without fractions: "0:01:02", "1 day, 2:03:04", "3 days, 0:00:00".
+std::string FormatUptime(uint64_t uptime_ms);
+// Binary units, one decimal: "512B", "1.0K", "12.1M", "2.0G".
+std::string FormatBytes(uint64_t bytes);
+// Average CPU over the process's life, one decimal: "0.3%". "0.0%" when uptime is 0.
+std::string FormatCpuPercent(uint64_t cpu_time_ms, uint64_t uptime_ms);
+// Local time as supervisord prints it ("%b %d %I:%M %p"): "Nov 27 05:47 PM".
+std::string FormatStopTime(int64_t unix_ms);
+// "exit status 1", "terminated by SIGKILL"; "" for ExitKind::kNone.
+std::string ExitDescription(proto::ExitKind kind, int32_t value);
+
+// The description column (see the top of this file).
+std::string Describe(const proto::ProcessInfo& info);
+
+// max(longest full name, 30) + 3.
+size_t NameColumnWidth(const std::vector<proto::ProcessInfo>& processes);
+// One status line, without a newline and without trailing blanks.
+std::string StatusLine(const proto::ProcessInfo& info, size_t name_width);
+// Every process's line, in the daemon's order.
+std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes);
+// supervisorctl's line for a name that matched nothing: "web: ERROR (no such process)".
+std::string NoSuchProcessLine(const std::string& name);
+
+// `status --json`: an array with one object per process (fields: name, group, state, pid,
+// kernel_state, uptime_s, restarts, exit_status, exit_signal, description, start_time,
+// stop_time, cpu_time_s, rss_bytes, children [{pid, kernel_state}], reason).
+nlohmann::ordered_json StatusJson(const std::vector<proto::ProcessInfo>& processes);
+
+// 4 if a name matched nothing; else 3 if any process listed is not RUNNING; else 0.
+int StatusExitCode(const proto::StatusReply& reply);
+
+// The lines for a start/stop/restart/signal reply, one per result (two for a good restart:
+// "web: stopped", "web: started"). A failure keeps supervisorctl's word first:
+// "web: ERROR (spawn error: exec: No such file or directory)".
+std::vector<std::string> ActionLines(CommandKind kind, const proto::ActionReply& reply);
+// The same as JSON: [{name, ok, result, error, message}].
+nlohmann::ordered_json ActionJson(CommandKind kind, const proto::ActionReply& reply);
+// 4 if any result is "no such process"; else 1 if any failed; else 0.
+int ActionExitCode(const proto::ActionReply& reply);
+
+// "ERROR (word)" or "ERROR (word: message)" for a failed result or error reply; a message that
+// already starts with the word ("spawn error: exec: ...") does not repeat it.
+std::string ErrorText(ErrorCode code, const std::string& message);
+
+}  // namespace warden::ctl

@@ -1,0 +1,69 @@
+// ControlServer: the Unix-domain control socket. Accepts connections, decodes frames with
+// proto::FrameDecoder, dispatches requests to the Supervisor and writes replies.
+//
+// It never blocks on a client: sockets are non-blocking, replies are queued per connection up
+// to kMaxQueuedBytes (a client that does not read loses its connection), a frame that does not
+// complete within kFrameTimeout gets an error and the connection is closed, and past kMaxClients
+// a new connection gets a "busy" error and is closed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+#include "config/config.h"
+#include "daemon/event_loop.h"
+#include "daemon/supervisor.h"
+
+namespace warden {
+
+class ControlServer {
+ public:
+  static constexpr size_t kMaxClients = 256;
+  static constexpr size_t kMaxQueuedBytes = 8u << 20;
+  static constexpr std::chrono::seconds kFrameTimeout{10};
+
+  ControlServer(EventLoop& loop, Supervisor& supervisor, std::function<void()> request_shutdown);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Binds settings.socket (replacing a stale socket file, refusing one a live wardend holds),
+  // or adopts a listening socket passed by systemd socket activation (LISTEN_FDS).
+  Status Listen(const config::Settings& settings);
+  const std::string& path() const { return path_; }
+  bool socket_activated() const { return activated_; }
+
+ private:
+  struct Connection;
+
+  void OnAccept();
+  void OnReadable(const std::shared_ptr<Connection>& c);
+  void OnWritable(const std::shared_ptr<Connection>& c);
+  void HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                   const std::vector<uint8_t>& payload);
+  void Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+            const std::vector<uint8_t>& payload);
+  void SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
+                 const std::string& message, bool close_after);
+  void Flush(const std::shared_ptr<Connection>& c);
+  void Close(const std::shared_ptr<Connection>& c);
+  void UpdateFrameTimer(const std::shared_ptr<Connection>& c);
+
+  EventLoop& loop_;
+  Supervisor& supervisor_;
+  std::function<void()> request_shutdown_;
+  UniqueFd listen_fd_;
+  std::string path_;
+  bool bound_ = false;      // we created the socket file (and remove it on exit)
+  bool activated_ = false;  // the socket came from systemd
+  std::unordered_map<int, std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace warden

@@ -1,0 +1,93 @@
+// One thread, one epoll. Sources are fds with a callback and a priority; timers come from one
+// ordered deadline structure behind a single timerfd, so with no timer due the loop sleeps in
+// epoll_wait with no timeout at all (zero wakeups when idle).
+//
+// Within one wakeup the ready sources run in priority order (lower first): the daemon gives
+// signals (child exits) priority 0, timers 1 and control connections 2, so a child's exit is
+// always seen before a command that refers to it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+
+namespace warden {
+
+class EventLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimePoint = Clock::time_point;
+  using FdCallback = std::function<void(uint32_t events)>;
+  using TimerCallback = std::function<void()>;
+  using TimerId = uint64_t;
+
+  static constexpr int kPrioritySignals = 0;
+  static constexpr int kPriorityTimers = 1;
+  static constexpr int kPriorityIo = 2;
+
+  EventLoop() = default;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  Status Init();
+
+  // Watches fd for `events` (EPOLLIN, EPOLLOUT, ...). The loop does not own the fd; Remove it
+  // before closing it. Callbacks may add, modify and remove sources, their own included.
+  Status Add(int fd, uint32_t events, int priority, FdCallback callback);
+  Status Modify(int fd, uint32_t events);
+  void Remove(int fd);
+
+  // Calls `callback` once at `deadline`. Cancel is a no-op for a timer that fired or was
+  // cancelled, so holders may cancel unconditionally.
+  TimerId AddTimer(TimePoint deadline, TimerCallback callback);
+  void CancelTimer(TimerId id);
+  size_t pending_timers() const { return timers_.size(); }
+
+  // Runs `fn` after the callback that is running now returns (before the next source). Used to
+  // keep state-machine notifications out of the machine's own call stack.
+  void Post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+
+  // Runs until Stop() is called.
+  void Run();
+  void Stop() { running_ = false; }
+
+  static TimePoint Now() { return Clock::now(); }
+
+ private:
+  struct Source {
+    int fd;
+    int priority;
+    FdCallback callback;
+  };
+  struct Timer {
+    TimePoint deadline;
+    TimerCallback callback;
+  };
+
+  void RunDueTimers();
+  void RearmTimerFd();
+
+  UniqueFd epoll_;
+  UniqueFd timer_fd_;
+  bool running_ = false;
+  uint64_t next_source_key_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Source>> sources_;  // by epoll data key
+  std::unordered_map<int, uint64_t> key_by_fd_;
+  TimerId next_timer_id_ = 1;
+  std::map<std::pair<TimePoint, TimerId>, TimerCallback> timers_;
+  std::unordered_map<TimerId, TimePoint> timer_deadline_;
+  std::optional<TimePoint> armed_;
+  std::deque<std::function<void()>> posted_;
+
+  void RunPosted();
+};
+
+}  // namespace warden

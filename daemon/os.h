@@ -1,0 +1,85 @@
+// The operating-system seam of the daemon: spawning a program, signalling it, reaping, and
+// reading /proc. Everything here is a thin, synchronous wrapper; policy lives in core/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "daemon/core/process_machine.h"
+
+namespace warden::os {
+
+// Everything a child needs, resolved in the parent before fork (name lookups, PATH search,
+// string building), so that the child runs only async-signal-safe calls until execve.
+struct SpawnSpec {
+  std::string path;  // absolute or relative path to execute (already searched)
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "KEY=VALUE"
+  std::string directory;         // empty: inherit
+  std::optional<mode_t> umask;
+  std::optional<uid_t> uid;  // set: drop to this user (initgroups done through groups)
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  int stdin_fd = -1;   // -1: /dev/null
+  int stdout_fd = -1;  // -1: /dev/null
+  int stderr_fd = -1;  // -1: /dev/null
+};
+
+// Forks and execs. The child becomes a session and process-group leader (setsid), gets default
+// signal dispositions and an empty mask, and keeps no fd but 0, 1, 2. A failure in the child is
+// reported through a close-on-exec pipe as {stage, errno}; the parent waits for exec or that
+// report (bounded by the child's own few syscalls) and reaps a child that failed.
+core::SpawnOutcome Spawn(const SpawnSpec& spec);
+
+// Looks `name` up in the colon-separated `path_var` like execvp would. Names containing '/'
+// are returned as they are. Returns the resolved path, or "" with *error set (ENOENT, EACCES).
+std::string SearchPath(const std::string& name, const std::string& path_var, int* error);
+
+// kill(2) on pid or -pid. ESRCH is not an error worth reporting: it returns false.
+bool SendSignal(int pid, int signal, bool whole_group);
+
+// One waitpid(-1, WNOHANG) result.
+struct Reaped {
+  int pid = 0;
+  core::ExitStatus status;
+};
+// Reaps every exited child now, in a loop until none is left.
+std::vector<Reaped> ReapAll();
+
+// The fields of /proc/PID/stat that status needs.
+struct ProcStat {
+  int pid = 0;
+  char state = 0;  // R, S, D, Z, T, t, X, I ...
+  int ppid = 0;
+  int pgrp = 0;
+  int session = 0;
+  uint64_t cpu_ticks = 0;  // utime + stime
+  uint64_t rss_pages = 0;
+};
+std::optional<ProcStat> ReadProcStat(int pid);
+// Every process on the machine whose session is one of `sessions`, keyed by session. One pass
+// over /proc, so a status of N programs costs one scan, not N.
+std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(const std::vector<int>& sessions);
+
+long ClockTicksPerSecond();
+long PageSize();
+
+// Resolves a user name (or numeric uid) to uid, gid and supplementary groups.
+struct UserInfo {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+  std::string home;
+  std::vector<gid_t> groups;
+};
+Result<UserInfo> LookupUser(const std::string& user);
+
+std::string SignalName(int signal);                          // "TERM", "KILL", ... or the number
+std::optional<int> SignalFromName(const std::string& name);  // "TERM", "SIGTERM", "15"
+
+}  // namespace warden::os

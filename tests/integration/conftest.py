@@ -1,0 +1,172 @@
+"""Fixtures for integration tests: a real wardend on a scratch config, driven by the real
+wardenctl. Each test gets its own folder (socket, logs, config) and everything it starts is
+stopped by pid at the end, never by name."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+BIN = os.environ.get("WARDEN_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "bin")
+WARDEND = os.path.join(BIN, "wardend")
+WARDENCTL = os.path.join(BIN, "wardenctl")
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """True if `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+class Warden:
+    """One wardend instance on its own scratch folder."""
+
+    def __init__(self, root):
+        self.root = root
+        self.socket = os.path.join(root, "warden.sock")
+        self.log_dir = os.path.join(root, "logs")
+        self.config = os.path.join(root, "warden.yaml")
+        self.stderr_path = os.path.join(root, "wardend.stderr")
+        self.proc = None
+        self.seen_pids = set()
+
+    def write_config(self, programs_yaml, extra=""):
+        text = (f"warden:\n  socket: {self.socket}\n  log_dir: {self.log_dir}\n"
+                f"  log_level: debug\n{textwrap.dedent(extra)}programs:\n")
+        text += textwrap.indent(textwrap.dedent(programs_yaml), "  ")
+        with open(self.config, "w") as f:
+            f.write(text)
+        return self.config
+
+    def start(self, programs_yaml=None, extra="", wait_ready=True, args=()):
+        if programs_yaml is not None:
+            self.write_config(programs_yaml, extra)
+        notify_path = os.path.join(self.root, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(notify_path)
+        env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen([WARDEND, "-c", self.config, *args], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr)
+        self.notify = notify
+        if wait_ready:
+            self.wait_notify("READY=1")
+        return self
+
+    def wait_notify(self, line, timeout=15.0):
+        """Reads sd_notify datagrams until one carries `line`; returns all lines seen."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {line} from wardend within {timeout}s; saw {seen}; "
+                                     f"stderr:\n{self.log()}")
+            exited = self.proc.poll() is not None
+            # After an exit, whatever it sent is already queued: drain without waiting.
+            self.notify.settimeout(0 if exited else min(remaining, 0.5))
+            try:
+                data = self.notify.recv(4096).decode()
+            except (socket.timeout, BlockingIOError):
+                if exited:
+                    raise AssertionError(f"wardend exited with {self.proc.returncode} before "
+                                         f"{line}; saw {seen}:\n{self.log()}")
+                continue
+            seen.extend(data.split("\n"))
+            if line in data.split("\n"):
+                return seen
+
+    def log(self):
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def ctl(self, *args, check=None, timeout=60):
+        result = subprocess.run([WARDENCTL, "-s", self.socket, *args], capture_output=True,
+                                text=True, timeout=timeout)
+        if check is not None:
+            assert result.returncode == check, (
+                f"wardenctl {' '.join(args)} exited {result.returncode}, wanted {check}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}\nwardend:\n{self.log()}")
+        return result
+
+    def status(self, *names):
+        result = self.ctl("status", "--json", *names)
+        assert result.returncode in (0, 3), result.stderr
+        processes = json.loads(result.stdout)
+        for p in processes:
+            if p.get("pid"):
+                self.seen_pids.add(p["pid"])
+            for child in p.get("children") or []:
+                self.seen_pids.add(child["pid"])
+        return {p["name"]: p for p in processes}
+
+    def wait_state(self, name, state, timeout=15.0):
+        return wait_until(lambda: (self.status(name).get(name) or {}).get("state") == state
+                          and self.status(name)[name], timeout=timeout,
+                          what=f"{name} to be {state}")
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+        self.notify.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        self.stop()
+        for pid in self.seen_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture
+def warden():
+    """Yields a factory-free Warden; call .start(programs_yaml)."""
+    with tempfile.TemporaryDirectory(prefix="warden-test-") as root:
+        w = Warden(root)
+        try:
+            yield w
+        finally:
+            w.cleanup()
+
+
+@pytest.fixture
+def scratch():
+    with tempfile.TemporaryDirectory(prefix="warden-test-") as root:
+        yield root

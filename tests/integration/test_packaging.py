@@ -1,0 +1,226 @@
+"""The Debian package: packaging/build-deb builds it (lintian must report no error), its
+contents are what the spec lists, and dpkg -i / dpkg --purge work on this machine and leave
+nothing behind: no files, no enablement symlinks, no wardend running.
+
+dpkg -i installs system-wide, so the install test needs root, refuses to touch a `warden`
+package that someone installed for real, and moves a pre-existing /etc/warden, /var/log/warden
+or /var/lib/warden aside (to /var/tmp) for its duration, then puts them back."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+
+import pytest
+
+from conftest import wait_until
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD_DEB = os.path.join(REPO, "packaging", "build-deb")
+
+# Everything the package may contain, and the parts that must be there.
+REQUIRED = {
+    "usr/sbin/wardend", "usr/bin/wardenctl",
+    "lib/systemd/system/warden.service", "lib/systemd/system/warden.socket",
+    "etc/warden/warden.yaml", "etc/warden/conf.d/", "var/log/warden/",
+    "usr/share/doc/warden/copyright", "usr/share/doc/warden/changelog.gz",
+    "usr/share/doc/warden/systemd.md", "usr/share/doc/warden/README.md",
+}
+ALLOWED = re.compile(r"^(usr/sbin/wardend|usr/bin/wardenctl|lib/systemd/system/warden\.(service|"
+                     r"socket)|etc/warden/.*|var/log/warden/|usr/share/doc/warden/.*|"
+                     r"(etc|lib|lib/systemd|lib/systemd/system|usr|usr/bin|usr/sbin|usr/share|"
+                     r"usr/share/doc|var|var/log)/)$")
+CONFFILES = {"/etc/warden/warden.yaml", "/etc/warden/conf.d/README"}
+LEFTOVERS = ["/usr/sbin/wardend", "/usr/bin/wardenctl", "/lib/systemd/system/warden.service",
+             "/lib/systemd/system/warden.socket", "/etc/warden", "/var/log/warden",
+             "/var/lib/warden", "/usr/share/doc/warden",
+             "/etc/systemd/system/multi-user.target.wants/warden.service",
+             "/etc/systemd/system/sockets.target.wants/warden.socket"]
+
+
+def project_version():
+    with open(os.path.join(REPO, "CMakeLists.txt")) as f:
+        return re.search(r"^project\(warden VERSION ([0-9.]+)", f.read(), re.M).group(1)
+
+
+def run(*argv, check=True, timeout=120):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if check:
+        assert r.returncode == 0, f"{' '.join(argv)} exited {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def deb():
+    """Builds the package once for this module: {'deb': path, 'output': build-deb's output}."""
+    missing = [tool for tool, package in (("dpkg-buildpackage", "dpkg-dev"), ("dh", "debhelper"),
+                                          ("lintian", "lintian"))
+               if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: install dpkg-dev, debhelper and lintian "
+                    "(scripts/install-deps)")
+    with tempfile.TemporaryDirectory(prefix="warden-deb-") as out:
+        r = subprocess.run([BUILD_DEB, out], capture_output=True, text=True, timeout=900,
+                           stdin=subprocess.DEVNULL)
+        output = r.stdout + r.stderr
+        assert r.returncode == 0, f"packaging/build-deb failed ({r.returncode}):\n{output[-6000:]}"
+        arch = run("dpkg", "--print-architecture").stdout.strip()
+        path = os.path.join(out, f"warden_{project_version()}_{arch}.deb")
+        assert os.path.exists(path), f"no {path}; build-deb made {os.listdir(out)}"
+        yield {"deb": path, "output": output}
+
+
+def control_file(deb_path, name):
+    """The text of one control file (control, conffiles, postinst, ...), or None."""
+    with subprocess.Popen(["dpkg-deb", "--ctrl-tarfile", deb_path], stdout=subprocess.PIPE) as p:
+        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+            for member in tar:
+                if member.name.lstrip("./") == name:
+                    return tar.extractfile(member).read().decode()
+    return None
+
+
+def data_files(deb_path):
+    """{path without './': (TarInfo, bytes or None)} of the package's files."""
+    out = {}
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb_path], stdout=subprocess.PIPE) as p:
+        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+            for member in tar:
+                name = member.name[2:] if member.name.startswith("./") else member.name
+                if not name:
+                    continue
+                if member.isdir():
+                    name += "/"
+                data = tar.extractfile(member).read() if member.isfile() else None
+                out[name] = (member, data)
+    return out
+
+
+def test_build_is_lintian_clean(deb):
+    assert "build-deb: lintian" in deb["output"], "build-deb must run lintian"
+    errors = re.findall(r"^E: .*$", deb["output"], re.M)
+    assert not errors, "\n".join(errors)
+
+
+def test_package_contents(deb):
+    files = data_files(deb["deb"])
+    assert REQUIRED <= set(files), f"missing: {sorted(REQUIRED - set(files))}"
+    unexpected = [name for name in files if not ALLOWED.match(name)]
+    assert not unexpected, f"unexpected files in the package: {unexpected}"
+    for name, (info, _) in files.items():
+        assert (info.uname, info.gname) == ("root", "root"), name
+    assert files["usr/sbin/wardend"][0].mode == 0o755
+    assert files["usr/bin/wardenctl"][0].mode == 0o755
+    assert files["etc/warden/warden.yaml"][0].mode == 0o644
+    # The files are the project's own, unchanged (the units already name /usr paths).
+    for packaged, source in (("etc/warden/warden.yaml", "config/warden.yaml"),
+                             ("lib/systemd/system/warden.service", "units/warden.service"),
+                             ("lib/systemd/system/warden.socket", "units/warden.socket"),
+                             ("usr/share/doc/warden/systemd.md", "docs/systemd.md")):
+        with open(os.path.join(REPO, source), "rb") as f:
+            assert files[packaged][1] == f.read(), f"{packaged} differs from {source}"
+
+
+def test_package_metadata(deb):
+    control = dict(re.findall(r"^([\w-]+): (.*)$", control_file(deb["deb"], "control"), re.M))
+    assert control["Package"] == "warden"
+    assert control["Version"] == project_version()
+    assert control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
+    assert "libsystemd0" in control["Depends"]
+    conffiles = set(control_file(deb["deb"], "conffiles").split())
+    assert conffiles == CONFFILES
+    postinst = control_file(deb["deb"], "postinst")
+    for unit in ("warden.service", "warden.socket"):
+        assert f"deb-systemd-helper enable '{unit}'" in postinst
+    assert "rm -rf /var/log/warden" in control_file(deb["deb"], "postrm")
+
+
+def wardend_pids():
+    """Processes running the installed wardend (also after its file was removed)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                exe = os.readlink(f"/proc/{entry}/exe")
+            except OSError:
+                continue
+            if exe.startswith("/usr/sbin/wardend"):
+                pids.append(int(entry))
+    return pids
+
+
+def package_installed():
+    r = run("dpkg-query", "-W", "-f=${Status}", "warden", check=False)
+    return r.returncode == 0 and "installed" in r.stdout.split()[-1:]
+
+
+def test_install_and_purge(deb):
+    if os.geteuid() != 0:
+        pytest.skip("dpkg -i needs root")
+    if package_installed():
+        pytest.fail("a warden package is installed on this machine; this test installs and "
+                    "purges its own, so remove that one first (dpkg --purge warden)")
+    before = set(wardend_pids())
+    backup = tempfile.mkdtemp(prefix="warden-pkgtest-backup-", dir="/var/tmp")
+    moved = []
+    try:
+        for path in ("/etc/warden", "/var/log/warden", "/var/lib/warden"):
+            if os.path.lexists(path):
+                shutil.move(path, os.path.join(backup, path.strip("/").replace("/", "_")))
+                moved.append(path)
+
+        run("dpkg", "-i", deb["deb"])
+        assert package_installed()
+        for path in ("/usr/sbin/wardend", "/usr/bin/wardenctl", "/etc/warden/warden.yaml",
+                     "/lib/systemd/system/warden.service", "/lib/systemd/system/warden.socket"):
+            assert os.path.isfile(path), path
+        assert os.path.isdir("/etc/warden/conf.d") and os.path.isdir("/var/log/warden")
+        # The installed daemon accepts the installed config, found at its default path.
+        r = run("/usr/sbin/wardend", "--check")
+        assert "/etc/warden/warden.yaml: ok" in r.stdout
+        run("/usr/bin/wardenctl", "--version")
+        # The units as installed (their ExecStart= paths exist now).
+        r = run("systemd-analyze", "verify", "--man=no", "/lib/systemd/system/warden.service",
+                "/lib/systemd/system/warden.socket", check=False)
+        assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+        # Enabled through deb-systemd-helper, which works without systemd running.
+        r = run("systemctl", "is-enabled", "warden.service", "warden.socket", check=False)
+        assert r.stdout.split() == ["enabled", "enabled"], r.stdout + r.stderr
+        if not os.path.isdir("/run/systemd/system"):
+            # No systemd: the maintainer scripts must not have started anything.
+            assert set(wardend_pids()) == before
+
+        # A local change to a conffile survives reinstalling (dpkg keeps it, no prompt).
+        with open("/etc/warden/warden.yaml", "a") as f:
+            f.write("# local change\n")
+        run("dpkg", "-i", deb["deb"])
+        with open("/etc/warden/warden.yaml") as f:
+            assert f.read().endswith("# local change\n")
+
+        run("dpkg", "--purge", "warden")
+        assert not package_installed()
+        left = [path for path in LEFTOVERS if os.path.lexists(path)]
+        assert not left, f"left behind by dpkg --purge: {left}"
+        helper_state = "/var/lib/systemd/deb-systemd-helper-enabled"
+        stale = [os.path.join(d, f) for d, _, fs in os.walk(helper_state) for f in fs
+                 if f.startswith("warden.")]
+        assert not stale, stale
+        wait_until(lambda: set(wardend_pids()) <= before, timeout=10,
+                   what="no installed wardend running")
+    finally:
+        if package_installed():
+            run("dpkg", "--purge", "warden", check=False)
+        for pid in set(wardend_pids()) - before:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for path in moved:
+            if os.path.lexists(path):
+                shutil.rmtree(path)
+            shutil.move(os.path.join(backup, path.strip("/").replace("/", "_")), path)
+        os.rmdir(backup)
