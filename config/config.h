@@ -23,7 +23,8 @@ struct SourceLocation {
   int column = 0;
 };
 
-// One problem found in a config: printed as "FILE:LINE:COL: message".
+// One problem found in a config: printed as "FILE:LINE:COL: message" ("FILE: message" when it
+// concerns the file as a whole, e.g. it cannot be read: line 0).
 struct Diagnostic {
   SourceLocation where;
   std::string message;
@@ -35,11 +36,16 @@ enum class ReadyMode { kStartsecs, kNotify };
 
 // stdout/stderr of a program. file is a path, "AUTO" (a file in warden.log_dir named after the
 // process) or "NONE". merge_into_stdout is `stderr: stdout`.
+// on_full: what capture does while the file refuses bytes (disk full, quota, I/O error): hold
+// them and stop reading the program's pipe (the program blocks), or drop them, counted.
+enum class OnFull { kBlock, kDrop };
 struct LogSpec {
   std::string file = "AUTO";
   uint64_t max_bytes = 50ull * 1024 * 1024;
   int backups = 10;
   bool merge_into_stdout = false;
+  OnFull on_full = OnFull::kBlock;
+  bool timestamps = false;  // prefix each line with the time wardend read it
 };
 
 struct Program {
@@ -76,6 +82,9 @@ struct Group {
 };
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+// Where wardend's own log goes: stderr (with journal priority prefixes when $JOURNAL_STREAM says
+// stderr is the journal), or structured entries sent to journald directly.
+enum class LogTarget { kStderr, kJournald };
 
 struct Settings {
   std::string socket;                  // resolved: DefaultSocketPath() when not given
@@ -83,6 +92,7 @@ struct Settings {
   std::string socket_group;            // empty: wardend's group
   std::string log_dir = "/var/log/warden";
   LogLevel log_level = LogLevel::kInfo;
+  LogTarget log_target = LogTarget::kStderr;  // warden.log_target: stderr | journald
 };
 
 struct Config {

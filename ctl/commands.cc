@@ -66,6 +66,20 @@ const std::vector<CommandSpec>& Commands() {
        "wardenctl version"},
       {CommandKind::kShutdown, "shutdown", "", "stop every process, then wardend itself",
        "wardenctl shutdown"},
+      {CommandKind::kReread, "reread", "",
+       "show what changed in the configuration files: added, removed, changed (and which keys)",
+       "wardenctl reread"},
+      {CommandKind::kUpdate, "update", "[NAME...]",
+       "apply configuration changes: start added programs, stop removed ones, restart only "
+       "what must",
+       "wardenctl update web"},
+      {CommandKind::kReload, "reload", "",
+       "re-read everything and apply it (the same as update of all; running programs that did "
+       "not change keep running)",
+       "wardenctl reload"},
+      {CommandKind::kCheck, "check", "[FILE]",
+       "validate a configuration offline (default: -c FILE, else /etc/warden/warden.yaml)",
+       "wardenctl check -c /etc/warden/warden.yaml"},
       {CommandKind::kHelp, "help", "[COMMAND]", "show the commands, or one command's help",
        "wardenctl help status"},
   };
@@ -248,7 +262,16 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
       break;
     case CommandKind::kVersion:
     case CommandKind::kShutdown:
+    case CommandKind::kReread:
+    case CommandKind::kReload:
       if (!args.empty()) return UsageError(name + ": takes no arguments");
+      break;
+    case CommandKind::kUpdate:
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kCheck:
+      if (args.size() > 1) return UsageError("check: takes at most one file");
+      cmd.names = std::move(args);
       break;
   }
   return cmd;

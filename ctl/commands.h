@@ -33,6 +33,10 @@ enum class CommandKind {
   kPid,
   kVersion,
   kShutdown,
+  kReread,
+  kUpdate,
+  kReload,
+  kCheck,
 };
 
 // One row of the command table: what `help` prints and how many NAME arguments it takes.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctl/config_commands.h"
 #include "ctl/render.h"
 
 namespace warden::ctl {
@@ -45,7 +46,14 @@ MessageType RequestType(CommandKind kind) {
       return MessageType::kVersion;
     case CommandKind::kShutdown:
       return MessageType::kShutdown;
+    case CommandKind::kReread:
+      return MessageType::kReread;
+    case CommandKind::kUpdate:
+      return MessageType::kUpdate;
+    case CommandKind::kReload:
+      return MessageType::kReload;
     case CommandKind::kHelp:
+    case CommandKind::kCheck:
       break;
   }
   return MessageType::kError;  // unreachable: help never reaches the daemon
@@ -169,10 +177,11 @@ std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool
 }
 
 bool NeedsDaemon(const Command& command) {
-  return !command.help && command.kind != CommandKind::kHelp;
+  return !command.help && command.kind != CommandKind::kHelp && command.kind != CommandKind::kCheck;
 }
 
 int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  if (command.kind == CommandKind::kCheck && !command.help) return Check(command, out, err);
   if (!NeedsDaemon(command)) return Help(command, out);
   switch (command.kind) {
     case CommandKind::kStatus:
@@ -188,7 +197,13 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
       return Version(command, daemon, out, err);
     case CommandKind::kShutdown:
       return Shutdown(command, daemon, out, err);
+    case CommandKind::kReread:
+      return Reread(command, daemon, out, err);
+    case CommandKind::kUpdate:
+    case CommandKind::kReload:
+      return Update(command, RequestType(command.kind), daemon, out, err);
     case CommandKind::kHelp:
+    case CommandKind::kCheck:
       break;
   }
   return Help(command, out);

@@ -57,6 +57,10 @@ int Main(const std::vector<std::string>& args) {
   std::optional<ctl::Command> command =
       ctl::ParseOrReport(options->words, options->json, std::cerr);
   if (!command) return ctl::kExitUsage;
+  if (command->kind == ctl::CommandKind::kCheck && command->names.empty()) {
+    command->names.push_back(options->config.empty() ? config::kDefaultConfigPath
+                                                     : options->config);
+  }
   std::string socket;
   if (ctl::NeedsDaemon(*command)) {
     Result<std::string> resolved = ResolveSocket(*options, std::cerr);

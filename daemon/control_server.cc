@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/os.h"
 #include "proto/frame.h"
 #include "proto/messages.h"
 
@@ -37,21 +38,6 @@ struct ControlServer::Connection {
 namespace {
 
 std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
-
-Status MakeDirs(const std::string& dir) {
-  if (dir.empty()) return Status::Ok();
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (partial.empty()) continue;
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status(ErrorCode::kIo, "cannot create " + partial + ": " + strerror(errno));
-    }
-  }
-  return Status::Ok();
-}
 
 uint16_t Type(MessageType t) { return static_cast<uint16_t>(t); }
 
@@ -99,7 +85,7 @@ Status ControlServer::Listen(const config::Settings& settings) {
     std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
     auto slash = path_.rfind('/');
     if (slash != std::string::npos && slash > 0) {
-      if (Status s = MakeDirs(path_.substr(0, slash)); !s.ok()) return s;
+      if (Status s = os::MakeDirs(path_.substr(0, slash)); !s.ok()) return s;
     }
 
     struct stat st {};
@@ -324,6 +310,47 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
       Send(c, Type(MessageType::kVersionReply), id,
            proto::Encode(proto::VersionReply{WARDEN_VERSION}));
       return;
+    case MessageType::kReread: {
+      auto changes = supervisor_.Reread();
+      if (!changes.ok()) {
+        SendError(c, id, changes.status().code(), changes.status().message(), false);
+        return;
+      }
+      proto::RereadReply reply;
+      for (const auto& change : *changes) {
+        auto kind = change.kind == config::ProgramChange::Kind::kAdded ? proto::ChangeKind::kAdded
+                    : change.kind == config::ProgramChange::Kind::kRemoved
+                        ? proto::ChangeKind::kRemoved
+                        : proto::ChangeKind::kChanged;
+        reply.changes.push_back({change.name, kind, change.restart, change.keys});
+      }
+      Send(c, Type(MessageType::kRereadReply), id, proto::Encode(reply));
+      return;
+    }
+    case MessageType::kUpdate:
+    case MessageType::kReload: {
+      proto::ActionRequest request;
+      if (type == Type(MessageType::kUpdate) && !proto::Decode(payload, &request)) {
+        return malformed("UPDATE");
+      }
+      if (supervisor_.shutting_down()) {
+        SendError(c, id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
+        return;
+      }
+      auto reply_type = static_cast<uint16_t>(type | proto::kReplyBit);
+      supervisor_.Update(
+          request.names, [this, weak, id, reply_type](::warden::Status status,
+                                                      std::vector<proto::ActionResult> results) {
+            auto conn = weak.lock();
+            if (!conn || conn->closed) return;
+            if (!status.ok()) {
+              SendError(conn, id, status.code(), status.message(), false);
+              return;
+            }
+            Send(conn, reply_type, id, proto::Encode(proto::ActionReply{std::move(results)}));
+          });
+      return;
+    }
     case MessageType::kShutdown:
       spdlog::info("shutdown requested by pid {} (uid {})", c->peer_pid, c->peer_uid);
       Send(c, Type(MessageType::kShutdownReply), id, {});

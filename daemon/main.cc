@@ -22,6 +22,7 @@
 #include "daemon/control_server.h"
 #include "daemon/event_loop.h"
 #include "daemon/notify.h"
+#include "daemon/os.h"
 #include "daemon/supervisor.h"
 
 namespace {
@@ -196,8 +197,8 @@ int main(int argc, char** argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
     spdlog::warn("cannot become a child subreaper: {}", strerror(errno));
   }
-  if (mkdir(config.warden.log_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    spdlog::warn("cannot create log_dir {}: {}", config.warden.log_dir, strerror(errno));
+  if (auto s = warden::os::MakeDirs(config.warden.log_dir); !s.ok()) {
+    spdlog::warn("log_dir: {}", s.message());
   }
 
   warden::EventLoop loop;
@@ -240,7 +241,10 @@ int main(int argc, char** argv) {
           shutdown();
           break;
         case SIGHUP:
-          spdlog::warn("SIGHUP: reloading the configuration is not implemented yet");
+          spdlog::info("received SIGHUP: applying {}", supervisor.config().path);
+          if (!supervisor.shutting_down()) {
+            supervisor.Update({}, [](const warden::Status&, auto) {});
+          }
           break;
         default:
           break;
@@ -254,6 +258,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   supervisor.set_on_change([&] { notifier.Status(supervisor.Summary()); });
+  supervisor.set_reload_hooks([&] { notifier.Reloading(); },
+                              [&] {
+                                notifier.Ready();
+                                notifier.Status(supervisor.Summary());
+                              });
 
   spdlog::info("wardend {} listening on {}{}", WARDEN_VERSION, server.path(),
                server.socket_activated() ? " (socket activation)" : "");

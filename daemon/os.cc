@@ -318,6 +318,19 @@ constexpr SignalEntry kSignals[] = {
 };
 }  // namespace
 
+Status MakeDirs(const std::string& dir) {
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    std::string partial = dir.substr(0, pos);
+    if (partial.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status(ErrorCode::kIo, "cannot create " + partial + ": " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
 std::string SignalName(int signal) {
   for (const auto& entry : kSignals) {
     if (entry.number == signal) return entry.name;

@@ -79,6 +79,9 @@ struct UserInfo {
 };
 Result<UserInfo> LookupUser(const std::string& user);
 
+// mkdir -p with mode 0755 for each folder it creates.
+Status MakeDirs(const std::string& dir);
+
 std::string SignalName(int signal);                          // "TERM", "KILL", ... or the number
 std::optional<int> SignalFromName(const std::string& name);  // "TERM", "SIGTERM", "15"
 

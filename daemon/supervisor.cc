@@ -44,7 +44,7 @@ core::Policy PolicyFor(const config::Program& p) {
   policy.exitcodes = p.exitcodes;
   policy.startsecs = Seconds(p.startsecs);
   policy.startretries = p.startretries;
-  policy.readiness = p.ready == config::ReadyMode::kNotify ? core::Readiness::kNotify
+  policy.readiness = p.ready == config::ReadyMode::kNotify ? core::Readiness::kReported
                                                            : core::Readiness::kStartsecs;
   policy.stopsignal = p.stopsignal;
   policy.stopwaitsecs = Seconds(p.stopwaitsecs);
@@ -104,6 +104,10 @@ struct Gather {
   Supervisor::ResultsCallback done;
   void Put(size_t slot, proto::ActionResult r) {
     results[slot] = std::move(r);
+    Release();
+  }
+  // Drops one count without a result (a hold taken while operations are being set up).
+  void Release() {
     if (--remaining == 0 && done) {
       auto callback = std::move(done);
       done = nullptr;
@@ -129,6 +133,11 @@ Process::~Process() {
   *alive_ = false;
   supervisor_.loop().CancelTimer(timer_);
   if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
+}
+
+void Process::Replace(std::shared_ptr<const config::Program> program) {
+  program_ = std::move(program);
+  machine_.SetPolicy(PolicyFor(*program_));
 }
 
 core::SpawnOutcome Process::Spawn() {
@@ -248,13 +257,52 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config)
     : loop_(loop), config_(std::move(config)) {
   for (const auto& program : config_.programs) {
     auto shared = std::make_shared<const config::Program>(program);
-    for (auto& name : config::ExpandProcessNames(config_, program)) {
-      auto process = std::make_unique<Process>(*this, shared, name);
-      by_full_name_[process->full_name()] = process.get();
-      state_counts_[core::State::kStopped]++;
-      processes_.push_back(std::move(process));
-    }
+    for (auto& name : config::ExpandProcessNames(config_, program)) AddProcess(shared, name);
   }
+}
+
+Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
+                                config::ProcessName name) {
+  auto process = std::make_unique<Process>(*this, std::move(program), std::move(name));
+  Process* raw = process.get();
+  by_full_name_[raw->full_name()] = raw;
+  state_counts_[core::State::kStopped]++;
+  processes_.push_back(std::move(process));
+  return raw;
+}
+
+void Supervisor::SortProcesses() {
+  std::stable_sort(processes_.begin(), processes_.end(), [](const auto& a, const auto& b) {
+    if (a->program().priority != b->program().priority) {
+      return a->program().priority < b->program().priority;
+    }
+    if (a->program().name != b->program().name) return a->program().name < b->program().name;
+    return a->name().name < b->name().name;
+  });
+}
+
+void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
+  auto destroy = [this, process, done = std::move(done)] {
+    // Never destroy a process inside its own notification: do it as a separate step.
+    loop_.Post([this, process, done] {
+      process->FinishObservers(core::State::kStopped);
+      state_counts_[process->machine().state()]--;
+      by_full_name_.erase(process->full_name());
+      auto it = std::find_if(processes_.begin(), processes_.end(),
+                             [process](const auto& p) { return p.get() == process; });
+      if (it != processes_.end()) processes_.erase(it);
+      done();
+    });
+  };
+  if (!process->machine().Stop(EventLoop::Now()).ok()) {
+    destroy();  // it was not running
+    return;
+  }
+  process->Observe([destroy](core::State state) {
+    if (!IsStoppedState(state)) return false;
+    destroy();
+    return true;
+  });
 }
 
 void Supervisor::StartAutostart() {
@@ -582,6 +630,206 @@ void Supervisor::Shutdown(std::function<void()> done) {
   std::vector<Process*> all;
   for (auto& p : processes_) all.push_back(p.get());
   StopTiers(all, [done = std::move(done)](std::vector<proto::ActionResult>) { done(); });
+}
+
+Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
+  config::LoadResult loaded = config::LoadConfigFile(config_.path);
+  if (!loaded.config) {
+    std::string message;
+    for (const auto& d : loaded.errors) message += (message.empty() ? "" : "\n") + d.ToString();
+    return ::warden::Status(ErrorCode::kConfig, message);
+  }
+  return config::Diff(config_, *loaded.config);
+}
+
+void Supervisor::Update(
+    const std::vector<std::string>& names,
+    std::function<void(::warden::Status, std::vector<proto::ActionResult>)> done) {
+  config::LoadResult loaded = config::LoadConfigFile(config_.path);
+  if (!loaded.config) {
+    std::string message;
+    for (const auto& d : loaded.errors) {
+      spdlog::error("{}", d.ToString());
+      message += (message.empty() ? "" : "\n") + d.ToString();
+    }
+    spdlog::error("{} is not valid; the configuration in force is kept", config_.path);
+    done(::warden::Status(ErrorCode::kConfig, message), {});
+    return;
+  }
+  config::Config next = std::move(*loaded.config);
+
+  // Names are program names or group names, in either config.
+  std::vector<std::string> programs;
+  std::vector<proto::ActionResult> unknown;
+  for (const std::string& name : names) {
+    bool any = false;
+    for (const config::Config* c : {&config_, &next}) {
+      if (c->FindProgram(name)) {
+        programs.push_back(name);
+        any = true;
+      }
+      for (const config::Group& g : c->groups) {
+        if (g.name != name) continue;
+        programs.insert(programs.end(), g.programs.begin(), g.programs.end());
+        any = true;
+      }
+    }
+    if (!any) unknown.push_back({name, ErrorCode::kNotFound, "no such program or group"});
+  }
+  if (!names.empty() && programs.empty()) {
+    done(::warden::Status::Ok(), std::move(unknown));
+    return;
+  }
+  if (on_reload_begin_) on_reload_begin_();
+  if (names.empty()) {
+    // config::LogLevel lists the levels in spdlog's order (trace .. error).
+    spdlog::set_level(static_cast<spdlog::level::level_enum>(next.warden.log_level));
+  }
+  Apply(std::move(next), programs,
+        [this, unknown, done = std::move(done)](std::vector<proto::ActionResult> results) {
+          results.insert(results.begin(), unknown.begin(), unknown.end());
+          if (on_reload_end_) on_reload_end_();
+          done(::warden::Status::Ok(), std::move(results));
+        });
+}
+
+void Supervisor::Apply(config::Config next, const std::vector<std::string>& only,
+                       ResultsCallback done) {
+  config::Config merged;
+  if (only.empty()) {
+    config::LogLevel level = next.warden.log_level;
+    merged = std::move(next);
+    merged.warden = config_.warden;  // socket and log_dir changes need a restart of wardend
+    merged.warden.log_level = level;
+  } else {
+    // Programs not named keep their definitions (and group membership) in force.
+    auto named = [&](const std::string& program) {
+      return std::find(only.begin(), only.end(), program) != only.end();
+    };
+    merged = config_;
+    merged.programs.clear();
+    for (const auto& p : config_.programs) {
+      if (!named(p.name)) merged.programs.push_back(p);
+    }
+    for (const auto& p : next.programs) {
+      if (named(p.name)) merged.programs.push_back(p);
+    }
+    std::sort(merged.programs.begin(), merged.programs.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.priority, a.name) < std::tie(b.priority, b.name);
+    });
+    std::map<std::string, config::Group> groups;
+    for (const auto& p : merged.programs) {
+      const config::Config& source = named(p.name) ? next : config_;
+      std::string group = config::GroupOf(source, p.name);
+      if (group.empty()) continue;
+      groups[group].name = group;
+      groups[group].programs.push_back(p.name);
+    }
+    merged.groups.clear();
+    for (auto& [name, group] : groups) merged.groups.push_back(std::move(group));
+  }
+
+  std::vector<config::ProgramChange> changes = config::Diff(config_, merged);
+  config_ = std::move(merged);
+
+  auto gather = std::make_shared<Gather>();
+  gather->results.resize(changes.size());
+  gather->remaining = changes.size() + 1;  // +1 until every operation is under way
+  gather->done = std::move(done);
+
+  // Each program's result is complete when its own operations are.
+  struct ProgramOp {
+    std::shared_ptr<Gather> gather;
+    size_t slot;
+    proto::ActionResult result;
+    size_t pending = 1;
+    void Finish() {
+      if (--pending == 0) gather->Put(slot, result);
+    }
+  };
+
+  std::vector<Process*> to_start;
+  for (size_t slot = 0; slot < changes.size(); ++slot) {
+    const config::ProgramChange& change = changes[slot];
+    auto op = std::make_shared<ProgramOp>();
+    op->gather = gather;
+    op->slot = slot;
+    op->result = {change.name, ErrorCode::kOk, ""};
+
+    std::vector<Process*> existing;
+    for (auto& p : processes_) {
+      if (p->program().name == change.name) existing.push_back(p.get());
+    }
+    const config::Program* program = config_.FindProgram(change.name);
+    if (change.kind == config::ProgramChange::Kind::kRemoved || program == nullptr) {
+      op->result.message = "removed process group";
+      spdlog::info("{}: removed from the configuration", change.name);
+      for (Process* p : existing) {
+        op->pending++;
+        RemoveProcess(p, [op] { op->Finish(); });
+      }
+      op->Finish();
+      continue;
+    }
+
+    auto shared = std::make_shared<const config::Program>(*program);
+    std::vector<config::ProcessName> wanted = config::ExpandProcessNames(config_, *program);
+    auto wanted_has = [&](const std::string& full) {
+      return std::any_of(wanted.begin(), wanted.end(),
+                         [&](const auto& n) { return n.FullName() == full; });
+    };
+    bool restarted = false;
+    for (Process* p : existing) {
+      if (!wanted_has(p->full_name())) {
+        op->pending++;
+        RemoveProcess(p, [op] { op->Finish(); });
+        continue;
+      }
+      core::State state = p->machine().state();
+      bool running = !IsStoppedState(state) && state != core::State::kBackoff;
+      if (change.restart && running) {
+        restarted = true;
+        op->pending++;
+        (void)p->machine().Stop(EventLoop::Now());
+        p->Observe([this, p, shared, op](core::State s) {
+          if (!IsStoppedState(s)) return false;
+          p->Replace(shared);
+          StartOne(p, [op](proto::ActionResult r) {
+            if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
+            op->Finish();
+          });
+          return true;
+        });
+      } else {
+        p->Replace(shared);
+      }
+    }
+    for (const auto& name : wanted) {
+      if (by_full_name_.count(name.FullName())) continue;
+      Process* added = AddProcess(shared, name);
+      if (shared->autostart && !shutting_down_) {
+        op->pending++;
+        StartOne(added, [op](proto::ActionResult r) {
+          if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
+          op->Finish();
+        });
+      }
+    }
+    if (change.kind == config::ProgramChange::Kind::kAdded) {
+      op->result.message = "added process group";
+      spdlog::info("{}: added to the configuration", change.name);
+    } else {
+      std::string keys;
+      for (const auto& k : change.keys) keys += (keys.empty() ? "" : ", ") + k;
+      op->result.message = std::string(restarted ? "updated process group (restarted: "
+                                                 : "updated process group (applied live: ") +
+                           keys + ")";
+      spdlog::info("{}: {}", change.name, op->result.message);
+    }
+    op->Finish();
+  }
+  SortProcesses();
+  gather->Release();  // the hold: if nothing is pending, the results go out now
 }
 
 std::string Supervisor::Summary() const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/diff.h"
 #include "daemon/core/process_machine.h"
 #include "daemon/event_loop.h"
 #include "proto/messages.h"
@@ -38,6 +39,9 @@ class Process final : public core::ProcessHost {
   core::ProcessMachine& machine() { return machine_; }
   const core::ProcessMachine& machine() const { return machine_; }
   const config::Program& program() const { return *program_; }
+  // Takes a new definition of the same program: supervision settings apply from now on; the
+  // running process keeps what it was started with until it is restarted.
+  void Replace(std::shared_ptr<const config::Program> program);
   const config::ProcessName& name() const { return name_; }
   const std::string& full_name() const { return full_name_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
@@ -46,6 +50,12 @@ class Process final : public core::ProcessHost {
   // Called (from the loop, after the change) with each new state until it returns true.
   using Observer = std::function<bool(core::State)>;
   void Observe(Observer observer) { observers_.push_back(std::move(observer)); }
+  // Tells every observer the process reached `state` for good (it is being removed).
+  void FinishObservers(core::State state) {
+    auto observers = std::move(observers_);
+    observers_.clear();
+    for (auto& observer : observers) observer(state);
+  }
 
  private:
   Supervisor& supervisor_;
@@ -99,6 +109,20 @@ class Supervisor {
   void Shutdown(std::function<void()> done);
   bool shutting_down() const { return shutting_down_; }
 
+  // The config file in force, read again: what `reread` shows. Errors as FILE:LINE:COL lines.
+  Result<std::vector<config::ProgramChange>> Reread() const;
+  // Reads the config file again and applies it to the programs named (program or group names;
+  // all when empty): starts added programs, stops and removes removed ones, restarts processes
+  // whose process-shaping keys changed, applies supervision keys live, and leaves everything
+  // else untouched. One result per program, once all of it is done. An invalid file changes
+  // nothing: the error carries every problem.
+  void Update(const std::vector<std::string>& names,
+              std::function<void(::warden::Status, std::vector<proto::ActionResult>)> done);
+  void set_reload_hooks(std::function<void()> begin, std::function<void()> end) {
+    on_reload_begin_ = std::move(begin);
+    on_reload_end_ = std::move(end);
+  }
+
   // "3 running, 1 fatal" for sd_notify STATUS= and logs.
   std::string Summary() const;
   // Called after any state change (for STATUS= updates).
@@ -117,6 +141,12 @@ class Supervisor {
 
   // Stops `processes` tier by tier (descending priority) and reports one result each.
   void StopTiers(std::vector<Process*> processes, ResultsCallback done);
+  Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
+  // Stops the process (if it runs), then destroys it; calls done after.
+  void RemoveProcess(Process* process, std::function<void()> done);
+  void SortProcesses();
+  void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
+
   // Starts one process and reports its outcome once known.
   void StartOne(Process* process, std::function<void(proto::ActionResult)> done);
 
@@ -128,6 +158,8 @@ class Supervisor {
   std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
   bool shutting_down_ = false;
   std::function<void()> on_change_;
+  std::function<void()> on_reload_begin_;
+  std::function<void()> on_reload_end_;
 };
 
 }  // namespace warden

@@ -319,4 +319,36 @@ bool Decode(const std::vector<uint8_t>& payload, VersionReply* m) {
   return DecodePayload(payload, m, [](Reader& r, VersionReply* t) { return r.Str(&t->version); });
 }
 
+// --- Reread ---------------------------------------------------------------------------------
+// ConfigChange record: name str, kind u8, restart u8, keys (u32 count + strs).
+namespace {
+constexpr size_t kConfigChangeMin = kRecordHead + kStrMin + 1 + 1 + 4;
+}  // namespace
+
+std::vector<uint8_t> Encode(const RereadReply& m) {
+  Writer w;
+  w.U32(static_cast<uint32_t>(m.changes.size()));
+  for (const ConfigChange& c : m.changes) {
+    Writer rec;
+    rec.Str(c.name);
+    rec.U8(static_cast<uint8_t>(c.kind));
+    rec.U8(c.restart ? 1 : 0);
+    WriteStrings(rec, c.keys);
+    WriteRecord(w, rec);
+  }
+  return w.Take();
+}
+
+bool Decode(const std::vector<uint8_t>& payload, RereadReply* m) {
+  return DecodePayload(payload, m, [](Reader& r, RereadReply* t) {
+    return ReadRecords(r, kConfigChangeMin, &t->changes, [](Reader& rr, ConfigChange* c) {
+      uint8_t kind = 0, restart = 0;
+      bool ok = rr.Str(&c->name) && rr.U8(&kind) && rr.U8(&restart) && ReadStrings(rr, &c->keys);
+      c->kind = static_cast<ChangeKind>(kind);
+      c->restart = restart != 0;
+      return ok;
+    });
+  });
+}
+
 }  // namespace warden::proto

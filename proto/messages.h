@@ -18,7 +18,7 @@ namespace warden::proto {
 inline constexpr uint16_t kReplyBit = 0x8000;
 
 enum class MessageType : uint16_t {
-  kHello = 1,     // must be the first request on a connection
+  kHello = 1,  // must be the first request on a connection
   kStatus = 2,
   kStart = 3,
   kStop = 4,
@@ -39,6 +39,14 @@ enum class MessageType : uint16_t {
   kPidReply = kPid | kReplyBit,
   kVersionReply = kVersion | kReplyBit,
   kShutdownReply = kShutdown | kReplyBit,
+
+  // Configuration changes (0x30-0x3F).
+  kReread = 0x30,  // empty request -> RereadReply
+  kUpdate = 0x31,  // ActionRequest (names; empty = all) -> ActionReply
+  kReload = 0x32,  // empty request -> ActionReply (update of everything)
+  kRereadReply = kReread | kReplyBit,
+  kUpdateReply = kUpdate | kReplyBit,
+  kReloadReply = kReload | kReplyBit,
 };
 
 // Supervisor states, numbered as supervisord numbers them.
@@ -87,20 +95,20 @@ struct ChildProcess {
 enum class ExitKind : uint8_t { kNone = 0, kExited = 1, kSignaled = 2 };
 
 struct ProcessInfo {
-  std::string name;            // process name (web, or web_00 for numprocs > 1)
-  std::string group;           // group name (== name for a lone program)
+  std::string name;   // process name (web, or web_00 for numprocs > 1)
+  std::string group;  // group name (== name for a lone program)
   ProcessState state = ProcessState::kStopped;
-  int32_t pid = 0;             // 0 when no process
-  uint8_t kernel_state = 0;    // 0 when no process or unreadable
-  int64_t start_time_ms = 0;   // Unix ms of the last spawn, 0 never
-  int64_t stop_time_ms = 0;    // Unix ms of the last exit, 0 never
-  uint64_t uptime_ms = 0;      // time since spawn while the process lives
-  uint32_t restarts = 0;       // spawns after the first one
+  int32_t pid = 0;                       // 0 when no process
+  uint8_t kernel_state = 0;              // 0 when no process or unreadable
+  int64_t start_time_ms = 0;             // Unix ms of the last spawn, 0 never
+  int64_t stop_time_ms = 0;              // Unix ms of the last exit, 0 never
+  uint64_t uptime_ms = 0;                // time since spawn while the process lives
+  uint32_t restarts = 0;                 // spawns after the first one
   ExitKind exit_kind = ExitKind::kNone;  // how the last process ended
-  int32_t exit_value = 0;      // exit code, or signal number
-  std::string reason;          // why it is not running: spawn error, "Exited too quickly", ...
-  uint64_t cpu_time_ms = 0;    // user + system CPU of the main process
-  uint64_t rss_bytes = 0;      // resident set of the main process
+  int32_t exit_value = 0;                // exit code, or signal number
+  std::string reason;        // why it is not running: spawn error, "Exited too quickly", ...
+  uint64_t cpu_time_ms = 0;  // user + system CPU of the main process
+  uint64_t rss_bytes = 0;    // resident set of the main process
   std::vector<ChildProcess> children;  // descendants of the main process, zombies included
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
@@ -142,6 +150,19 @@ struct VersionReply {
   std::string version;
 };
 
+// --- Reread ---------------------------------------------------------------------------------
+// One program whose definition differs between the config in force and the file on disk.
+enum class ChangeKind : uint8_t { kAdded = 1, kRemoved = 2, kChanged = 3 };
+struct ConfigChange {
+  std::string name;  // program name
+  ChangeKind kind = ChangeKind::kChanged;
+  bool restart = false;           // kChanged: applying it restarts the program's processes
+  std::vector<std::string> keys;  // kChanged: the keys that differ
+};
+struct RereadReply {
+  std::vector<ConfigChange> changes;
+};
+
 // Payload codecs. Encode* returns the payload (without header). Decode* returns false when the
 // payload is too short or a count is impossible; trailing bytes are ignored.
 std::vector<uint8_t> Encode(const HelloRequest& m);
@@ -154,6 +175,7 @@ std::vector<uint8_t> Encode(const ActionReply& m);
 std::vector<uint8_t> Encode(const PidRequest& m);
 std::vector<uint8_t> Encode(const PidReply& m);
 std::vector<uint8_t> Encode(const VersionReply& m);
+std::vector<uint8_t> Encode(const RereadReply& m);
 
 bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m);
 bool Decode(const std::vector<uint8_t>& payload, HelloReply* m);
@@ -165,5 +187,6 @@ bool Decode(const std::vector<uint8_t>& payload, ActionReply* m);
 bool Decode(const std::vector<uint8_t>& payload, PidRequest* m);
 bool Decode(const std::vector<uint8_t>& payload, PidReply* m);
 bool Decode(const std::vector<uint8_t>& payload, VersionReply* m);
+bool Decode(const std::vector<uint8_t>& payload, RereadReply* m);
 
 }  // namespace warden::proto

@@ -515,5 +515,25 @@ TEST(DamagedPayloadTest, MutatedPayloadsNeverCrash) {
   }
 }
 
+TEST(RereadReplyTest, RoundTripAndTruncation) {
+  RereadReply m;
+  m.changes.push_back({"web", ChangeKind::kChanged, true, {"command", "autorestart"}});
+  m.changes.push_back({"new", ChangeKind::kAdded, false, {}});
+  std::vector<uint8_t> bytes = Encode(m);
+  RereadReply out;
+  ASSERT_TRUE(Decode(bytes, &out));
+  ASSERT_EQ(out.changes.size(), 2u);
+  EXPECT_EQ(out.changes[0].name, "web");
+  EXPECT_EQ(out.changes[0].kind, ChangeKind::kChanged);
+  EXPECT_TRUE(out.changes[0].restart);
+  EXPECT_EQ(out.changes[0].keys, (std::vector<std::string>{"command", "autorestart"}));
+  EXPECT_EQ(out.changes[1].kind, ChangeKind::kAdded);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+    RereadReply partial;
+    EXPECT_FALSE(Decode(prefix, &partial)) << "prefix of " << n << " bytes";
+  }
+}
+
 }  // namespace
 }  // namespace warden::proto

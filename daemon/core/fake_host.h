@@ -80,9 +80,9 @@ class FakeHost : public ProcessHost {
     if (machine_ != nullptr) {
       EXPECT_EQ(machine_->state(), to) << "published before the state was updated";
       // A process that is RUNNING or STOPPING has a pid; one that is not running has none.
-      if (to == State::kRunning || to == State::kStopping) {
-        EXPECT_NE(machine_->pid(), 0);
-      }
+      if (to == State::kRunning) EXPECT_NE(machine_->pid(), 0);
+      // STOPPING: there is something to stop, the main process or its leftovers.
+      if (to == State::kStopping) EXPECT_TRUE(machine_->pid() != 0 || machine_->cleaning());
       if (to == State::kBackoff || to == State::kFatal || to == State::kStopped ||
           to == State::kExited) {
         EXPECT_EQ(machine_->pid(), 0);
@@ -91,6 +91,13 @@ class FakeHost : public ProcessHost {
     changes.push_back(StateChange{from, to});
   }
 
+  bool HasLeftovers() override {
+    ++leftover_checks;
+    return leftovers;
+  }
+  void KillLeftovers(int signal) override { leftover_kills.push_back(signal); }
+  double Random() override { return random; }
+
   // What the machine asked for.
   std::vector<TimePoint> spawn_times;
   std::vector<KillCall> kills;
@@ -98,6 +105,12 @@ class FakeHost : public ProcessHost {
   int timer_calls = 0;
   std::vector<StateChange> changes;
   int last_pid = 0;  // pid handed out by the last successful Spawn
+  std::vector<int> leftover_kills;  // signals sent to the leftovers
+  int leftover_checks = 0;
+
+  // What the world looks like.
+  bool leftovers = false;  // HasLeftovers' answer
+  double random = 0.5;     // Random's answer: 0.5 means no jitter
 
  private:
   const FakeClock* clock_;

@@ -1,15 +1,19 @@
 // The supervision state machine of one process. See process_machine.h for the model and table.
 //
 // No syscalls and no logging here: every effect goes through ProcessHost, and time arrives as an
-// argument. The ordering rule used throughout: update the fields (pid, reason, counters), then
-// arm or cancel the timer, then publish the state change, so that OnStateChange always sees a
-// consistent machine.
+// argument. The ordering rule used throughout: update the fields (pid, reason, counters,
+// deadlines), then publish the state change, so that OnStateChange always sees a consistent
+// machine; every public entry point ends by arming the host's one timer at the earlier of the
+// two deadlines (ArmTimer).
 #include "daemon/core/process_machine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <utility>
 
 namespace warden::core {
@@ -17,6 +21,7 @@ namespace {
 
 constexpr const char* kTooQuickly = "Exited too quickly (process log may have details)";
 constexpr const char* kStopped = "Stopped";
+constexpr const char* kWaitingForLeftovers = "waiting for the previous instance's processes to exit";
 
 // A SIGKILL that did not take (a process stuck in uninterruptible sleep) is re-sent every
 // stopwaitsecs; never more often than this, so that stopwaitsecs = 0 cannot make the event loop
@@ -50,7 +55,20 @@ constexpr SignalName kSignalNames[] = {
     {SIGSYS, "SIGSYS"},
 };
 
-// "exit status 3", "terminated by SIGKILL", "terminated by signal 40".
+// "5s", "0.5s", "90s".
+std::string FormatSeconds(Duration d) {
+  const double seconds = std::chrono::duration<double>(d).count();
+  char buf[32];
+  if (seconds == std::floor(seconds)) {
+    std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+  }
+  return buf;
+}
+
+}  // namespace
+
 std::string DescribeExit(ExitStatus status) {
   if (!status.signaled) return "exit status " + std::to_string(status.value);
   const auto* it = std::find_if(std::begin(kSignalNames), std::end(kSignalNames),
@@ -59,7 +77,6 @@ std::string DescribeExit(ExitStatus status) {
   return "terminated by signal " + std::to_string(status.value);
 }
 
-}  // namespace
 
 const char* StateName(State state) {
   switch (state) {
@@ -95,6 +112,11 @@ bool ProcessMachine::ExitWasExpected(ExitStatus status) const {
          policy_.exitcodes.end();
 }
 
+std::optional<TimePoint> ProcessMachine::next_spawn_at() const {
+  if (state_ == State::kBackoff) return state_deadline_;
+  return std::nullopt;
+}
+
 // --- commands ---
 
 Status ProcessMachine::Start(TimePoint now) {
@@ -113,37 +135,69 @@ Status ProcessMachine::Start(TimePoint now) {
     case State::kBackoff:
       break;
   }
-  // A manual start gets the full set of retries again. From BACKOFF the pending retry timer is
+  // A manual start gets the full set of retries again. From BACKOFF the pending retry is
   // replaced by whatever SpawnNow arms.
   backoff_count_ = 0;
+  crash_count_ = 0;
+  state_deadline_.reset();
   SpawnNow(now);
+  ArmTimer();
   // After a successful spawn there is a pid (STARTING or already RUNNING); after a spawn error
-  // there is none and the machine sits in BACKOFF or FATAL with the error as its reason.
-  if (pid_ == 0) return Status(ErrorCode::kSpawnError, reason_);
+  // there is none and the machine sits in BACKOFF or FATAL with the error as its reason. A spawn
+  // deferred behind a leftover cleanup is no failure.
+  if (pid_ == 0 && !spawn_deferred_) return Status(ErrorCode::kSpawnError, reason_);
   return Status::Ok();
 }
 
 Status ProcessMachine::Stop(TimePoint now) {
   switch (state_) {
     case State::kStarting:
+      if (pid_ == 0) {
+        // A spawn waiting for a cleanup: forget it; the cleanup goes on as a stop.
+        backoff_count_ = 0;
+        crash_count_ = 0;
+        spawn_deferred_ = false;
+        state_deadline_.reset();
+        reason_ = cleaning_ ? "" : kStopped;
+        SetState(cleaning_ ? State::kStopping : State::kStopped, now);
+        ArmTimer();
+        return Status::Ok();
+      }
+      [[fallthrough]];
     case State::kRunning:
       backoff_count_ = 0;
+      crash_count_ = 0;
+      abandoning_ = false;
       host_->Kill(pid_, policy_.stopsignal, policy_.stopasgroup);
       reason_.clear();
-      host_->SetTimer(now + policy_.stopwaitsecs);
-      SetState(State::kStopping);
+      state_deadline_ = now + policy_.stopwaitsecs;
+      SetState(State::kStopping, now);
+      ArmTimer();
       return Status::Ok();
     case State::kStopping:
       return Status::Ok();  // already on its way down; the SIGKILL timer keeps running
     case State::kBackoff:
       backoff_count_ = 0;
-      reason_ = kStopped;
-      SetState(State::kStopped);  // cancels the pending retry
+      crash_count_ = 0;
+      state_deadline_.reset();  // the pending retry
+      reason_ = cleaning_ ? "" : kStopped;
+      SetState(cleaning_ ? State::kStopping : State::kStopped, now);
+      ArmTimer();
       return Status::Ok();
     case State::kStopped:
     case State::kExited:
     case State::kFatal:
     case State::kUnknown:
+      // No main process, but maybe processes it left (kept by keep_orphans, or being cleaned).
+      if (cleaning_ || host_->HasLeftovers()) {
+        backoff_count_ = 0;
+        crash_count_ = 0;
+        if (!cleaning_) BeginCleanup(now);
+        reason_.clear();
+        SetState(State::kStopping, now);
+        ArmTimer();
+        return Status::Ok();
+      }
       break;
   }
   return Status(ErrorCode::kNotRunning, "not running");
@@ -163,82 +217,149 @@ void ProcessMachine::OnExit(ExitStatus status, TimePoint now) {
   // The pid is forgotten when its exit is reported; a second report (or one for a process we
   // never had) is ignored rather than trusted.
   if (pid_ == 0) return;
+  pid_ = 0;
+  last_exit_ = status;
   switch (state_) {
     case State::kStarting:
+    case State::kRunning:
+      // What the process leaves behind is stopped before anything else happens to the program,
+      // so that a new instance never meets the old one's workers.
+      if (!policy_.keep_orphans && !cleaning_ && host_->HasLeftovers()) BeginCleanup(now);
+      break;
+    default:
+      break;
+  }
+  switch (state_) {
+    case State::kStarting:
+      if (abandoning_) {
+        EnterBackoff(now, "not ready within " + FormatSeconds(policy_.ready_timeout));
+        break;
+      }
       // supervisord's rule: an exit counts as "too quick" only if it came before startsecs. The
       // event loop handles exits before timers, so the startsecs timer may be due in this same
       // wakeup; if the time has in fact passed, the process did reach RUNNING.
       if (policy_.readiness != Readiness::kStartsecs || !started_at_ ||
           now - *started_at_ < policy_.startsecs) {
-        pid_ = 0;
-        last_exit_ = status;
         EnterBackoff(now, kTooQuickly);
-        return;
+        break;
       }
-      SetState(State::kRunning);
-      [[fallthrough]];
-    case State::kRunning: {
-      pid_ = 0;
-      last_exit_ = status;
-      reason_ = DescribeExit(status);
-      SetState(State::kExited);
-      const bool restart =
-          policy_.autorestart == AutoRestart::kTrue ||
-          (policy_.autorestart == AutoRestart::kUnexpected && !ExitWasExpected(status));
-      if (restart) SpawnNow(now);
-      return;
-    }
+      SetState(State::kRunning, now);
+      running_since_ = *started_at_ + policy_.startsecs;
+      ExitedFromRunning(status, now);
+      break;
+    case State::kRunning:
+      ExitedFromRunning(status, now);
+      break;
     case State::kStopping:
-      pid_ = 0;
-      last_exit_ = status;
+      if (!cleaning_ && host_->HasLeftovers()) {
+        // The stop deadline stays: at it, SIGKILL goes to whatever is left.
+        cleaning_ = true;
+        host_->KillLeftovers(policy_.stopsignal);
+        break;
+      }
+      if (cleaning_) break;  // STOPPED once the leftovers are gone
       reason_ = kStopped;
-      SetState(State::kStopped);
-      return;
+      SetState(State::kStopped, now);
+      break;
     case State::kStopped:
     case State::kBackoff:
     case State::kExited:
     case State::kFatal:
     case State::kUnknown:
-      return;  // no process in these states
+      break;  // no process in these states
   }
+  ArmTimer();
 }
 
 void ProcessMachine::OnTimer(TimePoint now) {
-  switch (state_) {
-    case State::kStarting:
-      // Only the startsecs deadline is armed in STARTING; with notify readiness there is none.
-      if (policy_.readiness == Readiness::kStartsecs && pid_ != 0) SetState(State::kRunning);
-      return;
-    case State::kBackoff:
-      SpawnNow(now);
-      return;
-    case State::kStopping:
-      if (pid_ == 0) return;
-      host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
-      host_->SetTimer(now + std::max(policy_.stopwaitsecs, kMinKillResend));
-      return;
-    case State::kStopped:
-    case State::kRunning:
-    case State::kExited:
-    case State::kFatal:
-    case State::kUnknown:
-      return;  // no timer in these states: a stale firing
+  armed_.reset();  // the host's timer is one-shot: whatever was armed has fired
+  if (cleanup_deadline_ && *cleanup_deadline_ <= now) {
+    cleanup_deadline_.reset();
+    if (cleaning_) {
+      host_->KillLeftovers(SIGKILL);
+      cleanup_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
+    }
+  }
+  if (state_deadline_ && *state_deadline_ <= now) {
+    state_deadline_.reset();
+    switch (state_) {
+      case State::kStarting:
+        if (pid_ == 0) break;
+        if (abandoning_) {
+          host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
+          state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
+        } else if (policy_.readiness == Readiness::kStartsecs) {
+          SetState(State::kRunning, now);
+        } else {
+          // ready_timeout: the start failed. Stop the process; its exit is the early failure.
+          abandoning_ = true;
+          reason_ = "not ready within " + FormatSeconds(policy_.ready_timeout);
+          host_->Kill(pid_, policy_.stopsignal, policy_.stopasgroup);
+          state_deadline_ = now + policy_.stopwaitsecs;
+        }
+        break;
+      case State::kBackoff:
+        SpawnNow(now);
+        break;
+      case State::kStopping:
+        if (pid_ != 0) host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
+        host_->KillLeftovers(SIGKILL);
+        state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
+        break;
+      case State::kStopped:
+      case State::kRunning:
+      case State::kExited:
+      case State::kFatal:
+      case State::kUnknown:
+        break;  // no deadline in these states: a stale firing
+    }
+  }
+  ArmTimer();
+}
+
+void ProcessMachine::OnReady(TimePoint now) {
+  if (state_ == State::kStarting && policy_.readiness == Readiness::kReported && pid_ != 0 &&
+      !abandoning_) {
+    SetState(State::kRunning, now);
+    ArmTimer();
   }
 }
 
-void ProcessMachine::OnReady(TimePoint /*now*/) {
-  if (state_ == State::kStarting && policy_.readiness == Readiness::kNotify && pid_ != 0) {
-    SetState(State::kRunning);
+void ProcessMachine::OnLeftoversGone(TimePoint now) {
+  if (!cleaning_) return;
+  cleaning_ = false;
+  cleanup_deadline_.reset();
+  if (state_ == State::kStopping && pid_ == 0) {
+    reason_ = kStopped;
+    SetState(State::kStopped, now);
+  } else if (state_ == State::kStarting && spawn_deferred_) {
+    DoSpawn(now);
   }
+  ArmTimer();
 }
 
 // --- transitions ---
 
+// Enters STARTING and spawns, unless leftovers are still being stopped: then the spawn waits
+// (STARTING with no pid) for OnLeftoversGone.
 void ProcessMachine::SpawnNow(TimePoint now) {
   pid_ = 0;
+  abandoning_ = false;
+  state_deadline_.reset();
+  if (cleaning_) {
+    spawn_deferred_ = true;
+    reason_ = kWaitingForLeftovers;
+    SetState(State::kStarting, now);
+    return;
+  }
   reason_.clear();
-  SetState(State::kStarting);
+  SetState(State::kStarting, now);
+  DoSpawn(now);
+}
 
+void ProcessMachine::DoSpawn(TimePoint now) {
+  spawn_deferred_ = false;
+  reason_.clear();
   SpawnOutcome outcome = host_->Spawn();
   if (outcome.error || outcome.pid <= 0) {
     const SpawnError error = outcome.error ? *outcome.error : SpawnError{"spawn", 0};
@@ -250,43 +371,92 @@ void ProcessMachine::SpawnNow(TimePoint now) {
   started_at_ = now;
   ++spawns_;
   restarts_ = spawns_ - 1;
-  if (policy_.readiness == Readiness::kNotify) {
-    host_->SetTimer(std::nullopt);  // RUNNING only when readiness is reported
+  if (policy_.readiness == Readiness::kReported) {
+    // RUNNING only when readiness is reported; failed if it does not come in time.
+    if (policy_.ready_timeout > Duration::zero()) state_deadline_ = now + policy_.ready_timeout;
   } else if (policy_.startsecs <= Duration::zero()) {
-    SetState(State::kRunning);
+    SetState(State::kRunning, now);
   } else {
-    host_->SetTimer(now + policy_.startsecs);
+    state_deadline_ = now + policy_.startsecs;
   }
 }
 
 // An early failure: the process exited in STARTING, or could not be spawned at all.
 void ProcessMachine::EnterBackoff(TimePoint now, std::string reason) {
   pid_ = 0;
+  abandoning_ = false;
+  spawn_deferred_ = false;
   reason_ = std::move(reason);
   ++backoff_count_;
   if (backoff_count_ > policy_.startretries) {
-    SetState(State::kFatal);  // never retried on its own
+    SetState(State::kFatal, now);  // never retried on its own
     return;
   }
-  host_->SetTimer(now + std::chrono::seconds(backoff_count_));
-  SetState(State::kBackoff);
+  state_deadline_ = now + std::chrono::seconds(backoff_count_);
+  SetState(State::kBackoff, now);
+}
+
+// The main process exited after reaching RUNNING: EXITED, then maybe a restart, at once or after
+// the crash-loop delay (waiting in BACKOFF).
+void ProcessMachine::ExitedFromRunning(ExitStatus status, TimePoint now) {
+  reason_ = DescribeExit(status);
+  SetState(State::kExited, now);
+  const bool restart = policy_.autorestart == AutoRestart::kTrue ||
+                       (policy_.autorestart == AutoRestart::kUnexpected && !ExitWasExpected(status));
+  if (!restart) return;
+  if (running_since_ && now - *running_since_ >= policy_.crash_backoff.reset_after) {
+    crash_count_ = 0;  // it stayed up long enough: this crash starts a new series
+  }
+  ++crash_count_;
+  const Duration delay = CrashDelay();
+  if (delay <= Duration::zero()) {
+    SpawnNow(now);
+    return;
+  }
+  state_deadline_ = now + delay;
+  SetState(State::kBackoff, now);  // the reason stays the exit's description
+}
+
+Duration ProcessMachine::CrashDelay() {
+  const CrashBackoff& b = policy_.crash_backoff;
+  if (crash_count_ <= 1 || b.initial <= Duration::zero()) return Duration::zero();
+  const double initial = std::chrono::duration<double>(b.initial).count();
+  const double max = b.max > Duration::zero() ? std::chrono::duration<double>(b.max).count()
+                                              : std::numeric_limits<double>::infinity();
+  double delay = initial;
+  for (int i = 2; i < crash_count_ && delay < max; ++i) delay *= 2;
+  delay = std::min(delay, max);
+  const double jitter = std::clamp(b.jitter, 0.0, 1.0);
+  if (jitter > 0) delay *= 1.0 + jitter * (2.0 * host_->Random() - 1.0);
+  delay = std::clamp(delay, 0.0, max);
+  if (!std::isfinite(delay)) return b.initial;
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay));
+}
+
+// Stops what the main process left behind: stopsignal now, SIGKILL at the cleanup deadline.
+void ProcessMachine::BeginCleanup(TimePoint now) {
+  cleaning_ = true;
+  host_->KillLeftovers(policy_.stopsignal);
+  cleanup_deadline_ = now + policy_.stopwaitsecs;
 }
 
 // Entry actions common to every way into a state, then the publication. Callers set the pid,
-// reason and last exit first, and arm the timer of STARTING, BACKOFF and STOPPING themselves
-// (those deadlines depend on why the state was entered).
-void ProcessMachine::SetState(State to) {
+// reason, last exit and the deadline of STARTING, BACKOFF and STOPPING themselves (those depend
+// on why the state was entered).
+void ProcessMachine::SetState(State to, TimePoint now) {
   if (to == state_) return;
   switch (to) {
     case State::kRunning:
       backoff_count_ = 0;
       reason_.clear();
+      running_since_ = now;
       [[fallthrough]];
     case State::kStopped:
     case State::kExited:
     case State::kFatal:
     case State::kUnknown:
-      host_->SetTimer(std::nullopt);  // these states wait for nothing
+      state_deadline_.reset();  // these states wait for nothing
+      abandoning_ = false;
       break;
     case State::kStarting:
     case State::kBackoff:
@@ -296,6 +466,14 @@ void ProcessMachine::SetState(State to) {
   const State from = state_;
   state_ = to;
   host_->OnStateChange(from, to);
+}
+
+void ProcessMachine::ArmTimer() {
+  std::optional<TimePoint> want = state_deadline_;
+  if (cleanup_deadline_ && (!want || *cleanup_deadline_ < *want)) want = cleanup_deadline_;
+  if (want == armed_) return;
+  armed_ = want;
+  host_->SetTimer(want);
 }
 
 }  // namespace warden::core

@@ -1,38 +1,56 @@
 // ProcessMachine: the supervision state machine of ONE process, with no syscalls in it.
 //
-// The model (supervisord's, see shared/research/features.md §2.1-2.2):
+// The model (supervisord's, see shared/research/features.md §2.1-2.2, plus issue 3's additions):
 //
 //   STOPPED/EXITED/FATAL --Start--> STARTING   (spawn; a spawn error counts as an early exit)
-//   STARTING --startsecs elapsed (ready: startsecs) or OnReady (ready: notify)--> RUNNING
+//   STARTING --startsecs elapsed (ready: startsecs) or OnReady (reported readiness)--> RUNNING
 //   STARTING --exit (any status) or spawn error--> BACKOFF   ("Exited too quickly ...")
 //   BACKOFF  --timer (backoff_count seconds after the failure)--> STARTING
 //   STARTING --exit or spawn error, when backoff_count > startretries--> FATAL (directly; never
 //            retried on its own)
+//   STARTING --ready_timeout elapsed without OnReady (reported readiness)--> the process is
+//            stopped (stopsignal, SIGKILL after stopwaitsecs) while the state stays STARTING;
+//            its exit is then an early failure ("not ready within N s": BACKOFF or FATAL)
 //   An exit seen in STARTING after startsecs has already elapsed (its timer due but not yet
 //   fired) counts as an exit from RUNNING: STARTING -> RUNNING -> EXITED, as supervisord does.
-//   RUNNING  --exit--> EXITED, then at once STARTING again when autorestart is true, or
-//            unexpected and the exit was not one of exitcodes (a signal is never expected)
+//   RUNNING  --exit--> EXITED, then, when autorestart is true, or unexpected and the exit was
+//            not one of exitcodes (a signal is never expected), a restart: at once for the first
+//            crash; with crash_backoff set, the n-th consecutive crash waits in BACKOFF for
+//            initial * 2^(n-2) (capped at max, +-jitter). A run longer than reset_after resets
+//            the crash count.
 //   STARTING/RUNNING --Stop--> STOPPING (stopsignal; to the group if stopasgroup)
-//   STOPPING --stopwaitsecs elapsed--> SIGKILL (to the group if killasgroup or stopasgroup),
-//            stays STOPPING and re-sends SIGKILL every stopwaitsecs (at least 1 s) until the
-//            exit is seen
-//   STOPPING --exit--> STOPPED
+//   STOPPING --stopwaitsecs elapsed--> SIGKILL to the process (its group with killasgroup or
+//            stopasgroup) and to its leftovers, stays STOPPING and re-sends SIGKILL every
+//            stopwaitsecs (at least 1 s) until everything is gone
+//   STOPPING --exit, no leftovers--> STOPPED
 //   BACKOFF  --Stop--> STOPPED   (nothing runs; the pending retry is cancelled)
+//
+// Leftovers: processes the program started that outlive its main process (workers, daemons that
+// double-forked). The host finds them (HasLeftovers) and signals them (KillLeftovers); the
+// machine decides when. When the main process exits and leftovers remain (and keep_orphans is
+// off), they are "cleaned": stopsignal at once, SIGKILL every stopwaitsecs after, until the host
+// reports OnLeftoversGone. No new instance is spawned while a cleanup runs: a spawn that comes
+// due waits in STARTING with no pid. An exit during STOPPING with leftovers keeps the state
+// STOPPING until they are gone. Stop of a program that is not running but has leftovers (kept
+// with keep_orphans, or still being cleaned) is STOPPING until they are gone.
 //
 // backoff_count counts consecutive early failures. It is reset by a manual Start, by a Stop,
 // and on reaching RUNNING. With startretries = 3 there are 4 attempts at t0, t0+1s, t0+3s,
-// t0+6s, then FATAL. A process that crashes after RUNNING restarts immediately with no limit
-// (supervisord's rule; issue 3 adds a growing delay for crash loops).
+// t0+6s, then FATAL. crash_count counts consecutive crashes after RUNNING; reset by a manual
+// Start, a Stop, and a run of at least reset_after.
 //
-// | state \ event | Start          | Stop             | exit                       | timer    |
-// |---------------|----------------|------------------|----------------------------|----------|
-// | STOPPED       | spawn          | kNotRunning      | (impossible)               | ignored  |
-// | STARTING      | kAlreadyStarted| signal, STOPPING | BACKOFF or FATAL           | RUNNING  |
-// | RUNNING       | kAlreadyStarted| signal, STOPPING | EXITED (+restart)          | ignored  |
-// | BACKOFF       | spawn (reset)  | STOPPED          | (impossible)               | spawn    |
-// | STOPPING      | kAlreadyStarted| ok (no-op)       | STOPPED                    | SIGKILL  |
-// | EXITED        | spawn          | kNotRunning      | (impossible)               | ignored  |
-// | FATAL         | spawn (reset)  | kNotRunning      | (impossible)               | ignored  |
+// | state \ event | Start          | Stop             | exit                       | timer       |
+// |---------------|----------------|------------------|----------------------------|-------------|
+// | STOPPED       | spawn          | kNotRunning (1)  | (impossible)               | ignored     |
+// | STARTING      | kAlreadyStarted| signal, STOPPING | BACKOFF or FATAL           | RUNNING (2) |
+// | RUNNING       | kAlreadyStarted| signal, STOPPING | EXITED (+restart/BACKOFF)  | ignored     |
+// | BACKOFF       | spawn (reset)  | STOPPED (1)      | (impossible)               | spawn       |
+// | STOPPING      | kAlreadyStarted| ok (no-op)       | STOPPED (1)                | SIGKILL     |
+// | EXITED        | spawn          | kNotRunning (1)  | (impossible)               | ignored     |
+// | FATAL         | spawn (reset)  | kNotRunning (1)  | (impossible)               | ignored     |
+//  (1) STOPPING instead while leftovers remain.
+//  (2) startsecs readiness; with reported readiness the timer is ready_timeout (stop, then fail).
+//  The leftover-cleanup deadline is a second timer, independent of the state: SIGKILL leftovers.
 //
 // Time comes in as an argument (an injected clock); the world is reached only through
 // ProcessHost, which tests replace with a fake. A pid is forgotten the moment its exit is
@@ -68,7 +86,21 @@ enum class State : uint16_t {
 const char* StateName(State state);
 
 enum class AutoRestart { kFalse, kTrue, kUnexpected };
-enum class Readiness { kStartsecs, kNotify };
+// kStartsecs: RUNNING once startsecs have passed. kReported: RUNNING when the host calls OnReady
+// (ready: notify, fd:N, tcp; the host watches for it).
+enum class Readiness { kStartsecs, kReported };
+
+// Delays between restarts of a program that keeps crashing after it was RUNNING. The first
+// crash restarts at once; the n-th consecutive one (n >= 2) waits initial * 2^(n-2), at most
+// max, scaled by a random factor in [1 - jitter, 1 + jitter] (and still at most max). A run of
+// reset_after or longer starts the count again. initial == 0 disables it (supervisord's rule:
+// every crash restarts at once).
+struct CrashBackoff {
+  Duration initial = Duration::zero();
+  Duration max = Duration::zero();
+  Duration reset_after = Duration::zero();
+  double jitter = 0.0;  // 0..1
+};
 
 // The supervision settings of a program. Can be replaced while the process runs (SetPolicy).
 struct Policy {
@@ -77,10 +109,13 @@ struct Policy {
   Duration startsecs = std::chrono::seconds(1);
   int startretries = 3;
   Readiness readiness = Readiness::kStartsecs;
-  int stopsignal = 15;  // SIGTERM
+  Duration ready_timeout = Duration::zero();  // reported readiness only; zero: wait forever
+  int stopsignal = 15;                        // SIGTERM
   Duration stopwaitsecs = std::chrono::seconds(10);
   bool stopasgroup = false;
   bool killasgroup = false;
+  CrashBackoff crash_backoff;
+  bool keep_orphans = false;  // leave leftovers alone when the main process exits
 };
 
 // How a process ended, decoded from the wait status.
@@ -88,6 +123,8 @@ struct ExitStatus {
   bool signaled = false;  // true: killed by signal `value`; false: exited with code `value`
   int value = 0;
 };
+// "exit status 3", "terminated by SIGKILL", "terminated by signal 40".
+std::string DescribeExit(ExitStatus status);
 
 // Why a spawn failed: the step in the child that failed ("chdir", "exec", "setuid", ...) and
 // its errno; or a failure in the parent (stage "fork", "pipe", ...).
@@ -116,6 +153,13 @@ class ProcessHost {
   virtual void SetTimer(std::optional<TimePoint> deadline) = 0;
   // Called after every state change, once the machine's fields are updated.
   virtual void OnStateChange(State from, State to) = 0;
+  // Whether processes of this program other than its main process are still alive. Asked
+  // only when there is no main process (after its exit, or on Stop when not running).
+  virtual bool HasLeftovers() { return false; }
+  // Sends `signal` to every live process of this program except the main process.
+  virtual void KillLeftovers(int /*signal*/) {}
+  // A uniformly distributed number in [0, 1), for jitter.
+  virtual double Random() { return 0.5; }
 };
 
 class ProcessMachine {
@@ -125,12 +169,12 @@ class ProcessMachine {
   ProcessMachine& operator=(const ProcessMachine&) = delete;
 
   // --- commands ---
-  // Start from STOPPED, EXITED, FATAL or BACKOFF (resets the backoff count).
+  // Start from STOPPED, EXITED, FATAL or BACKOFF (resets the backoff and crash counts).
   // kAlreadyStarted from STARTING, RUNNING, STOPPING. kSpawnError (message: reason()) when the
   // spawn itself failed; the machine is then in BACKOFF or FATAL as after an early exit.
   Status Start(TimePoint now);
   // Stop from STARTING or RUNNING (signal), BACKOFF (straight to STOPPED); ok no-op in STOPPING;
-  // kNotRunning from STOPPED, EXITED, FATAL.
+  // kNotRunning from STOPPED, EXITED, FATAL unless leftovers remain (then STOPPING).
   Status Stop(TimePoint now);
   // Sends an arbitrary signal to the running process (STARTING, RUNNING, STOPPING); kNotRunning
   // otherwise.
@@ -140,7 +184,8 @@ class ProcessMachine {
   // --- events ---
   void OnExit(ExitStatus status, TimePoint now);  // the main process was reaped
   void OnTimer(TimePoint now);                    // this process's timer fired
-  void OnReady(TimePoint now);                    // readiness reported (ready: notify)
+  void OnReady(TimePoint now);                    // readiness reported (Readiness::kReported)
+  void OnLeftoversGone(TimePoint now);            // the host found no leftover any more
 
   // --- queries ---
   State state() const { return state_; }
@@ -148,6 +193,7 @@ class ProcessMachine {
   std::optional<TimePoint> started_at() const { return started_at_; }  // last successful spawn
   uint32_t restarts() const { return restarts_; }                      // spawns after the first
   int backoff_count() const { return backoff_count_; }
+  int crash_count() const { return crash_count_; }
   std::optional<ExitStatus> last_exit() const { return last_exit_; }
   // Why the process is not running (or not yet running), for status: the spawn error, "Exited
   // too quickly (process log may have details)", "Stopped", ... Empty when there is nothing to say.
@@ -155,22 +201,41 @@ class ProcessMachine {
   const Policy& policy() const { return policy_; }
   // True when the last exit counts as expected under the policy (for status and events).
   bool ExitWasExpected(ExitStatus status) const;
+  // When the next spawn is due: set in BACKOFF.
+  std::optional<TimePoint> next_spawn_at() const;
+  // Leftovers are being stopped; the host calls OnLeftoversGone once it finds none.
+  bool cleaning() const { return cleaning_; }
 
  private:
   void SpawnNow(TimePoint now);
+  void DoSpawn(TimePoint now);
   void EnterBackoff(TimePoint now, std::string reason);
-  void SetState(State to);
+  void ExitedFromRunning(ExitStatus status, TimePoint now);
+  void BeginCleanup(TimePoint now);
+  Duration CrashDelay();
+  void SetState(State to, TimePoint now);
+  void ArmTimer();
 
   Policy policy_;
   ProcessHost* host_;
   State state_ = State::kStopped;
   int pid_ = 0;
   std::optional<TimePoint> started_at_;
+  std::optional<TimePoint> running_since_;
   std::optional<ExitStatus> last_exit_;
   uint32_t spawns_ = 0;
   uint32_t restarts_ = 0;
   int backoff_count_ = 0;
+  int crash_count_ = 0;
   std::string reason_;
+  // The deadline of the current state (startsecs, ready_timeout, retry, SIGKILL), and the one
+  // of a leftover cleanup; the host's timer is armed at the earlier of the two.
+  std::optional<TimePoint> state_deadline_;
+  std::optional<TimePoint> cleanup_deadline_;
+  std::optional<TimePoint> armed_;
+  bool cleaning_ = false;        // leftovers are being stopped
+  bool spawn_deferred_ = false;  // STARTING with no pid: spawn once the cleanup is done
+  bool abandoning_ = false;      // STARTING: readiness timed out, the process is being stopped
 };
 
 }  // namespace warden::core

@@ -734,7 +734,7 @@ TEST_F(ProcessMachineTest, SignalGoesToThePidOnly) {
 
 TEST_F(ProcessMachineTest, NotifyReadinessRunningOnlyAfterOnReady) {
   Policy p;
-  p.readiness = Readiness::kNotify;
+  p.readiness = Readiness::kReported;
   Make(p);
   ASSERT_TRUE(m().Start(clock_.now).ok());
   EXPECT_EQ(m().state(), State::kStarting);
@@ -752,7 +752,7 @@ TEST_F(ProcessMachineTest, NotifyReadinessRunningOnlyAfterOnReady) {
 
 TEST_F(ProcessMachineTest, NotifyReadinessIgnoresStartsecsZero) {
   Policy p;
-  p.readiness = Readiness::kNotify;
+  p.readiness = Readiness::kReported;
   p.startsecs = 0s;
   Make(p);
   ASSERT_TRUE(m().Start(clock_.now).ok());
@@ -761,7 +761,7 @@ TEST_F(ProcessMachineTest, NotifyReadinessIgnoresStartsecsZero) {
 
 TEST_F(ProcessMachineTest, NotifyExitBeforeReadyIsAnEarlyFailure) {
   Policy p;
-  p.readiness = Readiness::kNotify;
+  p.readiness = Readiness::kReported;
   Make(p);
   ASSERT_TRUE(m().Start(clock_.now).ok());
   After(30s);  // long past startsecs, but never ready
@@ -775,7 +775,7 @@ TEST_F(ProcessMachineTest, NotifyExitBeforeReadyIsAnEarlyFailure) {
 
 TEST_F(ProcessMachineTest, ReadinessThatNeverComesCanBeStopped) {
   Policy p;
-  p.readiness = Readiness::kNotify;
+  p.readiness = Readiness::kReported;
   Make(p);
   ASSERT_TRUE(m().Start(clock_.now).ok());
   After(10min);

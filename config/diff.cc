@@ -1,0 +1,87 @@
+#include "config/diff.h"
+
+#include <algorithm>
+#include <map>
+
+namespace warden::config {
+
+std::string GroupOf(const Config& config, const std::string& program) {
+  for (const Group& g : config.groups) {
+    if (std::find(g.programs.begin(), g.programs.end(), program) != g.programs.end()) {
+      return g.name;
+    }
+  }
+  return "";
+}
+
+bool KeyNeedsRestart(const std::string& key) {
+  static const char* const kRestartKeys[] = {"command", "environment", "directory",
+                                             "user",    "umask",       "numprocs_start",
+                                             "group",   "stdout.file", "stderr.file"};
+  return std::any_of(std::begin(kRestartKeys), std::end(kRestartKeys),
+                     [&](const char* k) { return key == k; });
+}
+
+std::vector<std::string> ChangedKeys(const Config& before, const Program& a, const Config& after,
+                                     const Program& b) {
+  std::vector<std::string> keys;
+  auto check = [&](const char* key, bool differs) {
+    if (differs) keys.emplace_back(key);
+  };
+  check("command", a.command != b.command);
+  check("numprocs", a.numprocs != b.numprocs);
+  check("numprocs_start", a.numprocs_start != b.numprocs_start);
+  check("directory", a.directory != b.directory);
+  check("environment", a.environment != b.environment);
+  check("user", a.user != b.user);
+  check("umask", a.umask != b.umask);
+  check("group", GroupOf(before, a.name) != GroupOf(after, b.name));
+  check("autostart", a.autostart != b.autostart);
+  check("autorestart", a.autorestart != b.autorestart);
+  check("exitcodes", a.exitcodes != b.exitcodes);
+  check("startsecs", a.startsecs != b.startsecs);
+  check("startretries", a.startretries != b.startretries);
+  check("ready", a.ready != b.ready);
+  check("stopsignal", a.stopsignal != b.stopsignal);
+  check("stopwaitsecs", a.stopwaitsecs != b.stopwaitsecs);
+  check("stopasgroup", a.stopasgroup != b.stopasgroup);
+  check("killasgroup", a.killasgroup != b.killasgroup);
+  check("priority", a.priority != b.priority);
+  check("depends_on", a.depends_on != b.depends_on);
+  check("stdout.file", a.stdout_log.file != b.stdout_log.file);
+  check("stdout.max_bytes", a.stdout_log.max_bytes != b.stdout_log.max_bytes);
+  check("stdout.backups", a.stdout_log.backups != b.stdout_log.backups);
+  check("stderr.file", a.stderr_log.file != b.stderr_log.file ||
+                           a.stderr_log.merge_into_stdout != b.stderr_log.merge_into_stdout);
+  check("stderr.max_bytes", a.stderr_log.max_bytes != b.stderr_log.max_bytes);
+  check("stderr.backups", a.stderr_log.backups != b.stderr_log.backups);
+  return keys;
+}
+
+std::vector<ProgramChange> Diff(const Config& before, const Config& after) {
+  std::map<std::string, const Program*> old_programs, new_programs;
+  for (const Program& p : before.programs) old_programs[p.name] = &p;
+  for (const Program& p : after.programs) new_programs[p.name] = &p;
+
+  std::vector<ProgramChange> changes;
+  for (const auto& [name, program] : old_programs) {
+    auto it = new_programs.find(name);
+    if (it == new_programs.end()) {
+      changes.push_back({name, ProgramChange::Kind::kRemoved, {}, false});
+      continue;
+    }
+    std::vector<std::string> keys = ChangedKeys(before, *program, after, *it->second);
+    if (keys.empty()) continue;
+    bool restart = std::any_of(keys.begin(), keys.end(), KeyNeedsRestart);
+    changes.push_back({name, ProgramChange::Kind::kChanged, std::move(keys), restart});
+  }
+  for (const auto& [name, program] : new_programs) {
+    if (!old_programs.count(name))
+      changes.push_back({name, ProgramChange::Kind::kAdded, {}, false});
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const ProgramChange& x, const ProgramChange& y) { return x.name < y.name; });
+  return changes;
+}
+
+}  // namespace warden::config

@@ -1,0 +1,37 @@
+// What changed between two configs, program by program, and whether a change needs the
+// program's processes restarted. `wardenctl reread` prints this; `update`, `reload` and SIGHUP
+// apply it.
+//
+// Keys that shape the running process (command, environment, directory, user, umask, output
+// files, numprocs_start, group membership) need a restart. Keys that only shape supervision
+// (autostart, autorestart, exitcodes, startsecs, startretries, ready, stop*, priority,
+// depends_on, log sizes) apply live. numprocs alone starts or stops only the surplus processes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace warden::config {
+
+struct ProgramChange {
+  enum class Kind { kAdded, kRemoved, kChanged };
+  std::string name;
+  Kind kind = Kind::kChanged;
+  std::vector<std::string> keys;  // kChanged: the keys that differ, in a stable order
+  bool restart = false;           // kChanged: at least one key needs the processes restarted
+};
+
+// Changes from `before` to `after`, sorted by program name. Unchanged programs are absent.
+std::vector<ProgramChange> Diff(const Config& before, const Config& after);
+
+// The keys that differ between two definitions of one program (same name).
+std::vector<std::string> ChangedKeys(const Config& before, const Program& a, const Config& after,
+                                     const Program& b);
+bool KeyNeedsRestart(const std::string& key);
+
+// The name of the `groups:` entry holding `program`, or "" when it is in none.
+std::string GroupOf(const Config& config, const std::string& program);
+
+}  // namespace warden::config

@@ -1,0 +1,112 @@
+#include "ctl/config_commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+
+namespace warden::ctl {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const char* KindWord(proto::ChangeKind kind) {
+  switch (kind) {
+    case proto::ChangeKind::kAdded:
+      return "added";
+    case proto::ChangeKind::kRemoved:
+      return "removed";
+    case proto::ChangeKind::kChanged:
+      return "changed";
+  }
+  return "changed";
+}
+
+// A config error reply carries one diagnostic per line.
+int ReportCallFailure(const Status& status, std::ostream& err) {
+  if (status.code() == ErrorCode::kConfig) {
+    err << status.message() << "\n"
+        << "wardenctl: the configuration is invalid; nothing was changed\n";
+  } else {
+    err << "wardenctl: " << status.message() << "\n";
+  }
+  return kExitFailure;
+}
+
+}  // namespace
+
+int Reread(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  Result<std::vector<uint8_t>> payload = daemon.Call(proto::MessageType::kReread, {});
+  if (!payload.ok()) return ReportCallFailure(payload.status(), err);
+  proto::RereadReply reply;
+  if (!proto::Decode(*payload, &reply)) {
+    err << "wardenctl: bad reply from wardend: malformed reread reply\n";
+    return kExitFailure;
+  }
+  if (command.json) {
+    Json array = Json::array();
+    for (const auto& c : reply.changes) {
+      array.push_back({{"name", c.name},
+                       {"change", KindWord(c.kind)},
+                       {"restart", c.restart},
+                       {"keys", c.keys}});
+    }
+    out << array.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (reply.changes.empty()) out << "No config updates to processes\n";
+  for (const auto& c : reply.changes) {
+    // supervisorctl's words ("web: changed"), then what changed and what applying it does.
+    out << c.name << ": " << KindWord(c.kind);
+    if (c.kind == proto::ChangeKind::kChanged) {
+      out << " (";
+      for (size_t i = 0; i < c.keys.size(); ++i) out << (i ? ", " : "") << c.keys[i];
+      out << (c.restart ? "; update restarts it)" : "; update applies it live)");
+    }
+    out << "\n";
+  }
+  return kExitOk;
+}
+
+int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, std::ostream& out,
+           std::ostream& err) {
+  proto::ActionRequest request;
+  request.names = command.names;
+  Result<std::vector<uint8_t>> payload = daemon.Call(type, proto::Encode(request));
+  if (!payload.ok()) return ReportCallFailure(payload.status(), err);
+  proto::ActionReply reply;
+  if (!proto::Decode(*payload, &reply)) {
+    err << "wardenctl: bad reply from wardend: malformed update reply\n";
+    return kExitFailure;
+  }
+  int code = kExitOk;
+  Json array = Json::array();
+  for (const auto& r : reply.results) {
+    bool ok = r.code == ErrorCode::kOk;
+    if (!ok) code = r.code == ErrorCode::kNotFound ? kExitNoSuchProcess : kExitFailure;
+    if (command.json) {
+      array.push_back({{"name", r.name}, {"ok", ok}, {"message", r.message}});
+    } else if (ok) {
+      out << r.name << ": " << r.message << "\n";
+    } else {
+      out << r.name << ": ERROR (" << ErrorCodeName(r.code)
+          << (r.message.empty() ? "" : ": " + r.message) << ")\n";
+    }
+  }
+  if (command.json) out << array.dump(2) << "\n";
+  if (!command.json && reply.results.empty()) out << "No config updates to processes\n";
+  return code;
+}
+
+int Check(const Command& command, std::ostream& out, std::ostream& err) {
+  const std::string& path = command.names.at(0);
+  config::LoadResult loaded = config::LoadConfigFile(path);
+  if (!loaded.config) {
+    for (const auto& d : loaded.errors) err << d.ToString() << "\n";
+    return kExitFailure;
+  }
+  out << path << ": ok (" << loaded.config->programs.size() << " program"
+      << (loaded.config->programs.size() == 1 ? "" : "s") << ")\n";
+  return kExitOk;
+}
+
+}  // namespace warden::ctl
