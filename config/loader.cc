@@ -15,9 +15,13 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
 
 #include "base/unique_fd.h"
 #include "config/config.h"
@@ -120,6 +124,44 @@ std::string EscapeGlob(std::string_view text) {
   return out;
 }
 
+// Counts document starts; nothing else.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::optional<YAML::Mark> second() const {
+    return documents_ >= 2 ? std::optional<YAML::Mark>(second_) : std::nullopt;
+  }
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_;
+};
+
+// Where a second YAML document starts, if there is one. Not YAML::LoadAll: yaml-cpp 0.7 loops
+// forever, allocating, on some malformed input (a lone ","), where this asks for two documents
+// at most.
+std::optional<YAML::Mark> SecondDocument(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentCounter counter;
+  if (parser.HandleNextDocument(counter)) parser.HandleNextDocument(counter);
+  return counter.second();
+}
+
 class Loader {
  public:
   LoadResult LoadFile(const std::string& path) {
@@ -148,9 +190,11 @@ class Loader {
     const std::string canonical = Canonical(path);
     seen_.insert(canonical);
     const FileReader reader(path, &errors_);
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    std::optional<YAML::Mark> second_document;
     try {
-      documents = YAML::LoadAll(text);
+      root = YAML::Load(text);
+      second_document = SecondDocument(text);
     } catch (const YAML::Exception& e) {
       // yaml-cpp's marks are 0-based; an error at the very end may come without one.
       const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
@@ -158,13 +202,13 @@ class Loader {
       reader.Error({path, line, column}, "YAML syntax error: " + e.msg);
       return;
     }
-    if (documents.size() > 1) {
-      reader.Error(reader.Where(documents[1], {path, 0, 0}),
+    if (second_document) {
+      reader.Error({path, second_document->line + 1, second_document->column + 1},
                    "a config file holds one YAML document; this is a second one");
     }
     include_stack_.push_back({canonical, path});
     std::vector<Located> includes;
-    if (!documents.empty()) ReadDocument(reader, documents[0], is_main, &includes);
+    ReadDocument(reader, root, is_main, &includes);
     for (const Located& pattern : includes) Include(reader, pattern);
     include_stack_.pop_back();
   }

@@ -244,6 +244,39 @@ programs:
   EXPECT_EQ(config.programs[4].umask, std::optional<mode_t>(077));
 }
 
+TEST(LoadConfigTest, LogCaptureOptions) {
+  const Config config = MustLoad(R"(
+programs:
+  web:
+    command: x
+    stdout: {on_full: drop, timestamps: true}
+    stderr: {on_full: block, timestamps: no}
+  api:
+    command: x
+)");
+  const Program* web = config.FindProgram("web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->stdout_log.on_full, OnFull::kDrop);
+  EXPECT_TRUE(web->stdout_log.timestamps);
+  EXPECT_EQ(web->stderr_log.on_full, OnFull::kBlock);
+  EXPECT_FALSE(web->stderr_log.timestamps);
+  const Program* api = config.FindProgram("api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(api->stdout_log.on_full, OnFull::kBlock);
+  EXPECT_FALSE(api->stdout_log.timestamps);
+
+  EXPECT_EQ(ErrorsOf(R"(
+programs:
+  web:
+    command: x
+    stdout: {on_full: dorp, timestamps: sometimes}
+)"),
+            (Lines{
+                "w.yaml:4:23: 'on_full' must be block or drop (did you mean 'drop'?)",
+                "w.yaml:4:41: 'timestamps' must be true or false",
+            }));
+}
+
 TEST(LoadConfigTest, ProgramsAreSortedByPriorityThenName) {
   const Config config = MustLoad(R"(
 programs:
@@ -569,7 +602,13 @@ TEST(LoadConfigTest, TopLevelMustBeAMapOfOneDocument) {
             (Lines{"w.yaml:1:1: the top level must be a map with warden, include, programs and "
                    "groups"}));
   EXPECT_EQ(ErrorsOf("programs: {}\n---\nprograms: {}\n"),
-            (Lines{"w.yaml:3:1: a config file holds one YAML document; this is a second one"}));
+            (Lines{"w.yaml:2:1: a config file holds one YAML document; this is a second one"}));
+}
+
+TEST(LoadConfigTest, StrayFlowCommaIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll never returns on this input; the loader must.
+  EXPECT_EQ(ErrorsOf(",\n"),
+            (Lines{"w.yaml:1:1: a config file holds one YAML document; this is a second one"}));
 }
 
 TEST(LoadConfigTest, MergeKeysAreReportedNotIgnored) {

@@ -145,7 +145,8 @@ LogSpec ReadLog(const FileReader& reader, const Entry& entry, const std::string&
     } else if (e.key == "backups") {
       if (auto backups = reader.Integer(e, 0, kIntMax)) log.backups = static_cast<int>(*backups);
     } else if (e.key == "on_full") {
-      if (auto v = reader.Choice(e, kOnFullModes)) log.on_full = *v == 0 ? OnFull::kBlock : OnFull::kDrop;
+      if (auto v = reader.Choice(e, kOnFullModes))
+        log.on_full = *v == 0 ? OnFull::kBlock : OnFull::kDrop;
     } else if (e.key == "timestamps") {
       if (auto v = reader.Bool(e)) log.timestamps = *v;
     } else {
