@@ -286,6 +286,18 @@ def test_idle_daemon_makes_no_wakeups(warden):
                 if line.startswith("voluntary_ctxt_switches"):
                     return int(line.split()[1])
 
-    before = switches()
+    # The last status client's disconnect may still be on its way in: wait until the count
+    # holds still for a moment, then measure a quiet window.
+    previous = switches()
+
+    def settled():
+        nonlocal previous
+        time.sleep(0.3)
+        current = switches()
+        stable = current == previous
+        previous = current
+        return stable and current
+
+    before = wait_until(settled, timeout=10, interval=0, what="the daemon to go quiet")
     time.sleep(3)  # measuring idleness itself: nothing to await
     assert switches() == before
