@@ -54,13 +54,37 @@ std::vector<ProcessName> ExpandProcessNames(const Config& config, const Program&
   return names;
 }
 
+namespace {
+// The first path of a systemd directory variable ($RUNTIME_DIRECTORY may list several,
+// colon-separated), or "" when it is unset or not absolute.
+std::string SystemdDirectory(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || value[0] != '/') return "";
+  std::string first(value);
+  return first.substr(0, first.find(':'));
+}
+}  // namespace
+
 std::string DefaultSocketPath() {
+  if (std::string dir = SystemdDirectory("RUNTIME_DIRECTORY"); !dir.empty()) {
+    return dir + "/warden.sock";
+  }
   if (::geteuid() == 0) return "/run/warden/warden.sock";
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
   if (runtime_dir != nullptr && runtime_dir[0] == '/') {
     return std::string(runtime_dir) + "/warden/warden.sock";
   }
   return "/tmp/warden-" + std::to_string(::geteuid()) + "/warden.sock";
+}
+
+std::string DefaultLogDir() {
+  std::string dir = SystemdDirectory("LOGS_DIRECTORY");
+  return dir.empty() ? "/var/log/warden" : dir;
+}
+
+std::string DefaultConfigPath() {
+  std::string dir = SystemdDirectory("CONFIGURATION_DIRECTORY");
+  return dir.empty() ? kDefaultConfigPath : dir + "/warden.yaml";
 }
 
 }  // namespace warden::config

@@ -32,7 +32,29 @@ struct Diagnostic {
 };
 
 enum class AutoRestart { kFalse, kTrue, kUnexpected };
-enum class ReadyMode { kStartsecs, kNotify };
+// How a process shows it is ready (RUNNING): startsecs elapsed; READY=1 on its NOTIFY_SOCKET; a
+// newline written to fd N; 127.0.0.1:PORT accepting connections.
+enum class ReadyMode { kStartsecs, kNotify, kFd, kTcp };
+
+// Delays between restarts of a program that keeps crashing after RUNNING (`backoff:`). The
+// first crash restarts at once, the n-th in a row waits initial * 2^(n-2) seconds, capped at
+// max, +-jitter (a fraction); staying up reset_after seconds starts over. initial 0: no delay
+// ever (supervisord's rule; `backoff: false`).
+struct Backoff {
+  double initial = 1.0;
+  double max = 60.0;
+  double reset_after = 60.0;
+  double jitter = 0.1;
+  bool operator==(const Backoff&) const = default;
+};
+
+// One `rlimits:` entry: a resource by its setrlimit name without RLIMIT_ ("nofile", "core",
+// ...), and the value for both the soft and the hard limit (nullopt: unlimited).
+struct ResourceLimit {
+  std::string name;
+  std::optional<uint64_t> value;
+  bool operator==(const ResourceLimit&) const = default;
+};
 
 // stdout/stderr of a program. file is a path, "AUTO" (a file in warden.log_dir named after the
 // process) or "NONE". merge_into_stdout is `stderr: stdout`.
@@ -48,30 +70,55 @@ struct LogSpec {
   bool timestamps = false;  // prefix each line with the time wardend read it
 };
 
+// Who may use the control socket besides root and wardend's own user (docs/security.md): the
+// users and groups of `warden.access` (every program) and `programs.X.access` (that program's
+// processes; it widens the global rule). Ids are numeric: names are resolved when the config is
+// loaded. `control` implies `read`.
+struct AccessList {
+  std::vector<uid_t> users;
+  std::vector<gid_t> groups;
+  bool empty() const { return users.empty() && groups.empty(); }
+  bool operator==(const AccessList&) const = default;
+};
+struct AccessRules {
+  AccessList read;     // status, pid, version, tail, events, wait, reread
+  AccessList control;  // start, stop, restart, signal, update, reload, shutdown, logrotate, clear
+  bool empty() const { return read.empty() && control.empty(); }
+  bool operator==(const AccessRules&) const = default;
+};
+
 struct Program {
   std::string name;
-  SourceLocation where;                // the program's key
-  std::vector<std::string> command;    // argv; command[0] is a path or a name looked up in PATH
+  SourceLocation where;              // the program's key
+  std::vector<std::string> command;  // argv; command[0] is a path or a name looked up in PATH
   int numprocs = 1;
   int numprocs_start = 0;
-  std::string directory;               // empty: wardend's working directory
+  std::string directory;  // empty: wardend's working directory
   std::vector<std::pair<std::string, std::string>> environment;  // in file order
-  std::string user;                    // empty: wardend's user
-  std::optional<mode_t> umask;         // empty: inherit
+  std::string user;                                              // empty: wardend's user
+  std::string group;            // empty: the user's primary group (or wardend's)
+  std::optional<mode_t> umask;  // empty: inherit
   bool autostart = true;
   AutoRestart autorestart = AutoRestart::kUnexpected;
   std::vector<int> exitcodes = {0};
   double startsecs = 1.0;
   int startretries = 3;
   ReadyMode ready = ReadyMode::kStartsecs;
+  int ready_fd = 0;             // ready: fd:N
+  int ready_port = 0;           // ready: {tcp: PORT}
+  double ready_timeout = 60.0;  // seconds to wait for notify/fd/tcp readiness; 0: forever
+  Backoff backoff;
+  std::vector<ResourceLimit> rlimits;  // in file order
+  bool keep_orphans = false;           // leave processes the main process left behind alone
   int stopsignal = 15;                 // SIGTERM
   double stopwaitsecs = 10.0;
   bool stopasgroup = false;
-  bool killasgroup = false;            // forced true when stopasgroup is true (as supervisord)
+  bool killasgroup = false;  // forced true when stopasgroup is true (as supervisord)
   int priority = 999;
   std::vector<std::string> depends_on;
   LogSpec stdout_log;
   LogSpec stderr_log;
+  AccessRules access;  // widens warden.access for this program's processes
 };
 
 // A heterogeneous group from the `groups:` section.
@@ -81,26 +128,29 @@ struct Group {
   std::vector<std::string> programs;
 };
 
+std::string DefaultLogDir();  // $LOGS_DIRECTORY under systemd, else /var/log/warden
+
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 // Where wardend's own log goes: stderr (with journal priority prefixes when $JOURNAL_STREAM says
 // stderr is the journal), or structured entries sent to journald directly.
 enum class LogTarget { kStderr, kJournald };
 
 struct Settings {
-  std::string socket;                  // resolved: DefaultSocketPath() when not given
+  std::string socket;  // resolved: DefaultSocketPath() when not given
   mode_t socket_mode = 0600;
-  std::string socket_group;            // empty: wardend's group
-  std::string log_dir = "/var/log/warden";
+  std::string socket_group;  // empty: wardend's group
+  std::string log_dir = DefaultLogDir();
   LogLevel log_level = LogLevel::kInfo;
   LogTarget log_target = LogTarget::kStderr;  // warden.log_target: stderr | journald
+  AccessRules access;                         // warden.access: for every program
 };
 
 struct Config {
-  std::string path;                    // the main file, as given
+  std::string path;  // the main file, as given
   Settings warden;
-  std::vector<Program> programs;       // sorted by (priority, name)
-  std::vector<Group> groups;           // in file order
-  std::vector<std::string> files;      // the main file, then included files, as read
+  std::vector<Program> programs;   // sorted by (priority, name)
+  std::vector<Group> groups;       // in file order
+  std::vector<std::string> files;  // the main file, then included files, as read
 
   const Program* FindProgram(std::string_view name) const;
 };
@@ -116,8 +166,8 @@ struct ProcessName {
 std::vector<ProcessName> ExpandProcessNames(const Config& config, const Program& program);
 
 struct LoadResult {
-  std::optional<Config> config;        // set if and only if errors is empty
-  std::vector<Diagnostic> errors;      // every problem found, in file order
+  std::optional<Config> config;    // set if and only if errors is empty
+  std::vector<Diagnostic> errors;  // every problem found, in file order
 };
 
 // Reads, validates and resolves the config at `path` with its includes. Never throws.
@@ -130,10 +180,18 @@ LoadResult LoadConfigString(std::string_view yaml, const std::string& name);
 // without expansions of any kind. Errors name the problem (e.g. "unterminated quote").
 Result<std::vector<std::string>> SplitCommand(std::string_view command);
 
-// /run/warden/warden.sock for root; $XDG_RUNTIME_DIR/warden/warden.sock otherwise (or
-// /tmp/warden-UID/warden.sock when XDG_RUNTIME_DIR is unset).
+// $RUNTIME_DIRECTORY/warden.sock under systemd; else /run/warden/warden.sock for root;
+// $XDG_RUNTIME_DIR/warden/warden.sock otherwise (or /tmp/warden-UID/warden.sock when
+// XDG_RUNTIME_DIR is unset).
 std::string DefaultSocketPath();
 
 constexpr const char* kDefaultConfigPath = "/etc/warden/warden.yaml";
+
+// The defaults follow the directories systemd hands a service (RuntimeDirectory=,
+// LogsDirectory=, ConfigurationDirectory=) when it sets them:
+// $RUNTIME_DIRECTORY/warden.sock comes first in DefaultSocketPath();
+// DefaultLogDir() is $LOGS_DIRECTORY, else /var/log/warden;
+// DefaultConfigPath() is $CONFIGURATION_DIRECTORY/warden.yaml, else kDefaultConfigPath.
+std::string DefaultConfigPath();
 
 }  // namespace warden::config

@@ -51,10 +51,15 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("stdout.file", a.stdout_log.file != b.stdout_log.file);
   check("stdout.max_bytes", a.stdout_log.max_bytes != b.stdout_log.max_bytes);
   check("stdout.backups", a.stdout_log.backups != b.stdout_log.backups);
+  check("stdout.on_full", a.stdout_log.on_full != b.stdout_log.on_full);
+  check("stdout.timestamps", a.stdout_log.timestamps != b.stdout_log.timestamps);
   check("stderr.file", a.stderr_log.file != b.stderr_log.file ||
                            a.stderr_log.merge_into_stdout != b.stderr_log.merge_into_stdout);
   check("stderr.max_bytes", a.stderr_log.max_bytes != b.stderr_log.max_bytes);
   check("stderr.backups", a.stderr_log.backups != b.stderr_log.backups);
+  check("stderr.on_full", a.stderr_log.on_full != b.stderr_log.on_full);
+  check("stderr.timestamps", a.stderr_log.timestamps != b.stderr_log.timestamps);
+  check("access", a.access != b.access);
   return keys;
 }
 

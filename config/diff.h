@@ -5,7 +5,8 @@
 // Keys that shape the running process (command, environment, directory, user, umask, output
 // files, numprocs_start, group membership) need a restart. Keys that only shape supervision
 // (autostart, autorestart, exitcodes, startsecs, startretries, ready, stop*, priority,
-// depends_on, log sizes) apply live. numprocs alone starts or stops only the surplus processes.
+// depends_on, log sizes, access) apply live. numprocs alone starts or stops only the surplus
+// processes.
 #pragma once
 
 #include <string>

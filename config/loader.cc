@@ -48,8 +48,8 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 6> kWardenKeys = {"socket",  "socket_mode", "socket_group",
-                                                         "log_dir", "log_level",   "log_target"};
+constexpr std::array<std::string_view, 7> kWardenKeys = {
+    "socket", "socket_mode", "socket_group", "log_dir", "log_level", "log_target", "access"};
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogTargets = {"stderr", "journald"};
 
@@ -271,6 +271,8 @@ class Loader {
         if (auto v = reader.Choice(e, kLogLevels)) s.log_level = static_cast<LogLevel>(*v);
       } else if (e.key == "log_target") {
         if (auto v = reader.Choice(e, kLogTargets)) s.log_target = static_cast<LogTarget>(*v);
+      } else if (e.key == "access") {
+        internal::ReadAccess(reader, e, "'warden'", &s.access);
       } else {
         reader.UnknownKey(e, "in 'warden'", kWardenKeys);
       }

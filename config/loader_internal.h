@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -25,6 +26,19 @@ struct GroupDraft {
 // Reads `entry` (a program name and its settings) into a draft, reporting every problem.
 // `base_dir` is the absolute folder of the file, for relative log paths.
 ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry, const std::string& base_dir);
+
+// The lifecycle keys of a program (program_lifecycle.cc): `ready`, `backoff`, `rlimits`; and
+// the check that every ${...} in `texts` is well formed, reported at `where` as "<what>: why".
+void ReadReady(const FileReader& reader, const Entry& entry, Program* program);
+void ReadBackoff(const FileReader& reader, const Entry& entry, Program* program);
+void ReadRlimits(const FileReader& reader, const Entry& entry, Program* program);
+void CheckExpansions(const FileReader& reader, const SourceLocation& where, std::string_view what,
+                     const std::vector<std::string>& texts);
+
+// `access:` under `warden` or a program (access.cc): users and groups resolved to ids; unknown
+// names are errors. `owner` names the section in messages: "'warden'", "program 'web'".
+void ReadAccess(const FileReader& reader, const Entry& entry, const std::string& owner,
+                AccessRules* rules);
 
 // Checks what spans programs and groups: names, duplicates, depends_on targets and cycles, group
 // membership and process names. Reports through `errors`.

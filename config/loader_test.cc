@@ -385,7 +385,8 @@ programs:
                 "w.yaml:13:18: 'autorestart' must be true, false or unexpected",
                 "w.yaml:14:20: 'exitcodes' must be a list of integers from 0 to 255",
                 "w.yaml:15:17: 'stopsignal' must be a signal name such as TERM, or a number",
-                "w.yaml:16:12: 'ready' must be startsecs or notify (did you mean 'notify'?)",
+                "w.yaml:16:12: 'ready' must be startsecs, notify, fd:N (N from 3 to 1023) or a map "
+                "{tcp: PORT} (did you mean 'notify'?)",
                 "w.yaml:17:12: 'umask' must be an octal number from 0 to 0777",
                 "w.yaml:18:18: 'environment' of program 'web' must be a map",
                 "w.yaml:19:25: 'max_bytes' must be a size in bytes, or a number with KB, MB or GB",
@@ -799,6 +800,24 @@ TEST(DiagnosticTest, ToString) {
   EXPECT_EQ((Diagnostic{{"a.yaml", 0, 0}, "unreadable"}).ToString(), "a.yaml: unreadable");
   EXPECT_EQ((Diagnostic{{"", 0, 0}, "plain"}).ToString(), "plain");
   EXPECT_EQ((Diagnostic{{"", 2, 5}, "nameless"}).ToString(), "2:5: nameless");
+}
+
+TEST(DefaultPathsTest, FollowSystemdDirectories) {
+  ::setenv("RUNTIME_DIRECTORY", "/run/warden-x:/run/other", 1);
+  ::setenv("LOGS_DIRECTORY", "/var/log/warden-x", 1);
+  ::setenv("CONFIGURATION_DIRECTORY", "/etc/warden-x", 1);
+  EXPECT_EQ(DefaultSocketPath(), "/run/warden-x/warden.sock");
+  EXPECT_EQ(DefaultLogDir(), "/var/log/warden-x");
+  EXPECT_EQ(DefaultConfigPath(), "/etc/warden-x/warden.yaml");
+  LoadResult r = LoadConfigString("programs: {}\n", "/tmp/paths.yaml");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->warden.socket, "/run/warden-x/warden.sock");
+  EXPECT_EQ(r.config->warden.log_dir, "/var/log/warden-x");
+  ::unsetenv("RUNTIME_DIRECTORY");
+  ::unsetenv("LOGS_DIRECTORY");
+  ::unsetenv("CONFIGURATION_DIRECTORY");
+  EXPECT_EQ(DefaultLogDir(), "/var/log/warden");
+  EXPECT_EQ(DefaultConfigPath(), "/etc/warden/warden.yaml");
 }
 
 TEST(DefaultSocketPathTest, FollowsUserAndRuntimeDir) {

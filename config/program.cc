@@ -13,16 +13,16 @@
 namespace warden::config::internal {
 namespace {
 
-constexpr std::array<std::string_view, 21> kProgramKeys = {
+constexpr std::array<std::string_view, 27> kProgramKeys = {
     "command",    "numprocs",   "numprocs_start", "directory",   "environment", "user",
     "umask",      "autostart",  "autorestart",    "exitcodes",   "startsecs",   "startretries",
     "ready",      "stopsignal", "stopwaitsecs",   "stopasgroup", "killasgroup", "priority",
-    "depends_on", "stdout",     "stderr",
+    "depends_on", "stdout",     "stderr",         "group",       "ready_timeout", "backoff",
+    "rlimits",    "keep_orphans", "access",
 };
 constexpr std::array<std::string_view, 5> kLogKeys = {"file", "max_bytes", "backups", "on_full",
                                                       "timestamps"};
 constexpr std::array<std::string_view, 2> kOnFullModes = {"block", "drop"};
-constexpr std::array<std::string_view, 2> kReadyModes = {"startsecs", "notify"};
 
 // More processes than this from one program is surely a typo, and would cost memory at once.
 constexpr int64_t kMaxNumprocs = 10000;
@@ -176,6 +176,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     if (key == "command") {
       has_command = true;
       ReadCommand(reader, e, &p);
+      CheckExpansions(reader, e.value_where, "'command'", p.command);
     } else if (key == "numprocs") {
       if (auto v = reader.Integer(e, 1, kMaxNumprocs)) p.numprocs = static_cast<int>(*v);
     } else if (key == "numprocs_start") {
@@ -184,6 +185,9 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
       if (auto v = reader.String(e)) p.directory = *v;
     } else if (key == "environment") {
       ReadEnvironment(reader, e, &p);
+      std::vector<std::string> values;
+      for (const auto& [name, value] : p.environment) values.push_back(value);
+      CheckExpansions(reader, e.value_where, "'environment'", values);
     } else if (key == "user") {
       if (auto v = reader.NonEmptyString(e)) p.user = *v;
     } else if (key == "umask") {
@@ -199,9 +203,19 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     } else if (key == "startretries") {
       if (auto v = reader.Integer(e, 0, kIntMax)) p.startretries = static_cast<int>(*v);
     } else if (key == "ready") {
-      if (auto v = reader.Choice(e, kReadyModes)) {
-        p.ready = *v == 0 ? ReadyMode::kStartsecs : ReadyMode::kNotify;
-      }
+      ReadReady(reader, e, &p);
+    } else if (key == "ready_timeout") {
+      if (auto v = reader.Seconds(e)) p.ready_timeout = *v;
+    } else if (key == "backoff") {
+      ReadBackoff(reader, e, &p);
+    } else if (key == "rlimits") {
+      ReadRlimits(reader, e, &p);
+    } else if (key == "keep_orphans") {
+      if (auto v = reader.Bool(e)) p.keep_orphans = *v;
+    } else if (key == "access") {
+      ReadAccess(reader, e, context, &p.access);
+    } else if (key == "group") {
+      if (auto v = reader.NonEmptyString(e)) p.group = *v;
     } else if (key == "stopsignal") {
       if (auto v = reader.Signal(e)) p.stopsignal = *v;
     } else if (key == "stopwaitsecs") {

@@ -76,6 +76,12 @@ const char* RequestName(proto::MessageType type) {
       return "version";
     case proto::MessageType::kShutdown:
       return "shutdown";
+    case proto::MessageType::kTail:
+      return "tail";
+    case proto::MessageType::kLogRotate:
+      return "logrotate";
+    case proto::MessageType::kClear:
+      return "clear";
     default:
       return "request";
   }
@@ -155,6 +161,25 @@ Result<proto::Frame> Client::Call(proto::MessageType type, const std::vector<uin
   return frame;
 }
 
+Status Client::CallStream(proto::MessageType type, const std::vector<uint8_t>& payload,
+                          const OnReply& on_reply) {
+  if (!connected()) return Status(ErrorCode::kIo, "not connected to wardend on " + path_);
+  const uint32_t id = next_request_id_++;
+  Status sent = Send(proto::EncodeFrame(static_cast<uint16_t>(type), id, payload), std::nullopt);
+  if (!sent.ok()) return sent;
+  const uint16_t expected = static_cast<uint16_t>(static_cast<uint16_t>(type) | proto::kReplyBit);
+  while (true) {
+    Result<proto::Frame> frame = Receive(id, std::nullopt, milliseconds(0));
+    if (!frame.ok()) return frame.status();
+    if (frame->header.type != expected) {
+      return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ + ": message type " +
+                                            std::to_string(frame->header.type) + " in answer to " +
+                                            RequestName(type));
+    }
+    if (!on_reply(frame->payload)) return Status::Ok();
+  }
+}
+
 Status Client::Send(const std::vector<uint8_t>& bytes, Deadline deadline) {
   size_t done = 0;
   while (done < bytes.size()) {
@@ -170,6 +195,7 @@ Status Client::Send(const std::vector<uint8_t>& bytes, Deadline deadline) {
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       if (errno == EPIPE || errno == ECONNRESET) {
+        if (std::optional<Status> why = PendingRefusal()) return *why;
         return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
       }
       return Fail(ErrorCode::kIo, "cannot write to " + path_ + ": " + ErrnoText(errno));
@@ -233,6 +259,26 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
   }
 }
 
+std::optional<Status> Client::PendingRefusal() {
+  uint8_t buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    decoder_.Feed(buf, static_cast<size_t>(n));
+  }
+  proto::Frame frame;
+  Status error;
+  while (decoder_.Next(&frame, &error) == proto::FrameDecoder::Outcome::kFrame) {
+    proto::ErrorReply reply;
+    if (frame.header.type == static_cast<uint16_t>(proto::MessageType::kError) &&
+        frame.header.request_id == 0 && proto::Decode(frame.payload, &reply)) {
+      return Status(reply.code, reply.message);
+    }
+  }
+  return std::nullopt;
+}
+
 Status Client::Fail(ErrorCode code, const std::string& message) {
   fd_.reset();
   return Status(code, message);
@@ -256,6 +302,18 @@ Result<std::vector<uint8_t>> Session::Call(proto::MessageType type,
                                      ErrorText(status.code(), status.message()));
   }
   return std::move(frame->payload);
+}
+
+Status Session::Stream(proto::MessageType type, const std::vector<uint8_t>& payload,
+                       const Client::OnReply& on_reply) {
+  if (!client_) {
+    Result<Client> client = Client::Connect(socket_path_);
+    if (!client.ok()) return client.status();
+    client_.emplace(std::move(client).value());
+  }
+  Status status = client_->CallStream(type, payload, on_reply);
+  if (!status.ok() && !client_->connected()) client_.reset();  // the next call connects again
+  return status;
 }
 
 }  // namespace warden::ctl

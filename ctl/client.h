@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,12 @@ class Client {
   // tells them apart afterwards.
   Result<proto::Frame> Call(proto::MessageType type, const std::vector<uint8_t>& payload,
                             std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // For requests answered by a stream of replies with the request's id (TAIL): sends the
+  // request, then calls on_reply with each reply's payload until it returns false. Failures as
+  // for Call; an ERROR reply ends the stream.
+  using OnReply = std::function<bool(const std::vector<uint8_t>& payload)>;
+  Status CallStream(proto::MessageType type, const std::vector<uint8_t>& payload,
+                    const OnReply& on_reply);
 
   bool connected() const { return fd_.valid(); }
   const std::string& path() const { return path_; }
@@ -55,6 +62,9 @@ class Client {
                                std::chrono::milliseconds timeout);
   // Closes the connection and returns a transport failure.
   Status Fail(ErrorCode code, const std::string& message);
+  // After a failed write: the ERROR the daemon sent about the connection before it closed it
+  // (request id 0: past its client cap, out of fds), if it is there to read.
+  std::optional<Status> PendingRefusal();
 
   UniqueFd fd_;
   std::string path_;
@@ -73,6 +83,15 @@ class DaemonLink {
   // kIo, kProtocol or kTimeout when the daemon could not be reached or understood.
   virtual Result<std::vector<uint8_t>> Call(proto::MessageType type,
                                             const std::vector<uint8_t>& payload) = 0;
+  // A request answered by a stream of replies (TAIL): on_reply gets each reply's payload until
+  // it returns false. This default serves one reply through Call, which is all a fake needs.
+  virtual Status Stream(proto::MessageType type, const std::vector<uint8_t>& payload,
+                        const Client::OnReply& on_reply) {
+    Result<std::vector<uint8_t>> reply = Call(type, payload);
+    if (!reply.ok()) return reply.status();
+    on_reply(*reply);
+    return Status::Ok();
+  }
 };
 
 // Connects on first use and keeps the connection for later calls (the interactive shell); after
@@ -83,6 +102,8 @@ class Session : public DaemonLink {
 
   Result<std::vector<uint8_t>> Call(proto::MessageType type,
                                     const std::vector<uint8_t>& payload) override;
+  Status Stream(proto::MessageType type, const std::vector<uint8_t>& payload,
+                const Client::OnReply& on_reply) override;
 
   const std::string& socket_path() const { return socket_path_; }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ctl/log_commands.h"
 #include "ctl/signals.h"
 
 namespace warden::ctl {
@@ -80,6 +81,20 @@ const std::vector<CommandSpec>& Commands() {
       {CommandKind::kCheck, "check", "[FILE]",
        "validate a configuration offline (default: -c FILE, else /etc/warden/warden.yaml)",
        "wardenctl check -c /etc/warden/warden.yaml"},
+      {CommandKind::kImportSupervisord, "import-supervisord", "FILE",
+       "convert a supervisord.conf (and its includes) to warden YAML on stdout; what cannot be "
+       "converted is listed on stderr",
+       "wardenctl import-supervisord /etc/supervisor/supervisord.conf > warden.yaml"},
+      {CommandKind::kTail, "tail", "[-f] [-n N|-c N] NAME [stdout|stderr]",
+       "print the last N lines (default 10) or bytes of a process's log; -f: then follow it",
+       "wardenctl tail -f web stderr"},
+      {CommandKind::kMaintail, "maintail", "[-f] [-n N|-c N]",
+       "print the end of wardend's own log; -f: then follow it", "wardenctl maintail -n 50"},
+      {CommandKind::kLogRotate, "logrotate", "[NAME...]",
+       "reopen log files after an external rotation (every process's by default; as SIGUSR2)",
+       "wardenctl logrotate"},
+      {CommandKind::kClear, "clear", "NAME...|all",
+       "empty processes' log files and remove their rotated backups", "wardenctl clear web"},
       {CommandKind::kHelp, "help", "[COMMAND]", "show the commands, or one command's help",
        "wardenctl help status"},
   };
@@ -209,6 +224,8 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
         // kill(1) style: `signal -HUP web`, `signal -9 web`.
         cmd.signal = *ParseSignal(std::string_view(arg).substr(1));
         have_signal = true;
+      } else if (Status bad; ParseLogOption(words, &i, &cmd, &bad)) {
+        if (!bad.ok()) return UsageError(name + ": " + bad.message());
       } else {
         return UsageError(name + ": unknown option '" + arg + "'");
       }
@@ -272,6 +289,16 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
     case CommandKind::kCheck:
       if (args.size() > 1) return UsageError("check: takes at most one file");
       cmd.names = std::move(args);
+      break;
+    case CommandKind::kImportSupervisord:
+      if (args.size() != 1) return UsageError("import-supervisord: takes one file");
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kTail:
+    case CommandKind::kMaintail:
+    case CommandKind::kLogRotate:
+    case CommandKind::kClear:
+      if (Status s = FinishLogCommand(&cmd, std::move(args)); !s.ok()) return s;
       break;
   }
   return cmd;

@@ -37,6 +37,11 @@ enum class CommandKind {
   kUpdate,
   kReload,
   kCheck,
+  kImportSupervisord,
+  kTail,
+  kMaintail,
+  kLogRotate,
+  kClear,
 };
 
 // One row of the command table: what `help` prints and how many NAME arguments it takes.
@@ -74,6 +79,11 @@ struct Command {
   bool json = false;
   bool help = false;  // `COMMAND --help`: print the command's help, do nothing
   std::string topic;  // kHelp: the command asked about, "" for the overview
+  // tail / maintail (ctl/log_commands.h)
+  bool follow = false;            // -f
+  bool tail_bytes = false;        // -c BYTES rather than -n LINES
+  uint64_t tail_count = 10;       // the N of -n / -c
+  std::string stream = "stdout";  // tail: stdout | stderr
 };
 
 // argv[0] is skipped. A usage error is kInvalidArgument with a message ready to print after

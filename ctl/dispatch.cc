@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/config_commands.h"
+#include "ctl/import_supervisord.h"
+#include "ctl/log_commands.h"
 #include "ctl/render.h"
 
 namespace warden::ctl {
@@ -52,8 +54,16 @@ MessageType RequestType(CommandKind kind) {
       return MessageType::kUpdate;
     case CommandKind::kReload:
       return MessageType::kReload;
+    case CommandKind::kTail:
+    case CommandKind::kMaintail:
+      return MessageType::kTail;
+    case CommandKind::kLogRotate:
+      return MessageType::kLogRotate;
+    case CommandKind::kClear:
+      return MessageType::kClear;
     case CommandKind::kHelp:
     case CommandKind::kCheck:
+    case CommandKind::kImportSupervisord:
       break;
   }
   return MessageType::kError;  // unreachable: help never reaches the daemon
@@ -177,11 +187,15 @@ std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool
 }
 
 bool NeedsDaemon(const Command& command) {
-  return !command.help && command.kind != CommandKind::kHelp && command.kind != CommandKind::kCheck;
+  return !command.help && command.kind != CommandKind::kHelp &&
+         command.kind != CommandKind::kCheck && command.kind != CommandKind::kImportSupervisord;
 }
 
 int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
   if (command.kind == CommandKind::kCheck && !command.help) return Check(command, out, err);
+  if (command.kind == CommandKind::kImportSupervisord && !command.help) {
+    return ImportSupervisordCommand(command, out, err);
+  }
   if (!NeedsDaemon(command)) return Help(command, out);
   switch (command.kind) {
     case CommandKind::kStatus:
@@ -202,8 +216,15 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
     case CommandKind::kUpdate:
     case CommandKind::kReload:
       return Update(command, RequestType(command.kind), daemon, out, err);
+    case CommandKind::kTail:
+    case CommandKind::kMaintail:
+      return Tail(command, daemon, out, err);
+    case CommandKind::kLogRotate:
+    case CommandKind::kClear:
+      return LogAction(command, daemon, out, err);
     case CommandKind::kHelp:
     case CommandKind::kCheck:
+    case CommandKind::kImportSupervisord:
       break;
   }
   return Help(command, out);

@@ -58,7 +58,7 @@ int Main(const std::vector<std::string>& args) {
       ctl::ParseOrReport(options->words, options->json, std::cerr);
   if (!command) return ctl::kExitUsage;
   if (command->kind == ctl::CommandKind::kCheck && command->names.empty()) {
-    command->names.push_back(options->config.empty() ? config::kDefaultConfigPath
+    command->names.push_back(options->config.empty() ? config::DefaultConfigPath()
                                                      : options->config);
   }
   std::string socket;

@@ -68,6 +68,7 @@ std::string LiveDescription(const ProcessInfo& info) {
     }
     if (zombies > 0) out += " (Z: " + std::to_string(zombies) + ")";
   }
+  if (!info.status_text.empty()) out += ", status: " + info.status_text;
   return out;
 }
 
@@ -91,6 +92,10 @@ const char* DoneWord(CommandKind kind) {
       return "restarted";
     case CommandKind::kSignal:
       return "signalled";
+    case CommandKind::kLogRotate:
+      return "reopened";
+    case CommandKind::kClear:
+      return "cleared";
     default:
       return "done";
   }
@@ -166,9 +171,16 @@ std::string Describe(const ProcessInfo& info) {
       return Join({info.reason, ExitDescription(info.exit_kind, info.exit_value),
                    info.stop_time_ms != 0 ? FormatStopTime(info.stop_time_ms) : ""});
     case ProcessState::kFatal:
-    case ProcessState::kBackoff:
-      if (!info.reason.empty()) return info.reason;
-      return "unknown error (try \"tail " + info.FullName() + "\")";
+    case ProcessState::kBackoff: {
+      std::string why = !info.reason.empty()
+                            ? info.reason
+                            : "unknown error (try \"tail " + info.FullName() + "\")";
+      // When the next attempt is (crash-loop and start-failure backoff).
+      if (info.state == ProcessState::kBackoff && info.retry_in_ms > 0) {
+        why += ", next try in " + OneDecimal(static_cast<double>(info.retry_in_ms) / 1000.0) + "s";
+      }
+      return why;
+    }
     default:
       return info.reason;
   }
@@ -228,6 +240,11 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
         {"rss_bytes", info.rss_bytes},
         {"children", std::move(children)},
         {"reason", info.reason},
+        {"status_text", info.status_text.empty() ? nlohmann::ordered_json(nullptr)
+                                                 : nlohmann::ordered_json(info.status_text)},
+        {"retry_in_s", info.state == ProcessState::kBackoff
+                           ? nlohmann::ordered_json(static_cast<double>(info.retry_in_ms) / 1000.0)
+                           : nlohmann::ordered_json(nullptr)},
     };
     array.push_back(std::move(obj));
   }

@@ -9,7 +9,9 @@
 //     (state/cpu/rss only when the daemon could read /proc, i.e. kernel_state is known)
 //   STOPPED:       [reason, ]Nov 27 05:47 PM            or "Not started"
 //   EXITED:        [reason, ]exit status 1, Nov 27 05:47 PM
-//   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME")
+//   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME"); BACKOFF adds
+//                  ", next try in 2.0s"
+//   a live process that sent STATUS= (ready: notify) ends with ", status: TEXT"
 #pragma once
 
 #include <cstdint>
@@ -48,7 +50,8 @@ std::string NoSuchProcessLine(const std::string& name);
 
 // `status --json`: an array with one object per process (fields: name, group, state, pid,
 // kernel_state, uptime_s, restarts, exit_status, exit_signal, description, start_time,
-// stop_time, cpu_time_s, rss_bytes, children [{pid, kernel_state}], reason).
+// stop_time, cpu_time_s, rss_bytes, children [{pid, kernel_state}], reason, status_text,
+// retry_in_s).
 nlohmann::ordered_json StatusJson(const std::vector<proto::ProcessInfo>& processes);
 
 // 4 if a name matched nothing; else 3 if any process listed is not RUNNING; else 0.

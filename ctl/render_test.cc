@@ -176,6 +176,30 @@ TEST(Describe, FatalAndBackoffShowTheReason) {
   EXPECT_EQ(Describe(p), "unknown error (try \"tail webapps:web\")");
 }
 
+TEST(Describe, BackoffSaysWhenTheNextTryIs) {
+  ProcessInfo p = Stopped();
+  p.state = ProcessState::kBackoff;
+  p.reason = "exit status 1";
+  p.retry_in_ms = 4250;
+  EXPECT_EQ(Describe(p), "exit status 1, next try in 4.2s");
+  p.retry_in_ms = 0;  // due now
+  EXPECT_EQ(Describe(p), "exit status 1");
+  nlohmann::ordered_json json = StatusJson({p});
+  EXPECT_EQ(json[0]["retry_in_s"], 0.0);
+  p.state = ProcessState::kFatal;
+  EXPECT_TRUE(StatusJson({p})[0]["retry_in_s"].is_null());
+}
+
+TEST(Describe, StatusTextFromNotifyEndsALiveDescription) {
+  ProcessInfo p = Running();
+  p.status_text = "Listening on :8080";
+  EXPECT_EQ(Describe(p),
+            "pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M, status: Listening on :8080");
+  EXPECT_EQ(StatusJson({p})[0]["status_text"], "Listening on :8080");
+  p.status_text.clear();
+  EXPECT_TRUE(StatusJson({p})[0]["status_text"].is_null());
+}
+
 TEST(StatusLine, SupervisorctlShape) {
   ProcessInfo p = Running();
   std::vector<ProcessInfo> list = {p};

@@ -13,6 +13,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/access.h"
+#include "daemon/events.h"
+#include "daemon/log_requests.h"
 #include "daemon/os.h"
 #include "proto/frame.h"
 #include "proto/messages.h"
@@ -33,6 +36,10 @@ struct ControlServer::Connection {
   EventLoop::TimerId frame_timer = 0;
   pid_t peer_pid = 0;
   uid_t peer_uid = 0;
+  access::Peer peer;  // SO_PEERCRED; its user and groups are looked up at the first check
+  // Per-process refusals (access::Decision::refused) to add to the reply of request id.
+  std::unordered_map<uint32_t, std::vector<proto::ActionResult>> refused;
+  std::vector<std::shared_ptr<void>> streams;  // `tail -f` subscriptions; end with the connection
 };
 
 namespace {
@@ -40,6 +47,14 @@ namespace {
 std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
 uint16_t Type(MessageType t) { return static_cast<uint16_t>(t); }
+
+// Tells a connection that will not be served why (ERROR BUSY, request id 0), best effort.
+void Refuse(int fd, const std::string& why) {
+  auto bytes = proto::EncodeFrame(Type(MessageType::kError), 0,
+                                  proto::Encode(proto::ErrorReply{ErrorCode::kBusy, why}));
+  ssize_t ignored = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)ignored;
+}
 
 }  // namespace
 
@@ -129,6 +144,7 @@ Status ControlServer::Listen(const config::Settings& settings) {
     if (listen(fd.get(), 128) != 0) return Status(ErrorCode::kIo, Errno("listen"));
     listen_fd_ = std::move(fd);
   }
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
   return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
                    [this](uint32_t) { OnAccept(); });
 }
@@ -139,14 +155,20 @@ void ControlServer::OnAccept() {
     if (fd < 0) {
       if (errno == EINTR) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        // Out of fds: the pending connection stays in the backlog. Say so once per burst and
-        // stop accepting until a connection closes (level-triggered epoll would spin).
+        // Out of fds. The spare fd, given up for a moment, lets the client hear why. Without
+        // it the pending connection stays in the backlog: say so and stop accepting for a
+        // second (level-triggered epoll would spin).
+        if (RefuseWithSpareFd(errno)) continue;
         spdlog::error("cannot accept control connection: {}", strerror(errno));
         (void)loop_.Modify(listen_fd_.get(), 0);
         loop_.AddTimer(EventLoop::Now() + std::chrono::seconds(1),
                        [this] { (void)loop_.Modify(listen_fd_.get(), EPOLLIN); });
       }
       return;
+    }
+    if (out_of_fds_) {
+      spdlog::info("file descriptors available again: serving control connections");
+      out_of_fds_ = false;
     }
     auto c = std::make_shared<Connection>();
     c->fd.reset(fd);
@@ -155,15 +177,17 @@ void ControlServer::OnAccept() {
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
       c->peer_pid = cred.pid;
       c->peer_uid = cred.uid;
+      c->peer.pid = cred.pid;
+      c->peer.uid = cred.uid;
+      c->peer.gid = cred.gid;
+    } else {
+      c->peer.uid = static_cast<uid_t>(-1);  // unknown: trusted by no rule
+      c->peer.gid = static_cast<gid_t>(-1);
     }
     if (connections_.size() >= kMaxClients) {
       spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
                    connections_.size());
-      auto bytes = proto::EncodeFrame(
-          Type(MessageType::kError), 0,
-          proto::Encode(proto::ErrorReply{ErrorCode::kBusy, "too many clients; try again later"}));
-      ssize_t ignored = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      (void)ignored;
+      Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
       continue;  // c goes out of scope: closed
     }
     std::weak_ptr<Connection> weak = c;
@@ -176,6 +200,26 @@ void ControlServer::OnAccept() {
     if (!added.ok()) continue;
     connections_[fd] = c;
   }
+}
+
+bool ControlServer::RefuseWithSpareFd(int error) {
+  if (!spare_fd_) return false;
+  spare_fd_.reset();
+  int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    if (!out_of_fds_) {
+      spdlog::error(
+          "out of file descriptors ({}): refusing control connections until some "
+          "are free",
+          strerror(error));
+      out_of_fds_ = true;
+    }
+    Refuse(fd, std::string("wardend is out of file descriptors (") + strerror(error) +
+                   "); try again later");
+    close(fd);
+  }
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return fd >= 0;
 }
 
 void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
@@ -224,8 +268,31 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
   });
 }
 
+access::Decision ControlServer::CheckAccess(Connection& c, uint16_t type,
+                                            const std::vector<uint8_t>& payload) {
+  const access::Policy policy(geteuid(), supervisor_.config());
+  if (policy.Trusted(c.peer)) return {};
+  if (!c.peer.looked_up) {  // once per connection: NSS may be slow
+    c.peer.looked_up = true;
+    if (auto user = os::LookupUser(std::to_string(c.peer.uid)); user.ok()) {
+      c.peer.user = user->name;
+      c.peer.groups = std::move(user->groups);
+    }
+  }
+  auto expand = [this](const std::vector<std::string>& names) {
+    access::Expansion expansion;
+    Supervisor::Resolved resolved = supervisor_.Resolve(names);
+    for (const Process* p : resolved.processes) {
+      expansion.targets.push_back({p->full_name(), p->program().name});
+    }
+    expansion.unknown = std::move(resolved.unknown);
+    return expansion;
+  };
+  return access::Check(policy, c.peer, expand, type, payload);
+}
+
 void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
-                                const std::vector<uint8_t>& payload) {
+                                const std::vector<uint8_t>& received) {
   auto malformed = [&](const char* what) {
     SendError(c, id, ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request",
               false);
@@ -234,6 +301,17 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
     SendError(c, id, ErrorCode::kProtocol, "expected HELLO as the first request", true);
     return;
   }
+  // Access control (daemon/access.h): refused outright, or in part (only the allowed names go on).
+  access::Decision access = CheckAccess(*c, type, received);
+  if (!access.allowed) {
+    spdlog::warn("refused control client pid {}: {}", c->peer_pid, access.message);
+    SendError(c, id, ErrorCode::kPermissionDenied, access.message, false);
+    return;
+  }
+  for (const auto& r : access.refused)
+    spdlog::warn("refused control client pid {}: {}", c->peer_pid, r.message);
+  if (!access.refused.empty()) c->refused[id] = std::move(access.refused);
+  const std::vector<uint8_t>& payload = access.payload ? *access.payload : received;
   std::weak_ptr<Connection> weak = c;
   auto reply_later = [this, weak, id](MessageType reply_type) {
     return [this, weak, id, reply_type](std::vector<proto::ActionResult> results) {
@@ -356,6 +434,35 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
       Send(c, Type(MessageType::kShutdownReply), id, {});
       request_shutdown_();
       return;
+    case MessageType::kTail:
+    case MessageType::kLogRotate:
+    case MessageType::kClear: {
+      // Logs: daemon/log_requests.cc. A `tail -f` stream lives as long as the connection.
+      SendFrame send = [this, weak, id](MessageType t, const std::vector<uint8_t>& bytes) {
+        auto conn = weak.lock();
+        if (!conn || conn->closed) return false;
+        Send(conn, Type(t), id, bytes);
+        return !conn->closed;
+      };
+      auto stream = HandleLogRequest(supervisor_, static_cast<MessageType>(type), payload, send);
+      if (stream && !c->closed) c->streams.push_back(std::move(stream));
+      return;
+    }
+    case MessageType::kEvents:
+    case MessageType::kWait: {
+      // Events: daemon/events.cc. An EVENTS stream (or a pending WAIT) lives as long as the
+      // connection.
+      EventSendFrame send = [this, weak, id](MessageType t, const std::vector<uint8_t>& bytes) {
+        auto conn = weak.lock();
+        if (!conn || conn->closed) return false;
+        Send(conn, Type(t), id, bytes);
+        return !conn->closed;
+      };
+      auto stream =
+          HandleEventRequest(supervisor_, static_cast<MessageType>(type), payload, send);
+      if (stream && !c->closed) c->streams.push_back(std::move(stream));
+      return;
+    }
     default:
       SendError(c, id, ErrorCode::kUnknownMessage, "unknown message type " + std::to_string(type),
                 false);
@@ -366,6 +473,12 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
 void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                          const std::vector<uint8_t>& payload) {
   if (c->closed) return;
+  if (auto it = c->refused.find(id); it != c->refused.end()) {
+    auto with_refusals = access::AddRefused(type, payload, it->second);
+    c->refused.erase(it);
+    Send(c, type, id, with_refusals);
+    return;
+  }
   if (payload.size() > proto::kMaxPayload) {
     SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
     return;
@@ -432,6 +545,7 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   int fd = c->fd.get();
   loop_.Remove(fd);
   c->fd.reset();
+  c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
   connections_.erase(fd);
 }
 

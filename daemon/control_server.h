@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "base/unique_fd.h"
 #include "config/config.h"
+#include "daemon/access.h"
 #include "daemon/event_loop.h"
 #include "daemon/supervisor.h"
 
@@ -44,8 +45,13 @@ class ControlServer {
   struct Connection;
 
   void OnAccept();
+  // Out of fds: accepts one pending connection with the spare fd's slot and refuses it with an
+  // error saying why. False when there is no spare fd or nothing to accept.
+  bool RefuseWithSpareFd(int error);
   void OnReadable(const std::shared_ptr<Connection>& c);
   void OnWritable(const std::shared_ptr<Connection>& c);
+  // The access check of one request (daemon/access.h) for the connection's peer.
+  access::Decision CheckAccess(Connection& c, uint16_t type, const std::vector<uint8_t>& payload);
   void HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                    const std::vector<uint8_t>& payload);
   void Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
@@ -60,6 +66,8 @@ class ControlServer {
   Supervisor& supervisor_;
   std::function<void()> request_shutdown_;
   UniqueFd listen_fd_;
+  UniqueFd spare_fd_;  // /dev/null, held so that a client can be told "out of fds"
+  bool out_of_fds_ = false;
   std::string path_;
   bool bound_ = false;      // we created the socket file (and remove it on exit)
   bool activated_ = false;  // the socket came from systemd

@@ -204,6 +204,13 @@ Result<std::shared_ptr<LogSink>> ProcessLogs::Sink(const config::Program& progra
     return Status(ErrorCode::kNotFound,
                   full_name_ + ": " + StreamName(stream) + " is not logged (file: NONE)");
   }
+  Result<std::shared_ptr<LogSink>> sink = capture_.SinkFor(OptionsFor(spec, log_dir, stream));
+  if (sink.ok()) slot = *sink;
+  return sink;
+}
+
+LogSinkOptions ProcessLogs::OptionsFor(const config::LogSpec& spec, const std::string& log_dir,
+                                       LogStream stream) const {
   LogSinkOptions options;
   options.label = full_name_ + " " + StreamName(stream);
   options.file.path = PathFor(spec, log_dir, full_name_, stream);
@@ -211,9 +218,19 @@ Result<std::shared_ptr<LogSink>> ProcessLogs::Sink(const config::Program& progra
   options.file.backups = spec.backups;
   options.drop_when_full = spec.on_full == config::OnFull::kDrop;
   options.timestamps = spec.timestamps;
-  Result<std::shared_ptr<LogSink>> sink = capture_.SinkFor(options);
-  if (sink.ok()) slot = *sink;
-  return sink;
+  return options;
+}
+
+void ProcessLogs::Reconfigure(const config::Program& program, const std::string& log_dir) {
+  for (LogStream stream : {LogStream::kStdout, LogStream::kStderr}) {
+    const std::shared_ptr<LogSink>& sink = sinks_[stream == LogStream::kStdout ? 0 : 1];
+    if (!sink) continue;
+    const config::LogSpec& spec =
+        stream == LogStream::kStdout ? program.stdout_log : program.stderr_log;
+    if (spec.file == "NONE" || (stream == LogStream::kStderr && spec.merge_into_stdout)) continue;
+    LogSinkOptions options = OptionsFor(spec, log_dir, stream);
+    if (options.file.path == sink->path()) sink->Configure(options);
+  }
 }
 
 std::optional<core::SpawnError> ProcessLogs::Prepare(const config::Program& program,
@@ -228,9 +245,8 @@ std::optional<core::SpawnError> ProcessLogs::Prepare(const config::Program& prog
     }
     Result<UniqueFd> write_end = capture_.NewPipe(*sink);
     if (!write_end.ok()) {
-      return core::SpawnError{std::string(StreamName(stream)) + " log: " +
-                                  write_end.status().message(),
-                              0};
+      return core::SpawnError{
+          std::string(StreamName(stream)) + " log: " + write_end.status().message(), 0};
     }
     *pipe = std::move(write_end).value();
     return std::nullopt;

@@ -131,12 +131,18 @@ class ProcessLogs {
   // kNotFound when the stream is not logged (file: NONE).
   Result<std::shared_ptr<LogSink>> Sink(const config::Program& program, const std::string& log_dir,
                                         LogStream stream);
+  // A changed definition (reload) with the same files: their limits, on_full and timestamps
+  // apply from now on. A changed file is taken up by the next spawn.
+  void Reconfigure(const config::Program& program, const std::string& log_dir);
 
   // AUTO: "<log_dir>/<full name, ':' -> '.'>.<stdout|stderr>.log"; else the configured path.
   static std::string PathFor(const config::LogSpec& spec, const std::string& log_dir,
                              const std::string& full_name, LogStream stream);
 
  private:
+  LogSinkOptions OptionsFor(const config::LogSpec& spec, const std::string& log_dir,
+                            LogStream stream) const;
+
   LogCapture& capture_;
   std::string full_name_;
   std::shared_ptr<LogSink> sinks_[2];  // kept open between spawns, as supervisord does

@@ -53,7 +53,8 @@ std::string Kept(const LogFile& log) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 TEST(LogFile, RotatesAtExactByteBoundariesWithoutLossOrRepeat) {
@@ -73,7 +74,8 @@ TEST(LogFile, RotatesAtExactByteBoundariesWithoutLossOrRepeat) {
   // 10537 = 10 full files + 537: FILE holds 537, FILE.1..3 hold exactly 1000 each.
   EXPECT_EQ(log.rotations(), 10u);
   EXPECT_EQ(fs::file_size(dir / "out.log"), 537u);
-  for (int i = 1; i <= 3; ++i) EXPECT_EQ(fs::file_size(dir / ("out.log." + std::to_string(i))), 1000u);
+  for (int i = 1; i <= 3; ++i)
+    EXPECT_EQ(fs::file_size(dir / ("out.log." + std::to_string(i))), 1000u);
   EXPECT_FALSE(fs::exists(dir / "out.log.4"));
   std::string kept = Kept(log);
   EXPECT_EQ(kept.size(), 3537u);
@@ -219,14 +221,17 @@ TEST(LogFile, SpliceRotatesAtExactBoundaries) {
   size_t pos = 0;
   while (true) {
     if (pos < data.size()) {
-      ssize_t w = write(write_end.get(), data.data() + pos, std::min<size_t>(5000, data.size() - pos));
+      ssize_t w =
+          write(write_end.get(), data.data() + pos, std::min<size_t>(5000, data.size() - pos));
       ASSERT_GT(w, 0);
       pos += static_cast<size_t>(w);
       if (pos == data.size()) write_end.reset();
     }
     ssize_t n = log.SpliceFrom(read_end.get(), 1 << 20);
     if (n == 0) break;
-    if (n < 0) ASSERT_EQ(errno, EAGAIN);
+    if (n < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+    }
   }
   EXPECT_EQ(log.rotations(), 3u);
   EXPECT_EQ(fs::file_size(dir / "s.1"), 4096u);

@@ -28,8 +28,8 @@ std::string LineStamper::Apply(std::string_view bytes, std::chrono::system_clock
     cached_second_ = second;
   }
   char prefix[32];
-  int len = std::snprintf(prefix, sizeof prefix, "%s.%03d ", cached_prefix_,
-                          static_cast<int>(ms % 1000));
+  int len =
+      std::snprintf(prefix, sizeof prefix, "%s.%03d ", cached_prefix_, static_cast<int>(ms % 1000));
   const std::string_view stamp(prefix, static_cast<size_t>(std::max(len, 0)));
 
   std::string out;
@@ -163,14 +163,13 @@ void LogSink::Succeeded() {
   if (!in_trouble_) return;
   in_trouble_ = false;
   retry_delay_ = kFirstRetry;
-  const double seconds =
-      std::chrono::duration<double>(EventLoop::Now() - trouble_since_).count();
+  const double seconds = std::chrono::duration<double>(EventLoop::Now() - trouble_since_).count();
   if (episode_dropped_ > 0) {
     spdlog::warn("{}: writing {} again after {:.1f} s; {} bytes of output were dropped",
                  options_.label, path(), seconds, episode_dropped_);
   } else {
-    spdlog::info("{}: writing {} again after {:.1f} s; no output was lost", options_.label,
-                 path(), seconds);
+    spdlog::info("{}: writing {} again after {:.1f} s; no output was lost", options_.label, path(),
+                 seconds);
   }
   episode_dropped_ = 0;
 }

@@ -118,9 +118,9 @@ class LogSink final : public TailSource, public std::enable_shared_from_this<Log
   Followers followers_;
   std::vector<PipeReader*> readers_;
 
-  std::string held_;             // block mode: bytes accepted but not yet written
-  bool failing_ = false;         // refusing bytes until the retry timer fires
-  bool in_trouble_ = false;      // failed since the last complete write (one episode)
+  std::string held_;         // block mode: bytes accepted but not yet written
+  bool failing_ = false;     // refusing bytes until the retry timer fires
+  bool in_trouble_ = false;  // failed since the last complete write (one episode)
   EventLoop::TimePoint trouble_since_{};
   std::chrono::milliseconds retry_delay_ = kFirstRetry;
   EventLoop::TimerId retry_timer_ = 0;

@@ -20,6 +20,7 @@
 #include "base/unique_fd.h"
 #include "config/config.h"
 #include "daemon/control_server.h"
+#include "daemon/daemon_log.h"
 #include "daemon/event_loop.h"
 #include "daemon/notify.h"
 #include "daemon/os.h"
@@ -41,7 +42,7 @@ constexpr const char* kUsage =
     "  -h, --help           this text\n";
 
 struct Options {
-  std::string config = warden::config::kDefaultConfigPath;
+  std::string config = warden::config::DefaultConfigPath();
   bool check = false;
   std::optional<std::string> log_level;
 };
@@ -184,6 +185,9 @@ int main(int argc, char** argv) {
   }
 
   SetUpLogging();
+  // A copy of the recent lines for `wardenctl maintail`, whatever the real destination is.
+  auto daemon_log = std::make_shared<warden::DaemonLog>();
+  spdlog::default_logger()->sinks().push_back(daemon_log);
   spdlog::set_level(ToSpdlog(config.warden.log_level));
   if (options.log_level) {
     auto level = ParseLevel(*options.log_level);
@@ -214,6 +218,7 @@ int main(int argc, char** argv) {
 
   warden::SystemdNotifier notifier(loop);
   warden::Supervisor supervisor(loop, std::move(config));
+  supervisor.logs().set_daemon_log(daemon_log);
   auto shutdown = [&] {
     if (supervisor.shutting_down()) return;
     spdlog::info("shutting down: stopping all programs");
@@ -246,6 +251,9 @@ int main(int argc, char** argv) {
             supervisor.Update({}, [](const warden::Status&, auto) {});
           }
           break;
+        case SIGUSR2:
+          spdlog::info("received SIGUSR2: reopened {} log files", supervisor.logs().ReopenAll());
+          break;
         default:
           break;
       }
@@ -257,7 +265,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
     return 1;
   }
-  supervisor.set_on_change([&] { notifier.Status(supervisor.Summary()); });
+  supervisor.set_on_change([&] { notifier.StatusSoon([&] { return supervisor.Summary(); }); });
   supervisor.set_reload_hooks([&] { notifier.Reloading(); },
                               [&] {
                                 notifier.Ready();

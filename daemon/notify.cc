@@ -1,28 +1,68 @@
 #include "daemon/notify.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include <spdlog/spdlog.h>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 
 namespace warden {
 
-void SystemdNotifier::Ready() { sd_notify(0, "READY=1"); }
+SystemdNotifier::SystemdNotifier(EventLoop& loop) : loop_(loop) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@') || std::strlen(path) < 2) return;
+  sockaddr_un addr{};
+  size_t length = std::strlen(path);
+  if (length >= sizeof addr.sun_path) return;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path, length);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+  address_.assign(reinterpret_cast<const char*>(&addr), offsetof(sockaddr_un, sun_path) + length);
+  fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+}
+
+// Never blocks: when the receiver's queue is full the message is dropped (and said once).
+void SystemdNotifier::Send(const std::string& message) {
+  if (!fd_) return;
+  ssize_t n = sendto(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL,
+                     reinterpret_cast<const sockaddr*>(address_.data()),
+                     static_cast<socklen_t>(address_.size()));
+  if (n < 0 && !warned_) {
+    warned_ = true;
+    spdlog::warn("sd_notify: cannot send to $NOTIFY_SOCKET: {}", strerror(errno));
+  }
+}
+
+void SystemdNotifier::Ready() { Send("READY=1"); }
 
 void SystemdNotifier::Reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t usec =
       static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", static_cast<unsigned long long>(usec));
+  Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
-void SystemdNotifier::Stopping() { sd_notify(0, "STOPPING=1"); }
+void SystemdNotifier::Stopping() { Send("STOPPING=1"); }
 
 void SystemdNotifier::Status(const std::string& text) {
   if (text == last_status_) return;
   last_status_ = text;
-  sd_notifyf(0, "STATUS=%s", text.c_str());
+  Send("STATUS=" + text);
+}
+
+void SystemdNotifier::StatusSoon(std::function<std::string()> text) {
+  // Many state changes in one wakeup (a reap storm) send one STATUS= line, not one each.
+  if (status_pending_) return;
+  status_pending_ = true;
+  loop_.Post([this, text = std::move(text)] {
+    status_pending_ = false;
+    Status(text());
+  });
 }
 
 void SystemdNotifier::StartWatchdog() {
@@ -30,13 +70,13 @@ void SystemdNotifier::StartWatchdog() {
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   watchdog_usec_ = usec;
   spdlog::info("systemd watchdog enabled: pinging every {} ms", usec / 2000);
-  sd_notify(0, "WATCHDOG=1");
+  Send("WATCHDOG=1");
   ArmWatchdog();
 }
 
 void SystemdNotifier::ArmWatchdog() {
   loop_.AddTimer(EventLoop::Now() + std::chrono::microseconds(watchdog_usec_ / 2), [this] {
-    sd_notify(0, "WATCHDOG=1");
+    Send("WATCHDOG=1");
     ArmWatchdog();
   });
 }

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
 #include "base/unique_fd.h"
 
@@ -32,6 +34,8 @@ enum ChildStage : int32_t {
   kStageSetuid,
   kStageChdir,
   kStageExec,
+  kStageReadyFd,
+  kStageRlimit,
 };
 
 const char* StageName(int32_t stage) {
@@ -52,6 +56,10 @@ const char* StageName(int32_t stage) {
       return "chdir";
     case kStageExec:
       return "exec";
+    case kStageReadyFd:
+      return "readiness fd";
+    case kStageRlimit:
+      return "setrlimit";
   }
   return "child";
 }
@@ -80,6 +88,18 @@ struct ChildReport {
 
   if (setsid() < 0) fail(kStageSetsid);
 
+  // The readiness fd moves above every fd in play first, so that installing stdio cannot
+  // clobber it and it cannot clobber a stdio source.
+  int ready_fd = -1;
+  if (spec.ready_fd >= 0) {
+    int floor = spec.ready_fd_target;
+    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, report_fd}) {
+      if (fd > floor) floor = fd;
+    }
+    ready_fd = fcntl(spec.ready_fd, F_DUPFD_CLOEXEC, floor + 1);
+    if (ready_fd < 0) fail(kStageReadyFd);
+  }
+
   int null_fd = -1;
   auto source = [&](int fd) {
     if (fd >= 0) return fd;
@@ -91,16 +111,43 @@ struct ChildReport {
     if (sources[target] < 0) fail(kStageStdio);
     if (dup2(sources[target], target) < 0) fail(kStageStdio);
   }
-  // Keep nothing but 0, 1, 2 and the report pipe (close-on-exec, so exec closes it).
-  if (report_fd > 3) close_range(3, static_cast<unsigned>(report_fd) - 1, 0);
-  close_range(static_cast<unsigned>(report_fd) + 1, ~0U, 0);
+  int keep[2] = {report_fd, -1};  // besides 0, 1, 2; the report pipe closes at exec
+  if (ready_fd >= 0) {
+    if (dup2(ready_fd, spec.ready_fd_target) < 0) fail(kStageReadyFd);  // open across exec
+    keep[1] = spec.ready_fd_target;
+    if (keep[1] < keep[0]) std::swap(keep[0], keep[1]);
+  }
+  // Keep nothing but 0, 1, 2, the readiness fd and the report pipe.
+  unsigned from = 3;
+  for (int fd : keep) {
+    if (fd < 0) continue;
+    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  close_range(from, ~0U, 0);
 
   if (spec.umask) umask(*spec.umask);
-  if (spec.uid) {
+  // Limits and the OOM score are set while still privileged: raising a hard limit, or an OOM
+  // score lower than wardend's own, needs root.
+  for (const SpawnSpec::Limit& limit : spec.rlimits) {
+    const rlimit value{limit.value, limit.value};
+    if (setrlimit(static_cast<__rlimit_resource_t>(limit.resource), &value) != 0) {
+      fail(kStageRlimit);
+    }
+  }
+  if (spec.reset_oom_score_adj) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t ignored = write(fd, "0", 1);
+      (void)ignored;
+      close(fd);
+    }
+  }
+  if (spec.uid || spec.change_group) {
     if (setgroups(spec.groups.size(), spec.groups.data()) != 0) fail(kStageSetgroups);
     if (setgid(spec.gid) != 0) fail(kStageSetgid);
-    if (setuid(*spec.uid) != 0) fail(kStageSetuid);
   }
+  if (spec.uid && setuid(*spec.uid) != 0) fail(kStageSetuid);
   if (!spec.directory.empty() && chdir(spec.directory.c_str()) != 0) fail(kStageChdir);
 
   execve(spec.path.c_str(), argv, envp);
@@ -208,16 +255,18 @@ std::optional<ProcStat> ParseStat(int pid, std::string_view text) {
   std::string rest(text.substr(close + 2));
   ProcStat ps;
   ps.pid = pid;
-  unsigned long long utime = 0, stime = 0;
+  unsigned long long utime = 0, stime = 0, start = 0;
   long long rss = 0;
   // Fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
   // stime cutime cstime priority nice threads itreal starttime vsize rss
   int matched = std::sscanf(rest.c_str(),
                             "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                            "%*d %*d %*u %*u %lld",
-                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &rss);
+                            "%*d %*d %llu %*u %lld",
+                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &start,
+                            &rss);
   if (matched < 4) return std::nullopt;
   ps.cpu_ticks = utime + stime;
+  ps.start_ticks = start;
   ps.rss_pages = rss > 0 ? static_cast<uint64_t>(rss) : 0;
   return ps;
 }
@@ -240,6 +289,57 @@ std::optional<ProcStat> ReadProcStat(int pid) {
   auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   return ParseStat(pid, *text);
+}
+
+std::vector<ProcStat> ScanProcesses() {
+  std::vector<ProcStat> out;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
+  while (dirent* entry = readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '1' || name[0] > '9') continue;
+    char* end = nullptr;
+    long pid = std::strtol(name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid > INT_MAX) continue;
+    if (auto ps = ReadProcStat(static_cast<int>(pid))) out.push_back(*ps);
+  }
+  closedir(dir);
+  return out;
+}
+
+std::string ReadProcEnviron(int pid, size_t max_bytes) {
+  UniqueFd fd(open(("/proc/" + std::to_string(pid) + "/environ").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  std::string out;
+  char buf[4096];
+  while (out.size() < max_bytes) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  if (out.size() > max_bytes) out.resize(max_bytes);
+  return out;
+}
+
+bool SignalProcess(const ProcStat& process, int signal) {
+  if (process.pid <= 0) return false;
+  // Through a pidfd, after checking the pid still names the process that was scanned (same
+  // start time), so a pid reused since the scan is never signalled.
+  const long pidfd = syscall(SYS_pidfd_open, process.pid, 0);
+  if (pidfd < 0) {
+    if (errno != ENOSYS) return false;  // ESRCH: gone already
+    auto now = ReadProcStat(process.pid);
+    if (!now || now->start_ticks != process.start_ticks) return false;
+    return kill(process.pid, signal) == 0;
+  }
+  UniqueFd holder(static_cast<int>(pidfd));
+  auto now = ReadProcStat(process.pid);
+  if (!now || now->start_ticks != process.start_ticks) {
+    errno = ESRCH;
+    return false;
+  }
+  return syscall(SYS_pidfd_send_signal, holder.get(), signal, nullptr, 0) == 0;
 }
 
 std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(

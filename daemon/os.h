@@ -2,6 +2,7 @@
 // reading /proc. Everything here is a thin, synchronous wrapper; policy lives in core/.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -25,13 +26,25 @@ struct SpawnSpec {
   std::optional<uid_t> uid;  // set: drop to this user (initgroups done through groups)
   gid_t gid = 0;
   std::vector<gid_t> groups;
+  bool change_group = false;  // without uid: still set groups and gid (a `group:` of its own)
   int stdin_fd = -1;   // -1: /dev/null
   int stdout_fd = -1;  // -1: /dev/null
   int stderr_fd = -1;  // -1: /dev/null
+  // Readiness fd (ready: fd:N): the child gets ready_fd as its fd ready_fd_target, open across
+  // exec; every other fd but 0, 1, 2 is closed.
+  int ready_fd = -1;
+  int ready_fd_target = -1;
+  // setrlimit(resource, {value, value}) each, before the user is switched.
+  struct Limit {
+    int resource;
+    rlim_t value;  // RLIM_INFINITY for unlimited
+  };
+  std::vector<Limit> rlimits;
+  bool reset_oom_score_adj = false;  // write 0 to /proc/self/oom_score_adj (best effort)
 };
 
 // Forks and execs. The child becomes a session and process-group leader (setsid), gets default
-// signal dispositions and an empty mask, and keeps no fd but 0, 1, 2. A failure in the child is
+// signal dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure in the child is
 // reported through a close-on-exec pipe as {stage, errno}; the parent waits for exec or that
 // report (bounded by the child's own few syscalls) and reaps a child that failed.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
@@ -60,11 +73,19 @@ struct ProcStat {
   int session = 0;
   uint64_t cpu_ticks = 0;  // utime + stime
   uint64_t rss_pages = 0;
+  uint64_t start_ticks = 0;  // field 22: start time after boot; with pid, names one process
 };
 std::optional<ProcStat> ReadProcStat(int pid);
 // Every process on the machine whose session is one of `sessions`, keyed by session. One pass
 // over /proc, so a status of N programs costs one scan, not N.
 std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(const std::vector<int>& sessions);
+// Every process on the machine, in one pass over /proc.
+std::vector<ProcStat> ScanProcesses();
+// /proc/PID/environ (NUL-separated KEY=VALUE), at most max_bytes; "" when unreadable.
+std::string ReadProcEnviron(int pid, size_t max_bytes);
+// Sends `signal` to the process `process` describes, only if its pid still names that process
+// (same start time): through a pidfd, so a pid reused since the scan is never signalled.
+bool SignalProcess(const ProcStat& process, int signal);
 
 long ClockTicksPerSecond();
 long PageSize();

@@ -12,8 +12,7 @@
 
 #include "base/unique_fd.h"
 #include "daemon/os.h"
-
-extern char** environ;
+#include "daemon/spawn_setup.h"
 
 namespace warden {
 namespace {
@@ -44,50 +43,17 @@ core::Policy PolicyFor(const config::Program& p) {
   policy.exitcodes = p.exitcodes;
   policy.startsecs = Seconds(p.startsecs);
   policy.startretries = p.startretries;
-  policy.readiness = p.ready == config::ReadyMode::kNotify ? core::Readiness::kReported
-                                                           : core::Readiness::kStartsecs;
+  policy.readiness = p.ready == config::ReadyMode::kStartsecs ? core::Readiness::kStartsecs
+                                                              : core::Readiness::kReported;
+  policy.ready_timeout = Seconds(p.ready_timeout);
   policy.stopsignal = p.stopsignal;
   policy.stopwaitsecs = Seconds(p.stopwaitsecs);
   policy.stopasgroup = p.stopasgroup;
   policy.killasgroup = p.killasgroup || p.stopasgroup;
+  policy.crash_backoff = {Seconds(p.backoff.initial), Seconds(p.backoff.max),
+                          Seconds(p.backoff.reset_after), p.backoff.jitter};
+  policy.keep_orphans = p.keep_orphans;
   return policy;
-}
-
-// Variables wardend's own environment may hold that belong to wardend, not its children.
-bool InheritedVariable(std::string_view entry) {
-  static constexpr std::string_view kDropped[] = {
-      "NOTIFY_SOCKET=", "LISTEN_FDS=",   "LISTEN_PID=", "LISTEN_FDNAMES=",
-      "WATCHDOG_USEC=", "WATCHDOG_PID=", "WARDEN_",
-  };
-  for (auto prefix : kDropped) {
-    if (entry.substr(0, prefix.size()) == prefix) return false;
-  }
-  return true;
-}
-
-void SetVariable(std::vector<std::string>& env, const std::string& key, const std::string& value) {
-  std::string prefix = key + "=";
-  for (auto& entry : env) {
-    if (entry.compare(0, prefix.size(), prefix) == 0) {
-      entry = prefix + value;
-      return;
-    }
-  }
-  env.push_back(prefix + value);
-}
-
-std::string GetVariable(const std::vector<std::string>& env, const std::string& key) {
-  std::string prefix = key + "=";
-  for (const auto& entry : env) {
-    if (entry.compare(0, prefix.size(), prefix) == 0) return entry.substr(prefix.size());
-  }
-  return "";
-}
-
-std::string LogFileName(const std::string& full_name) {
-  std::string out = full_name;
-  std::replace(out.begin(), out.end(), ':', '.');
-  return out;
 }
 
 bool IsStoppedState(core::State s) {
@@ -127,10 +93,16 @@ Process::Process(Supervisor& supervisor, std::shared_ptr<const config::Program> 
       program_(std::move(program)),
       name_(std::move(name)),
       full_name_(name_.FullName()),
-      machine_(PolicyFor(*program_), this) {}
+      logs_(supervisor.logs(), full_name_),
+      machine_(PolicyFor(*program_), this),
+      serial_(++supervisor.next_serial_) {}
 
 Process::~Process() {
   *alive_ = false;
+  if (start_pending_) supervisor_.pending_starts_--;
+  for (auto& waiter : start_waiters_) {
+    waiter({full_name_, ErrorCode::kNotFound, "removed from the configuration"});
+  }
   supervisor_.loop().CancelTimer(timer_);
   if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
 }
@@ -138,61 +110,38 @@ Process::~Process() {
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   program_ = std::move(program);
   machine_.SetPolicy(PolicyFor(*program_));
+  logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
 }
 
 core::SpawnOutcome Process::Spawn() {
   const config::Program& p = *program_;
   os::SpawnSpec spec;
-
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (InheritedVariable(*e)) spec.env.emplace_back(*e);
+  // Identity, environment, argv, directory, umask, limits (daemon/spawn_setup.h).
+  if (auto error = PrepareProgramSpawn(p, name_, &spec)) {
+    spdlog::warn("{}: cannot start: {}", full_name_, error->ToString());
+    return {0, *error};
   }
-  if (!p.user.empty()) {
-    auto user = os::LookupUser(p.user);
-    if (!user.ok()) return {0, core::SpawnError{"user " + p.user, ENOENT}};
-    if (geteuid() != 0 && user->uid != geteuid()) {
-      return {0, core::SpawnError{"user " + p.user + " (wardend is not root)", EPERM}};
-    }
-    spec.uid = user->uid;
-    spec.gid = user->gid;
-    spec.groups = user->groups;
-    SetVariable(spec.env, "HOME", user->home);
-    SetVariable(spec.env, "USER", user->name);
-    SetVariable(spec.env, "LOGNAME", user->name);
-  }
-  for (const auto& [key, value] : p.environment) SetVariable(spec.env, key, value);
-  SetVariable(spec.env, "WARDEN_PROGRAM", p.name);
-  SetVariable(spec.env, "WARDEN_PROCESS", name_.name);
-  SetVariable(spec.env, "WARDEN_GROUP", name_.group);
+  // Readiness other than startsecs: the notify socket or readiness pipe (daemon/readiness.h).
+  if (auto error = PrepareReadiness(&spec)) return {0, *error};
+  last_pid_ = 0;
 
-  int search_error = 0;
-  spec.path = os::SearchPath(p.command.front(), GetVariable(spec.env, "PATH"), &search_error);
-  if (spec.path.empty()) return {0, core::SpawnError{"exec " + p.command.front(), search_error}};
-  spec.argv = p.command;
-  spec.directory = p.directory;
-  spec.umask = p.umask;
-
-  // Output goes to files opened here and handed to the child as its stdout and stderr.
-  const std::string& log_dir = supervisor_.config().warden.log_dir;
-  auto open_log = [&](const config::LogSpec& log, const char* stream,
-                      UniqueFd* out) -> std::optional<core::SpawnError> {
-    if (log.file == "NONE") return std::nullopt;
-    std::string path = log.file == "AUTO"
-                           ? log_dir + "/" + LogFileName(full_name_) + "." + stream + ".log"
-                           : log.file;
-    out->reset(open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-    if (!*out) return core::SpawnError{std::string("open ") + path, errno};
-    return std::nullopt;
-  };
-  UniqueFd out_fd, err_fd;
-  if (auto e = open_log(p.stdout_log, "stdout", &out_fd)) return {0, *e};
-  if (!p.stderr_log.merge_into_stdout) {
-    if (auto e = open_log(p.stderr_log, "stderr", &err_fd)) return {0, *e};
+  // Output goes through pipes into the log files (daemon/log_capture.h). Our copies of the write
+  // ends close when `pipes` goes out of scope, once the child has its own.
+  ProcessLogs::SpawnPipes pipes;
+  if (auto error = logs_.Prepare(p, supervisor_.config().warden.log_dir, &pipes)) {
+    return {0, *error};
   }
-  spec.stdout_fd = out_fd.get();
-  spec.stderr_fd = p.stderr_log.merge_into_stdout ? out_fd.get() : err_fd.get();
+  spec.stdout_fd = pipes.stdout_fd;
+  spec.stderr_fd = pipes.stderr_fd;
 
   core::SpawnOutcome outcome = os::Spawn(spec);
+  if (outcome.pid > 0) {
+    claim_.sessions.insert(outcome.pid);  // setsid: its session id
+    last_pid_ = outcome.pid;
+    ++spawn_count_;
+  }
+  if (readiness_ && outcome.pid > 0) readiness_->Started();
+  if (outcome.pid <= 0) readiness_.reset();
   if (outcome.pid > 0) {
     start_wall_ms_ = WallMs();
     supervisor_.Track(outcome.pid, this);
@@ -225,6 +174,11 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
 
 void Process::OnStateChange(core::State from, core::State to) {
   supervisor_.CountTransition(from, to);
+  if (to != core::State::kStarting && to != core::State::kRunning &&
+      to != core::State::kStopping) {
+    readiness_.reset();  // the process it watched is gone
+    status_text_.clear();
+  }
   if (IsStoppedState(to) || to == core::State::kBackoff) stop_wall_ms_ = WallMs();
   if (to == core::State::kFatal || to == core::State::kBackoff) {
     spdlog::warn("{}: {} -> {} ({})", full_name_, core::StateName(from), core::StateName(to),
@@ -232,9 +186,17 @@ void Process::OnStateChange(core::State from, core::State to) {
   } else {
     spdlog::info("{}: {} -> {}", full_name_, core::StateName(from), core::StateName(to));
   }
+  // The event, as of now; published from the loop with the observers. A STARTING published
+  // before its spawn gets the pid once the spawn is done.
+  proto::StateEvent event = EventFor(from, to);
+  const uint64_t spawns = spawn_count_;
   std::weak_ptr<bool> alive = alive_;
-  supervisor_.loop().Post([this, alive, to] {
+  supervisor_.loop().Post([this, alive, to, event, spawns]() mutable {
     if (alive.expired()) return;
+    if (to == core::State::kStarting && event.pid == 0 && spawn_count_ == spawns + 1) {
+      event.pid = last_pid_;
+    }
+    supervisor_.events().Publish(event);
     // Observers may add observers: run the ones present now, keep those not finished.
     std::vector<Observer> current;
     current.swap(observers_);
@@ -246,6 +208,7 @@ void Process::OnStateChange(core::State from, core::State to) {
     keep.insert(keep.end(), std::make_move_iterator(observers_.begin()),
                 std::make_move_iterator(observers_.end()));
     observers_ = std::move(keep);
+    supervisor_.OnProcessChanged(this, to);
     supervisor_.NotifyChange();
   });
 }
@@ -305,14 +268,8 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   });
 }
 
-void Supervisor::StartAutostart() {
-  core::TimePoint now = EventLoop::Now();
-  for (auto& process : processes_) {
-    if (process->program().autostart) (void)process->machine().Start(now);
-  }
-}
-
 void Supervisor::ReapChildren() {
+  tree_valid_ = false;  // what was scanned before may have just been reaped
   for (const os::Reaped& reaped : os::ReapAll()) {
     auto it = by_pid_.find(reaped.pid);
     if (it == by_pid_.end()) {
@@ -330,6 +287,7 @@ void Supervisor::ReapChildren() {
     }
     process->machine().OnExit(reaped.status, EventLoop::Now());
   }
+  CheckCleanups();
 }
 
 Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {
@@ -378,11 +336,8 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
   proto::StatusReply reply;
   reply.unknown_names = resolved.unknown;
 
-  std::vector<int> sessions;
-  for (Process* p : resolved.processes) {
-    if (p->machine().pid() > 0) sessions.push_back(p->machine().pid());
-  }
-  auto by_session = os::ProcessesBySession(sessions);
+  // One scan of wardend's subtree: main processes and what each program started or lost.
+  ScanTree();
   core::TimePoint now = EventLoop::Now();
   const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
   const uint64_t page = static_cast<uint64_t>(os::PageSize());
@@ -397,7 +352,14 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
     info.start_time_ms = p->start_wall_ms();
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
-    info.reason = m.reason();
+    // A process held back by its dependencies says so rather than "Stopped".
+    info.reason = !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason()
+                                                                           : m.reason();
+    info.status_text = p->status_text();
+    if (auto next = m.next_spawn_at(); next && *next > now) {
+      info.retry_in_ms = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count());
+    }
     if (auto exit = m.last_exit()) {
       info.exit_kind = exit->signaled ? proto::ExitKind::kSignaled : proto::ExitKind::kExited;
       info.exit_value = exit->value;
@@ -407,100 +369,21 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
         info.uptime_ms = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(now - *started).count());
       }
-      auto it = by_session.find(m.pid());
-      if (it != by_session.end()) {
-        for (const os::ProcStat& ps : it->second) {
-          if (ps.pid == m.pid()) {
-            info.kernel_state = static_cast<uint8_t>(ps.state);
-            info.cpu_time_ms = ps.cpu_ticks * 1000 / ticks;
-            info.rss_bytes = ps.rss_pages * page;
-          } else {
-            info.children.push_back({ps.pid, static_cast<uint8_t>(ps.state)});
-          }
-        }
+      if (auto ps = MainOf(p)) {
+        info.kernel_state = static_cast<uint8_t>(ps->state);
+        info.cpu_time_ms = ps->cpu_ticks * 1000 / ticks;
+        info.rss_bytes = ps->rss_pages * page;
       }
+    }
+    // Descendants, and what the program lost (orphans still attributed to it), even when its
+    // main process is gone.
+    for (const os::ProcStat& ps : MembersOf(p)) {
+      info.children.push_back({ps.pid, static_cast<uint8_t>(ps.state)});
     }
     reply.processes.push_back(std::move(info));
   }
   return reply;
 }
-
-void Supervisor::StartOne(Process* process, std::function<void(proto::ActionResult)> done) {
-  const std::string name = process->full_name();
-  ::warden::Status started = process->machine().Start(EventLoop::Now());
-  if (!started.ok()) {
-    done({name, started.code(), started.message()});
-    return;
-  }
-  // Start always changes the state (to STARTING at least), so the observer sees every step.
-  process->Observe([process, name, done = std::move(done)](core::State state) {
-    switch (state) {
-      case core::State::kStarting:
-        return false;
-      case core::State::kRunning:
-        done(Ok(name));
-        return true;
-      case core::State::kBackoff:
-      case core::State::kFatal: {
-        const std::string& reason = process->machine().reason();
-        bool spawn = reason.rfind("spawn error", 0) == 0;
-        done({name, spawn ? ErrorCode::kSpawnError : ErrorCode::kAbnormalTermination, reason});
-        return true;
-      }
-      default:
-        done({name, ErrorCode::kAbnormalTermination, process->machine().reason()});
-        return true;
-    }
-  });
-}
-
-namespace {
-
-// Stops processes tier by tier: all processes of one priority, then (once every one of them is
-// stopped) the next lower priority. Observers hold the batch; nothing holds itself.
-struct StopBatch {
-  std::vector<Process*> processes;  // descending priority
-  std::vector<proto::ActionResult> results;
-  size_t next = 0;       // first process of the next tier
-  size_t in_flight = 0;  // processes of the current tier not yet stopped
-  Supervisor::ResultsCallback done;
-};
-
-void RunTiers(const std::shared_ptr<StopBatch>& batch) {
-  auto& procs = batch->processes;
-  while (batch->in_flight == 0) {
-    if (batch->next == procs.size()) {
-      if (batch->done) {
-        auto callback = std::move(batch->done);
-        batch->done = nullptr;
-        callback(std::move(batch->results));
-      }
-      return;
-    }
-    int priority = procs[batch->next]->program().priority;
-    size_t end = batch->next;
-    while (end < procs.size() && procs[end]->program().priority == priority) ++end;
-    for (size_t i = batch->next; i < end; ++i) {
-      Process* p = procs[i];
-      ::warden::Status stopped = p->machine().Stop(EventLoop::Now());
-      if (!stopped.ok()) {
-        batch->results[i] = {p->full_name(), stopped.code(), stopped.message()};
-        continue;
-      }
-      // Stop succeeded, so STOPPED is still to come (a posted change or a later exit).
-      batch->in_flight++;
-      p->Observe([batch, i, p](core::State state) {
-        if (!IsStoppedState(state)) return false;
-        batch->results[i] = Ok(p->full_name());
-        if (--batch->in_flight == 0) RunTiers(batch);
-        return true;
-      });
-    }
-    batch->next = end;
-  }
-}
-
-}  // namespace
 
 // Like supervisorctl: "all" and "group:*" pass over processes already in the wanted state;
 // a process named on its own reports "already started" / "not running" instead.
@@ -509,99 +392,12 @@ void Supervisor::DropSettled(Resolved* resolved, bool want_running) {
   for (size_t i = 0; i < resolved->processes.size(); ++i) {
     Process* p = resolved->processes[i];
     core::State s = p->machine().state();
-    bool settled =
-        want_running ? !IsStoppedState(s) && s != core::State::kBackoff : IsStoppedState(s);
+    bool settled = want_running ? !IsStoppedState(s) && s != core::State::kBackoff
+                                : IsStoppedState(s) && !p->start_pending() && !p->machine().cleaning();
     if (resolved->explicitly[i] || !settled) kept.push_back(p);
   }
   resolved->processes = std::move(kept);
   resolved->explicitly.assign(resolved->processes.size(), true);
-}
-
-void Supervisor::Start(const std::vector<std::string>& names, ResultsCallback done) {
-  Resolved resolved = Resolve(names);
-  DropSettled(&resolved, /*want_running=*/true);
-  size_t total = resolved.unknown.size() + resolved.processes.size();
-  if (total == 0) {
-    done({});
-    return;
-  }
-  auto gather = std::make_shared<Gather>();
-  gather->results.resize(total);
-  gather->remaining = total;
-  gather->done = std::move(done);
-  size_t slot = 0;
-  for (const auto& name : resolved.unknown) {
-    gather->Put(slot++, {name, ErrorCode::kNotFound, "no such process"});
-  }
-  for (Process* p : resolved.processes) {
-    size_t mine = slot++;
-    if (shutting_down_) {
-      gather->Put(mine, {p->full_name(), ErrorCode::kShuttingDown, "wardend is shutting down"});
-      continue;
-    }
-    StartOne(p, [gather, mine](proto::ActionResult r) { gather->Put(mine, std::move(r)); });
-  }
-}
-
-void Supervisor::StopTiers(std::vector<Process*> processes, ResultsCallback done) {
-  auto batch = std::make_shared<StopBatch>();
-  batch->processes.assign(processes.rbegin(), processes.rend());  // highest priority first
-  batch->results.resize(batch->processes.size());
-  batch->done = std::move(done);
-  RunTiers(batch);
-}
-
-void Supervisor::Stop(const std::vector<std::string>& names, ResultsCallback done) {
-  Resolved resolved = Resolve(names);
-  DropSettled(&resolved, /*want_running=*/false);
-  std::vector<proto::ActionResult> unknown;
-  for (const auto& name : resolved.unknown) {
-    unknown.push_back({name, ErrorCode::kNotFound, "no such process"});
-  }
-  StopTiers(resolved.processes,
-            [unknown, done = std::move(done)](std::vector<proto::ActionResult> results) {
-              results.insert(results.begin(), unknown.begin(), unknown.end());
-              done(std::move(results));
-            });
-}
-
-void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback done) {
-  Resolved resolved = Resolve(names);
-  auto gather = std::make_shared<Gather>();
-  size_t total = resolved.unknown.size() + resolved.processes.size();
-  gather->results.resize(total);
-  gather->remaining = total;
-  gather->done = std::move(done);
-  if (total == 0) {
-    auto callback = std::move(gather->done);
-    callback({});
-    return;
-  }
-  size_t slot = 0;
-  for (const auto& name : resolved.unknown) {
-    gather->Put(slot++, {name, ErrorCode::kNotFound, "no such process"});
-  }
-  for (Process* p : resolved.processes) {
-    size_t mine = slot++;
-    auto report = [gather, mine](proto::ActionResult r) { gather->Put(mine, std::move(r)); };
-    if (shutting_down_) {
-      report({p->full_name(), ErrorCode::kShuttingDown, "wardend is shutting down"});
-      continue;
-    }
-    core::State state = p->machine().state();
-    bool running = state == core::State::kStarting || state == core::State::kRunning ||
-                   state == core::State::kStopping;
-    if (!running) {
-      StartOne(p, report);
-      continue;
-    }
-    (void)p->machine().Stop(EventLoop::Now());
-    p->Observe([this, p, report](core::State s) {
-      if (!IsStoppedState(s)) return false;
-      StartOne(p, report);
-      return true;
-    });
-  }
 }
 
 std::vector<proto::ActionResult> Supervisor::Signal(const std::vector<std::string>& names,
@@ -623,13 +419,6 @@ std::optional<int> Supervisor::Pid(const std::string& name) const {
   Resolved resolved = Resolve({name});
   if (resolved.processes.empty()) return std::nullopt;
   return resolved.processes.front()->machine().pid();
-}
-
-void Supervisor::Shutdown(std::function<void()> done) {
-  shutting_down_ = true;
-  std::vector<Process*> all;
-  for (auto& p : processes_) all.push_back(p.get());
-  StopTiers(all, [done = std::move(done)](std::vector<proto::ActionResult>) { done(); });
 }
 
 Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
@@ -698,9 +487,11 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
   config::Config merged;
   if (only.empty()) {
     config::LogLevel level = next.warden.log_level;
+    config::AccessRules access = next.warden.access;
     merged = std::move(next);
     merged.warden = config_.warden;  // socket and log_dir changes need a restart of wardend
     merged.warden.log_level = level;
+    merged.warden.access = std::move(access);  // who may do what applies at once
   } else {
     // Programs not named keep their definitions (and group membership) in force.
     auto named = [&](const std::string& program) {

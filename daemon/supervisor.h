@@ -11,6 +11,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,7 +20,13 @@
 #include "config/config.h"
 #include "config/diff.h"
 #include "daemon/core/process_machine.h"
+#include "daemon/dependencies.h"
+#include "daemon/events.h"
 #include "daemon/event_loop.h"
+#include "daemon/log_capture.h"
+#include "daemon/orphans.h"
+#include "daemon/os.h"
+#include "daemon/readiness.h"
 #include "proto/messages.h"
 
 namespace warden {
@@ -35,6 +43,12 @@ class Process final : public core::ProcessHost {
   void Kill(int pid, int signal, bool whole_group) override;
   void SetTimer(std::optional<core::TimePoint> deadline) override;
   void OnStateChange(core::State from, core::State to) override;
+  // The state change from -> to as an event (daemon/events.h); process_lifecycle.cc.
+  proto::StateEvent EventFor(core::State from, core::State to) const;
+  // Leftovers, jitter: daemon/process_lifecycle.cc.
+  bool HasLeftovers() override;
+  void KillLeftovers(int signal) override;
+  double Random() override;
 
   core::ProcessMachine& machine() { return machine_; }
   const core::ProcessMachine& machine() const { return machine_; }
@@ -44,6 +58,7 @@ class Process final : public core::ProcessHost {
   void Replace(std::shared_ptr<const config::Program> program);
   const config::ProcessName& name() const { return name_; }
   const std::string& full_name() const { return full_name_; }
+  ProcessLogs& logs() { return logs_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
   int64_t stop_wall_ms() const { return stop_wall_ms_; }
 
@@ -57,17 +72,47 @@ class Process final : public core::ProcessHost {
     for (auto& observer : observers) observer(state);
   }
 
+  // A start was requested and waits for the program's dependencies (see dependencies.h).
+  bool start_pending() const { return start_pending_; }
+  // Why the process is held STOPPED by its dependencies ("waiting for db", "dependency db is
+  // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
+  const std::string& hold_reason() const { return hold_reason_; }
+  // The last STATUS= line the process sent to its notify socket, while it lives.
+  const std::string& status_text() const { return status_text_; }
+
  private:
+  friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
   Supervisor& supervisor_;
   std::shared_ptr<const config::Program> program_;
   config::ProcessName name_;
   std::string full_name_;
+  ProcessLogs logs_;
   core::ProcessMachine machine_;
   EventLoop::TimerId timer_ = 0;
   int64_t start_wall_ms_ = 0;
   int64_t stop_wall_ms_ = 0;
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool start_pending_ = false;
+  std::string hold_reason_;
+  std::vector<std::function<void(proto::ActionResult)>> start_waiters_;
+
+  // Readiness (daemon/readiness.h, process_lifecycle.cc): the watch of the current spawn.
+  std::optional<core::SpawnError> PrepareReadiness(os::SpawnSpec* spec);
+  std::unique_ptr<ReadinessWatch> readiness_;
+  std::string status_text_;
+  uint64_t serial_ = 0;  // unique per wardend, names the notify socket
+  // Leftovers (daemon/orphans.h): what this process owns beyond its main process, as of the
+  // last scan of wardend's subtree (updated by every scan, hence mutable).
+  mutable ProcessClaim claim_;
+  // The signal the current cleanup sends, and to whom it went (pid -> start ticks), so that a
+  // leftover found later (a daemon's grandchild) gets it too, and nobody gets it twice.
+  int leftover_signal_ = 0;
+  std::unordered_map<int, uint64_t> signalled_;
+  // Events (daemon/events.h): the pid of the latest spawn (0 while one is being attempted) and
+  // how many succeeded, to name the process a state change concerns.
+  int last_pid_ = 0;
+  uint64_t spawn_count_ = 0;
 };
 
 class Supervisor {
@@ -79,9 +124,11 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   EventLoop& loop() { return loop_; }
+  // Program output capture: pipes, log files, tail -f (daemon/log_capture.h).
+  LogCapture& logs() { return log_capture_; }
   const config::Config& config() const { return config_; }
 
-  // Starts every autostart program in priority order.
+  // Starts every autostart program (and what it depends on), dependencies first.
   void StartAutostart();
   // Reaps every exited child and feeds the exits to their machines. Unknown pids (orphans
   // adopted as subreaper) are reaped and forgotten.
@@ -104,8 +151,8 @@ class Supervisor {
   // 0 when the process is not running; nullopt when there is no such process.
   std::optional<int> Pid(const std::string& name) const;
 
-  // Stops everything, highest priority number first, each tier waiting for the one before;
-  // then calls done. Further start requests are refused.
+  // Stops everything, dependents before their dependencies and highest priority number first,
+  // each tier waiting for the one before; then calls done. Further start requests are refused.
   void Shutdown(std::function<void()> done);
   bool shutting_down() const { return shutting_down_; }
 
@@ -125,6 +172,8 @@ class Supervisor {
 
   // "3 running, 1 fatal" for sd_notify STATUS= and logs.
   std::string Summary() const;
+  // Every state change of every process, in order (EVENTS, WAIT).
+  EventBus& events() { return events_; }
   // Called after any state change (for STATUS= updates).
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
 
@@ -139,18 +188,46 @@ class Supervisor {
     state_counts_[to]++;
   }
 
-  // Stops `processes` tier by tier (descending priority) and reports one result each.
+  // --- starting and stopping with dependencies (supervisor_lifecycle.cc) ---
+  // Stops `processes` tier by tier (dependents and high priority numbers first, see
+  // dependencies.h) and reports one result each. A pending start among them is cancelled.
   void StopTiers(std::vector<Process*> processes, ResultsCallback done);
+  // The depends_on graph of the programs in processes_, rebuilt when that set changes.
+  const DependencyGraph& Graph() const;
+  std::vector<Process*> ProcessesOf(const std::string& program) const;
+  // `processes` plus every process of a program that depends on one of theirs (directly or
+  // not) and is not settled in STOPPED/EXITED/FATAL; in processes_ order.
+  std::vector<Process*> WithDependents(const std::vector<Process*>& processes) const;
+  // Requests the start of `process` and of what it depends on; the requests wait in
+  // start_pending until their dependencies are RUNNING (PumpStarts).
+  void RequestStart(Process* process, std::function<void(proto::ActionResult)> done);
+  // Starts every pending process whose dependencies are RUNNING, fails those whose
+  // dependencies failed, and notes why the others wait.
+  void PumpStarts();
+  void Launch(Process* process);
+  void CancelStart(Process* process, const proto::ActionResult& result);
+  // After every state change of `process` (posted, never inside its machine).
+  void OnProcessChanged(Process* process, core::State to);
+
+  // --- what the programs started, beyond their main processes (process_lifecycle.cc) ---
+  // One scan of wardend's subtree, attributed to the processes (orphans.h); kept until the
+  // current event-loop callback returns, and dropped when children are reaped.
+  void ScanTree() const;
+  const std::vector<os::ProcStat>& MembersOf(const Process* process) const;
+  std::optional<os::ProcStat> MainOf(const Process* process) const;
+  // Tells each process whose leftovers are being stopped, and that has none left, so.
+  void CheckCleanups();
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
   // Stops the process (if it runs), then destroys it; calls done after.
   void RemoveProcess(Process* process, std::function<void()> done);
   void SortProcesses();
   void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
 
-  // Starts one process and reports its outcome once known.
+  // Starts one process (after what it depends on) and reports its outcome once known.
   void StartOne(Process* process, std::function<void(proto::ActionResult)> done);
 
   EventLoop& loop_;
+  LogCapture log_capture_{loop_};  // before the processes, whose logs it feeds
   config::Config config_;
   std::vector<std::unique_ptr<Process>> processes_;  // priority order
   std::unordered_map<std::string, Process*> by_full_name_;
@@ -160,6 +237,15 @@ class Supervisor {
   std::function<void()> on_change_;
   std::function<void()> on_reload_begin_;
   std::function<void()> on_reload_end_;
+  EventBus events_;
+  size_t pending_starts_ = 0;
+  mutable bool tree_valid_ = false;
+  mutable Attribution tree_;
+  mutable std::unordered_map<const Process*, size_t> tree_index_;
+  uint64_t next_serial_ = 0;
+  std::mt19937_64 random_{std::random_device{}()};
+  mutable DependencyGraph graph_;
+  mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
 };
 
 }  // namespace warden

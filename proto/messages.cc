@@ -131,6 +131,8 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   rec.U64(p.rss_bytes);
   rec.U32(static_cast<uint32_t>(p.children.size()));
   for (const ChildProcess& c : p.children) WriteChild(rec, c);
+  rec.Str(p.status_text);
+  rec.U64(p.retry_in_ms);
   WriteRecord(w, rec);
 }
 
@@ -147,7 +149,10 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   // a newer daemon's state shows up as ProcessStateName's "UNKNOWN" rather than a failure.
   p->state = static_cast<ProcessState>(state);
   p->exit_kind = static_cast<ExitKind>(exit_kind);
-  return ReadRecords(r, kChildMin, &p->children, ReadChild);
+  if (!ReadRecords(r, kChildMin, &p->children, ReadChild)) return false;
+  // Appended fields: a record from an older daemon ends before them.
+  if (r.remaining() == 0) return true;
+  return r.Str(&p->status_text) && r.U64(&p->retry_in_ms);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {

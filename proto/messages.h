@@ -40,6 +40,20 @@ enum class MessageType : uint16_t {
   kVersionReply = kVersion | kReplyBit,
   kShutdownReply = kShutdown | kReplyBit,
 
+  // Program logs (0x10-0x1F); payloads in proto/log_messages.h.
+  kTail = 0x10,       // TailRequest -> one or more TailReply (a stream when following)
+  kLogRotate = 0x11,  // LogNamesRequest -> ActionReply (reopen the log files)
+  kClear = 0x12,      // LogNamesRequest -> ActionReply (empty the log files)
+  kTailReply = kTail | kReplyBit,
+  kLogRotateReply = kLogRotate | kReplyBit,
+  kClearReply = kClear | kReplyBit,
+
+  // Lifecycle (0x20-0x2F); payloads in proto/event_messages.h.
+  kEvents = 0x20,  // EventsRequest -> EventsReply, then more EventsReply as states change
+  kWait = 0x21,    // WaitRequest -> WaitReply once the processes are in the state (or ERROR)
+  kEventsReply = kEvents | kReplyBit,
+  kWaitReply = kWait | kReplyBit,
+
   // Configuration changes (0x30-0x3F).
   kReread = 0x30,  // empty request -> RereadReply
   kUpdate = 0x31,  // ActionRequest (names; empty = all) -> ActionReply
@@ -110,6 +124,9 @@ struct ProcessInfo {
   uint64_t cpu_time_ms = 0;  // user + system CPU of the main process
   uint64_t rss_bytes = 0;    // resident set of the main process
   std::vector<ChildProcess> children;  // descendants of the main process, zombies included
+  // Appended in issue 3 (absent from older daemons: then empty / 0).
+  std::string status_text;     // the last STATUS= the process sent (ready: notify), while it lives
+  uint64_t retry_in_ms = 0;    // BACKOFF: time until the next start attempt
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
 };

@@ -40,6 +40,8 @@ void ExpectSame(const ProcessInfo& a, const ProcessInfo& b) {
     EXPECT_EQ(a.children[i].pid, b.children[i].pid);
     EXPECT_EQ(a.children[i].kernel_state, b.children[i].kernel_state);
   }
+  EXPECT_EQ(a.status_text, b.status_text);
+  EXPECT_EQ(a.retry_in_ms, b.retry_in_ms);
 }
 
 void ExpectSame(const StatusReply& a, const StatusReply& b) {
@@ -81,6 +83,8 @@ ProcessInfo SampleProcess() {
   p.cpu_time_ms = 0xFFFFFFFFFFFFull;
   p.rss_bytes = 12681216;
   p.children = {{4243, 'Z'}, {4244, 'R'}, {std::numeric_limits<int32_t>::max(), 0}};
+  p.status_text = "Listening on :8080";
+  p.retry_in_ms = 4000;
   return p;
 }
 
@@ -178,11 +182,13 @@ TEST(MessageBytesTest, StatusReplyLayout) {
   p.cpu_time_ms = 5;
   p.rss_bytes = 6;
   p.children = {{7, 'Z'}};
+  p.status_text = "up";
+  p.retry_in_ms = 8;
   m.processes.push_back(p);
   m.unknown_names = {"x"};
   const Bytes want = {
       0x00, 0x00, 0x00, 0x01,                          // process count
-      0x00, 0x00, 0x00, 0x53,                          // record length
+      0x00, 0x00, 0x00, 0x61,                          // record length
       0x00, 0x00, 0x00, 0x01, 'a',                     // name
       0x00, 0x00, 0x00, 0x01, 'a',                     // group
       0x00, 0x14,                                      // state RUNNING
@@ -201,10 +207,39 @@ TEST(MessageBytesTest, StatusReplyLayout) {
       0x00, 0x00, 0x00, 0x05,                          // child record length
       0x00, 0x00, 0x00, 0x07,                          // child pid
       'Z',                                             // child kernel_state
+      0x00, 0x00, 0x00, 0x02, 'u', 'p',                // status_text (appended, issue 3)
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended, issue 3)
       0x00, 0x00, 0x00, 0x01,                          // unknown name count
       0x00, 0x00, 0x00, 0x01, 'x',                     // "x"
   };
   EXPECT_EQ(Encode(m), want);
+}
+
+// A version-1 record stops after the children: the appended fields read as empty and 0.
+TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
+  ProcessInfo p = SampleProcess();
+  StatusReply m;
+  m.processes.push_back(p);
+  Bytes bytes = Encode(m);
+  // Cut the appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8) out of the record and
+  // fix its length, as an older daemon would have sent it.
+  const size_t appended = 4 + p.status_text.size() + 8;
+  const size_t record_end = bytes.size() - 4;  // before the empty unknown-name list
+  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - appended),
+              bytes.begin() + static_cast<std::ptrdiff_t>(record_end));
+  const uint32_t length = (uint32_t{bytes[4]} << 24 | uint32_t{bytes[5]} << 16 |
+                           uint32_t{bytes[6]} << 8 | bytes[7]) -
+                          static_cast<uint32_t>(appended);
+  bytes[4] = static_cast<uint8_t>(length >> 24);
+  bytes[5] = static_cast<uint8_t>(length >> 16);
+  bytes[6] = static_cast<uint8_t>(length >> 8);
+  bytes[7] = static_cast<uint8_t>(length);
+  StatusReply out;
+  ASSERT_TRUE(Decode(bytes, &out));
+  ASSERT_EQ(out.processes.size(), 1u);
+  EXPECT_EQ(out.processes[0].children.size(), 3u);
+  EXPECT_EQ(out.processes[0].status_text, "");
+  EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
 }
 
 TEST(MessageBytesTest, SmallFixedMessages) {
@@ -437,9 +472,10 @@ TEST(DamagedPayloadTest, HugeChildCountIsRefused) {
   m.processes.push_back(SampleProcess());
   m.processes[0].children.clear();
   Bytes b = Encode(m);
-  // Layout: count(4) record_len(4) ... child_count(4) unknown_count(4). The child count is
-  // the last 4 bytes of the record, i.e. 8 bytes from the end.
-  const size_t child_count_at = b.size() - 8;
+  // Layout: count(4) record_len(4) ... child_count(4) status_text(4+n) retry_in_ms(8)
+  // unknown_count(4): the child count comes before the fields appended in issue 3.
+  const size_t appended = 4 + m.processes[0].status_text.size() + 8;
+  const size_t child_count_at = b.size() - 8 - appended;
   ASSERT_EQ(b[child_count_at + 3], 0);
   for (size_t i = 0; i < 4; ++i) b[child_count_at + i] = 0xFF;
   StatusReply out;

@@ -80,9 +80,13 @@ class FakeHost : public ProcessHost {
     if (machine_ != nullptr) {
       EXPECT_EQ(machine_->state(), to) << "published before the state was updated";
       // A process that is RUNNING or STOPPING has a pid; one that is not running has none.
-      if (to == State::kRunning) EXPECT_NE(machine_->pid(), 0);
+      if (to == State::kRunning) {
+        EXPECT_NE(machine_->pid(), 0);
+      }
       // STOPPING: there is something to stop, the main process or its leftovers.
-      if (to == State::kStopping) EXPECT_TRUE(machine_->pid() != 0 || machine_->cleaning());
+      if (to == State::kStopping) {
+        EXPECT_TRUE(machine_->pid() != 0 || machine_->cleaning());
+      }
       if (to == State::kBackoff || to == State::kFatal || to == State::kStopped ||
           to == State::kExited) {
         EXPECT_EQ(machine_->pid(), 0);

@@ -217,6 +217,7 @@ void ProcessMachine::OnExit(ExitStatus status, TimePoint now) {
   // The pid is forgotten when its exit is reported; a second report (or one for a process we
   // never had) is ignored rather than trusted.
   if (pid_ == 0) return;
+  const int pid = pid_;
   pid_ = 0;
   last_exit_ = status;
   switch (state_) {
@@ -243,7 +244,9 @@ void ProcessMachine::OnExit(ExitStatus status, TimePoint now) {
         EnterBackoff(now, kTooQuickly);
         break;
       }
+      pid_ = pid;  // RUNNING is published with the pid it had
       SetState(State::kRunning, now);
+      pid_ = 0;
       running_since_ = *started_at_ + policy_.startsecs;
       ExitedFromRunning(status, now);
       break;

@@ -46,7 +46,9 @@ class LifecycleTest : public ::testing::Test {
   void After(Duration d) { clock_.Advance(d); }
   // Lets startsecs (or startsecs 0) pass: RUNNING.
   void UntilRunning() {
-    if (m().state() == State::kStarting) ASSERT_TRUE(FireTimer());
+    if (m().state() == State::kStarting) {
+      ASSERT_TRUE(FireTimer());
+    }
     ASSERT_EQ(m().state(), State::kRunning);
   }
 

@@ -48,7 +48,8 @@ def project_version():
 
 def run(*argv, check=True, timeout=120):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+                       stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     if check:
         assert r.returncode == 0, f"{' '.join(argv)} exited {r.returncode}\n{r.stdout}\n{r.stderr}"
     return r
@@ -64,10 +65,18 @@ def deb():
         pytest.fail(f"{', '.join(missing)} not found: install dpkg-dev, debhelper and lintian "
                     "(scripts/install-deps)")
     with tempfile.TemporaryDirectory(prefix="warden-deb-") as out:
-        r = subprocess.run([BUILD_DEB, out], capture_output=True, text=True, timeout=900,
-                           stdin=subprocess.DEVNULL)
-        output = r.stdout + r.stderr
-        assert r.returncode == 0, f"packaging/build-deb failed ({r.returncode}):\n{output[-6000:]}"
+        # Its own session, so that a timeout stops the whole build (make, compilers, dwz, ...).
+        build = subprocess.Popen([BUILD_DEB, out], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
+        try:
+            output, _ = build.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            os.killpg(build.pid, signal.SIGKILL)
+            output, _ = build.communicate()
+            pytest.fail(f"packaging/build-deb took over 900 s:\n{output[-6000:]}")
+        assert build.returncode == 0, (
+            f"packaging/build-deb failed ({build.returncode}):\n{output[-6000:]}")
         arch = run("dpkg", "--print-architecture").stdout.strip()
         path = os.path.join(out, f"warden_{project_version()}_{arch}.deb")
         assert os.path.exists(path), f"no {path}; build-deb made {os.listdir(out)}"
@@ -91,7 +100,7 @@ def data_files(deb_path):
         with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
             for member in tar:
                 name = member.name[2:] if member.name.startswith("./") else member.name
-                if not name:
+                if name in ("", "."):
                     continue
                 if member.isdir():
                     name += "/"
@@ -201,6 +210,14 @@ def test_install_and_purge(deb):
         with open("/etc/warden/warden.yaml") as f:
             assert f.read().endswith("# local change\n")
 
+        # What running it leaves: program logs, and StateDirectory= (made by systemd). Purge
+        # removes both; remove alone keeps them.
+        with open("/var/log/warden/web.stdout.log", "w") as f:
+            f.write("hello\n")
+        os.makedirs("/var/lib/warden", exist_ok=True)
+        run("dpkg", "--remove", "warden")
+        assert os.path.exists("/var/log/warden/web.stdout.log")
+        assert os.path.exists("/etc/warden/warden.yaml"), "remove must keep the configuration"
         run("dpkg", "--purge", "warden")
         assert not package_installed()
         left = [path for path in LEFTOVERS if os.path.lexists(path)]
@@ -219,8 +236,10 @@ def test_install_and_purge(deb):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for path in moved:
+        # Whatever is at these paths now was made during the test; then put back what was there.
+        for path in ("/etc/warden", "/var/log/warden", "/var/lib/warden"):
             if os.path.lexists(path):
                 shutil.rmtree(path)
-            shutil.move(os.path.join(backup, path.strip("/").replace("/", "_")), path)
+            if path in moved:
+                shutil.move(os.path.join(backup, path.strip("/").replace("/", "_")), path)
         os.rmdir(backup)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, WARDEND, WARDENCTL, pid_alive, wait_until
+from conftest import WARDEND, WARDENCTL, pid_alive, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UNITS = os.path.join(REPO, "units")
@@ -79,6 +79,19 @@ class Notifications:
                                      f"\n{self.warden.log()}")
             self._read(min(remaining, 0.2))
 
+    def wait_exit(self, timeout=20.0):
+        """Waits for wardend to exit, reading what it sends meanwhile; returns its exit status.
+        (Nobody reading a full notify socket would block wardend in sd_notify.)"""
+        deadline = time.monotonic() + timeout
+        while self.warden.proc.poll() is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"wardend still running after {timeout}s\n{self.warden.log()}")
+            self._read(min(remaining, 0.05))
+        while self._read(0):
+            pass
+        return self.warden.proc.returncode
+
     def collect(self, seconds):
         """Reads everything sent in the next `seconds`; returns those messages."""
         first = len(self.messages)
@@ -86,6 +99,50 @@ class Notifications:
         while (remaining := deadline - time.monotonic()) > 0:
             self._read(remaining)
         return self.messages[first:]
+
+
+@pytest.fixture
+def warden(warden):
+    """conftest's Warden, stopped here first while its notifications are drained: the conftest
+    reads the notify socket only in wait_notify(), and once ten datagrams wait unread there,
+    sd_notify blocks wardend in sendmsg() (as it would block on a stuck systemd)."""
+    yield warden
+    proc, notify = warden.proc, getattr(warden, "notify", None)
+    if proc is None or proc.poll() is not None:
+        return
+    tree = descendants(proc.pid)
+    if notify is not None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            Notifications(warden).wait_exit(timeout=30)
+            return
+        except AssertionError:
+            pass
+    for pid in [proc.pid] + descendants(proc.pid) + tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def descendants(pid):
+    """Every live descendant of pid, from /proc/PID/task/*/children."""
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except FileNotFoundError:
+                continue
+            out.extend(kids)
+            todo.extend(kids)
+    return out
 
 
 def is_line(expected):
@@ -142,6 +199,67 @@ def test_ready_only_once_the_socket_answers_and_autostart_programs_started(warde
     assert notes.lines("READY=1") == ["READY=1"]
 
 
+def test_ready_is_sent_after_listen_and_every_autostart_spawn(warden):
+    """The same order, seen from the inside: wardend runs under strace, and in its trace the
+    control socket's listen() and the fork of every autostart program come before the
+    sendmsg() of READY=1. (Checking from outside once READY=1 has arrived cannot tell a
+    daemon that listens a moment after READY=1 from one that listens before.)"""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.fail("strace not found: install the Debian package 'strace' (scripts/install-deps)")
+    programs = "".join(f"auto{i:02}:\n  command: sleep 1000\n  startsecs: 30\n" for i in range(20))
+    programs += "manual:\n  command: sleep 1000\n  autostart: false\n"
+    warden.write_config(programs)
+    trace = os.path.join(warden.root, "strace.txt")
+    warden.notify, notify_path = bind_notify_socket(warden)
+    warden.stderr = open(warden.stderr_path, "wb")
+    warden.proc = subprocess.Popen(
+        [strace, "-f", "-qq", "-o", trace, "-s", "256", "-e", "signal=none",
+         "-e", "trace=listen,clone,clone3,fork,vfork,execve,sendmsg,sendto", WARDEND, "-c", warden.config],
+        env=dict(os.environ, NOTIFY_SOCKET=notify_path), stdin=subprocess.DEVNULL,
+        stdout=warden.stderr, stderr=warden.stderr)
+    def started():
+        # strace forks helpers of its own before the traced command: find the one that is wardend.
+        for pid in descendants(warden.proc.pid):
+            try:
+                if os.readlink(f"/proc/{pid}/exe") == os.path.realpath(WARDEND):
+                    return pid
+            except OSError:
+                pass
+        return None
+
+    daemon = wait_until(started, what="strace to start wardend")
+    notes = Notifications(warden)
+    try:
+        notes.wait_for(is_line("READY=1"), what="READY=1")
+        warden.status()  # records the programs' pids for cleanup
+    finally:
+        if pid_alive(daemon):
+            os.kill(daemon, signal.SIGTERM)
+        notes.wait_exit(timeout=30)  # strace exits with wardend
+    with open(trace) as f:
+        text = f.read()
+    # "PID  call(args) = result", the pid padded to a width of strace's choosing.
+    events = [(int(m.group(1)), m.group(2)) for m in re.finditer(r"^\s*(\d+)\s+(.*)$", text, re.M)]
+
+    def index(predicate, what):
+        found = [i for i, (pid, call) in enumerate(events) if pid == daemon and predicate(call)]
+        assert found, f"no {what} by wardend (pid {daemon}) in the trace:\n{text[:20000]}"
+        return found[0]
+
+    ready = index(lambda c: c.startswith(("sendmsg(", "sendto(")) and "READY=1" in c, "send of READY=1")
+    listened = index(lambda c: re.match(r"listen\(\d+, \d+\)\s+= 0$", c), "listen()")
+    assert listened < ready, "READY=1 was sent before the control socket listened"
+    programs = {pid for pid, call in events if re.match(r'execve\("[^"]*", \["sleep"', call)}
+    spawned_before_ready = set()
+    for i, (pid, call) in enumerate(events[:ready]):
+        m = re.search(r"(?:^|<\.\.\. )(clone3?|v?fork)\b.*=\s+(\d+)$", call)
+        if pid == daemon and m and int(m.group(2)) in programs:
+            spawned_before_ready.add(int(m.group(2)))
+    assert len(spawned_before_ready) == 20, (
+        f"{len(spawned_before_ready)} of the 20 autostart programs were forked before READY=1")
+
+
 def test_status_line_follows_state_changes(warden):
     warden.start(SLEEPER, wait_ready=False)
     notes = Notifications(warden)
@@ -186,6 +304,61 @@ def test_no_watchdog_pings_without_watchdog_usec(warden, monkeypatch):
     assert not notes.lines("WATCHDOG=")
 
 
+def drain(notes):
+    """Everything already queued on the notify socket, read without waiting (and so consumed:
+    a later wait_for looks only at what comes after)."""
+    first = len(notes.messages)
+    while notes._read(0):
+        pass
+    notes.cursor = len(notes.messages)
+    return [line for _, lines in notes.messages[first:] for line in lines]
+
+
+def test_reload_is_bracketed_by_reloading_and_ready(warden):
+    warden.start(SLEEPER, wait_ready=False)
+    notes = Notifications(warden)
+    notes.wait_for(is_line("READY=1"), what="READY=1")
+    warden.wait_state("sleeper", "RUNNING")
+    drain(notes)
+    warden.write_config(SLEEPER + "added:\n  command: sleep 1000\n  startsecs: 0\n")
+    before = time.monotonic()
+    warden.ctl("reload", check=0)
+    after = time.monotonic()
+    # ExecReload=wardenctl reload is synchronous: by the time wardenctl returns, wardend has
+    # sent both (they are already queued here, nothing to wait for).
+    lines = drain(notes)
+    assert "RELOADING=1" in lines and "READY=1" in lines[lines.index("RELOADING=1"):], lines
+    reloading = next(ls for _, ls in notes.messages if "RELOADING=1" in ls)
+    stamps = [int(l.split("=", 1)[1]) for l in reloading if l.startswith("MONOTONIC_USEC=")]
+    assert len(stamps) == 1, f"MONOTONIC_USEC= must come in the RELOADING=1 datagram: {reloading}"
+    assert before - 0.01 <= stamps[0] / 1e6 <= after + 0.01, (before, stamps[0], after)
+    assert warden.status("added")["added"]["state"] in ("STARTING", "RUNNING")
+
+    # SIGHUP does the same.
+    warden.write_config(SLEEPER)
+    warden.proc.send_signal(signal.SIGHUP)
+    notes.wait_for(is_line("RELOADING=1"), what="RELOADING=1 after SIGHUP")
+    notes.wait_for(is_line("READY=1"), what="READY=1 after the SIGHUP reload")
+    assert "added" not in warden.status()
+
+
+def test_invalid_reload_fails_and_leaves_the_service_ready(warden):
+    warden.start(SLEEPER, wait_ready=False)
+    notes = Notifications(warden)
+    notes.wait_for(is_line("READY=1"), what="READY=1")
+    pid = warden.wait_state("sleeper", "RUNNING")["pid"]
+    drain(notes)
+    with open(warden.config, "a") as f:
+        f.write("  broken:\n    comand: sleep 1\n")
+    r = warden.ctl("reload", check=1)
+    assert "comand" in r.stdout + r.stderr
+    lines = drain(notes)
+    # Either nothing at all, or a reload that ends in READY=1: never stuck in "reloading".
+    if "RELOADING=1" in lines:
+        assert "READY=1" in lines[lines.index("RELOADING=1"):], lines
+    assert warden.status("sleeper")["sleeper"]["pid"] == pid
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "wardenctl shutdown"])
 def test_stopping_is_sent_when_shutdown_begins(warden, how):
     # The program takes 2 s to stop, so the shutdown is visibly in progress.
@@ -206,7 +379,7 @@ def test_stopping_is_sent_when_shutdown_begins(warden, how):
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         notes.wait_for(is_line("STOPPING=1"), timeout=10, what="STOPPING=1")
         assert pid_alive(child), "STOPPING=1 must come when the shutdown starts, not at its end"
-        assert warden.proc.wait(timeout=20) == 0
+        assert notes.wait_exit() == 0
         if ctl is not None:
             assert ctl.wait(timeout=10) == 0, ctl.stdout.read()
     finally:
@@ -225,17 +398,22 @@ def test_programs_inherit_none_of_the_systemd_variables(warden, monkeypatch):
     monkeypatch.setenv("LISTEN_PID", "1")
     monkeypatch.setenv("LISTEN_FDS", "1")
     monkeypatch.setenv("LISTEN_FDNAMES", "control")
+    # The programs' output goes to wardend, not to the journal; the invocation is wardend's.
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
     env_file = os.path.join(warden.root, "env.txt")
+    dump_env = f"env > {env_file}.tmp && mv {env_file}.tmp {env_file}"
     warden.start(f"""\
         envdump:
-          command: ["sh", "-c", "env > {env_file}.tmp && mv {env_file}.tmp {env_file}; exec sleep 1000"]
+          command: ["sh", "-c", "{dump_env}; exec sleep 1000"]
           startsecs: 0
         """, wait_ready=False)
     notes = Notifications(warden)
     notes.wait_for(is_line("READY=1"), what="READY=1")
     env = read_env_file(env_file)
     assert "PATH" in env
-    leaked = {k: env[k] for k in SYSTEMD_VARIABLES if k in env}
+    leaked = {k: env[k] for k in SYSTEMD_VARIABLES + ("JOURNAL_STREAM", "INVOCATION_ID")
+              if k in env}
     assert not leaked, f"programs must not see wardend's systemd variables: {leaked}"
     assert os.path.exists(warden.socket), "a stale LISTEN_* set must not stop wardend binding"
 
@@ -253,9 +431,10 @@ def socket_activate_tool():
 def test_socket_activation_starts_wardend_on_first_connect(warden):
     tool = socket_activate_tool()
     env_file = os.path.join(warden.root, "env.txt")
+    dump_env = f"env > {env_file}.tmp && mv {env_file}.tmp {env_file}"
     warden.write_config(f"""\
         envdump:
-          command: ["sh", "-c", "env > {env_file}.tmp && mv {env_file}.tmp {env_file}; exec sleep 1000"]
+          command: ["sh", "-c", "{dump_env}; exec sleep 1000"]
           startsecs: 0
         """)
     config_socket = warden.socket
@@ -298,7 +477,7 @@ def test_socket_activation_starts_wardend_on_first_connect(warden):
 
     # On exit the socket belongs to systemd: wardend must not unlink it.
     warden.proc.send_signal(signal.SIGTERM)
-    assert warden.proc.wait(timeout=20) == 0
+    assert notes.wait_exit() == 0
     notes.wait_for(is_line("STOPPING=1"), timeout=1, what="STOPPING=1")
     assert os.path.exists(activated)
     assert not pid_alive(child)
@@ -419,3 +598,70 @@ def test_socket_unit_matches_the_default_config():
         configured = re.search(r"^\s+socket:\s*(\S+)", f.read(), re.M)
     assert configured and configured.group(1) == listen[0]
     assert unit["Install"]["WantedBy"] == ["sockets.target"]
+
+
+# --- paths from systemd (RuntimeDirectory=, LogsDirectory=, ConfigurationDirectory=, ...) ------
+
+def systemd_directories(root):
+    dirs = {name: os.path.join(root, sub) for name, sub in (
+        ("RUNTIME_DIRECTORY", "run"), ("LOGS_DIRECTORY", "log"),
+        ("CONFIGURATION_DIRECTORY", "etc"), ("STATE_DIRECTORY", "state"))}
+    for path in dirs.values():
+        os.makedirs(path)
+    return dirs
+
+
+def test_default_paths_come_from_systemd_directories(warden):
+    dirs = systemd_directories(warden.root)
+    config = os.path.join(dirs["CONFIGURATION_DIRECTORY"], "warden.yaml")
+    # No `warden:` section at all: every setting is a default. The name is this run's own, so
+    # that what a wardend ignoring $LOGS_DIRECTORY writes to /var/log/warden can be removed.
+    name = f"hello_{os.getpid()}"
+    with open(config, "w") as f:
+        f.write(f"programs:\n  {name}:\n"
+                '    command: ["sh", "-c", "echo hello; exec sleep 1000"]\n'
+                "    startsecs: 0\n    stdout: {file: AUTO}\n")
+    env = dict(os.environ, **dirs)
+    # No -c: the configuration is $CONFIGURATION_DIRECTORY/warden.yaml. (Checked with --check
+    # first, so that a wardend that does not know the variable never starts on /etc/warden.)
+    r = subprocess.run([WARDEND, "--check"], env=env, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith(f"{config}: ok"), r.stdout + r.stderr
+
+    system_log_dir = "/var/log/warden"
+    had_system_log_dir = os.path.exists(system_log_dir)
+    try:
+        warden.notify, notify_path = bind_notify_socket(warden)
+        warden.stderr = open(warden.stderr_path, "wb")
+        warden.proc = subprocess.Popen([WARDEND], env=dict(env, NOTIFY_SOCKET=notify_path),
+                                       stdin=subprocess.DEVNULL, stdout=warden.stderr,
+                                       stderr=warden.stderr)
+        Notifications(warden).wait_for(is_line("READY=1"), what="READY=1")
+        # The control socket is $RUNTIME_DIRECTORY/warden.sock, AUTO logs go to $LOGS_DIRECTORY.
+        warden.socket = os.path.join(dirs["RUNTIME_DIRECTORY"], "warden.sock")
+        warden.wait_state(name, "RUNNING")
+        log = os.path.join(dirs["LOGS_DIRECTORY"], f"{name}.stdout.log")
+        wait_until(lambda: os.path.exists(log) and "hello" in open(log).read(), what=log)
+    finally:
+        for stream in ("stdout", "stderr"):
+            stray = os.path.join(system_log_dir, f"{name}.{stream}.log")
+            if os.path.exists(stray):
+                os.unlink(stray)
+        if not had_system_log_dir and os.path.isdir(system_log_dir) \
+                and not os.listdir(system_log_dir):
+            os.rmdir(system_log_dir)
+
+
+def test_explicit_settings_win_over_systemd_directories(warden, monkeypatch):
+    dirs = systemd_directories(warden.root)
+    for name, path in dirs.items():
+        monkeypatch.setenv(name, path)
+    warden.start("""\
+        hello:
+          command: ["sh", "-c", "echo hello; exec sleep 1000"]
+          startsecs: 0
+          stdout: {file: AUTO}
+        """)
+    warden.wait_state("hello", "RUNNING")  # on warden.socket, the config's own
+    log = os.path.join(warden.log_dir, "hello.stdout.log")
+    wait_until(lambda: os.path.exists(log) and "hello" in open(log).read(), what=log)
+    assert not os.listdir(dirs["RUNTIME_DIRECTORY"]) and not os.listdir(dirs["LOGS_DIRECTORY"])

@@ -39,6 +39,9 @@ SIGNAL = 0x0006
 PID = 0x0007
 VERSION_MSG = 0x0008
 SHUTDOWN = 0x0009
+TAIL = 0x0010
+LOGROTATE = 0x0011
+CLEAR = 0x0012
 ERROR = 0x7FFF
 REPLY_BIT = 0x8000
 
@@ -288,6 +291,8 @@ def encode_process_info(p: Dict) -> bytes:
         + struct.pack(">I", len(p["children"]))
         + b"".join(pack_record(struct.pack(">iB", c["pid"], _letter_byte(c["kernel_state"])))
                    for c in p["children"])
+        + pack_str(p.get("status_text", ""))
+        + struct.pack(">Q", p.get("retry_in_ms", 0))
     )
     return pack_record(fields)
 
@@ -316,6 +321,9 @@ def decode_process_info(r: Reader) -> Dict:
         c = r.record()
         children.append({"pid": c.i32(), "kernel_state": _letter(c.u8())})
     p["children"] = children
+    # Appended fields (issue 3); absent when the daemon is older.
+    p["status_text"] = r.string() if r.remaining() else ""
+    p["retry_in_ms"] = r.u64() if r.remaining() else 0
     p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
     return p
 
@@ -380,6 +388,43 @@ def encode_version_reply(version: str) -> bytes:
 
 def decode_version_reply(payload: bytes) -> str:
     return Reader(payload).string()
+
+
+# --- section 6: logs (TAIL, LOGROTATE, CLEAR) ---------------------------------------------------
+
+STDOUT = 1
+STDERR = 2
+UNIT_BYTES = 0
+UNIT_LINES = 1
+MAX_TAIL_CHUNK = 512 * 1024
+
+
+def encode_tail_request(name: str = "", stream: int = STDOUT, unit: int = UNIT_LINES,
+                        count: int = 10, follow: bool = False) -> bytes:
+    return pack_str(name) + struct.pack(">BBQB", stream, unit, count, 1 if follow else 0)
+
+
+def decode_tail_request(payload: bytes) -> Dict:
+    r = Reader(payload)
+    return {"name": r.string(), "stream": r.u8(), "unit": r.u8(), "count": r.u64(),
+            "follow": bool(r.u8())}
+
+
+def encode_tail_reply(more: bool, path: str, data: bytes) -> bytes:
+    return struct.pack(">B", 1 if more else 0) + pack_str(path) + pack_str(data)
+
+
+def decode_tail_reply(payload: bytes) -> Dict:
+    """{"more": bool, "path": str, "data": bytes} (data is raw bytes, not text)."""
+    r = Reader(payload)
+    more = bool(r.u8())
+    path = r.string()
+    data = r.take(r.u32())
+    return {"more": more, "path": path, "data": data}
+
+
+def encode_log_names_request(names: Sequence[str] = ()) -> bytes:
+    return pack_str_list(names)
 
 
 def _letter(b: int) -> Optional[str]:
@@ -513,6 +558,39 @@ class Connection:
 
     def shutdown(self) -> None:
         self.request(SHUTDOWN)
+
+    def tail(self, name: str = "", stream: int = STDOUT, unit: int = UNIT_LINES,
+             count: int = 10) -> Tuple[str, bytes]:
+        """(path, data) of a plain tail: every TAIL reply up to the one whose more is 0."""
+        replies = list(self.tail_replies(name, stream, unit, count, follow=False))
+        return replies[-1]["path"], b"".join(r["data"] for r in replies)
+
+    def tail_replies(self, name: str = "", stream: int = STDOUT, unit: int = UNIT_LINES,
+                     count: int = 10, follow: bool = False, timeout: Optional[float] = None):
+        """Yields each TAIL reply (dicts of decode_tail_reply) as it arrives. A follow never ends
+        on its own: stop iterating and close the connection. ERROR raises WardenError."""
+        request_id = self.next_id
+        self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
+        self.send_frame(TAIL, request_id, encode_tail_request(name, stream, unit, count, follow))
+        while True:
+            f = self.recv_frame(timeout)
+            if f.request_id != request_id:
+                continue
+            if f.type == ERROR:
+                code, message = decode_error(f.payload)
+                raise WardenError(code, message, request_id)
+            if f.type != TAIL | REPLY_BIT:
+                raise ProtocolError(f"reply type 0x{f.type:04X} to TAIL")
+            reply = decode_tail_reply(f.payload)
+            yield reply
+            if not reply["more"]:
+                return
+
+    def logrotate(self, names: Sequence[str] = ()) -> List[Dict]:
+        return decode_action_reply(self.request(LOGROTATE, encode_log_names_request(names)))
+
+    def clear(self, names: Sequence[str]) -> List[Dict]:
+        return decode_action_reply(self.request(CLEAR, encode_log_names_request(names)))
 
 
 def connect(path: str, timeout: float = 30.0, hello: bool = False) -> Connection:

@@ -1,0 +1,48 @@
+# Install rules: `cmake --install` (and the Debian package, packaging/debian/rules) lays warden
+# out as a system service:
+#   /usr/sbin/wardend, /usr/bin/wardenctl
+#   <systemd unit dir>/warden.service, warden.socket   (/lib/systemd/system on Debian 12)
+#   /etc/warden/warden.yaml, /etc/warden/conf.d/README  (config/)
+#   /var/log/warden/                                    (the default log_dir)
+#   /usr/share/doc/warden/*.md                          (README.md, docs/)
+# Included from the top-level CMakeLists.txt after the targets exist.
+include(GNUInstallDirs)
+
+install(TARGETS wardend RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+install(TARGETS wardenctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# systemd's own answer for where system units go; the Debian 12 default when systemd.pc is absent.
+set(WARDEN_SYSTEMD_UNITDIR "" CACHE PATH "Where to install warden.service and warden.socket")
+if(NOT WARDEN_SYSTEMD_UNITDIR)
+  pkg_get_variable(_warden_unitdir systemd systemdsystemunitdir)
+  if(NOT _warden_unitdir)
+    set(_warden_unitdir /lib/systemd/system)
+  endif()
+  set(WARDEN_SYSTEMD_UNITDIR ${_warden_unitdir})
+endif()
+
+# The units in units/ name /usr/sbin/wardend, /usr/bin/wardenctl and /usr/share/doc/warden,
+# which is where a /usr prefix puts them; any other prefix gets a copy naming the real paths.
+foreach(_unit warden.service warden.socket)
+  file(READ ${PROJECT_SOURCE_DIR}/units/${_unit} _text)
+  string(REPLACE "/usr/share/doc/warden" "${CMAKE_INSTALL_FULL_DOCDIR}" _text "${_text}")
+  string(REPLACE "/usr/sbin/wardend" "${CMAKE_INSTALL_FULL_SBINDIR}/wardend" _text "${_text}")
+  string(REPLACE "/usr/bin/wardenctl" "${CMAKE_INSTALL_FULL_BINDIR}/wardenctl" _text "${_text}")
+  file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/units/${_unit} CONTENT "${_text}" @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/units/${_unit} DESTINATION ${WARDEN_SYSTEMD_UNITDIR})
+endforeach()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PROJECT_SOURCE_DIR}/units/warden.service ${PROJECT_SOURCE_DIR}/units/warden.socket)
+
+# Not under the prefix: wardend reads /etc/warden/warden.yaml and logs to /var/log/warden by
+# default (and warden.service's ConfigurationDirectory= and LogsDirectory= say the same),
+# whatever the prefix of the binaries.
+set(WARDEN_CONFDIR /etc/warden CACHE PATH "Where to install warden.yaml and conf.d/")
+set(WARDEN_LOGDIR /var/log/warden CACHE PATH "The log folder to create")
+install(FILES ${PROJECT_SOURCE_DIR}/config/warden.yaml DESTINATION ${WARDEN_CONFDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/config/conf.d/README DESTINATION ${WARDEN_CONFDIR}/conf.d)
+install(DIRECTORY DESTINATION ${WARDEN_LOGDIR})
+
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+file(GLOB _warden_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${_warden_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})

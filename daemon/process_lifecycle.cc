@@ -1,0 +1,175 @@
+// Process (the ProcessHost of one supervised process): readiness watches, leftover processes and
+// jitter. The rest of Process is in supervisor.cc.
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+#include "daemon/supervisor.h"
+
+namespace warden {
+namespace {
+
+// Notify sockets live in a folder beside the control socket: /run/warden/notify/7.sock.
+std::string NotifyDir(const std::string& control_socket) {
+  const size_t slash = control_socket.rfind('/');
+  const std::string parent = slash == std::string::npos ? "." : control_socket.substr(0, slash);
+  return (parent.empty() ? "" : parent) + "/notify";
+}
+
+}  // namespace
+
+std::optional<core::SpawnError> Process::PrepareReadiness(os::SpawnSpec* spec) {
+  readiness_.reset();
+  status_text_.clear();
+  const config::Program& p = *program_;
+  if (p.ready == config::ReadyMode::kStartsecs) return std::nullopt;
+
+  ReadinessWatch::Options options;
+  options.mode = p.ready;
+  options.fd = p.ready_fd;
+  options.port = p.ready_port;
+  options.name = full_name_;
+  options.uid = spec->uid.value_or(geteuid());
+  options.gid = spec->uid || spec->change_group ? spec->gid : getegid();
+  if (p.ready == config::ReadyMode::kNotify) {
+    const std::string dir = NotifyDir(supervisor_.config().warden.socket);
+    if (Status made = os::MakeDirs(dir); !made.ok()) {
+      return core::SpawnError{"notify socket folder " + dir, errno};
+    }
+    options.notify_path = dir + "/" + std::to_string(serial_) + ".sock";
+  }
+
+  std::weak_ptr<bool> alive = alive_;
+  ReadinessWatch::Callbacks callbacks;
+  callbacks.on_ready = [this, alive] {
+    if (!alive.expired()) machine_.OnReady(EventLoop::Now());
+  };
+  callbacks.on_status = [this, alive](const std::string& text) {
+    if (alive.expired()) return;
+    if (text != status_text_) spdlog::info("{}: STATUS={}", full_name_, text);
+    status_text_ = text;
+  };
+  auto watch = ReadinessWatch::Prepare(supervisor_.loop(), options, spec, std::move(callbacks));
+  if (!watch.ok()) {
+    spdlog::warn("{}: readiness: {}", full_name_, watch.status().message());
+    return core::SpawnError{"readiness: " + watch.status().message(), 0};
+  }
+  readiness_ = std::move(watch).value();
+  return std::nullopt;
+}
+
+// --- leftovers ---------------------------------------------------------------------------------
+
+namespace {
+
+bool Alive(const os::ProcStat& p) { return p.state != 'Z' && p.state != 'X'; }
+
+}  // namespace
+
+bool Process::HasLeftovers() {
+  for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
+    if (Alive(m)) return true;
+  }
+  return false;
+}
+
+void Process::KillLeftovers(int signal) {
+  if (signal != leftover_signal_) {
+    leftover_signal_ = signal;
+    signalled_.clear();
+  }
+  for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
+    if (!Alive(m)) continue;
+    auto sent = signalled_.find(m.pid);
+    if (signal != SIGKILL && sent != signalled_.end() && sent->second == m.start_ticks) continue;
+    signalled_[m.pid] = m.start_ticks;
+    spdlog::info("{}: sending SIG{} to leftover pid {}", full_name_, os::SignalName(signal),
+                 m.pid);
+    if (!os::SignalProcess(m, signal) && errno != ESRCH) {
+      spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, m.pid, os::SignalName(signal),
+                   strerror(errno));
+    }
+  }
+}
+
+void Supervisor::ScanTree() const {
+  if (tree_valid_) return;
+  std::vector<ProcessClaim> claims;
+  claims.reserve(processes_.size());
+  tree_index_.clear();
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    const Process* p = processes_[i].get();
+    p->claim_.main_pid = p->machine().pid();
+    p->claim_.group = p->name().group;
+    p->claim_.process = p->name().name;
+    claims.push_back(p->claim_);
+    tree_index_[p] = i;
+  }
+  tree_ = Attribute(static_cast<int>(getpid()), os::ScanProcesses(), claims, ReadEnvironNames);
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    Remember(&processes_[i]->claim_, tree_.members[i]);
+  }
+  for (int pid : tree_.unclaimed) {
+    spdlog::debug("pid {} is wardend's child but no program's: left alone", pid);
+  }
+  // Valid for the rest of this event-loop callback only: processes come and go.
+  tree_valid_ = true;
+  loop_.Post([this] { tree_valid_ = false; });
+}
+
+const std::vector<os::ProcStat>& Supervisor::MembersOf(const Process* process) const {
+  static const std::vector<os::ProcStat> kNone;
+  ScanTree();
+  auto it = tree_index_.find(process);
+  if (it == tree_index_.end()) return kNone;
+  return tree_.members[it->second];
+}
+
+std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
+  ScanTree();
+  auto it = tree_index_.find(process);
+  if (it == tree_index_.end()) return std::nullopt;
+  return tree_.main[it->second];
+}
+
+void Supervisor::CheckCleanups() {
+  for (auto& p : processes_) {
+    if (!p->machine().cleaning()) continue;
+    if (p->HasLeftovers()) {
+      // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
+      // wardend's): they get the signal the others got.
+      if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
+      continue;
+    }
+    spdlog::info("{}: no processes left behind", p->full_name());
+    p->leftover_signal_ = 0;
+    p->signalled_.clear();
+    p->machine().OnLeftoversGone(EventLoop::Now());
+  }
+}
+
+proto::StateEvent Process::EventFor(core::State from, core::State to) const {
+  proto::StateEvent e;
+  e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  e.process = full_name_;
+  e.from = static_cast<proto::ProcessState>(from);
+  e.to = static_cast<proto::ProcessState>(to);
+  // The process in the new state, else the one that just ended (leaving a state that had one).
+  const bool had_process = from == core::State::kStarting || from == core::State::kRunning ||
+                           from == core::State::kStopping;
+  e.pid = machine_.pid() != 0 ? machine_.pid() : had_process ? last_pid_ : 0;
+  e.reason = machine_.reason();
+  return e;
+}
+
+double Process::Random() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(supervisor_.random_);
+}
+
+}  // namespace warden
