@@ -124,7 +124,7 @@ Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& optio
     }
   }
   std::erase_if(sinks_, [](const auto& entry) { return entry.second.expired(); });
-  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, options);
+  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, options, closer_);
   if (sink.ok()) sinks_[options.file.path] = *sink;
   return sink;
 }

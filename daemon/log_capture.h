@@ -100,6 +100,7 @@ class LogCapture {
   void Finished(PipeReader* reader);
 
   EventLoop& loop_;
+  std::shared_ptr<BackgroundCloser> closer_ = std::make_shared<BackgroundCloser>();
   std::unordered_map<std::string, std::weak_ptr<LogSink>> sinks_;  // by path
   std::unordered_map<PipeReader*, std::unique_ptr<PipeReader>> readers_;
   std::vector<char> buffer_;

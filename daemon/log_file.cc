@@ -51,6 +51,7 @@ Status LogFile::Open() {
 Status LogFile::Reopen() {
   LogFile fresh(options_);
   if (Status s = fresh.Open(); !s.ok()) return s;
+  Release(std::move(fd_));  // perhaps deleted by whoever rotated it: freeing it takes a while
   fd_ = std::move(fresh.fd_);
   regular_ = fresh.regular_;
   size_ = fresh.size_;
@@ -71,9 +72,37 @@ size_t LogFile::Room() const {
   return static_cast<size_t>(std::min<uint64_t>(options_.max_bytes - size_, SIZE_MAX));
 }
 
+void LogFile::Release(UniqueFd fd) {
+  if (closer_) {
+    closer_->Close(std::move(fd));
+  } else {
+    fd.reset();
+  }
+}
+
+int LogFile::Remove(const std::string& path) {
+  // Hold the file open across the unlink so that freeing it happens in the closer's close.
+  UniqueFd held(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return errno;
+  Release(std::move(held));
+  return 0;
+}
+
+int LogFile::StartOver() {
+  if (unlink(options_.path.c_str()) != 0 && errno != ENOENT) {
+    // A folder we may not write to: empty the file in place instead (and pay for it here).
+    if (ftruncate(fd_.get(), 0) != 0) return errno;
+    size_ = 0;
+    return 0;
+  }
+  need_fresh_ = true;
+  return OpenFresh();
+}
+
 int LogFile::OpenFresh() {
   UniqueFd fd(open(options_.path.c_str(), kOpenFlags, kFileMode));
   if (!fd) return errno;
+  Release(std::move(fd_));
   fd_ = std::move(fd);
   need_fresh_ = false;
   // Normally empty; if something else created the file meanwhile, write after its bytes.
@@ -83,12 +112,14 @@ int LogFile::OpenFresh() {
 
 int LogFile::Rotate() {
   if (options_.backups <= 0) {
-    if (ftruncate(fd_.get(), 0) != 0) return errno;
-    size_ = 0;
+    if (int e = StartOver(); e != 0) return e;
     ++rotations_;
     return 0;
   }
-  // Oldest first, so that each rename's target is already free (FILE.N itself is replaced).
+  // The oldest backup goes first, and each rename then targets a free name: renaming over an
+  // existing file makes ext4 (auto_da_alloc) flush the renamed file's data before returning,
+  // tens of milliseconds for a big log, and freeing the old one would cost as much again.
+  if (int e = Remove(Backup(options_.path, options_.backups)); e != 0) return e;
   for (int i = options_.backups - 1; i >= 1; --i) {
     if (rename(Backup(options_.path, i).c_str(), Backup(options_.path, i + 1).c_str()) != 0 &&
         errno != ENOENT) {
@@ -205,12 +236,10 @@ Status LogFile::Clear() {
   if (need_fresh_) {
     if (int e = OpenFresh(); e != 0) return ErrnoStatus("open " + options_.path, e);
   }
-  if (ftruncate(fd_.get(), 0) != 0) return ErrnoStatus("truncate " + options_.path, errno);
-  size_ = 0;
+  if (int e = StartOver(); e != 0) return ErrnoStatus("empty " + options_.path, e);
   for (int i = 1; i <= options_.backups; ++i) {
     std::string backup = Backup(options_.path, i);
-    if (unlink(backup.c_str()) != 0 && errno != ENOENT)
-      return ErrnoStatus("remove " + backup, errno);
+    if (int e = Remove(backup); e != 0) return ErrnoStatus("remove " + backup, e);
   }
   return Status::Ok();
 }

@@ -303,3 +303,32 @@ TEST(TailOf, MatchesReadTail) {
 
 }  // namespace
 }  // namespace warden
+
+namespace warden {
+namespace {
+
+TEST(LogFile, DeletedFilesAreClosedByTheCloser) {
+  ScratchDir dir;
+  auto closer = std::make_shared<BackgroundCloser>();
+  LogFile log({dir / "d", 10, 1});
+  log.set_closer(closer);
+  ASSERT_TRUE(log.Open().ok());
+  const std::string data = Stream(35);
+  ASSERT_EQ(log.Write(data).written, 35u);  // rotates 3 times: d.1 is renamed over twice
+  closer->Flush();
+  EXPECT_EQ(Slurp(dir / "d.1"), data.substr(20, 10));
+  EXPECT_EQ(Slurp(dir / "d"), data.substr(30));
+  ASSERT_TRUE(log.Clear().ok());
+  closer->Flush();
+  EXPECT_FALSE(fs::exists(dir / "d.1"));
+  EXPECT_EQ(fs::file_size(dir / "d"), 0u);
+
+  LogFile over({dir / "o", 10, 0});  // backups 0: starts over in a new file
+  over.set_closer(closer);
+  ASSERT_TRUE(over.Open().ok());
+  ASSERT_EQ(over.Write("0123456789ab").written, 12u);
+  EXPECT_EQ(Slurp(dir / "o"), "ab");
+}
+
+}  // namespace
+}  // namespace warden

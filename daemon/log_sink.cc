@@ -52,8 +52,10 @@ std::string LineStamper::Apply(std::string_view bytes, std::chrono::system_clock
 LogSink::LogSink(EventLoop& loop, LogSinkOptions options)
     : loop_(loop), options_(std::move(options)), file_(options_.file) {}
 
-Result<std::shared_ptr<LogSink>> LogSink::Open(EventLoop& loop, LogSinkOptions options) {
+Result<std::shared_ptr<LogSink>> LogSink::Open(EventLoop& loop, LogSinkOptions options,
+                                               std::shared_ptr<BackgroundCloser> closer) {
   std::shared_ptr<LogSink> sink(new LogSink(loop, std::move(options)));
+  sink->file_.set_closer(std::move(closer));
   if (Status s = sink->file_.Open(); !s.ok()) return s;
   return sink;
 }

@@ -59,8 +59,10 @@ class LogSink final : public TailSource, public std::enable_shared_from_this<Log
   static constexpr std::chrono::milliseconds kFirstRetry{50};
   static constexpr std::chrono::milliseconds kMaxRetry{1000};
 
-  // Opens the file. Fails (and nothing exists) when it cannot be opened.
-  static Result<std::shared_ptr<LogSink>> Open(EventLoop& loop, LogSinkOptions options);
+  // Opens the file. Fails (and nothing exists) when it cannot be opened. Deleted files are
+  // closed by `closer` when given (see LogFile).
+  static Result<std::shared_ptr<LogSink>> Open(EventLoop& loop, LogSinkOptions options,
+                                               std::shared_ptr<BackgroundCloser> closer = {});
   ~LogSink() override;
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
