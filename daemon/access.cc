@@ -4,6 +4,7 @@
 #include <set>
 #include <string_view>
 
+#include "proto/event_messages.h"
 #include "proto/log_messages.h"
 
 namespace warden::access {
@@ -17,6 +18,7 @@ enum class Scope : uint8_t {
   kDaemon,      // wardend as a whole: warden.access only
   kAnything,    // the right anywhere (global or on any one program)
   kProcesses,   // the processes its NAME list expands to, each on its own
+  kAllNamed,    // the processes its NAME list expands to, all of them or nothing (WAIT)
   kOneProcess,  // one process by name (PID, TAIL); the empty name means wardend itself
   kPrograms,    // program and group names (UPDATE); none means everything
 };
@@ -42,6 +44,10 @@ std::optional<Requirement> Classify(MessageType type) {
       return Requirement{Scope::kAnything, Right::kRead, "ask wardend its version"};
     case MessageType::kTail:
       return Requirement{Scope::kOneProcess, Right::kRead, "read the log of"};
+    case MessageType::kEvents:
+      return Requirement{Scope::kProcesses, Right::kRead, "watch the events of"};
+    case MessageType::kWait:
+      return Requirement{Scope::kAllNamed, Right::kRead, "wait for"};
     case MessageType::kReread:
       return Requirement{Scope::kDaemon, Right::kRead, "reread the configuration"};
     case MessageType::kStart:
@@ -76,6 +82,8 @@ std::optional<Requirement> Classify(MessageType type) {
     case MessageType::kTailReply:
     case MessageType::kLogRotateReply:
     case MessageType::kClearReply:
+    case MessageType::kEventsReply:
+    case MessageType::kWaitReply:
     case MessageType::kRereadReply:
     case MessageType::kUpdateReply:
     case MessageType::kReloadReply:
@@ -136,6 +144,22 @@ std::optional<NamesCodec> DecodeNames(MessageType type, const std::vector<uint8_
                         return proto::Encode(proto::StatusRequest{std::move(names)});
                       }};
   }
+  if (type == MessageType::kEvents) {
+    proto::EventsRequest request;
+    if (!proto::Decode(payload, &request)) return std::nullopt;
+    return NamesCodec{request.names, [](std::vector<std::string> names) {
+                        return proto::Encode(proto::EventsRequest{std::move(names)});
+                      }};
+  }
+  if (type == MessageType::kWait) {
+    proto::WaitRequest request;
+    if (!proto::Decode(payload, &request)) return std::nullopt;
+    return NamesCodec{request.names, [request](std::vector<std::string> names) {
+                        proto::WaitRequest rewritten = request;
+                        rewritten.names = std::move(names);
+                        return proto::Encode(rewritten);
+                      }};
+  }
   if (type == MessageType::kLogRotate || type == MessageType::kClear) {
     proto::LogNamesRequest request;
     if (!proto::Decode(payload, &request)) return std::nullopt;
@@ -165,6 +189,7 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
   for (const std::string& name : codec->names) names.emplace_back(name);
 
   std::vector<std::string> kept;
+  std::vector<std::string> kept_all;  // every allowed process, by full name
   std::vector<std::string> refused;
   std::set<std::string, std::less<>> allowed_seen, refused_seen;
   bool any_refused = false;
@@ -175,6 +200,7 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
     for (const Expansion::Target& t : e.targets) {
       if (policy.Allows(peer, req.right, policy.config().FindProgram(t.program))) {
         ok.push_back(&t);
+        kept_all.push_back(t.full_name);
       } else {
         ++bad;
         if (refused_seen.insert(t.full_name).second) refused.push_back(t.full_name);
@@ -190,12 +216,24 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
       if (allowed_seen.insert(t->full_name).second) kept.push_back(t->full_name);
     }
   }
+  // EVENTS of everything also covers programs added later, which only warden.access covers:
+  // without it, the peer watches the processes it may read now, by name.
+  if (type == MessageType::kEvents && codec->names.empty() && !any_refused &&
+      !policy.Allows(peer, req.right, nullptr)) {
+    if (kept_all.empty()) return Deny(Refusal(peer, req.verb, "every process"));
+    Decision d;
+    d.payload = codec->encode(std::move(kept_all));
+    return d;
+  }
   if (!any_refused) return {};  // the request as it is
-  if (kept.empty()) return Deny(Refusal(peer, req.verb, JoinNames(refused)));
+  if (kept.empty() || req.scope == Scope::kAllNamed) {
+    return Deny(Refusal(peer, req.verb, JoinNames(refused)));
+  }
 
   Decision d;
   d.payload = codec->encode(std::move(kept));
-  if (type != MessageType::kStatus) {  // STATUS simply does not show them
+  // STATUS and EVENTS simply do not show them; the others answer with an ActionReply.
+  if (type != MessageType::kStatus && type != MessageType::kEvents) {
     for (const std::string& full_name : refused) {
       d.refused.push_back(
           {full_name, ErrorCode::kPermissionDenied, Refusal(peer, req.verb, full_name)});
@@ -343,6 +381,7 @@ Decision Check(const Policy& policy, const Peer& peer, const Expander& expand, u
       if (policy.AllowsAnything(peer, req->right)) return {};
       return Deny(Refusal(peer, req->verb, ""));
     case Scope::kProcesses:
+    case Scope::kAllNamed:
       return CheckProcesses(policy, peer, expand, message_type, *req, payload);
     case Scope::kOneProcess:
       return CheckOneProcess(policy, peer, expand, message_type, *req, payload);

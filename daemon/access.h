@@ -9,7 +9,7 @@
 //     primary gid or one of its user's groups is in the right's `groups`, of `warden.access`
 //     (every process) or of the process's program's `access` (that program: widens, never
 //     narrows). `control` implies `read`.
-//   - read:    STATUS, PID, VERSION, TAIL, REREAD (and EVENTS, WAIT when they exist).
+//   - read:    STATUS, PID, VERSION, TAIL, EVENTS, WAIT, REREAD.
 //     control: START, STOP, RESTART, SIGNAL, UPDATE, RELOAD, SHUTDOWN, LOGROTATE, CLEAR.
 //     HELLO needs nothing. A message type this table does not know needs control of wardend
 //     itself: a new message is refused to everyone but the trusted until it is classified here.
@@ -17,8 +17,10 @@
 //     daemon's own log) needs the right in `warden.access`; VERSION and the daemon's pid need
 //     read on anything.
 //   - A request naming several processes does what it may: the refused processes get a
-//     PERMISSION_DENIED result each and the others are carried out. STATUS shows only what the
-//     peer may read. When nothing at all is allowed, the request gets ERROR PERMISSION_DENIED.
+//     PERMISSION_DENIED result each and the others are carried out. STATUS and EVENTS show only
+//     what the peer may read (EVENTS of everything, without warden.access, covers the processes
+//     it may read now, not programs added later). WAIT is all or nothing. When nothing at all is
+//     allowed, the request gets ERROR PERMISSION_DENIED.
 #pragma once
 
 #include <sys/types.h>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "proto/event_messages.h"
 #include "proto/log_messages.h"
 
 namespace warden::access {
@@ -268,6 +269,42 @@ TEST_F(AccessTest, LogRotateAndClearAreControlPerProcess) {
   EXPECT_EQ(RefusedNames(d), std::vector<std::string>{"web"});
   EXPECT_FALSE(
       Run(kAlice, MessageType::kLogRotate, proto::Encode(proto::LogNamesRequest{{"web"}})).allowed);
+}
+
+TEST_F(AccessTest, EventsShowOnlyWhatThePeerMayRead) {
+  auto names_of = [](const Decision& d) {
+    proto::EventsRequest request;
+    EXPECT_TRUE(d.payload.has_value());
+    if (d.payload) {
+      EXPECT_TRUE(proto::Decode(*d.payload, &request));
+    }
+    return request.names;
+  };
+  Decision d = Run(kAlice, MessageType::kEvents, proto::Encode(proto::EventsRequest{}));
+  ASSERT_TRUE(d.allowed);
+  EXPECT_EQ(names_of(d), std::vector<std::string>{"web"});
+  EXPECT_TRUE(d.refused.empty());
+  // Everything, but only through program rules: by name, so programs added later stay hidden.
+  config::Config per_program = MakeConfig();
+  per_program.warden.access = {};
+  for (auto& p : per_program.programs) p.access.read.users = {1001};
+  const Policy policy(kDaemonUid, per_program);
+  d = Check(policy, kAlice, Expand, T(MessageType::kEvents), proto::Encode(proto::EventsRequest{}));
+  ASSERT_TRUE(d.allowed);
+  EXPECT_EQ(names_of(d), (std::vector<std::string>{"web", "api:api_00", "api:api_01", "db"}));
+  // warden.access read: everything, later programs included.
+  ExpectUntouched(Run(kCarol, MessageType::kEvents, proto::Encode(proto::EventsRequest{})));
+  EXPECT_FALSE(Run(kMallory, MessageType::kEvents, proto::Encode(proto::EventsRequest{})).allowed);
+}
+
+TEST_F(AccessTest, WaitIsAllOrNothing) {
+  proto::WaitRequest wait;
+  wait.names = {"web"};
+  ExpectUntouched(Run(kAlice, MessageType::kWait, proto::Encode(wait)));
+  wait.names = {"web", "db"};
+  Decision d = Run(kAlice, MessageType::kWait, proto::Encode(wait));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.message, "uid 1001 (alice) may not wait for db");
 }
 
 TEST_F(AccessTest, UpdateByProgramAndGroupName) {

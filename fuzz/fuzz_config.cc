@@ -14,8 +14,8 @@
 
 #include "config/config.h"
 
-extern "C" int glob(const char* /*pattern*/, int /*flags*/,
-                    int (*/*errfunc*/)(const char*, int), glob_t* pglob) {
+extern "C" int glob(const char* /*pattern*/, int /*flags*/, int (* /*errfunc*/)(const char*, int),
+                    glob_t* pglob) {
   pglob->gl_pathc = 0;
   pglob->gl_pathv = nullptr;
   pglob->gl_offs = 0;

@@ -1,5 +1,5 @@
-// libFuzzer target: every payload decoder of protocol version 1 (proto/messages.h and
-// proto/log_messages.h) over arbitrary bytes.
+// libFuzzer target: every payload decoder of protocol version 1 (proto/messages.h,
+// proto/log_messages.h and proto/event_messages.h) over arbitrary bytes.
 //
 // The first input byte picks the message; the rest is its payload. Decoders must not crash, read
 // out of bounds or allocate from an unchecked count (ASan and the -rss_limit_mb of fuzz/run
@@ -8,8 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <vector>
 
+#include "proto/event_messages.h"
 #include "proto/log_messages.h"
 #include "proto/messages.h"
 
@@ -25,28 +27,23 @@ void RoundTrip(const std::vector<uint8_t>& payload) {
   if (warden::proto::Encode(second) != encoded) std::abort();
 }
 
+namespace p = warden::proto;
+
+// Indexed by the input's first byte (modulo the count); the corpus files are named after them.
+constexpr void (*kDecoders[])(const std::vector<uint8_t>&) = {
+    &RoundTrip<p::HelloRequest>,  &RoundTrip<p::HelloReply>,      &RoundTrip<p::ErrorReply>,
+    &RoundTrip<p::StatusRequest>, &RoundTrip<p::StatusReply>,     &RoundTrip<p::ActionRequest>,
+    &RoundTrip<p::ActionReply>,   &RoundTrip<p::PidRequest>,      &RoundTrip<p::PidReply>,
+    &RoundTrip<p::VersionReply>,  &RoundTrip<p::RereadReply>,     &RoundTrip<p::TailRequest>,
+    &RoundTrip<p::TailReply>,     &RoundTrip<p::LogNamesRequest>, &RoundTrip<p::EventsRequest>,
+    &RoundTrip<p::EventsReply>,   &RoundTrip<p::WaitRequest>,     &RoundTrip<p::WaitReply>,
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  namespace p = warden::proto;
   if (size == 0) return 0;
-  const uint8_t which = data[0];
   const std::vector<uint8_t> payload(data + 1, data + size);
-  switch (which % 14) {
-    case 0: RoundTrip<p::HelloRequest>(payload); break;
-    case 1: RoundTrip<p::HelloReply>(payload); break;
-    case 2: RoundTrip<p::ErrorReply>(payload); break;
-    case 3: RoundTrip<p::StatusRequest>(payload); break;
-    case 4: RoundTrip<p::StatusReply>(payload); break;
-    case 5: RoundTrip<p::ActionRequest>(payload); break;
-    case 6: RoundTrip<p::ActionReply>(payload); break;
-    case 7: RoundTrip<p::PidRequest>(payload); break;
-    case 8: RoundTrip<p::PidReply>(payload); break;
-    case 9: RoundTrip<p::VersionReply>(payload); break;
-    case 10: RoundTrip<p::RereadReply>(payload); break;
-    case 11: RoundTrip<p::TailRequest>(payload); break;
-    case 12: RoundTrip<p::TailReply>(payload); break;
-    case 13: RoundTrip<p::LogNamesRequest>(payload); break;
-  }
+  kDecoders[data[0] % std::size(kDecoders)](payload);
   return 0;
 }

@@ -192,6 +192,30 @@ with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
     assert sorted(lines[1].split()) == ["db=12", "web=0"]
 
 
+def test_events_and_wait_follow_the_read_right(daemon):
+    """alice (read on api only) sees api's events alone; wait on db is refused."""
+    script = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import wardenproto as wp
+with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
+    try:
+        c.wait(["api", "db"], "RUNNING", 1000)
+        print("wait allowed")
+    except wp.WardenError as e:
+        print("wait", e.code)
+    print("api waited", len(c.wait(["api"], "RUNNING", 1000)))
+    snapshot = next(c.events())
+    print("events", " ".join(sorted(e["process"] for e in snapshot["events"])))
+"""
+    r = subprocess.run(["setpriv", f"--reuid={ALICE}", f"--regid={ALICE}", "--init-groups",
+                        "/usr/bin/python3", "-c", script], capture_output=True, text=True,
+                       timeout=30, cwd="/")
+    assert r.returncode == 0, r
+    assert r.stdout.splitlines() == [f"wait {wp.PERMISSION_DENIED}", "api waited 1",
+                                     "events api"], r.stdout
+
+
 def test_rules_change_on_reload(daemon):
     assert ctl_as(daemon, MALLORY, "status", "db").returncode == 1
     write_config(daemon, PROGRAMS, GLOBAL.replace(
