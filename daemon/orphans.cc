@@ -8,6 +8,7 @@ namespace {
 
 constexpr size_t kNoClaim = static_cast<size_t>(-1);
 constexpr size_t kEnvironMax = 256 * 1024;
+constexpr size_t kEnvironProbes = 64;  // environments read below one unclaimed root, at most
 
 }  // namespace
 
@@ -34,11 +35,20 @@ Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
     for (size_t c = 0; c < claims.size(); ++c) {
       if (claims[c].sessions.count(root.session) || claims[c].sessions.count(root.pgrp)) return c;
     }
-    if (environ_names) {
-      if (auto names = environ_names(root.pid)) {
+    if (!environ_names) return kNoClaim;
+    // The root's environment, or, when it has none to show (a process in the middle of exiting
+    // has released its memory, environment included, before its children are reparented), the
+    // first of its descendants that has one.
+    std::vector<int> queue{root.pid};
+    for (size_t q = 0; q < queue.size() && q < kEnvironProbes; ++q) {
+      if (auto names = environ_names(queue[q])) {
         for (size_t c = 0; c < claims.size(); ++c) {
           if (claims[c].group == names->first && claims[c].process == names->second) return c;
         }
+        return kNoClaim;  // someone else's names: not ours to guess further
+      }
+      if (auto kids = children.find(queue[q]); kids != children.end()) {
+        for (size_t k : kids->second) queue.push_back(snapshot[k].pid);
       }
     }
     return kNoClaim;

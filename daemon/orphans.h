@@ -10,7 +10,9 @@
 //        b. whose processes' sessions or process groups it is in (children are setsid'd, so a
 //           program's session id is the pid of a main process it had), else
 //        c. whose names it carries in its environment (WARDEN_GROUP and WARDEN_PROCESS, which
-//           every program gets and double-forking daemons keep), else nobody;
+//           every program gets and double-forking daemons keep; a root that is exiting has no
+//           environment left, so then its first descendant that has one speaks for it), else
+//           nobody;
 //   3. every descendant of a root belongs where its root belongs.
 //
 // The result feeds status (children), the leftover check and the kills (KillLeftovers), and what
@@ -32,16 +34,15 @@
 namespace warden {
 
 struct ProcessClaim {
-  int main_pid = 0;                             // 0 when the main process is gone
-  std::unordered_map<int, uint64_t> known;      // pid -> start ticks, attributed before
-  std::unordered_set<int> sessions;             // session / process group ids it owns
-  std::string group;                            // WARDEN_GROUP of its processes
-  std::string process;                          // WARDEN_PROCESS of its processes
+  int main_pid = 0;                         // 0 when the main process is gone
+  std::unordered_map<int, uint64_t> known;  // pid -> start ticks, attributed before
+  std::unordered_set<int> sessions;         // session / process group ids it owns
+  std::string group;                        // WARDEN_GROUP of its processes
+  std::string process;                      // WARDEN_PROCESS of its processes
 };
 
 // WARDEN_GROUP and WARDEN_PROCESS from a process's environment, when readable.
-using EnvironNames =
-    std::function<std::optional<std::pair<std::string, std::string>>(int pid)>;
+using EnvironNames = std::function<std::optional<std::pair<std::string, std::string>>(int pid)>;
 
 struct Attribution {
   // Per claim, in the order given: its live processes other than the main one (zombies

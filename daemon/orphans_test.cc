@@ -68,6 +68,17 @@ TEST(AttributeTest, DoubleForkedDaemonFoundByItsEnvironment) {
   EXPECT_EQ(Pids(a.members[1]), std::vector<int>{2002});
 }
 
+TEST(AttributeTest, AnExitingRootIsClaimedThroughItsChild) {
+  // 2001 is exiting (no environment left) and its child 2002 not reparented yet.
+  std::vector<os::ProcStat> snap = {Proc(2001, kSelf, 2001), Proc(2002, 2001, 2001)};
+  auto environ_names = [](int pid) -> std::optional<std::pair<std::string, std::string>> {
+    if (pid == 2002) return std::make_pair(std::string("g"), std::string("p"));
+    return std::nullopt;
+  };
+  Attribution a = Attribute(kSelf, snap, {Claim(0)}, environ_names);
+  EXPECT_EQ(Pids(a.members[0]), (std::vector<int>{2001, 2002}));
+}
+
 TEST(AttributeTest, KnownPidsStayAttributedOnlyWithTheSameStartTime) {
   ProcessClaim c = Claim(0);
   c.known = {{2002, 77}};

@@ -87,8 +87,7 @@ void Process::KillLeftovers(int signal) {
     auto sent = signalled_.find(m.pid);
     if (signal != SIGKILL && sent != signalled_.end() && sent->second == m.start_ticks) continue;
     signalled_[m.pid] = m.start_ticks;
-    spdlog::info("{}: sending SIG{} to leftover pid {}", full_name_, os::SignalName(signal),
-                 m.pid);
+    spdlog::info("{}: sending SIG{} to leftover pid {}", full_name_, os::SignalName(signal), m.pid);
     if (!os::SignalProcess(m, signal) && errno != ESRCH) {
       spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, m.pid, os::SignalName(signal),
                    strerror(errno));
@@ -136,9 +135,16 @@ std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
   return tree_.main[it->second];
 }
 
-void Supervisor::CheckCleanups() {
+void Supervisor::CheckCleanups(bool orphan_reaped) {
   for (auto& p : processes_) {
-    if (!p->machine().cleaning()) continue;
+    if (!p->machine().cleaning()) {
+      if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
+          p->HasLeftovers()) {
+        spdlog::info("{}: found processes its exited main process left behind", p->full_name());
+        p->machine().OnLeftoversFound(EventLoop::Now());
+      }
+      continue;
+    }
     if (p->HasLeftovers()) {
       // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
       // wardend's): they get the signal the others got.

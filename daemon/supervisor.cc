@@ -174,8 +174,7 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
 
 void Process::OnStateChange(core::State from, core::State to) {
   supervisor_.CountTransition(from, to);
-  if (to != core::State::kStarting && to != core::State::kRunning &&
-      to != core::State::kStopping) {
+  if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {
     readiness_.reset();  // the process it watched is gone
     status_text_.clear();
   }
@@ -270,10 +269,12 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
 
 void Supervisor::ReapChildren() {
   tree_valid_ = false;  // what was scanned before may have just been reaped
+  bool orphan_reaped = false;
   for (const os::Reaped& reaped : os::ReapAll()) {
     auto it = by_pid_.find(reaped.pid);
     if (it == by_pid_.end()) {
       spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
+      orphan_reaped = true;
       continue;
     }
     Process* process = it->second;
@@ -287,7 +288,7 @@ void Supervisor::ReapChildren() {
     }
     process->machine().OnExit(reaped.status, EventLoop::Now());
   }
-  CheckCleanups();
+  CheckCleanups(orphan_reaped);
 }
 
 Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {
@@ -353,8 +354,8 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
     // A process held back by its dependencies says so rather than "Stopped".
-    info.reason = !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason()
-                                                                           : m.reason();
+    info.reason =
+        !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
     info.status_text = p->status_text();
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(
@@ -392,8 +393,9 @@ void Supervisor::DropSettled(Resolved* resolved, bool want_running) {
   for (size_t i = 0; i < resolved->processes.size(); ++i) {
     Process* p = resolved->processes[i];
     core::State s = p->machine().state();
-    bool settled = want_running ? !IsStoppedState(s) && s != core::State::kBackoff
-                                : IsStoppedState(s) && !p->start_pending() && !p->machine().cleaning();
+    bool settled = want_running
+                       ? !IsStoppedState(s) && s != core::State::kBackoff
+                       : IsStoppedState(s) && !p->start_pending() && !p->machine().cleaning();
     if (resolved->explicitly[i] || !settled) kept.push_back(p);
   }
   resolved->processes = std::move(kept);

@@ -21,8 +21,8 @@
 #include "config/diff.h"
 #include "daemon/core/process_machine.h"
 #include "daemon/dependencies.h"
-#include "daemon/events.h"
 #include "daemon/event_loop.h"
+#include "daemon/events.h"
 #include "daemon/log_capture.h"
 #include "daemon/orphans.h"
 #include "daemon/os.h"
@@ -215,8 +215,10 @@ class Supervisor {
   void ScanTree() const;
   const std::vector<os::ProcStat>& MembersOf(const Process* process) const;
   std::optional<os::ProcStat> MainOf(const Process* process) const;
-  // Tells each process whose leftovers are being stopped, and that has none left, so.
-  void CheckCleanups();
+  // Tells each process whose leftovers are being stopped, and that has none left, so. After an
+  // orphan was reaped, also looks for leftovers of programs whose main process is gone that
+  // could not be seen before (an exiting parent hides its children's names).
+  void CheckCleanups(bool orphan_reaped);
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
   // Stops the process (if it runs), then destroys it; calls done after.
   void RemoveProcess(Process* process, std::function<void()> done);

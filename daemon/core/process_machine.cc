@@ -21,7 +21,8 @@ namespace {
 
 constexpr const char* kTooQuickly = "Exited too quickly (process log may have details)";
 constexpr const char* kStopped = "Stopped";
-constexpr const char* kWaitingForLeftovers = "waiting for the previous instance's processes to exit";
+constexpr const char* kWaitingForLeftovers =
+    "waiting for the previous instance's processes to exit";
 
 // A SIGKILL that did not take (a process stuck in uninterruptible sleep) is re-sent every
 // stopwaitsecs; never more often than this, so that stopwaitsecs = 0 cannot make the event loop
@@ -76,7 +77,6 @@ std::string DescribeExit(ExitStatus status) {
   if (it != std::end(kSignalNames)) return std::string("terminated by ") + it->name;
   return "terminated by signal " + std::to_string(status.value);
 }
-
 
 const char* StateName(State state) {
   switch (state) {
@@ -341,6 +341,12 @@ void ProcessMachine::OnLeftoversGone(TimePoint now) {
   ArmTimer();
 }
 
+void ProcessMachine::OnLeftoversFound(TimePoint now) {
+  if (pid_ != 0 || cleaning_ || policy_.keep_orphans) return;
+  BeginCleanup(now);
+  ArmTimer();
+}
+
 // --- transitions ---
 
 // Enters STARTING and spawns, unless leftovers are still being stopped: then the spawn waits
@@ -404,8 +410,9 @@ void ProcessMachine::EnterBackoff(TimePoint now, std::string reason) {
 void ProcessMachine::ExitedFromRunning(ExitStatus status, TimePoint now) {
   reason_ = DescribeExit(status);
   SetState(State::kExited, now);
-  const bool restart = policy_.autorestart == AutoRestart::kTrue ||
-                       (policy_.autorestart == AutoRestart::kUnexpected && !ExitWasExpected(status));
+  const bool restart =
+      policy_.autorestart == AutoRestart::kTrue ||
+      (policy_.autorestart == AutoRestart::kUnexpected && !ExitWasExpected(status));
   if (!restart) return;
   if (running_since_ && now - *running_since_ >= policy_.crash_backoff.reset_after) {
     crash_count_ = 0;  // it stayed up long enough: this crash starts a new series

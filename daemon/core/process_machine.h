@@ -32,7 +32,8 @@
 // reports OnLeftoversGone. No new instance is spawned while a cleanup runs: a spawn that comes
 // due waits in STARTING with no pid. An exit during STOPPING with leftovers keeps the state
 // STOPPING until they are gone. Stop of a program that is not running but has leftovers (kept
-// with keep_orphans, or still being cleaned) is STOPPING until they are gone.
+// with keep_orphans, or still being cleaned) is STOPPING until they are gone. Leftovers the host
+// finds only later (OnLeftoversFound) are cleaned the same way, whatever the state.
 //
 // backoff_count counts consecutive early failures. It is reset by a manual Start, by a Stop,
 // and on reaching RUNNING. With startretries = 3 there are 4 attempts at t0, t0+1s, t0+3s,
@@ -186,6 +187,9 @@ class ProcessMachine {
   void OnTimer(TimePoint now);                    // this process's timer fired
   void OnReady(TimePoint now);                    // readiness reported (Readiness::kReported)
   void OnLeftoversGone(TimePoint now);            // the host found no leftover any more
+  // The host found leftovers it could not see when the main process exited (an exiting parent
+  // hid them): with no main process and keep_orphans off, they are cleaned as then.
+  void OnLeftoversFound(TimePoint now);
 
   // --- queries ---
   State state() const { return state_; }

@@ -245,8 +245,7 @@ TEST_F(LifecycleTest, ReadyTimeoutEscalatesToSigkill) {
   const TimePoint signalled = clock_.now;
   ASSERT_TRUE(FireTimer());
   EXPECT_EQ(clock_.now, signalled + 2s);
-  EXPECT_EQ(host_.kills,
-            (std::vector<KillCall>{{100, kSigTerm, true}, {100, kSigKill, true}}));
+  EXPECT_EQ(host_.kills, (std::vector<KillCall>{{100, kSigTerm, true}, {100, kSigKill, true}}));
   Exit(Sig(kSigKill));
   EXPECT_EQ(m().state(), State::kBackoff);
 }
@@ -446,6 +445,40 @@ TEST_F(LifecycleTest, EarlyFailureBackoffRetryWaitsForCleanup) {
   EXPECT_EQ(host_.spawn_times.size(), 1u);
   m().OnLeftoversGone(clock_.now);
   EXPECT_EQ(m().pid(), 101);
+}
+
+TEST_F(LifecycleTest, LeftoversFoundLateAreCleanedToo) {
+  Policy p = LeftoverPolicy();
+  p.autorestart = AutoRestart::kFalse;
+  Make(p);
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  Exit(Code(0));  // nothing seen then
+  ASSERT_EQ(m().state(), State::kExited);
+  ASSERT_FALSE(m().cleaning());
+  m().OnLeftoversFound(clock_.now);
+  EXPECT_TRUE(m().cleaning());
+  EXPECT_EQ(host_.leftover_kills, std::vector<int>{kSigInt});
+  EXPECT_EQ(host_.deadline, clock_.now + 3s);
+  m().OnLeftoversFound(clock_.now);  // already on it
+  EXPECT_EQ(host_.leftover_kills.size(), 1u);
+  m().OnLeftoversGone(clock_.now);
+  EXPECT_EQ(m().state(), State::kExited);
+  EXPECT_FALSE(host_.deadline);
+}
+
+TEST_F(LifecycleTest, LeftoversFoundWhileRunningOrKeptAreLeftAlone) {
+  Make(LeftoverPolicy());
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  m().OnLeftoversFound(clock_.now);  // the main process lives: they are its business
+  EXPECT_FALSE(m().cleaning());
+  Policy keep = LeftoverPolicy();
+  keep.keep_orphans = true;
+  keep.autorestart = AutoRestart::kFalse;
+  m().SetPolicy(keep);
+  Exit(Code(0));
+  m().OnLeftoversFound(clock_.now);
+  EXPECT_FALSE(m().cleaning());
+  EXPECT_TRUE(host_.leftover_kills.empty());
 }
 
 TEST_F(LifecycleTest, OnLeftoversGoneWithoutCleanupIsIgnored) {
