@@ -78,6 +78,10 @@ const char* RequestName(proto::MessageType type) {
       return "shutdown";
     case proto::MessageType::kTail:
       return "tail";
+    case proto::MessageType::kEvents:
+      return "events";
+    case proto::MessageType::kWait:
+      return "wait";
     case proto::MessageType::kLogRotate:
       return "logrotate";
     case proto::MessageType::kClear:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ctl/event_commands.h"
 #include "ctl/log_commands.h"
 #include "ctl/signals.h"
 
@@ -95,6 +96,13 @@ const std::vector<CommandSpec>& Commands() {
        "wardenctl logrotate"},
       {CommandKind::kClear, "clear", "NAME...|all",
        "empty processes' log files and remove their rotated backups", "wardenctl clear web"},
+      {CommandKind::kEvents, "events", "[--current] [NAME...]",
+       "print state changes as they happen (time, process, from -> to, pid, reason); --json: "
+       "one JSON object per line; --current: each process's state first (from == to)",
+       "wardenctl events --json"},
+      {CommandKind::kWait, "wait", "NAME STATE [--timeout S]",
+       "block until NAME is in STATE (all its processes); exit 0, or 1 after the timeout",
+       "wardenctl wait web RUNNING --timeout 30"},
       {CommandKind::kHelp, "help", "[COMMAND]", "show the commands, or one command's help",
        "wardenctl help status"},
   };
@@ -224,6 +232,8 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
         // kill(1) style: `signal -HUP web`, `signal -9 web`.
         cmd.signal = *ParseSignal(std::string_view(arg).substr(1));
         have_signal = true;
+      } else if (Status event_error; ParseEventOption(words, &i, &cmd, &event_error)) {
+        if (!event_error.ok()) return UsageError(name + ": " + event_error.message());
       } else if (Status bad; ParseLogOption(words, &i, &cmd, &bad)) {
         if (!bad.ok()) return UsageError(name + ": " + bad.message());
       } else {
@@ -299,6 +309,10 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
     case CommandKind::kLogRotate:
     case CommandKind::kClear:
       if (Status s = FinishLogCommand(&cmd, std::move(args)); !s.ok()) return s;
+      break;
+    case CommandKind::kEvents:
+    case CommandKind::kWait:
+      if (Status s = FinishEventCommand(&cmd, std::move(args)); !s.ok()) return s;
       break;
   }
   return cmd;

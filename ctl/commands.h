@@ -42,6 +42,8 @@ enum class CommandKind {
   kMaintail,
   kLogRotate,
   kClear,
+  kEvents,
+  kWait,
 };
 
 // One row of the command table: what `help` prints and how many NAME arguments it takes.
@@ -84,6 +86,10 @@ struct Command {
   bool tail_bytes = false;        // -c BYTES rather than -n LINES
   uint64_t tail_count = 10;       // the N of -n / -c
   std::string stream = "stdout";  // tail: stdout | stderr
+  // wait (ctl/event_commands.h)
+  uint16_t wait_state = 0;       // a proto::ProcessState number
+  uint32_t wait_timeout_ms = 0;  // --timeout; 0: none
+  bool events_current = false;   // events --current: each process's state first
 };
 
 // argv[0] is skipped. A usage error is kInvalidArgument with a message ready to print after

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/config_commands.h"
+#include "ctl/event_commands.h"
 #include "ctl/import_supervisord.h"
 #include "ctl/log_commands.h"
 #include "ctl/render.h"
@@ -61,6 +62,10 @@ MessageType RequestType(CommandKind kind) {
       return MessageType::kLogRotate;
     case CommandKind::kClear:
       return MessageType::kClear;
+    case CommandKind::kEvents:
+      return MessageType::kEvents;
+    case CommandKind::kWait:
+      return MessageType::kWait;
     case CommandKind::kHelp:
     case CommandKind::kCheck:
     case CommandKind::kImportSupervisord:
@@ -222,6 +227,10 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
     case CommandKind::kLogRotate:
     case CommandKind::kClear:
       return LogAction(command, daemon, out, err);
+    case CommandKind::kEvents:
+      return Events(command, daemon, out, err);
+    case CommandKind::kWait:
+      return Wait(command, daemon, out, err);
     case CommandKind::kHelp:
     case CommandKind::kCheck:
     case CommandKind::kImportSupervisord:

@@ -158,8 +158,12 @@ void ControlServer::OnAccept() {
         // Out of fds. The spare fd, given up for a moment, lets the client hear why. Without
         // it the pending connection stays in the backlog: say so and stop accepting for a
         // second (level-triggered epoll would spin).
-        if (RefuseWithSpareFd(errno)) continue;
-        spdlog::error("cannot accept control connection: {}", strerror(errno));
+        // (accept reports EMFILE before it looks at the backlog, so there may be no one.)
+        const int error = errno;
+        const SpareOutcome spare = RefuseWithSpareFd(error);
+        if (spare == SpareOutcome::kRefused) continue;
+        if (spare == SpareOutcome::kNothingPending) return;
+        spdlog::error("cannot accept control connection: {}", strerror(error));
         (void)loop_.Modify(listen_fd_.get(), 0);
         loop_.AddTimer(EventLoop::Now() + std::chrono::seconds(1),
                        [this] { (void)loop_.Modify(listen_fd_.get(), EPOLLIN); });
@@ -202,10 +206,14 @@ void ControlServer::OnAccept() {
   }
 }
 
-bool ControlServer::RefuseWithSpareFd(int error) {
-  if (!spare_fd_) return false;
+ControlServer::SpareOutcome ControlServer::RefuseWithSpareFd(int error) {
+  if (!spare_fd_) return SpareOutcome::kUnavailable;
   spare_fd_.reset();
-  int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  int fd;
+  do {
+    fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  const bool nothing_pending = fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (fd >= 0) {
     if (!out_of_fds_) {
       spdlog::error(
@@ -219,7 +227,8 @@ bool ControlServer::RefuseWithSpareFd(int error) {
     close(fd);
   }
   spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  return fd >= 0;
+  if (fd >= 0) return SpareOutcome::kRefused;
+  return nothing_pending ? SpareOutcome::kNothingPending : SpareOutcome::kUnavailable;
 }
 
 void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
@@ -458,8 +467,7 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
         Send(conn, Type(t), id, bytes);
         return !conn->closed;
       };
-      auto stream =
-          HandleEventRequest(supervisor_, static_cast<MessageType>(type), payload, send);
+      auto stream = HandleEventRequest(supervisor_, static_cast<MessageType>(type), payload, send);
       if (stream && !c->closed) c->streams.push_back(std::move(stream));
       return;
     }

@@ -45,9 +45,10 @@ class ControlServer {
   struct Connection;
 
   void OnAccept();
-  // Out of fds: accepts one pending connection with the spare fd's slot and refuses it with an
-  // error saying why. False when there is no spare fd or nothing to accept.
-  bool RefuseWithSpareFd(int error);
+  // Out of fds: accepts one pending connection in the spare fd's slot and refuses it with an
+  // error saying why (`error`, the accept's errno).
+  enum class SpareOutcome { kRefused, kNothingPending, kUnavailable };
+  SpareOutcome RefuseWithSpareFd(int error);
   void OnReadable(const std::shared_ptr<Connection>& c);
   void OnWritable(const std::shared_ptr<Connection>& c);
   // The access check of one request (daemon/access.h) for the connection's peer.

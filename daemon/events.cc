@@ -72,10 +72,11 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
       if (auto self = weak.lock()) self->Check();
     });
     if (timeout_ms > 0) {
-      timer_ = supervisor_.loop().AddTimer(
-          EventLoop::Now() + std::chrono::milliseconds(timeout_ms), [weak, timeout_ms] {
-            if (auto self = weak.lock()) self->TimedOut(timeout_ms);
-          });
+      timer_ = supervisor_.loop().AddTimer(EventLoop::Now() + std::chrono::milliseconds(timeout_ms),
+                                           [weak, timeout_ms] {
+                                             if (auto self = weak.lock())
+                                               self->TimedOut(timeout_ms);
+                                           });
     }
   }
 
@@ -108,10 +109,10 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
     for (const std::string& gone : resolved.unknown) off.push_back(gone + " is gone");
     Finish();
     send_(proto::MessageType::kError,
-          ErrorPayload(ErrorCode::kTimeout,
-                       "not " + std::string(proto::ProcessStateName(state_)) + " after " +
-                           std::to_string(timeout_ms / 1000) + "." +
-                           std::to_string(timeout_ms % 1000 / 100) + " s: " + Join(off)));
+          ErrorPayload(ErrorCode::kTimeout, "not " + std::string(proto::ProcessStateName(state_)) +
+                                                " after " + std::to_string(timeout_ms / 1000) +
+                                                "." + std::to_string(timeout_ms % 1000 / 100) +
+                                                " s: " + Join(off)));
   }
 
   void Finish() {
@@ -137,14 +138,18 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
 std::shared_ptr<void> EventBus::Subscribe(Subscriber subscriber) {
   const uint64_t id = next_id_++;
   (*subscribers_)[id] = std::move(subscriber);
+  // Unsubscribes when the last copy of the returned pointer goes; built in place, never copied.
   struct Handle {
-    std::weak_ptr<Map> map;
-    uint64_t id;
+    Handle(std::weak_ptr<Map> m, uint64_t i) : map(std::move(m)), id(i) {}
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
     ~Handle() {
       if (auto m = map.lock()) m->erase(id);
     }
+    std::weak_ptr<Map> map;
+    uint64_t id;
   };
-  return std::make_shared<Handle>(Handle{subscribers_, id});
+  return std::make_shared<Handle>(subscribers_, id);
 }
 
 void EventBus::Publish(const proto::StateEvent& event) {
@@ -193,8 +198,8 @@ std::shared_ptr<void> HandleEventRequest(Supervisor& supervisor, proto::MessageT
     if (!send(proto::MessageType::kEventsReply, proto::Encode(snapshot))) return nullptr;
     const bool everything = request.names.empty();
     auto stream = std::make_shared<EventStream>();
-    stream->subscription = supervisor.events().Subscribe(
-        [send, covered, everything](const proto::StateEvent& e) {
+    stream->subscription =
+        supervisor.events().Subscribe([send, covered, everything](const proto::StateEvent& e) {
           if (!everything && !covered.count(e.process)) return;
           proto::EventsReply reply;
           reply.events.push_back(e);

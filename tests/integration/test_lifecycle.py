@@ -3,19 +3,23 @@ leftover processes, events. Real wardend, real processes, scratch folders; every
 is killed by pid at the end (conftest)."""
 
 import grp
+import json
 import os
 import pwd
 import resource
+import select
 import signal
 import socket
 import stat
+import subprocess
 import textwrap
 import threading
 import time
 
 import pytest
 
-from conftest import pid_alive, wait_until
+import wardenproto
+from conftest import WARDENCTL, pid_alive, wait_until
 
 # A program that takes `delay` seconds to exit after SIGTERM, so a stop order is measurable.
 SLOW_STOP = ["sh", "-c", "trap 'sleep {delay}; exit 0' TERM; while :; do sleep 0.05; done"]
@@ -479,13 +483,19 @@ def test_bad_group_and_rlimit_say_why(warden):
 
 DAEMONIZE = """\
 import os, sys, time
+r, w = os.pipe()
 if os.fork() > 0:
-    sys.exit(0)          # the main process exits at once
+    os.close(w)
+    os.read(r, 1)        # the main process exits once the daemon is up, as daemons' parents do
+    sys.exit(0)
+os.close(r)
 os.setsid()              # a session of its own: out of the program's session and group
 if os.fork() > 0:
     sys.exit(0)          # the intermediate exits: the daemon is wardend's orphan now
 with open(sys.argv[1], "w") as f:
     f.write(str(os.getpid()))
+os.write(w, b"up")
+os.close(w)
 time.sleep(1000)
 """
 
@@ -600,3 +610,179 @@ def test_stop_kills_a_leftover_that_ignores_the_stop_signal(warden, scratch):
     assert time.monotonic() - started >= 0.9, "the stop waited for stopwaitsecs, then SIGKILL"
     assert not pid_alive(leftover)
     assert subtree_of(warden.proc.pid) == set()
+
+
+# --- 6. events and wait ----------------------------------------------------------------------------
+
+
+class EventReader:
+    """`wardenctl events --json` running in the background; lines are read with deadlines."""
+
+    def __init__(self, warden, *names):
+        self.proc = subprocess.Popen([WARDENCTL, "-s", warden.socket, "events", "--json",
+                                      "--current", *names],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.buf = b""
+        self.seen = []
+        # The current states come first, once the daemon holds the subscription: from then on
+        # no change is missed. They are not kept in `seen`.
+        self.current = [self.next() for _ in range(len(warden.status(*names)))]
+        self.seen = []
+
+    def next(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(0, remaining))
+            if not ready:
+                raise AssertionError(f"no event within {timeout}s; saw {self.seen}")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"events ended: {self.proc.stderr.read()}; saw {self.seen}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        event = json.loads(line)
+        self.seen.append(event)
+        return event
+
+    def until(self, predicate, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.next(max(0.01, deadline - time.monotonic()))
+            if predicate(event):
+                return event
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def test_events_stream_every_transition_with_pid_and_reason(warden):
+    warden.start("""\
+        web:
+          command: sleep 1000
+          startsecs: 0.3
+          autostart: false
+        """)
+    events = EventReader(warden)
+    try:
+        warden.ctl("start", "web", check=0)
+        pid = warden.status("web")["web"]["pid"]
+        warden.ctl("stop", "web", check=0)
+        got = [events.next() for _ in range(4)]
+        assert [(e["from"], e["to"]) for e in got] == [
+            ("STOPPED", "STARTING"), ("STARTING", "RUNNING"), ("RUNNING", "STOPPING"),
+            ("STOPPING", "STOPPED")]
+        assert all(e["process"] == "web" and e["pid"] == pid for e in got), got
+        assert got[-1]["reason"] == "Stopped"
+        assert got[0]["time"] <= got[1]["time"] - 0.25  # startsecs between them
+    finally:
+        events.close()
+
+
+def test_events_show_crash_reasons_and_filter_by_name(warden):
+    warden.start("""\
+        crash:
+          command: ["sh", "-c", "sleep 0.2; exit 3"]
+          startsecs: 0
+          autorestart: false
+        quiet:
+          command: sleep 1000
+          startsecs: 0
+          autostart: false
+        """)
+    warden.wait_state("crash", "EXITED")
+    events = EventReader(warden, "crash")
+    try:
+        warden.ctl("start", "quiet", check=0)  # not asked for: not shown
+        warden.ctl("start", "crash", check=0)
+        exited = events.until(lambda e: e["to"] == "EXITED")
+        assert exited["reason"] == "exit status 3"
+        assert exited["pid"] > 0
+        assert {e["process"] for e in events.seen} == {"crash"}
+    finally:
+        events.close()
+
+
+def test_chain_order_seen_as_events(warden):
+    warden.start(chain_config(autostart=False, startsecs=0.3, stop_delay=0.2))
+    events = EventReader(warden)
+    try:
+        warden.ctl("start", "a", check=0)
+        warden.ctl("stop", "c", check=0)
+        seen = []
+        while len([e for e in seen if e["to"] == "STOPPED"]) < 3:
+            seen.append(events.next())
+        order = [(e["process"], e["to"]) for e in seen]
+        # Starts: c RUNNING before b STARTING, b RUNNING before a STARTING.
+        assert order.index(("c", "RUNNING")) < order.index(("b", "STARTING"))
+        assert order.index(("b", "RUNNING")) < order.index(("a", "STARTING"))
+        # Stops, the other way round: a STOPPED before b STOPPING, b STOPPED before c STOPPING.
+        assert order.index(("a", "STOPPED")) < order.index(("b", "STOPPING"))
+        assert order.index(("b", "STOPPED")) < order.index(("c", "STOPPING"))
+    finally:
+        events.close()
+
+
+def test_wait_blocks_until_the_state_holds(warden):
+    warden.start("""\
+        slow:
+          command: sleep 1000
+          startsecs: 1
+        """)
+    started = time.monotonic()
+    r = warden.ctl("wait", "slow", "RUNNING", "--timeout", "10", check=0)
+    assert r.stdout.strip() == "slow: RUNNING"
+    assert warden.status("slow")["slow"]["state"] == "RUNNING"
+    assert time.monotonic() - started < 9
+    # Already true: at once.
+    warden.ctl("wait", "slow", "running", check=0)
+    # Never true in time: exit 1, saying what it is instead.
+    started = time.monotonic()
+    r = warden.ctl("wait", "slow", "STOPPED", "--timeout", "0.5", check=1)
+    assert 0.4 <= time.monotonic() - started < 5
+    assert "slow is RUNNING" in r.stderr, r.stderr
+    assert warden.ctl("wait", "nope", "RUNNING", check=4).stdout.strip() == \
+        "nope: ERROR (no such process)"
+    assert warden.ctl("wait", "slow", "UP").returncode == 2
+
+
+def test_wait_over_the_protocol(warden):
+    warden.start("""\
+        w1:
+          command: sleep 1000
+          startsecs: 0
+          numprocs: 2
+        """)
+    with wardenproto.connect(warden.socket, hello=True) as conn:
+        done = conn.wait(["w1:*"], "RUNNING", timeout_ms=10000)
+        assert sorted(p["process"] for p in done) == ["w1:w1_00", "w1:w1_01"]
+        assert all(p["to"] == "RUNNING" and p["pid"] > 0 for p in done)
+        try:
+            conn.wait(["w1"], "FATAL", timeout_ms=200)
+            raise AssertionError("WAIT did not time out")
+        except wardenproto.WardenError as e:
+            assert e.code == wardenproto.TIMEOUT
+        # The connection is still good.
+        assert conn.status(["w1:*"])[0]
+
+
+def test_events_over_the_protocol_snapshot_then_changes(warden):
+    warden.start("""\
+        p:
+          command: sleep 1000
+          startsecs: 0
+        """)
+    warden.wait_state("p", "RUNNING")
+    with wardenproto.connect(warden.socket, hello=True) as conn:
+        stream = conn.events(["p"], timeout=15)
+        first = next(stream)
+        assert first["snapshot"] is True
+        assert [(e["process"], e["from"], e["to"]) for e in first["events"]] == [
+            ("p", "RUNNING", "RUNNING")]
+        with wardenproto.connect(warden.socket, hello=True) as other:
+            other.stop(["p"])
+        changes = [e for reply in (next(stream), next(stream)) for e in reply["events"]]
+        assert [(e["from"], e["to"]) for e in changes] == [("RUNNING", "STOPPING"),
+                                                           ("STOPPING", "STOPPED")]

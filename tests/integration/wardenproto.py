@@ -42,6 +42,8 @@ SHUTDOWN = 0x0009
 TAIL = 0x0010
 LOGROTATE = 0x0011
 CLEAR = 0x0012
+EVENTS = 0x0020
+WAIT = 0x0021
 ERROR = 0x7FFF
 REPLY_BIT = 0x8000
 
@@ -427,6 +429,58 @@ def encode_log_names_request(names: Sequence[str] = ()) -> bytes:
     return pack_str_list(names)
 
 
+# --- section 6: events (EVENTS, WAIT) ---------------------------------------------------------
+
+STATE_EVENT_MIN = 28  # record length u32 + time i64 + process str + from/to u16 + pid i32 + reason
+
+
+def encode_state_event(e: Dict) -> bytes:
+    """A StateEvent record from {"time_ms", "process", "from", "to", "pid", "reason"} (states
+    as names or numbers)."""
+    def number(s):
+        return s if isinstance(s, int) else _state_number(s)
+    return pack_record(struct.pack(">q", e["time_ms"]) + pack_str(e["process"])
+                       + struct.pack(">HHi", number(e["from"]), number(e["to"]), e["pid"])
+                       + pack_str(e["reason"]))
+
+
+def decode_state_event(r: Reader) -> Dict:
+    e: Dict = {"time_ms": r.i64(), "process": r.string()}
+    e["from_code"], e["to_code"] = r.u16(), r.u16()
+    e["from"] = STATE_NAMES.get(e["from_code"], "UNKNOWN")
+    e["to"] = STATE_NAMES.get(e["to_code"], "UNKNOWN")
+    e["pid"] = r.i32()
+    e["reason"] = r.string()
+    return e
+
+
+def encode_events_request(names: Sequence[str] = ()) -> bytes:
+    return pack_str_list(names)
+
+
+def encode_events_reply(snapshot: bool, events: Sequence[Dict]) -> bytes:
+    return (struct.pack(">BI", 1 if snapshot else 0, len(events))
+            + b"".join(encode_state_event(e) for e in events))
+
+
+def decode_events_reply(payload: bytes) -> Dict:
+    """{"snapshot": bool, "events": [StateEvent dicts]}."""
+    r = Reader(payload)
+    snapshot = bool(r.u8())
+    events = [decode_state_event(r.record()) for _ in range(r.count(STATE_EVENT_MIN))]
+    return {"snapshot": snapshot, "events": events}
+
+
+def encode_wait_request(names: Sequence[str], state: str | int, timeout_ms: int = 0) -> bytes:
+    number = state if isinstance(state, int) else _state_number(state)
+    return pack_str_list(names) + struct.pack(">HI", number, timeout_ms)
+
+
+def decode_wait_reply(payload: bytes) -> List[Dict]:
+    r = Reader(payload)
+    return [decode_state_event(r.record()) for _ in range(r.count(STATE_EVENT_MIN))]
+
+
 def _letter(b: int) -> Optional[str]:
     return chr(b) if b else None
 
@@ -585,6 +639,29 @@ class Connection:
             yield reply
             if not reply["more"]:
                 return
+
+    def events(self, names: Sequence[str] = (), timeout: Optional[float] = None):
+        """Subscribes (EVENTS) and yields each EVENTS reply (dicts of decode_events_reply) as it
+        arrives, the snapshot first. It never ends on its own: stop iterating and close the
+        connection. ERROR raises WardenError."""
+        request_id = self.next_id
+        self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
+        self.send_frame(EVENTS, request_id, encode_events_request(names))
+        while True:
+            f = self.recv_frame(timeout)
+            if f.request_id != request_id:
+                continue
+            if f.type == ERROR:
+                code, message = decode_error(f.payload)
+                raise WardenError(code, message, request_id)
+            if f.type != EVENTS | REPLY_BIT:
+                raise ProtocolError(f"reply type 0x{f.type:04X} to EVENTS")
+            yield decode_events_reply(f.payload)
+
+    def wait(self, names: Sequence[str], state: str, timeout_ms: int = 0) -> List[Dict]:
+        """WAIT: the processes once all are in `state`; WardenError TIMEOUT / NOT_FOUND."""
+        return decode_wait_reply(self.request(WAIT, encode_wait_request(names, state,
+                                                                        timeout_ms)))
 
     def logrotate(self, names: Sequence[str] = ()) -> List[Dict]:
         return decode_action_reply(self.request(LOGROTATE, encode_log_names_request(names)))
