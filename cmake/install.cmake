@@ -5,6 +5,8 @@
 #   /etc/warden/warden.yaml, /etc/warden/conf.d/README  (config/)
 #   /var/log/warden/                                    (the default log_dir)
 #   /usr/share/doc/warden/*.md                          (README.md, docs/)
+#   /usr/share/man/man{1,5,8}/...                       (man/*.scd, built with scdoc)
+#   /usr/share/bash-completion/completions/wardenctl    (completion/wardenctl.bash)
 # Included from the top-level CMakeLists.txt after the targets exist.
 include(GNUInstallDirs)
 
@@ -46,3 +48,32 @@ install(DIRECTORY DESTINATION ${WARDEN_LOGDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 file(GLOB _warden_docs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${_warden_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# Man pages: man/NAME.SECTION.scd, turned into roff by scdoc at build time (target `man`, part of
+# `all`). WARDEN_MAN=OFF skips them where scdoc is missing.
+option(WARDEN_MAN "Build and install the man pages (needs scdoc)" ON)
+if(WARDEN_MAN)
+  find_program(WARDEN_SCDOC scdoc)
+  if(NOT WARDEN_SCDOC)
+    message(FATAL_ERROR "scdoc not found: apt-get install scdoc (or configure with -DWARDEN_MAN=OFF)")
+  endif()
+  set(_warden_man_pages)
+  foreach(_page wardenctl.1 wardend.8 warden.yaml.5)
+    string(REGEX MATCH "[0-9]$" _section ${_page})
+    set(_in ${PROJECT_SOURCE_DIR}/man/${_page}.scd)
+    set(_out ${PROJECT_BINARY_DIR}/man/${_page})
+    add_custom_command(OUTPUT ${_out}
+                       COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+                       COMMAND sh -c "\"$1\" < \"$2\" > \"$3\"" scdoc ${WARDEN_SCDOC} ${_in} ${_out}
+                       DEPENDS ${_in}
+                       COMMENT "scdoc man/${_page}.scd"
+                       VERBATIM)
+    list(APPEND _warden_man_pages ${_out})
+    install(FILES ${_out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${_section})
+  endforeach()
+  add_custom_target(man ALL DEPENDS ${_warden_man_pages})
+endif()
+
+# Shell completion (bash-completion loads it on demand by the command's name).
+install(FILES ${PROJECT_SOURCE_DIR}/completion/wardenctl.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME wardenctl)

@@ -20,6 +20,11 @@ using std::chrono::steady_clock;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
+// See Client::SetInterruptFlag.
+const volatile std::sig_atomic_t* g_interrupt_flag = nullptr;
+
+bool Interrupted() { return g_interrupt_flag != nullptr && *g_interrupt_flag != 0; }
+
 std::string SecondsText(milliseconds ms) {
   if (ms.count() % 1000 == 0) {
     auto s = ms.count() / 1000;
@@ -76,6 +81,8 @@ const char* RequestName(proto::MessageType type) {
       return "version";
     case proto::MessageType::kShutdown:
       return "shutdown";
+    case proto::MessageType::kReexec:
+      return "reexec";
     case proto::MessageType::kTail:
       return "tail";
     case proto::MessageType::kEvents:
@@ -239,9 +246,13 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
         break;
     }
 
+    // A Ctrl-C that came before the poll started must count too (a small window remains
+    // between this check and the poll: the next Ctrl-C covers it).
+    if (Interrupted()) return Fail(ErrorCode::kIo, "interrupted");
     pollfd pfd{fd_.get(), POLLIN, 0};
     int ready = ::poll(&pfd, 1, PollTimeout(deadline));
     if (ready < 0) {
+      if (errno == EINTR && Interrupted()) return Fail(ErrorCode::kIo, "interrupted");
       if (errno == EINTR) continue;
       return Fail(ErrorCode::kIo, "cannot wait for " + path_ + ": " + ErrnoText(errno));
     }
@@ -261,6 +272,27 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
     if (n == 0) return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
     decoder_.Feed(buf, static_cast<size_t>(n));
   }
+}
+
+void Client::SetInterruptFlag(const volatile std::sig_atomic_t* flag) { g_interrupt_flag = flag; }
+
+bool Client::PeerGone() const {
+  if (!fd_.valid()) return true;
+  pollfd pfd{fd_.get(), POLLIN | POLLRDHUP, 0};
+  int n;
+  do {
+    n = ::poll(&pfd, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;  // nothing pending: still connected
+  if ((pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0) return true;
+  // Readable but not hung up: a late reply to an abandoned request (Receive skips it), or the
+  // end of the stream on a kernel that does not report POLLRDHUP here.
+  uint8_t byte;
+  ssize_t got;
+  do {
+    got = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (got < 0 && errno == EINTR);
+  return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 std::optional<Status> Client::PendingRefusal() {
@@ -306,6 +338,10 @@ Result<std::vector<uint8_t>> Session::Call(proto::MessageType type,
                                      ErrorText(status.code(), status.message()));
   }
   return std::move(frame->payload);
+}
+
+void Session::DropIfClosed() {
+  if (client_ && client_->PeerGone()) client_.reset();
 }
 
 Status Session::Stream(proto::MessageType type, const std::vector<uint8_t>& payload,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,7 +50,16 @@ class Client {
   Status CallStream(proto::MessageType type, const std::vector<uint8_t>& payload,
                     const OnReply& on_reply);
 
+  // The interactive shell's Ctrl-C: while `*flag` is non-zero, a wait for the daemon that a
+  // signal interrupts gives up with "interrupted" (kIo) and drops the connection, so that
+  // `tail -f` or a long `start` returns to the prompt. nullptr (the default, and the one-shot
+  // command line): interrupted waits resume. Process-wide, as signal handlers are.
+  static void SetInterruptFlag(const volatile std::sig_atomic_t* flag);
+
   bool connected() const { return fd_.valid(); }
+  // Whether the daemon has closed this (idle) connection: it exited or restarted since the last
+  // request. Does not block.
+  bool PeerGone() const;
   const std::string& path() const { return path_; }
   const proto::HelloReply& hello() const { return hello_; }
 
@@ -92,6 +102,11 @@ class DaemonLink {
     on_reply(*reply);
     return Status::Ok();
   }
+  // Between commands of the interactive shell: forget a connection the daemon has closed (it
+  // exited or restarted since), so that the next command connects to the daemon that is there
+  // now instead of failing once. Not done inside Call, where a command that waits for the
+  // daemon to go away (reexec) must see the old connection end.
+  virtual void DropIfClosed() {}
 };
 
 // Connects on first use and keeps the connection for later calls (the interactive shell); after
@@ -104,6 +119,7 @@ class Session : public DaemonLink {
                                     const std::vector<uint8_t>& payload) override;
   Status Stream(proto::MessageType type, const std::vector<uint8_t>& payload,
                 const Client::OnReply& on_reply) override;
+  void DropIfClosed() override;
 
   const std::string& socket_path() const { return socket_path_; }
 

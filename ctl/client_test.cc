@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <thread>
@@ -275,6 +276,28 @@ TEST(Client, WrongReplyTypeIsAProtocolError) {
   EXPECT_EQ(client.status().code(), ErrorCode::kProtocol);
   EXPECT_EQ(client.status().message(), "bad reply from wardend on " + socket.path() +
                                            ": message type 32770 in answer to hello");
+}
+
+TEST(Client, PeerGoneOnlyOnceTheDaemonHangsUp) {
+  TempSocket socket;
+  ScriptedDaemon daemon(socket, [](Peer& peer) {
+    peer.Handshake();
+    for (int i = 0; i < 2; ++i) {  // answer two requests, then hang up
+      std::optional<proto::Frame> request = peer.Read();
+      if (!request) return;
+      peer.Reply(*request, proto::Encode(proto::VersionReply{}));
+    }
+  });
+  Result<Client> client = Client::Connect(socket.path());
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  ASSERT_TRUE(client->Call(MessageType::kVersion, {}).ok());
+  EXPECT_FALSE(client->PeerGone());  // the daemon is waiting for the next request
+  ASSERT_TRUE(client->Call(MessageType::kVersion, {}).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!client->PeerGone() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(client->PeerGone());
 }
 
 TEST(Session, ReconnectsAfterTheConnectionDrops) {

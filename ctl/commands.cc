@@ -68,6 +68,13 @@ const std::vector<CommandSpec>& Commands() {
        "wardenctl version"},
       {CommandKind::kShutdown, "shutdown", "", "stop every process, then wardend itself",
        "wardenctl shutdown"},
+      {CommandKind::kReexec, "reexec", "",
+       "re-execute wardend's binary (an upgrade) keeping every program running, same pids",
+       "wardenctl reexec"},
+      {CommandKind::kAvail, "avail", "",
+       "list every program: in use (running under wardend), avail (in the files, not yet "
+       "added: `update` adds it) or removed (in use, gone from the files)",
+       "wardenctl avail"},
       {CommandKind::kReread, "reread", "",
        "show what changed in the configuration files: added, removed, changed (and which keys)",
        "wardenctl reread"},
@@ -103,6 +110,10 @@ const std::vector<CommandSpec>& Commands() {
       {CommandKind::kWait, "wait", "NAME STATE [--timeout S]",
        "block until NAME is in STATE (all its processes); exit 0, or 1 after the timeout",
        "wardenctl wait web RUNNING --timeout 30"},
+      {CommandKind::kShell, "shell", "",
+       "an interactive shell with the same commands, line editing, history and TAB completion "
+       "(also what wardenctl with no command starts)",
+       "wardenctl -s /run/warden/warden.sock shell"},
       {CommandKind::kHelp, "help", "[COMMAND]", "show the commands, or one command's help",
        "wardenctl help status"},
   };
@@ -186,6 +197,8 @@ Result<GlobalOptions> ParseGlobalOptions(const std::vector<std::string>& argv) {
       opts.json = true;
     } else if (arg == "-h" || arg == "--help") {
       opts.help = true;
+    } else if (arg == "--no-color" || arg == "--no-colour") {
+      opts.no_color = true;
     } else if (arg == "--version" || arg == "-V") {
       opts.version = true;
     } else if (arg == "--") {
@@ -289,8 +302,11 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
       break;
     case CommandKind::kVersion:
     case CommandKind::kShutdown:
+    case CommandKind::kReexec:
     case CommandKind::kReread:
+    case CommandKind::kAvail:
     case CommandKind::kReload:
+    case CommandKind::kShell:
       if (!args.empty()) return UsageError(name + ": takes no arguments");
       break;
     case CommandKind::kUpdate:
@@ -321,6 +337,10 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
 std::string UsageText() {
   std::ostringstream out;
   out << "usage: wardenctl [-c FILE | -s SOCKET] [--json] COMMAND [ARGS...]\n"
+         "       wardenctl [-c FILE | -s SOCKET] [shell]      (the interactive shell)\n"
+         "\n"
+         "Asks wardend, over its control socket, about the programs it supervises and tells it\n"
+         "what to do with them. With no COMMAND, starts an interactive shell.\n"
          "\n"
          "Commands:\n";
   size_t width = 0;
@@ -340,11 +360,20 @@ std::string UsageText() {
          "                       warden.socket, else the built-in default)\n"
          "  -c, --config FILE    read warden.socket from this configuration\n"
          "      --json           print machine-readable JSON (also after the command)\n"
+         "      --no-color       never colour status states (also: NO_COLOR=1; colour is only\n"
+         "                       used when stdout is a terminal)\n"
          "  -h, --help           show this help; `wardenctl COMMAND --help` for one command\n"
          "      --version        print wardenctl's version\n"
          "\n"
+         "Examples:\n"
+         "  wardenctl status                      every process, one line each\n"
+         "  wardenctl -s /tmp/w.sock restart web  restart web through another socket\n"
+         "  wardenctl status --json web           machine-readable\n"
+         "  wardenctl                             the interactive shell\n"
+         "\n"
          "Exit status: 0 done, 1 failure, 2 usage error, 3 status found a process not RUNNING,\n"
-         "4 no such process.\n";
+         "4 no such process. `wardenctl help COMMAND` or `wardenctl COMMAND --help`: one\n"
+         "command's usage and an example. See also wardenctl(1).\n";
   return out.str();
 }
 

@@ -33,7 +33,9 @@ enum class CommandKind {
   kPid,
   kVersion,
   kShutdown,
+  kReexec,
   kReread,
+  kAvail,
   kUpdate,
   kReload,
   kCheck,
@@ -44,6 +46,7 @@ enum class CommandKind {
   kClear,
   kEvents,
   kWait,
+  kShell,
 };
 
 // One row of the command table: what `help` prints and how many NAME arguments it takes.
@@ -71,6 +74,7 @@ struct GlobalOptions {
   bool json = false;               // --json
   bool help = false;               // -h/--help
   bool version = false;            // --version (wardenctl's own, no daemon needed)
+  bool no_color = false;           // --no-color: never colour the status states
   std::vector<std::string> words;  // COMMAND [ARGS...]; empty when no command was given
 };
 
@@ -79,8 +83,9 @@ struct Command {
   std::vector<std::string> names;  // NAME arguments, unchanged ("web", "web:*", "all")
   int signal = 0;                  // kSignal: the signal number
   bool json = false;
-  bool help = false;  // `COMMAND --help`: print the command's help, do nothing
-  std::string topic;  // kHelp: the command asked about, "" for the overview
+  bool color = false;  // colour status states (set by the caller: a TTY, no NO_COLOR)
+  bool help = false;   // `COMMAND --help`: print the command's help, do nothing
+  std::string topic;   // kHelp: the command asked about, "" for the overview
   // tail / maintail (ctl/log_commands.h)
   bool follow = false;            // -f
   bool tail_bytes = false;        // -c BYTES rather than -n LINES

@@ -2,6 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "config/config.h"
 
 namespace warden::ctl {
@@ -63,6 +69,49 @@ int Reread(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
       out << (c.restart ? "; update restarts it)" : "; update applies it live)");
     }
     out << "\n";
+  }
+  return kExitOk;
+}
+
+int Avail(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  Result<std::vector<uint8_t>> status_payload =
+      daemon.Call(proto::MessageType::kStatus, proto::Encode(proto::StatusRequest{}));
+  if (!status_payload.ok()) return ReportCallFailure(status_payload.status(), err);
+  proto::StatusReply status;
+  if (!proto::Decode(*status_payload, &status)) {
+    err << "wardenctl: bad reply from wardend: malformed status reply\n";
+    return kExitFailure;
+  }
+  Result<std::vector<uint8_t>> reread_payload = daemon.Call(proto::MessageType::kReread, {});
+  if (!reread_payload.ok()) return ReportCallFailure(reread_payload.status(), err);
+  proto::RereadReply reread;
+  if (!proto::Decode(*reread_payload, &reread)) {
+    err << "wardenctl: bad reply from wardend: malformed reread reply\n";
+    return kExitFailure;
+  }
+  std::set<std::string> removed, added;
+  for (const auto& c : reread.changes) {
+    if (c.kind == proto::ChangeKind::kRemoved) removed.insert(c.name);
+    if (c.kind == proto::ChangeKind::kAdded) added.insert(c.name);
+  }
+  std::vector<std::pair<std::string, std::string>> rows;  // name, what
+  for (const auto& p : status.processes) {
+    const std::string full = p.group == p.name ? p.name : p.group + ":" + p.name;
+    // A process of a removed program: its group is the program's name, or its name is.
+    const bool gone = removed.count(p.group) != 0 || removed.count(p.name) != 0;
+    rows.emplace_back(full, gone ? "removed" : "in use");
+  }
+  for (const std::string& name : added) rows.emplace_back(name, "avail");
+  if (command.json) {
+    Json array = Json::array();
+    for (const auto& [name, what] : rows) array.push_back({{"name", name}, {"state", what}});
+    out << array.dump(2) << "\n";
+    return kExitOk;
+  }
+  size_t width = 30;
+  for (const auto& row : rows) width = std::max(width, row.first.size());
+  for (const auto& [name, what] : rows) {
+    out << name << std::string(width + 3 - name.size(), ' ') << what << "\n";
   }
   return kExitOk;
 }

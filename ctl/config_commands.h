@@ -11,6 +11,9 @@
 namespace warden::ctl {
 
 int Reread(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err);
+// supervisorctl's avail: every process in use, then the programs the files add (avail), with
+// the ones the files no longer have marked removed.
+int Avail(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err);
 // `type` is kUpdate or kReload.
 int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, std::ostream& out,
            std::ostream& err);

@@ -1,6 +1,8 @@
 #include "ctl/dispatch.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "ctl/config_commands.h"
 #include "ctl/event_commands.h"
@@ -49,7 +51,10 @@ MessageType RequestType(CommandKind kind) {
       return MessageType::kVersion;
     case CommandKind::kShutdown:
       return MessageType::kShutdown;
+    case CommandKind::kReexec:
+      return MessageType::kReexec;
     case CommandKind::kReread:
+    case CommandKind::kAvail:
       return MessageType::kReread;
     case CommandKind::kUpdate:
       return MessageType::kUpdate;
@@ -69,6 +74,7 @@ MessageType RequestType(CommandKind kind) {
     case CommandKind::kHelp:
     case CommandKind::kCheck:
     case CommandKind::kImportSupervisord:
+    case CommandKind::kShell:
       break;
   }
   return MessageType::kError;  // unreachable: help never reaches the daemon
@@ -97,7 +103,9 @@ int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
     // stdout stays pure JSON; the names that matched nothing are reported beside it.
     for (const std::string& name : reply.unknown_names) err << NoSuchProcessLine(name) << "\n";
   } else {
-    for (const std::string& line : StatusLines(reply.processes)) out << line << "\n";
+    for (const std::string& line : StatusLines(reply.processes, command.color)) {
+      out << line << "\n";
+    }
     for (const std::string& name : reply.unknown_names) out << NoSuchProcessLine(name) << "\n";
   }
   return StatusExitCode(reply);
@@ -175,6 +183,41 @@ int Shutdown(const Command& command, DaemonLink& daemon, std::ostream& out, std:
   return kExitOk;
 }
 
+// REEXEC: wardend replies, then execve()s; this connection ends with the old image. Waits for
+// that, then for the new image to answer on the same socket (docs/protocol.md, REEXEC).
+int Reexec(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kReexec, {});
+  if (!payload.ok()) return ReportFailure(payload.status(), err);
+  using Clock = std::chrono::steady_clock;
+  const auto gone_by = Clock::now() + std::chrono::seconds(10);
+  const auto back_by = Clock::now() + std::chrono::seconds(30);
+  bool gone = false;
+  while (Clock::now() < (gone ? back_by : gone_by)) {
+    Result<std::vector<uint8_t>> reply = daemon.Call(MessageType::kVersion, {});
+    if (!reply.ok()) {
+      gone = true;  // the old image's connection ended; the next call connects to the new one
+      continue;
+    }
+    if (gone) {
+      proto::VersionReply version;
+      if (!proto::Decode(*reply, &version)) return ReportMalformed(MessageType::kVersion, err);
+      if (command.json) {
+        PrintJson(nlohmann::ordered_json{{"reexec", true}, {"wardend", version.version}}, out);
+      } else {
+        out << "Re-executed: " << (version.version.starts_with("wardend") ? "" : "wardend ")
+            << version.version << "\n";
+      }
+      return kExitOk;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the exec is under way
+  }
+  err << "wardenctl: reexec: "
+      << (gone ? "wardend did not answer after re-executing"
+               : "wardend did not re-execute (see wardenctl maintail)")
+      << "\n";
+  return kExitFailure;
+}
+
 }  // namespace
 
 std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool json,
@@ -192,14 +235,21 @@ std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool
 }
 
 bool NeedsDaemon(const Command& command) {
+  // kShell connects lazily, at its first command.
   return !command.help && command.kind != CommandKind::kHelp &&
-         command.kind != CommandKind::kCheck && command.kind != CommandKind::kImportSupervisord;
+         command.kind != CommandKind::kShell && command.kind != CommandKind::kCheck &&
+         command.kind != CommandKind::kImportSupervisord;
 }
 
 int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
   if (command.kind == CommandKind::kCheck && !command.help) return Check(command, out, err);
   if (command.kind == CommandKind::kImportSupervisord && !command.help) {
     return ImportSupervisordCommand(command, out, err);
+  }
+  if (command.kind == CommandKind::kShell && !command.help) {
+    // main.cc starts the shell itself; typed inside the shell, there is nothing to start.
+    err << "wardenctl: already in the shell\n";
+    return kExitUsage;
   }
   if (!NeedsDaemon(command)) return Help(command, out);
   switch (command.kind) {
@@ -216,8 +266,12 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
       return Version(command, daemon, out, err);
     case CommandKind::kShutdown:
       return Shutdown(command, daemon, out, err);
+    case CommandKind::kReexec:
+      return Reexec(command, daemon, out, err);
     case CommandKind::kReread:
       return Reread(command, daemon, out, err);
+    case CommandKind::kAvail:
+      return Avail(command, daemon, out, err);
     case CommandKind::kUpdate:
     case CommandKind::kReload:
       return Update(command, RequestType(command.kind), daemon, out, err);
@@ -234,6 +288,7 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
     case CommandKind::kHelp:
     case CommandKind::kCheck:
     case CommandKind::kImportSupervisord:
+    case CommandKind::kShell:
       break;
   }
   return Help(command, out);

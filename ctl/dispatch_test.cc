@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <optional>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -269,6 +270,44 @@ TEST(Dispatch, UsageErrorsExitTwoWithoutCallingTheDaemon) {
   EXPECT_EQ(typo.err.substr(0, typo.err.find('\n')),
             "wardenctl: unknown command 'stauts' (did you mean 'status'?)");
   EXPECT_TRUE(link.requests.empty());
+}
+
+// REEXEC: the reply, then the old image's connection ends, then the new image answers VERSION.
+class ReexecLink : public DaemonLink {
+ public:
+  ::warden::Result<std::vector<uint8_t>> Call(MessageType type,
+                                              const std::vector<uint8_t>&) override {
+    types.push_back(type);
+    if (type == MessageType::kReexec) {
+      if (refusal) return *refusal;
+      return std::vector<uint8_t>{};
+    }
+    if (after_reexec++ == 0) return Status(ErrorCode::kIo, "connection closed by wardend");
+    proto::VersionReply version;
+    version.version = "9.8.7";
+    return proto::Encode(version);
+  }
+  std::vector<MessageType> types;
+  std::optional<Status> refusal;
+  int after_reexec = 0;
+};
+
+TEST(Dispatch, ReexecWaitsForTheNewImage) {
+  ReexecLink link;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunWords({"reexec"}, false, link, out, err), kExitOk);
+  EXPECT_EQ(out.str(), "Re-executed: wardend 9.8.7\n");
+  EXPECT_EQ(link.types, (std::vector<MessageType>{MessageType::kReexec, MessageType::kVersion,
+                                                  MessageType::kVersion}));
+}
+
+TEST(Dispatch, ReexecRefusalIsAFailureWithTheReason) {
+  ReexecLink link;
+  link.refusal = Status(ErrorCode::kConfig, "reexec: /etc/warden/warden.yaml differs");
+  std::ostringstream out, err;
+  EXPECT_EQ(RunWords({"reexec"}, false, link, out, err), kExitFailure);
+  EXPECT_NE(err.str().find("differs"), std::string::npos);
+  EXPECT_EQ(link.types.size(), 1u);
 }
 
 }  // namespace

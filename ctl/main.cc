@@ -1,5 +1,8 @@
 // wardenctl: the command-line client of wardend's control socket. A thin shell around
-// ctl/dispatch.h: parse the global options, find the socket, run one command.
+// ctl/dispatch.h: parse the global options, find the socket, run one command (or, with no
+// command, the interactive shell of ctl/shell.h).
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -9,6 +12,8 @@
 #include "ctl/client.h"
 #include "ctl/commands.h"
 #include "ctl/dispatch.h"
+#include "ctl/render.h"
+#include "ctl/shell.h"
 
 namespace {
 
@@ -48,18 +53,37 @@ int Main(const std::vector<std::string>& args) {
     std::cout << "wardenctl " WARDEN_VERSION "\n";
     return ctl::kExitOk;
   }
-  if (options->words.empty()) {
-    // TODO(shell): no command starts the interactive shell; until then, usage.
-    std::cerr << ctl::UsageText();
-    return ctl::kExitUsage;
-  }
+  const bool color = ctl::ColorWanted(isatty(STDOUT_FILENO) == 1, options->no_color,
+                                      std::getenv("NO_COLOR"), std::getenv("TERM"));
+  const std::string check_config =
+      options->config.empty() ? config::DefaultConfigPath() : options->config;
 
-  std::optional<ctl::Command> command =
-      ctl::ParseOrReport(options->words, options->json, std::cerr);
-  if (!command) return ctl::kExitUsage;
+  std::optional<ctl::Command> command;
+  if (!options->words.empty()) {
+    command = ctl::ParseOrReport(options->words, options->json, std::cerr);
+    if (!command) return ctl::kExitUsage;
+  }
+  if (!command || (command->kind == ctl::CommandKind::kShell && !command->help)) {
+    // No command, or `shell`: the interactive shell, connecting at its first command.
+    Result<std::string> resolved = ResolveSocket(*options, std::cerr);
+    if (!resolved.ok()) {
+      std::cerr << "wardenctl: " << resolved.status().message() << "\n";
+      return ctl::kExitFailure;
+    }
+    ctl::ShellOptions shell;
+    shell.json = options->json;
+    shell.color = color;
+    shell.interactive = isatty(STDIN_FILENO) == 1;
+    shell.history_path = ctl::HistoryPath(std::getenv("XDG_STATE_HOME"), std::getenv("HOME"));
+    shell.check_config = check_config;
+    ctl::Session session(std::move(resolved).value());
+    int status = ctl::RunShell(shell, session, std::cin, std::cout, std::cerr);
+    std::cout.flush();
+    return status;
+  }
+  command->color = color;
   if (command->kind == ctl::CommandKind::kCheck && command->names.empty()) {
-    command->names.push_back(options->config.empty() ? config::DefaultConfigPath()
-                                                     : options->config);
+    command->names.push_back(check_config);
   }
   std::string socket;
   if (ctl::NeedsDaemon(*command)) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 
 #include "ctl/signals.h"
 
@@ -192,19 +193,49 @@ size_t NameColumnWidth(const std::vector<ProcessInfo>& processes) {
   return longest + kNameGap;
 }
 
-std::string StatusLine(const ProcessInfo& info, size_t name_width) {
-  std::string line = PadRight(info.FullName(), name_width) +
-                     PadRight(proto::ProcessStateName(info.state), kStateWidth) + Describe(info);
+std::string StatusLine(const ProcessInfo& info, size_t name_width, bool color) {
+  std::string state = proto::ProcessStateName(info.state);
+  std::string padding =
+      state.size() < kStateWidth ? std::string(kStateWidth - state.size(), ' ') : std::string();
+  const char* sgr = color ? StateColor(info.state) : "";
+  if (*sgr != '\0') state = sgr + state + "\033[0m";
+  std::string line = PadRight(info.FullName(), name_width) + state + padding + Describe(info);
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
 }
 
-std::vector<std::string> StatusLines(const std::vector<ProcessInfo>& processes) {
+std::vector<std::string> StatusLines(const std::vector<ProcessInfo>& processes, bool color) {
   size_t width = NameColumnWidth(processes);
   std::vector<std::string> lines;
   lines.reserve(processes.size());
-  for (const ProcessInfo& info : processes) lines.push_back(StatusLine(info, width));
+  for (const ProcessInfo& info : processes) lines.push_back(StatusLine(info, width, color));
   return lines;
+}
+
+const char* StateColor(ProcessState state) {
+  switch (state) {
+    case ProcessState::kRunning:
+      return "\033[32m";  // green
+    case ProcessState::kStarting:
+    case ProcessState::kStopping:
+      return "\033[36m";  // cyan: on its way
+    case ProcessState::kExited:
+    case ProcessState::kBackoff:
+      return "\033[33m";  // yellow: not running, may come back
+    case ProcessState::kFatal:
+    case ProcessState::kUnknown:
+      return "\033[1;31m";  // bold red: needs a person
+    case ProcessState::kStopped:
+      break;
+  }
+  return "";
+}
+
+bool ColorWanted(bool stdout_is_tty, bool no_color_option, const char* no_color_env,
+                 const char* term_env) {
+  if (!stdout_is_tty || no_color_option) return false;
+  if (no_color_env != nullptr && *no_color_env != '\0') return false;
+  return term_env == nullptr || std::string_view(term_env) != "dumb";
 }
 
 std::string NoSuchProcessLine(const std::string& name) {

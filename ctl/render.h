@@ -12,6 +12,8 @@
 //   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME"); BACKOFF adds
 //                  ", next try in 2.0s"
 //   a live process that sent STATUS= (ready: notify) ends with ", status: TEXT"
+// With colour (wardenctl on a terminal, no NO_COLOR, no --no-color) the state word alone is
+// wrapped in an ANSI colour; the padding after it stays outside, so the columns still line up.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +44,16 @@ std::string Describe(const proto::ProcessInfo& info);
 // max(longest full name, 30) + 3.
 size_t NameColumnWidth(const std::vector<proto::ProcessInfo>& processes);
 // One status line, without a newline and without trailing blanks.
-std::string StatusLine(const proto::ProcessInfo& info, size_t name_width);
+std::string StatusLine(const proto::ProcessInfo& info, size_t name_width, bool color = false);
 // Every process's line, in the daemon's order.
-std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes);
+std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes,
+                                     bool color = false);
+// The ANSI SGR sequence for a state ("\033[32m" for RUNNING); "" for a state shown plain.
+const char* StateColor(proto::ProcessState state);
+// Whether to colour: stdout is a terminal, $NO_COLOR is unset or empty (no-color.org),
+// $TERM is not "dumb" and --no-color was not given.
+bool ColorWanted(bool stdout_is_tty, bool no_color_option, const char* no_color_env,
+                 const char* term_env);
 // supervisorctl's line for a name that matched nothing: "web: ERROR (no such process)".
 std::string NoSuchProcessLine(const std::string& name);
 

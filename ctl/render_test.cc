@@ -241,6 +241,39 @@ TEST(StatusLines, ShortNamesStillGetThirtyThreeColumns) {
   EXPECT_TRUE(StatusLines({}).empty());
 }
 
+TEST(StatusLine, ColourWrapsOnlyTheStateWord) {
+  ProcessInfo p = Running();
+  std::string plain = StatusLine(p, 33);
+  std::string coloured = StatusLine(p, 33, true);
+  EXPECT_EQ(coloured, "web" + std::string(30, ' ') + "\033[32mRUNNING\033[0m   " +
+                          "pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M");
+  // Without the escapes the line is the plain one: the columns still line up.
+  std::string stripped = coloured;
+  for (const char* sgr : {"\033[32m", "\033[0m"}) {
+    stripped.erase(stripped.find(sgr), std::string(sgr).size());
+  }
+  EXPECT_EQ(stripped, plain);
+  EXPECT_EQ(StatusLines({p}, false)[0], plain);
+  EXPECT_EQ(StatusLines({p}, true)[0], coloured);
+}
+
+TEST(StatusLine, StoppedIsPlainEvenWithColour) {
+  ProcessInfo p = Stopped();
+  EXPECT_EQ(StatusLine(p, 33, true), StatusLine(p, 33));
+  EXPECT_STREQ(StateColor(ProcessState::kFatal), "\033[1;31m");
+  EXPECT_STREQ(StateColor(ProcessState::kBackoff), "\033[33m");
+  EXPECT_STREQ(StateColor(ProcessState::kStopped), "");
+}
+
+TEST(ColorWanted, TerminalOnlyAndNoColorWins) {
+  EXPECT_TRUE(ColorWanted(true, false, nullptr, "xterm"));
+  EXPECT_TRUE(ColorWanted(true, false, "", nullptr));  // NO_COLOR set but empty: ignored
+  EXPECT_FALSE(ColorWanted(false, false, nullptr, "xterm"));
+  EXPECT_FALSE(ColorWanted(true, true, nullptr, "xterm"));
+  EXPECT_FALSE(ColorWanted(true, false, "1", "xterm"));
+  EXPECT_FALSE(ColorWanted(true, false, nullptr, "dumb"));
+}
+
 TEST(NoSuchProcessLine, SupervisorctlWords) {
   EXPECT_EQ(NoSuchProcessLine("nope"), "nope: ERROR (no such process)");
 }

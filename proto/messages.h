@@ -61,6 +61,10 @@ enum class MessageType : uint16_t {
   kRereadReply = kReread | kReplyBit,
   kUpdateReply = kUpdate | kReplyBit,
   kReloadReply = kReload | kReplyBit,
+
+  // wardend itself (0x40-0x4F).
+  kReexec = 0x40,  // empty request -> empty REEXEC reply, then wardend re-executes (reexec.h)
+  kReexecReply = kReexec | kReplyBit,
 };
 
 // Supervisor states, numbered as supervisord numbers them.

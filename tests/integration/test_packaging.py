@@ -28,11 +28,16 @@ REQUIRED = {
     "etc/warden/warden.yaml", "etc/warden/conf.d/", "var/log/warden/",
     "usr/share/doc/warden/copyright", "usr/share/doc/warden/changelog.gz",
     "usr/share/doc/warden/systemd.md", "usr/share/doc/warden/README.md",
+    "usr/share/man/man1/wardenctl.1.gz", "usr/share/man/man8/wardend.8.gz",
+    "usr/share/man/man5/warden.yaml.5.gz", "usr/share/bash-completion/completions/wardenctl",
 }
 ALLOWED = re.compile(r"^(usr/sbin/wardend|usr/bin/wardenctl|lib/systemd/system/warden\.(service|"
                      r"socket)|etc/warden/.*|var/log/warden/|usr/share/doc/warden/.*|"
+                     r"usr/share/man/man[158]/(wardenctl\.1|wardend\.8|warden\.yaml\.5)\.gz|"
+                     r"usr/share/bash-completion/completions/wardenctl|"
                      r"(etc|lib|lib/systemd|lib/systemd/system|usr|usr/bin|usr/sbin|usr/share|"
-                     r"usr/share/doc|var|var/log)/)$")
+                     r"usr/share/doc|usr/share/man|usr/share/man/man[158]|usr/share/bash-completion|"
+                     r"usr/share/bash-completion/completions|var|var/log)/)$")
 CONFFILES = {"/etc/warden/warden.yaml", "/etc/warden/conf.d/README"}
 LEFTOVERS = ["/usr/sbin/wardend", "/usr/bin/wardenctl", "/lib/systemd/system/warden.service",
              "/lib/systemd/system/warden.socket", "/etc/warden", "/var/log/warden",

@@ -1,5 +1,6 @@
 """reread / update / reload / SIGHUP: apply config changes, restarting only what must."""
 
+import json
 import os
 import signal
 
@@ -116,3 +117,17 @@ def test_check_command_offline(warden):
         f.write("  bad:\n    numprocs: zero\n")
     r = warden.ctl("check", warden.config, check=1)
     assert f"{warden.config}:" in r.stderr
+
+
+def test_avail_lists_in_use_added_and_removed(warden):
+    warden.start(BASE)
+    running(warden, "web", "db")
+    warden.write_config(BASE.replace("db:\n  command: sleep 1001", "cache:\n  command: sleep 1003"))
+    lines = [line.split(None, 1) for line in warden.ctl("avail", check=0).stdout.splitlines()]
+    assert sorted(lines) == [["cache", "avail"], ["db", "removed"], ["web", "in use"]], lines
+    rows = json.loads(warden.ctl("avail", "--json", check=0).stdout)
+    assert {r["name"]: r["state"] for r in rows} == {"web": "in use", "db": "removed",
+                                                      "cache": "avail"}
+    warden.ctl("update", check=0)
+    rows = json.loads(warden.ctl("avail", "--json", check=0).stdout)
+    assert {r["name"]: r["state"] for r in rows} == {"web": "in use", "cache": "in use"}
