@@ -132,8 +132,9 @@ std::string DefaultLogDir();  // $LOGS_DIRECTORY under systemd, else /var/log/wa
 
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 // Where wardend's own log goes: stderr (with journal priority prefixes when $JOURNAL_STREAM says
-// stderr is the journal), or structured entries sent to journald directly.
-enum class LogTarget { kStderr, kJournald };
+// stderr is the journal), structured entries sent to journald directly, or a rotated file
+// (daemon/log_targets.h).
+enum class LogTarget { kStderr, kJournald, kFile };
 
 struct Settings {
   std::string socket;  // resolved: DefaultSocketPath() when not given
@@ -141,7 +142,8 @@ struct Settings {
   std::string socket_group;  // empty: wardend's group
   std::string log_dir = DefaultLogDir();
   LogLevel log_level = LogLevel::kInfo;
-  LogTarget log_target = LogTarget::kStderr;  // warden.log_target: stderr | journald
+  LogTarget log_target = LogTarget::kStderr;  // warden.log_target: stderr | journald | PATH
+  std::string log_file;                       // kFile: the path, resolved
   AccessRules access;                         // warden.access: for every program
 };
 

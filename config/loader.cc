@@ -270,7 +270,15 @@ class Loader {
       } else if (e.key == "log_level") {
         if (auto v = reader.Choice(e, kLogLevels)) s.log_level = static_cast<LogLevel>(*v);
       } else if (e.key == "log_target") {
-        if (auto v = reader.Choice(e, kLogTargets)) s.log_target = static_cast<LogTarget>(*v);
+        // stderr, journald, or a file: a path, told from a misspelt word by its '/'.
+        if (auto v = reader.NonEmptyString(e)) {
+          if (v->find('/') != std::string::npos) {
+            s.log_target = LogTarget::kFile;
+            s.log_file = internal::ResolvePath(base_dir, *v);
+          } else if (auto c = reader.Choice(e, kLogTargets)) {
+            s.log_target = static_cast<LogTarget>(*c);
+          }
+        }
       } else if (e.key == "access") {
         internal::ReadAccess(reader, e, "'warden'", &s.access);
       } else {

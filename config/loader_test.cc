@@ -834,5 +834,16 @@ TEST(DefaultSocketPathTest, FollowsUserAndRuntimeDir) {
   if (saved != nullptr) ::setenv("XDG_RUNTIME_DIR", saved_value.c_str(), 1);
 }
 
+TEST(LoadConfigTest, LogTargetIsStderrJournaldOrAFile) {
+  EXPECT_EQ(MustLoad("warden: {log_target: stderr}\n").warden.log_target, LogTarget::kStderr);
+  EXPECT_EQ(MustLoad("warden: {log_target: journald}\n").warden.log_target, LogTarget::kJournald);
+  const Config file = MustLoad("warden: {log_target: ./wardend.log}\n", "/etc/warden/w.yaml");
+  EXPECT_EQ(file.warden.log_target, LogTarget::kFile);
+  EXPECT_EQ(file.warden.log_file, "/etc/warden/wardend.log");
+  EXPECT_EQ(ErrorsOf("warden: {log_target: journal}\n"),
+            (Lines{"w.yaml:1:22: 'log_target' must be stderr or journald (did you mean "
+                   "'journald'?)"}));
+}
+
 }  // namespace
 }  // namespace warden::config

@@ -68,6 +68,8 @@ std::optional<Requirement> Classify(MessageType type) {
       return Requirement{Scope::kDaemon, Right::kControl, "reload the configuration"};
     case MessageType::kShutdown:
       return Requirement{Scope::kDaemon, Right::kControl, "shut down wardend"};
+    case MessageType::kReexec:
+      return Requirement{Scope::kDaemon, Right::kControl, "re-execute wardend"};
     // Not requests: the server answers them UNKNOWN_MESSAGE.
     case MessageType::kError:
     case MessageType::kHelloReply:
@@ -87,6 +89,7 @@ std::optional<Requirement> Classify(MessageType type) {
     case MessageType::kRereadReply:
     case MessageType::kUpdateReply:
     case MessageType::kReloadReply:
+    case MessageType::kReexecReply:
       return Requirement{Scope::kNone, Right::kRead, ""};
   }
   return std::nullopt;

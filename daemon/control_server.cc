@@ -149,6 +149,22 @@ Status ControlServer::Listen(const config::Settings& settings) {
                    [this](uint32_t) { OnAccept(); });
 }
 
+Status ControlServer::Adopt(UniqueFd fd, std::string path, bool bound, bool activated) {
+  if (sd_is_socket_unix(fd.get(), SOCK_STREAM, 1, nullptr, 0) <= 0) {
+    return Status(ErrorCode::kIo, "the kept control socket (fd " + std::to_string(fd.get()) +
+                                      ") is not a listening AF_UNIX stream socket");
+  }
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+  listen_fd_ = std::move(fd);
+  path_ = std::move(path);
+  bound_ = bound;
+  activated_ = activated;
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
+                   [this](uint32_t) { OnAccept(); });
+}
+
 void ControlServer::OnAccept() {
   while (true) {
     int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -443,6 +459,20 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
       Send(c, Type(MessageType::kShutdownReply), id, {});
       request_shutdown_();
       return;
+    case MessageType::kReexec: {
+      // daemon/reexec.h. The reply goes out before the execve; the connection does not survive.
+      Status can = reexec_check_ ? reexec_check_()
+                                 : Status(ErrorCode::kInternal, "re-execution is not available");
+      if (!can.ok()) {
+        spdlog::warn("reexec requested by pid {} refused: {}", c->peer_pid, can.message());
+        SendError(c, id, can.code(), can.message(), false);
+        return;
+      }
+      spdlog::info("reexec requested by pid {} (uid {})", c->peer_pid, c->peer_uid);
+      Send(c, Type(MessageType::kReexecReply), id, {});
+      loop_.Post(reexec_run_);
+      return;
+    }
     case MessageType::kTail:
     case MessageType::kLogRotate:
     case MessageType::kClear: {

@@ -41,6 +41,19 @@ class ControlServer {
   const std::string& path() const { return path_; }
   bool socket_activated() const { return activated_; }
 
+  // Re-execution of wardend (daemon/reexec.h): the listening socket survives execve.
+  int listen_fd() const { return listen_fd_.get(); }
+  bool bound() const { return bound_; }
+  // In the new image, instead of Listen: the listening socket the previous image kept.
+  Status Adopt(UniqueFd fd, std::string path, bool bound, bool activated);
+  // REEXEC requests: `check` says whether wardend can re-execute now (why not, when it cannot:
+  // the error reply). When it can, the reply is sent first and `run` is called from the loop
+  // right after; the connections are then dropped by the execve.
+  void set_reexec(std::function<Status()> check, std::function<void()> run) {
+    reexec_check_ = std::move(check);
+    reexec_run_ = std::move(run);
+  }
+
  private:
   struct Connection;
 
@@ -73,6 +86,8 @@ class ControlServer {
   bool bound_ = false;      // we created the socket file (and remove it on exit)
   bool activated_ = false;  // the socket came from systemd
   std::unordered_map<int, std::shared_ptr<Connection>> connections_;
+  std::function<Status()> reexec_check_;
+  std::function<void()> reexec_run_;
 };
 
 }  // namespace warden

@@ -123,7 +123,12 @@ Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& optio
       return sink;
     }
   }
-  std::erase_if(sinks_, [](const auto& entry) { return entry.second.expired(); });
+  // Sinks of ended processes are swept when the map has doubled since the last sweep: amortized
+  // O(1) per new sink, where a sweep each time made starting N programs O(N^2).
+  if (sinks_.size() >= sweep_at_) {
+    std::erase_if(sinks_, [](const auto& entry) { return entry.second.expired(); });
+    sweep_at_ = std::max<size_t>(kFirstSweep, 2 * sinks_.size());
+  }
   Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, options, closer_);
   if (sink.ok()) sinks_[options.file.path] = *sink;
   return sink;
@@ -145,6 +150,35 @@ Result<UniqueFd> LogCapture::NewPipe(const std::shared_ptr<LogSink>& sink) {
   PipeReader* key = reader.get();
   readers_.emplace(key, std::move(reader));
   return write_end;
+}
+
+std::vector<LogCapture::PipeInfo> LogCapture::Pipes() const {
+  std::vector<PipeInfo> out;
+  for (const auto& [key, reader] : readers_) {
+    if (reader->finished()) continue;
+    out.push_back({reader->fd(), reader->sink().options()});
+  }
+  return out;
+}
+
+size_t LogCapture::HeldBytes() const {
+  size_t held = 0;
+  for (const auto& [path, weak] : sinks_) {
+    if (auto sink = weak.lock()) held += sink->held_bytes();
+  }
+  return held;
+}
+
+Status LogCapture::AdoptPipe(UniqueFd read_end, const LogSinkOptions& options) {
+  Result<std::shared_ptr<LogSink>> sink = SinkFor(options);
+  if (!sink.ok()) return sink.status();
+  fcntl(read_end.get(), F_SETFD, FD_CLOEXEC);
+  fcntl(read_end.get(), F_SETFL, fcntl(read_end.get(), F_GETFL) | O_NONBLOCK);
+  auto reader = std::make_unique<PipeReader>(*this, std::move(read_end), *sink);
+  if (Status s = reader->Start(); !s.ok()) return s;
+  PipeReader* key = reader.get();
+  readers_.emplace(key, std::move(reader));
+  return Status::Ok();
 }
 
 void LogCapture::Finished(PipeReader* reader) {

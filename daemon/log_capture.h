@@ -52,6 +52,7 @@ class PipeReader {
 
   bool finished() const { return finished_; }
   int fd() const { return fd_.get(); }
+  const LogSink& sink() const { return *sink_; }
 
  private:
   void OnReadable();
@@ -93,6 +94,20 @@ class LogCapture {
 
   size_t open_pipes() const { return readers_.size(); }
 
+  // Re-execution of wardend (daemon/reexec.h): every read end still being read, with its
+  // sink's settings. What the pipes hold stays in them across execve: nothing is drained.
+  struct PipeInfo {
+    int fd;
+    LogSinkOptions options;
+  };
+  std::vector<PipeInfo> Pipes() const;
+  // In the new image: a read end the previous image kept, feeding the sink for `options`
+  // (opened, or shared with whoever writes that path already) until EOF.
+  Status AdoptPipe(UniqueFd read_end, const LogSinkOptions& options);
+  // Bytes sinks hold in memory because their files refuse them (on_full: block): they would not
+  // survive an exec.
+  size_t HeldBytes() const;
+
  private:
   friend class PipeReader;
   char* buffer() { return buffer_.data(); }
@@ -102,6 +117,8 @@ class LogCapture {
   EventLoop& loop_;
   std::shared_ptr<BackgroundCloser> closer_ = std::make_shared<BackgroundCloser>();
   std::unordered_map<std::string, std::weak_ptr<LogSink>> sinks_;  // by path
+  static constexpr size_t kFirstSweep = 64;
+  size_t sweep_at_ = kFirstSweep;  // sinks_ size at which expired entries are swept
   std::unordered_map<PipeReader*, std::unique_ptr<PipeReader>> readers_;
   std::vector<char> buffer_;
   std::shared_ptr<TailSource> daemon_log_;

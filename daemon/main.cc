@@ -22,8 +22,10 @@
 #include "daemon/control_server.h"
 #include "daemon/daemon_log.h"
 #include "daemon/event_loop.h"
+#include "daemon/log_targets.h"
 #include "daemon/notify.h"
 #include "daemon/os.h"
+#include "daemon/reexec.h"
 #include "daemon/supervisor.h"
 
 namespace {
@@ -39,13 +41,27 @@ constexpr const char* kUsage =
     "                       0 when valid, 1 with every problem as FILE:LINE:COL: message\n"
     "      --log-level L    trace, debug, info, warn or error (overrides the config)\n"
     "      --version        print the version and exit\n"
+    "      --state-version  print the version of the re-execution state it reads and exit\n"
     "  -h, --help           this text\n";
 
 struct Options {
   std::string config = warden::config::DefaultConfigPath();
   bool check = false;
   std::optional<std::string> log_level;
+  // Re-execution (daemon/reexec.h): the state's memfd and the kept listening socket.
+  int restore_fd = -1;
+  int listen_fd = -1;
 };
+
+std::optional<int> ParseFd(std::string_view text) {
+  int fd = 0;
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    fd = fd * 10 + (c - '0');
+  }
+  return fd;
+}
 
 // Returns the exit status to stop with, or nullopt to go on.
 std::optional<int> ParseArgs(int argc, char** argv, Options* options) {
@@ -68,6 +84,17 @@ std::optional<int> ParseArgs(int argc, char** argv, Options* options) {
     } else if (arg == "--version") {
       std::printf("wardend %s\n", WARDEN_VERSION);
       return 0;
+    } else if (arg == "--state-version") {
+      std::printf("%u\n", warden::kStateVersion);
+      return 0;
+    } else if (arg == "--restore-from" || arg == "--listen-fd") {
+      auto v = value(arg);
+      auto fd = v ? ParseFd(*v) : std::nullopt;
+      if (!fd) {
+        std::fprintf(stderr, "wardend: %s needs a file descriptor number\n", argv[i]);
+        return 2;
+      }
+      (arg == "--restore-from" ? options->restore_fd : options->listen_fd) = *fd;
     } else if (arg == "--check") {
       options->check = true;
     } else if (arg == "-c" || arg.rfind("--config", 0) == 0) {
@@ -117,28 +144,6 @@ spdlog::level::level_enum ToSpdlog(warden::config::LogLevel level) {
   return spdlog::level::info;
 }
 
-// True when stderr is the journal's stream (systemd sets $JOURNAL_STREAM to "DEV:INO").
-bool StderrIsJournal() {
-  const char* stream = std::getenv("JOURNAL_STREAM");
-  if (stream == nullptr) return false;
-  struct stat st {};
-  if (fstat(STDERR_FILENO, &st) != 0) return false;
-  unsigned long long dev = 0, ino = 0;
-  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
-  return dev == st.st_dev && ino == st.st_ino;
-}
-
-void SetUpLogging() {
-  auto logger = spdlog::stderr_logger_st("wardend");
-  if (StderrIsJournal()) {
-    // The journal adds its own timestamps; a "<N>" prefix carries the syslog priority.
-    logger->set_pattern("%v");
-  } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
-  }
-  spdlog::set_default_logger(logger);
-}
-
 // fds 0, 1 and 2 must be open, or the first files we open would take their place.
 void EnsureStandardFds() {
   for (int fd = 0; fd < 3; ++fd) {
@@ -167,6 +172,19 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   EnsureStandardFds();
 
+  // Re-executed by `wardenctl reexec` (daemon/reexec.h): the state names the config in force.
+  std::optional<warden::DaemonState> restored;
+  std::string restore_error;
+  if (options.restore_fd >= 0) {
+    auto state = warden::ReadStateFd(options.restore_fd);
+    if (state.ok()) {
+      restored = std::move(state).value();
+      options.config = restored->config_path;
+    } else {
+      restore_error = state.status().message();
+    }
+  }
+
   warden::config::LoadResult loaded = warden::config::LoadConfigFile(options.config);
   if (!loaded.config) {
     for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
@@ -184,11 +202,17 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  SetUpLogging();
+  auto logger = warden::MakeDaemonLogger(config.warden);
+  if (!logger.ok()) {
+    std::fprintf(stderr, "wardend: %s; not starting\n", logger.status().message().c_str());
+    return 1;
+  }
+  spdlog::set_default_logger(std::move(logger).value());
   // A copy of the recent lines for `wardenctl maintail`, whatever the real destination is.
   auto daemon_log = std::make_shared<warden::DaemonLog>();
   spdlog::default_logger()->sinks().push_back(daemon_log);
   spdlog::set_level(ToSpdlog(config.warden.log_level));
+  if (restored) spdlog::set_level(static_cast<spdlog::level::level_enum>(restored->log_level));
   if (options.log_level) {
     auto level = ParseLevel(*options.log_level);
     if (!level) {
@@ -229,10 +253,15 @@ int main(int argc, char** argv) {
     });
   };
   warden::ControlServer server(loop, supervisor, shutdown);
-  if (auto s = server.Listen(supervisor.config().warden); !s.ok()) {
+  const bool reexecuted = options.restore_fd >= 0;
+  if (reexecuted) {
+    // Never exit from here on: the programs are our children and would be orphaned.
+    warden::TakeOver(std::move(restored), restore_error, options.listen_fd, supervisor, server);
+  } else if (auto s = server.Listen(supervisor.config().warden); !s.ok()) {
     std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
     return 1;
   }
+  warden::ServeReexec(server, supervisor, notifier);
 
   auto on_signal = [&](uint32_t) {
     signalfd_siginfo info;
@@ -272,9 +301,14 @@ int main(int argc, char** argv) {
                                 notifier.Status(supervisor.Summary());
                               });
 
-  spdlog::info("wardend {} listening on {}{}", WARDEN_VERSION, server.path(),
+  spdlog::info("wardend {} {} on {}{}", WARDEN_VERSION,
+               reexecuted ? "re-executed, listening" : "listening", server.path(),
                server.socket_activated() ? " (socket activation)" : "");
-  supervisor.StartAutostart();
+  if (reexecuted) {
+    supervisor.ReapChildren();  // children that exited during the exec window
+  } else {
+    supervisor.StartAutostart();
+  }
   notifier.Status(supervisor.Summary());
   notifier.Ready();
   notifier.StartWatchdog();

@@ -14,13 +14,30 @@ constexpr size_t kEnvironProbes = 64;  // environments read below one unclaimed 
 
 Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
                       const std::vector<ProcessClaim>& claims, const EnvironNames& environ_names) {
+  std::vector<const ProcessClaim*> pointers;
+  for (const ProcessClaim& c : claims) pointers.push_back(&c);
+  return Attribute(self_pid, snapshot, pointers, environ_names);
+}
+
+Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
+                      const std::vector<const ProcessClaim*>& claim_list,
+                      const EnvironNames& environ_names) {
   Attribution out;
-  out.members.resize(claims.size());
-  out.main.resize(claims.size());
+  out.members.resize(claim_list.size());
+  out.main.resize(claim_list.size());
 
   std::unordered_map<int, std::vector<size_t>> children;  // ppid -> snapshot indexes
   for (size_t i = 0; i < snapshot.size(); ++i) children[snapshot[i].ppid].push_back(i);
+  auto roots = children.find(self_pid);
+  if (roots == children.end()) return out;  // the common case of a light scan: nothing lost
+
+  struct Claims {  // claims[c] reads as a reference
+    const std::vector<const ProcessClaim*>& list;
+    const ProcessClaim& operator[](size_t c) const { return *list[c]; }
+    size_t size() const { return list.size(); }
+  } claims{claim_list};
   std::unordered_map<int, size_t> main_of;  // main pid -> claim
+  main_of.reserve(claims.size());
   for (size_t c = 0; c < claims.size(); ++c) {
     if (claims[c].main_pid > 0) main_of[claims[c].main_pid] = c;
   }
@@ -54,8 +71,6 @@ Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
     return kNoClaim;
   };
 
-  auto roots = children.find(self_pid);
-  if (roots == children.end()) return out;
   for (size_t r : roots->second) {
     const os::ProcStat& root = snapshot[r];
     size_t owner;

@@ -54,6 +54,11 @@ struct Attribution {
   std::vector<int> unclaimed;
 };
 
+// `claims` are the supervised processes' (each kept by its owner, not copied per scan).
+Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
+                      const std::vector<const ProcessClaim*>& claims,
+                      const EnvironNames& environ_names);
+// The same, for claims held in a vector (tests).
 Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
                       const std::vector<ProcessClaim>& claims, const EnvironNames& environ_names);
 

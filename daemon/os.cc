@@ -3,12 +3,22 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#if __has_include(<sanitizer/asan_interface.h>)
+#include <sanitizer/asan_interface.h>  // ASAN_UNPOISON_MEMORY_REGION: a no-op without ASan
+#endif
+#ifndef ASAN_UNPOISON_MEMORY_REGION
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 
 #include <cerrno>
 #include <climits>
@@ -69,13 +79,15 @@ struct ChildReport {
   int32_t error_number;
 };
 
-// Runs in the forked child: only async-signal-safe calls, and it never returns.
+// Runs in the child, which shares wardend's memory (CLONE_VM) until it execs or exits: raw
+// system calls only, nothing allocated, nothing written but its own stack and `report`, and
+// never a glibc call that acts on wardend's threads (setuid and friends broadcast to every
+// thread of the caller, so they go through syscall(2)).
 [[noreturn]] void RunChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                           int report_fd) {
-  auto fail = [report_fd](int32_t stage) {
-    ChildReport report{stage, errno};
-    ssize_t ignored = write(report_fd, &report, sizeof report);
-    (void)ignored;
+                           volatile ChildReport* report) {
+  auto fail = [report](int32_t stage) {
+    report->error_number = errno;
+    report->stage = stage;
     _exit(127);
   };
 
@@ -93,7 +105,7 @@ struct ChildReport {
   int ready_fd = -1;
   if (spec.ready_fd >= 0) {
     int floor = spec.ready_fd_target;
-    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, report_fd}) {
+    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
       if (fd > floor) floor = fd;
     }
     ready_fd = fcntl(spec.ready_fd, F_DUPFD_CLOEXEC, floor + 1);
@@ -111,20 +123,15 @@ struct ChildReport {
     if (sources[target] < 0) fail(kStageStdio);
     if (dup2(sources[target], target) < 0) fail(kStageStdio);
   }
-  int keep[2] = {report_fd, -1};  // besides 0, 1, 2; the report pipe closes at exec
+  // Keep nothing but 0, 1, 2 and the readiness fd.
   if (ready_fd >= 0) {
     if (dup2(ready_fd, spec.ready_fd_target) < 0) fail(kStageReadyFd);  // open across exec
-    keep[1] = spec.ready_fd_target;
-    if (keep[1] < keep[0]) std::swap(keep[0], keep[1]);
+    const auto target = static_cast<unsigned>(spec.ready_fd_target);
+    if (target > 3) close_range(3, target - 1, 0);
+    close_range(target + 1, ~0U, 0);
+  } else {
+    close_range(3, ~0U, 0);
   }
-  // Keep nothing but 0, 1, 2, the readiness fd and the report pipe.
-  unsigned from = 3;
-  for (int fd : keep) {
-    if (fd < 0) continue;
-    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
-    from = static_cast<unsigned>(fd) + 1;
-  }
-  close_range(from, ~0U, 0);
 
   if (spec.umask) umask(*spec.umask);
   // Limits and the OOM score are set while still privileged: raising a hard limit, or an OOM
@@ -144,15 +151,43 @@ struct ChildReport {
     }
   }
   if (spec.uid || spec.change_group) {
-    if (setgroups(spec.groups.size(), spec.groups.data()) != 0) fail(kStageSetgroups);
-    if (setgid(spec.gid) != 0) fail(kStageSetgid);
+    if (syscall(SYS_setgroups, spec.groups.size(), spec.groups.data()) != 0) {
+      fail(kStageSetgroups);
+    }
+    if (syscall(SYS_setgid, spec.gid) != 0) fail(kStageSetgid);
   }
-  if (spec.uid && setuid(*spec.uid) != 0) fail(kStageSetuid);
+  if (spec.uid && syscall(SYS_setuid, *spec.uid) != 0) fail(kStageSetuid);
   if (!spec.directory.empty() && chdir(spec.directory.c_str()) != 0) fail(kStageChdir);
 
   execve(spec.path.c_str(), argv, envp);
   fail(kStageExec);
   _exit(127);  // not reached
+}
+
+struct ChildArgs {
+  const SpawnSpec* spec;
+  char* const* argv;
+  char* const* envp;
+  volatile ChildReport* report;
+};
+
+int ChildMain(void* arg) {
+  auto* args = static_cast<ChildArgs*>(arg);
+  RunChild(*args->spec, args->argv, args->envp, args->report);
+}
+
+// The child's stack: mapped once, reused by every spawn (wardend spawns from one thread, and
+// CLONE_VFORK holds that thread until the child is done with it).
+constexpr size_t kChildStackSize = 256 * 1024;
+
+void* ChildStackTop() {
+  static void* top = []() -> void* {
+    void* base = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    return static_cast<char*>(base) + kChildStackSize;
+  }();
+  return top;
 }
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -166,33 +201,36 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }  // namespace
 
 core::SpawnOutcome Spawn(const SpawnSpec& spec) {
-  // Everything the child touches is allocated here, before fork.
+  // Everything the child touches is allocated here, before the clone.
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
+  void* stack = ChildStackTop();
+  if (stack == nullptr) return {0, core::SpawnError{"stack", ENOMEM}};
+  // Under ASan the stack's shadow is shared too (CLONE_VM), and the last child never returned
+  // from its frames (it exec'd or _exit'ed), so their redzones are still poisoned: the next
+  // child's frames, laid out differently, would trip over them.
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack) - kChildStackSize, kChildStackSize);
 
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return {0, core::SpawnError{"pipe", errno}};
-  UniqueFd report_read(fds[0]);
-  UniqueFd report_write(fds[1]);
+  // Like posix_spawn: the child shares this memory and this thread waits until it has exec'd
+  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`.
+  // Every signal is blocked meanwhile, so that no handler runs in the child before it has reset
+  // them.
+  volatile ChildReport report{0, 0};
+  ChildArgs args{&spec, argv.data(), envp.data(), &report};
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  const pid_t pid = clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int clone_error = errno;
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (pid < 0) return {0, core::SpawnError{"fork", clone_error}};
+  if (report.stage == 0) return {pid, std::nullopt};  // exec'd: the program runs
 
-  pid_t pid = fork();
-  if (pid < 0) return {0, core::SpawnError{"fork", errno}};
-  if (pid == 0) RunChild(spec, argv.data(), envp.data(), report_write.get());
-
-  report_write.reset();
-  ChildReport report{};
-  ssize_t n;
-  do {
-    n = read(report_read.get(), &report, sizeof report);
-  } while (n < 0 && errno == EINTR);
-  if (n == 0) return {pid, std::nullopt};  // exec closed the pipe: the program runs
-
-  // The child failed before exec and is exiting: reap it here so the reaper never sees a pid
+  // The child failed before exec and has exited: reap it here so the reaper never sees a pid
   // the state machine did not know about.
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (n != static_cast<ssize_t>(sizeof report)) return {0, core::SpawnError{"child", EIO}};
   return {0, core::SpawnError{StageName(report.stage), report.error_number}};
 }
 
@@ -261,9 +299,9 @@ std::optional<ProcStat> ParseStat(int pid, std::string_view text) {
   // stime cutime cstime priority nice threads itreal starttime vsize rss
   int matched = std::sscanf(rest.c_str(),
                             "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                            "%*d %*d %llu %*u %lld",
-                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &start,
-                            &rss);
+                            "%d %*d %llu %*u %lld",
+                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &ps.threads,
+                            &start, &rss);
   if (matched < 4) return std::nullopt;
   ps.cpu_ticks = utime + stime;
   ps.start_ticks = start;
@@ -291,19 +329,84 @@ std::optional<ProcStat> ReadProcStat(int pid) {
   return ParseStat(pid, *text);
 }
 
-std::vector<ProcStat> ScanProcesses() {
-  std::vector<ProcStat> out;
-  DIR* dir = opendir("/proc");
+std::vector<int> ListChildren(int pid, int threads) {
+  std::vector<int> out;
+  auto read_children = [&out](const std::string& path) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return;
+    // One read for a thousand children: each read(2) of this file walks the child list anew.
+    std::string text;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    const char* p = text.c_str();
+    for (;;) {
+      char* end = nullptr;
+      long child = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (child > 0 && child <= INT_MAX) out.push_back(static_cast<int>(child));
+      p = end;
+    }
+  };
+  const std::string base = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
+  if (pid != 0 && threads <= 1) {
+    read_children(base + "/task/" + std::to_string(pid) + "/children");
+    return out;
+  }
+  DIR* dir = opendir((base + "/task").c_str());
   if (dir == nullptr) return out;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    read_children(base + "/task/" + entry->d_name + "/children");
+  }
+  closedir(dir);
+  return out;
+}
+
+std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip) {
+  std::vector<ProcStat> out;
+  std::unordered_set<int> seen;  // a pid reused during the walk must not loop it
+  const bool self = root == static_cast<int>(getpid());
+  std::vector<int> level = ListChildren(self ? 0 : root, self ? 2 : 1);
+  while (!level.empty()) {
+    std::vector<int> next;
+    for (int pid : level) {
+      if ((skip && skip(pid)) || !seen.insert(pid).second) continue;
+      auto ps = ReadProcStat(pid);
+      if (!ps) continue;  // gone since its parent listed it
+      if (ps->state != 'Z' && ps->state != 'X') {
+        for (int child : ListChildren(pid, ps->threads)) next.push_back(child);
+      }
+      out.push_back(*ps);
+    }
+    level = std::move(next);
+  }
+  return out;
+}
+
+std::vector<ProcStat> ScanWhole(int root, size_t expected) {
+  std::vector<int> pids;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return ScanSubtree(root);
   while (dirent* entry = readdir(dir)) {
     const char* name = entry->d_name;
     if (name[0] < '1' || name[0] > '9') continue;
     char* end = nullptr;
     long pid = std::strtol(name, &end, 10);
     if (*end != '\0' || pid <= 0 || pid > INT_MAX) continue;
-    if (auto ps = ReadProcStat(static_cast<int>(pid))) out.push_back(*ps);
+    pids.push_back(static_cast<int>(pid));
   }
   closedir(dir);
+  if (pids.size() > 2 * expected) return ScanSubtree(root);
+  std::vector<ProcStat> out;
+  out.reserve(pids.size());
+  for (int pid : pids) {
+    if (auto ps = ReadProcStat(pid)) out.push_back(*ps);
+  }
   return out;
 }
 
@@ -340,26 +443,6 @@ bool SignalProcess(const ProcStat& process, int signal) {
     return false;
   }
   return syscall(SYS_pidfd_send_signal, holder.get(), signal, nullptr, 0) == 0;
-}
-
-std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(
-    const std::vector<int>& sessions) {
-  std::unordered_map<int, std::vector<ProcStat>> out;
-  if (sessions.empty()) return out;
-  std::unordered_set<int> wanted(sessions.begin(), sessions.end());
-  DIR* dir = opendir("/proc");
-  if (dir == nullptr) return out;
-  while (dirent* entry = readdir(dir)) {
-    const char* name = entry->d_name;
-    if (name[0] < '1' || name[0] > '9') continue;
-    char* end = nullptr;
-    long pid = std::strtol(name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid > INT_MAX) continue;
-    auto ps = ReadProcStat(static_cast<int>(pid));
-    if (ps && wanted.count(ps->session)) out[ps->session].push_back(*ps);
-  }
-  closedir(dir);
-  return out;
 }
 
 long ClockTicksPerSecond() {

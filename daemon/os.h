@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -27,9 +28,9 @@ struct SpawnSpec {
   gid_t gid = 0;
   std::vector<gid_t> groups;
   bool change_group = false;  // without uid: still set groups and gid (a `group:` of its own)
-  int stdin_fd = -1;   // -1: /dev/null
-  int stdout_fd = -1;  // -1: /dev/null
-  int stderr_fd = -1;  // -1: /dev/null
+  int stdin_fd = -1;          // -1: /dev/null
+  int stdout_fd = -1;         // -1: /dev/null
+  int stderr_fd = -1;         // -1: /dev/null
   // Readiness fd (ready: fd:N): the child gets ready_fd as its fd ready_fd_target, open across
   // exec; every other fd but 0, 1, 2 is closed.
   int ready_fd = -1;
@@ -43,10 +44,11 @@ struct SpawnSpec {
   bool reset_oom_score_adj = false;  // write 0 to /proc/self/oom_score_adj (best effort)
 };
 
-// Forks and execs. The child becomes a session and process-group leader (setsid), gets default
-// signal dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure in the child is
-// reported through a close-on-exec pipe as {stage, errno}; the parent waits for exec or that
-// report (bounded by the child's own few syscalls) and reaps a child that failed.
+// Spawns and execs, as posix_spawn does: clone(CLONE_VM | CLONE_VFORK), so no page table is
+// copied. The child becomes a session and process-group leader (setsid), gets default signal
+// dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure
+// in the child is reported as {stage, errno} in memory it shares with the caller, who resumes
+// when the child has exec'd or exited, and reaps a child that failed.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
 
 // Looks `name` up in the colon-separated `path_var` like execvp would. Names containing '/'
@@ -74,13 +76,22 @@ struct ProcStat {
   uint64_t cpu_ticks = 0;  // utime + stime
   uint64_t rss_pages = 0;
   uint64_t start_ticks = 0;  // field 22: start time after boot; with pid, names one process
+  int threads = 1;           // field 20
 };
 std::optional<ProcStat> ReadProcStat(int pid);
-// Every process on the machine whose session is one of `sessions`, keyed by session. One pass
-// over /proc, so a status of N programs costs one scan, not N.
-std::unordered_map<int, std::vector<ProcStat>> ProcessesBySession(const std::vector<int>& sessions);
-// Every process on the machine, in one pass over /proc.
-std::vector<ProcStat> ScanProcesses();
+// The pids of a process's children, from /proc/PID/task/TID/children: each thread's own (a
+// child's parent is the thread that forked it). `threads` > 1 (or pid 0, meaning this process)
+// lists the task folder; 1 reads the main thread's file only.
+std::vector<int> ListChildren(int pid, int threads);
+// The processes below `root` (not root itself), parents before children, found by walking
+// the children files: its cost is the subtree's size, not the machine's process count. A
+// child for which `skip` says true is left out with everything below it.
+std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip = {});
+// Every process below `root` (and maybe others: callers follow ppid from root), by the cheaper
+// of two ways: when `expected` (about how many processes are below root) is at least half the
+// machine's process count, one pass over every /proc/PID/stat (one file per process of the
+// machine); else ScanSubtree (two files per process below root).
+std::vector<ProcStat> ScanWhole(int root, size_t expected);
 // /proc/PID/environ (NUL-separated KEY=VALUE), at most max_bytes; "" when unreadable.
 std::string ReadProcEnviron(int pid, size_t max_bytes);
 // Sends `signal` to the process `process` describes, only if its pid still names that process

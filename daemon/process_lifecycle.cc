@@ -95,44 +95,66 @@ void Process::KillLeftovers(int signal) {
   }
 }
 
-void Supervisor::ScanTree() const {
-  if (tree_valid_) return;
-  std::vector<ProcessClaim> claims;
+void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
+  std::vector<const ProcessClaim*> claims;
   claims.reserve(processes_.size());
-  tree_index_.clear();
   for (size_t i = 0; i < processes_.size(); ++i) {
     const Process* p = processes_[i].get();
     p->claim_.main_pid = p->machine().pid();
-    p->claim_.group = p->name().group;
-    p->claim_.process = p->name().name;
-    claims.push_back(p->claim_);
-    tree_index_[p] = i;
+    if (p->claim_.process.empty()) {
+      p->claim_.group = p->name().group;
+      p->claim_.process = p->name().name;
+    }
+    claims.push_back(&p->claim_);
+    p->tree_slot_ = i;
+    p->tree_complete_ = wanted == nullptr || p->claim_.main_pid == 0;
   }
-  tree_ = Attribute(static_cast<int>(getpid()), os::ScanProcesses(), claims, ReadEnvironNames);
+  std::unordered_set<int> descend;  // the live main processes to look below
+  if (wanted != nullptr) {
+    for (const Process* p : *wanted) {
+      p->tree_complete_ = true;
+      if (p->claim_.main_pid != 0) descend.insert(p->claim_.main_pid);
+    }
+  }
+  const int self = static_cast<int>(getpid());
+  std::vector<os::ProcStat> snapshot;
+  if (wanted == nullptr) {
+    snapshot = os::ScanWhole(self, processes_.size());
+  } else {
+    snapshot = os::ScanSubtree(self, [this, &descend](int pid) {
+      return by_pid_.count(pid) != 0 && descend.count(pid) == 0;
+    });
+  }
+  tree_ = Attribute(self, snapshot, claims, ReadEnvironNames);
   for (size_t i = 0; i < processes_.size(); ++i) {
-    Remember(&processes_[i]->claim_, tree_.members[i]);
+    // What is remembered of a process the scan did not see whole stays.
+    if (processes_[i]->tree_complete_) Remember(&processes_[i]->claim_, tree_.members[i]);
   }
   for (int pid : tree_.unclaimed) {
     spdlog::debug("pid {} is wardend's child but no program's: left alone", pid);
   }
   // Valid for the rest of this event-loop callback only: processes come and go.
+  if (!tree_valid_) loop_.Post([this] { tree_valid_ = false; });
   tree_valid_ = true;
-  loop_.Post([this] { tree_valid_ = false; });
 }
 
 const std::vector<os::ProcStat>& Supervisor::MembersOf(const Process* process) const {
   static const std::vector<os::ProcStat> kNone;
-  ScanTree();
-  auto it = tree_index_.find(process);
-  if (it == tree_index_.end()) return kNone;
-  return tree_.members[it->second];
+  if (!tree_valid_ || !process->tree_complete_) {
+    const std::vector<Process*> just{const_cast<Process*>(process)};
+    ScanTree(&just);
+  }
+  if (process->tree_slot_ >= tree_.members.size()) return kNone;
+  return tree_.members[process->tree_slot_];
 }
 
 std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
-  ScanTree();
-  auto it = tree_index_.find(process);
-  if (it == tree_index_.end()) return std::nullopt;
-  return tree_.main[it->second];
+  if (!tree_valid_ || !process->tree_complete_) {
+    const std::vector<Process*> just{const_cast<Process*>(process)};
+    ScanTree(&just);
+  }
+  if (process->tree_slot_ >= tree_.main.size()) return std::nullopt;
+  return tree_.main[process->tree_slot_];
 }
 
 void Supervisor::CheckCleanups(bool orphan_reaped) {

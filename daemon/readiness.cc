@@ -309,3 +309,37 @@ void ReadinessWatch::ProbeFailed() {
 }
 
 }  // namespace warden
+
+// --- re-execution ---------------------------------------------------------------------------
+
+namespace warden {
+
+Result<std::unique_ptr<ReadinessWatch>> ReadinessWatch::Adopt(EventLoop& loop,
+                                                              const Options& options, UniqueFd fd,
+                                                              bool ready, Callbacks callbacks) {
+  std::unique_ptr<ReadinessWatch> watch(new ReadinessWatch(loop, options, std::move(callbacks)));
+  ReadinessWatch* w = watch.get();
+  std::weak_ptr<bool> alive = w->alive_;
+  w->ready_ = ready;
+  if (fd) {
+    fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+    fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+    const bool notify = options.mode == config::ReadyMode::kNotify;
+    Status added =
+        loop.Add(fd.get(), EPOLLIN, EventLoop::kPriorityIo, [w, alive, notify](uint32_t) {
+          if (alive.expired()) return;
+          if (notify) {
+            w->OnNotifyReadable();
+          } else {
+            w->OnPipeReadable();
+          }
+        });
+    if (!added.ok()) return added;
+    w->fd_ = std::move(fd);
+    w->watching_ = true;
+  }
+  if (options.mode == config::ReadyMode::kTcp && !ready) w->Started();
+  return watch;
+}
+
+}  // namespace warden

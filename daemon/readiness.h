@@ -63,6 +63,19 @@ class ReadinessWatch {
   // tcp probe.
   void Started();
 
+  // Re-execution of wardend (daemon/reexec.h). The fd the next image needs (notify socket or
+  // readiness pipe; -1 when there is none, as for tcp), and whether readiness was reported.
+  int kept_fd() const {
+    return watching_ && options_.mode != config::ReadyMode::kTcp ? fd_.get() : -1;
+  }
+  bool ready() const { return ready_; }
+  const Options& options() const { return options_; }
+  // In the new image: the watch of a process the previous image spawned, over the fd it kept
+  // (-1: none; tcp probes again from the start). Never calls on_ready for `ready` again.
+  static Result<std::unique_ptr<ReadinessWatch>> Adopt(EventLoop& loop, const Options& options,
+                                                       UniqueFd fd, bool ready,
+                                                       Callbacks callbacks);
+
  private:
   ReadinessWatch(EventLoop& loop, Options options, Callbacks callbacks)
       : loop_(loop), options_(std::move(options)), callbacks_(std::move(callbacks)) {}

@@ -230,6 +230,7 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   by_full_name_[raw->full_name()] = raw;
   state_counts_[core::State::kStopped]++;
   processes_.push_back(std::move(process));
+  tree_valid_ = false;  // the scan has no slot for it
   return raw;
 }
 
@@ -253,6 +254,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
       auto it = std::find_if(processes_.begin(), processes_.end(),
                              [process](const auto& p) { return p.get() == process; });
       if (it != processes_.end()) processes_.erase(it);
+      tree_valid_ = false;
       done();
     });
   };
@@ -338,7 +340,7 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
   reply.unknown_names = resolved.unknown;
 
   // One scan of wardend's subtree: main processes and what each program started or lost.
-  ScanTree();
+  ScanTree(resolved.processes.size() == processes_.size() ? nullptr : &resolved.processes);
   core::TimePoint now = EventLoop::Now();
   const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
   const uint64_t page = static_cast<uint64_t>(os::PageSize());

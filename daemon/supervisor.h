@@ -27,6 +27,7 @@
 #include "daemon/orphans.h"
 #include "daemon/os.h"
 #include "daemon/readiness.h"
+#include "daemon/state_codec.h"
 #include "proto/messages.h"
 
 namespace warden {
@@ -105,6 +106,8 @@ class Process final : public core::ProcessHost {
   // Leftovers (daemon/orphans.h): what this process owns beyond its main process, as of the
   // last scan of wardend's subtree (updated by every scan, hence mutable).
   mutable ProcessClaim claim_;
+  mutable size_t tree_slot_ = 0;        // its index in Supervisor::tree_ after a scan
+  mutable bool tree_complete_ = false;  // that scan saw all of its processes
   // The signal the current cleanup sends, and to whom it went (pid -> start ticks), so that a
   // leftover found later (a daemon's grandchild) gets it too, and nobody gets it twice.
   int leftover_signal_ = 0;
@@ -177,6 +180,13 @@ class Supervisor {
   // Called after any state change (for STATUS= updates).
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
 
+  // Re-execution of wardend (daemon/reexec.h; daemon/reexec_state.cc). SaveState: every process
+  // (machine, counters, deadlines, leftovers, readiness fds) and every log pipe, into `state`.
+  // RestoreState, in the new image right after construction from the same config: takes them
+  // over (same pids, no spawn, no signal); returns one line per thing it could not restore.
+  void SaveState(DaemonState* state) const;
+  std::vector<std::string> RestoreState(const DaemonState& state);
+
  private:
   friend class Process;
   void Track(int pid, Process* process) { by_pid_[pid] = process; }
@@ -211,8 +221,12 @@ class Supervisor {
 
   // --- what the programs started, beyond their main processes (process_lifecycle.cc) ---
   // One scan of wardend's subtree, attributed to the processes (orphans.h); kept until the
-  // current event-loop callback returns, and dropped when children are reaped.
-  void ScanTree() const;
+  // current event-loop callback returns, and dropped when children are reaped. It always reads
+  // what programs lost (wardend's children that are no main process), and below the live main
+  // processes of `wanted` only (all of them when null): the leftover check after an exit, or a
+  // status of one program, costs what it asks about, not every program's processes. A process's
+  // members and main are known after a scan that wanted it, or when its main process is gone.
+  void ScanTree(const std::vector<Process*>* wanted) const;
   const std::vector<os::ProcStat>& MembersOf(const Process* process) const;
   std::optional<os::ProcStat> MainOf(const Process* process) const;
   // Tells each process whose leftovers are being stopped, and that has none left, so. After an
@@ -243,7 +257,6 @@ class Supervisor {
   size_t pending_starts_ = 0;
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
-  mutable std::unordered_map<const Process*, size_t> tree_index_;
   uint64_t next_serial_ = 0;
   std::mt19937_64 random_{std::random_device{}()};
   mutable DependencyGraph graph_;

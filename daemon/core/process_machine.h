@@ -210,6 +210,32 @@ class ProcessMachine {
   // Leftovers are being stopped; the host calls OnLeftoversGone once it finds none.
   bool cleaning() const { return cleaning_; }
 
+  // --- re-execution of wardend (daemon/reexec.h) ---
+  // Everything the machine knows, so that a new wardend image can carry on where this one
+  // stopped: same pid, counters and deadlines (steady-clock time points: CLOCK_MONOTONIC is the
+  // same before and after execve). process_machine_restore.cc.
+  struct Snapshot {
+    State state = State::kStopped;
+    int pid = 0;
+    std::optional<TimePoint> started_at;
+    std::optional<TimePoint> running_since;
+    std::optional<ExitStatus> last_exit;
+    uint32_t spawns = 0;
+    uint32_t restarts = 0;
+    int backoff_count = 0;
+    int crash_count = 0;
+    std::string reason;
+    std::optional<TimePoint> state_deadline;
+    std::optional<TimePoint> cleanup_deadline;
+    bool cleaning = false;
+    bool spawn_deferred = false;
+    bool abandoning = false;
+  };
+  Snapshot Save() const;
+  // Takes over a snapshot: no spawn, no kill, no state-change call; the host's timer is armed at
+  // the earliest deadline (a deadline already past fires at once, from the loop).
+  void Restore(const Snapshot& snapshot);
+
  private:
   void SpawnNow(TimePoint now);
   void DoSpawn(TimePoint now);

@@ -44,6 +44,7 @@ LOGROTATE = 0x0011
 CLEAR = 0x0012
 EVENTS = 0x0020
 WAIT = 0x0021
+REEXEC = 0x0040
 ERROR = 0x7FFF
 REPLY_BIT = 0x8000
 
@@ -612,6 +613,10 @@ class Connection:
 
     def shutdown(self) -> None:
         self.request(SHUTDOWN)
+
+    def reexec(self) -> None:
+        """REEXEC: empty reply; then wardend re-executes and this connection ends."""
+        self.request(REEXEC)
 
     def tail(self, name: str = "", stream: int = STDOUT, unit: int = UNIT_LINES,
              count: int = 10) -> Tuple[str, bytes]:
