@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "base/signals.h"
+
 namespace warden::config::internal {
 namespace {
 
@@ -27,23 +29,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   }
   return true;
 }
-
-struct SignalName {
-  std::string_view name;
-  int number;
-};
-
-// The signals Linux defines, by their names without "SIG".
-constexpr SignalName kSignals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"IOT", SIGIOT},   {"BUS", SIGBUS},
-    {"FPE", SIGFPE},   {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},
-    {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
-    {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},   {"SYS", SIGSYS},
-};
 
 constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux
 
@@ -144,7 +129,7 @@ std::optional<int> ParseSignal(std::string_view text) {
     return std::nullopt;
   }
   if (text.size() > 3 && EqualsIgnoreCase(text.substr(0, 3), "SIG")) text.remove_prefix(3);
-  for (const SignalName& s : kSignals) {
+  for (const SignalEntry& s : kSignalTable) {
     if (EqualsIgnoreCase(text, s.name)) return s.number;
   }
   return std::nullopt;

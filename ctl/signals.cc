@@ -7,26 +7,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/signals.h"
+
 namespace warden::ctl {
 namespace {
-
-struct NamedSignal {
-  const char* name;
-  int number;
-};
-
-// The first entry for a number is the name printed; later ones are accepted aliases.
-constexpr std::array<NamedSignal, 34> kSignals = {{
-    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
-    {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT},
-    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
-    {"IO", SIGIO},     {"PWR", SIGPWR},       {"SYS", SIGSYS},   {"IOT", SIGABRT},
-    {"POLL", SIGIO},   {"CLD", SIGCHLD},
-}};
 
 std::optional<int> ParseNumber(std::string_view text) {
   int value = 0;
@@ -53,7 +37,7 @@ std::optional<int> ParseSignal(std::string_view text) {
   });
   std::string_view name = upper;
   if (name.starts_with("SIG")) name.remove_prefix(3);
-  for (const NamedSignal& s : kSignals) {
+  for (const SignalEntry& s : kSignalTable) {
     if (name == s.name) return s.number;
   }
   // Real-time signals: RTMIN, RTMIN+N, RTMAX, RTMAX-N.
@@ -74,8 +58,8 @@ std::optional<int> ParseSignal(std::string_view text) {
 }
 
 std::string SignalName(int signal) {
-  for (const NamedSignal& s : kSignals) {
-    if (s.number == signal) return std::string("SIG") + s.name;
+  if (std::string_view name = SignalNameOf(signal); !name.empty()) {
+    return "SIG" + std::string(name);
   }
   if (signal >= SIGRTMIN && signal <= SIGRTMAX) {
     if (signal == SIGRTMIN) return "SIGRTMIN";

@@ -29,6 +29,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "base/signals.h"
 #include "base/unique_fd.h"
 
 namespace warden::os {
@@ -484,23 +485,6 @@ Result<UserInfo> LookupUser(const std::string& user) {
   return info;
 }
 
-namespace {
-struct SignalEntry {
-  int number;
-  const char* name;
-};
-constexpr SignalEntry kSignals[] = {
-    {SIGHUP, "HUP"},       {SIGINT, "INT"},   {SIGQUIT, "QUIT"},   {SIGILL, "ILL"},
-    {SIGTRAP, "TRAP"},     {SIGABRT, "ABRT"}, {SIGBUS, "BUS"},     {SIGFPE, "FPE"},
-    {SIGKILL, "KILL"},     {SIGUSR1, "USR1"}, {SIGSEGV, "SEGV"},   {SIGUSR2, "USR2"},
-    {SIGPIPE, "PIPE"},     {SIGALRM, "ALRM"}, {SIGTERM, "TERM"},   {SIGCHLD, "CHLD"},
-    {SIGCONT, "CONT"},     {SIGSTOP, "STOP"}, {SIGTSTP, "TSTP"},   {SIGTTIN, "TTIN"},
-    {SIGTTOU, "TTOU"},     {SIGURG, "URG"},   {SIGXCPU, "XCPU"},   {SIGXFSZ, "XFSZ"},
-    {SIGVTALRM, "VTALRM"}, {SIGPROF, "PROF"}, {SIGWINCH, "WINCH"}, {SIGIO, "IO"},
-    {SIGPWR, "PWR"},       {SIGSYS, "SYS"},
-};
-}  // namespace
-
 Status MakeDirs(const std::string& dir) {
   size_t pos = 0;
   while (pos != std::string::npos) {
@@ -515,9 +499,7 @@ Status MakeDirs(const std::string& dir) {
 }
 
 std::string SignalName(int signal) {
-  for (const auto& entry : kSignals) {
-    if (entry.number == signal) return entry.name;
-  }
+  if (std::string_view name = SignalNameOf(signal); !name.empty()) return std::string(name);
   return std::to_string(signal);
 }
 
@@ -532,8 +514,10 @@ std::optional<int> SignalFromName(const std::string& name) {
     if (v > 0 && v < NSIG) return static_cast<int>(v);
     return std::nullopt;
   }
-  for (const auto& entry : kSignals) {
-    if (strcasecmp(entry.name, s.c_str()) == 0) return entry.number;
+  for (const SignalEntry& entry : kSignalTable) {
+    if (entry.name.size() == s.size() && strncasecmp(entry.name.data(), s.c_str(), s.size()) == 0) {
+      return entry.number;
+    }
   }
   return std::nullopt;
 }

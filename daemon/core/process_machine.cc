@@ -16,6 +16,8 @@
 #include <limits>
 #include <utility>
 
+#include "base/signals.h"
+
 namespace warden::core {
 namespace {
 
@@ -28,33 +30,6 @@ constexpr const char* kWaitingForLeftovers =
 // stopwaitsecs; never more often than this, so that stopwaitsecs = 0 cannot make the event loop
 // spin.
 constexpr Duration kMinKillResend = std::chrono::seconds(1);
-
-struct SignalName {
-  int number;
-  const char* name;
-};
-
-// Names for the standard signals; the numbers come from <csignal>, so nothing is assumed about
-// the platform's numbering. Real-time signals have no fixed number and are printed as numbers.
-constexpr SignalName kSignalNames[] = {
-    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
-    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
-    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
-    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
-#ifdef SIGSTKFLT
-    {SIGSTKFLT, "SIGSTKFLT"},
-#endif
-    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"}, {SIGSTOP, "SIGSTOP"},
-    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"}, {SIGTTOU, "SIGTTOU"},
-    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
-    {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"}, {SIGWINCH, "SIGWINCH"},
-    {SIGIO, "SIGIO"},
-#ifdef SIGPWR
-    {SIGPWR, "SIGPWR"},
-#endif
-    {SIGSYS, "SIGSYS"},
-};
 
 // "5s", "0.5s", "90s".
 std::string FormatSeconds(Duration d) {
@@ -72,9 +47,9 @@ std::string FormatSeconds(Duration d) {
 
 std::string DescribeExit(ExitStatus status) {
   if (!status.signaled) return "exit status " + std::to_string(status.value);
-  const auto* it = std::find_if(std::begin(kSignalNames), std::end(kSignalNames),
-                                [&](const SignalName& s) { return s.number == status.value; });
-  if (it != std::end(kSignalNames)) return std::string("terminated by ") + it->name;
+  if (std::string_view name = SignalNameOf(status.value); !name.empty()) {
+    return "terminated by SIG" + std::string(name);
+  }
   return "terminated by signal " + std::to_string(status.value);
 }
 
