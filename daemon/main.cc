@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);
   EnsureStandardFds();
+  warden::os::ReserveSpawnSlots();  // while the lowest fds are free (daemon/os.h)
 
   // Re-executed by `wardenctl reexec` (daemon/reexec.h): the state names the config in force.
   std::optional<warden::DaemonState> restored;

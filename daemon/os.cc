@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -19,7 +20,12 @@
 #ifndef ASAN_UNPOISON_MEMORY_REGION
 #define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
 #endif
+// The child runs on its own stack, which ASan does not know: left instrumented, every call to
+// a [[noreturn]] function there makes ASan warn "ignoring requested __asan_handle_no_return"
+// on wardend's stderr and leaves poisoned redzones behind. The child code is not instrumented.
+#define WARDEN_CHILD_CODE __attribute__((no_sanitize_address))
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -47,6 +53,7 @@ enum ChildStage : int32_t {
   kStageExec,
   kStageReadyFd,
   kStageRlimit,
+  kStageFdTable,
 };
 
 const char* StageName(int32_t stage) {
@@ -71,6 +78,8 @@ const char* StageName(int32_t stage) {
       return "readiness fd";
     case kStageRlimit:
       return "setrlimit";
+    case kStageFdTable:
+      return "fd table";
   }
   return "child";
 }
@@ -84,9 +93,16 @@ struct ChildReport {
 // system calls only, nothing allocated, nothing written but its own stack and `report`, and
 // never a glibc call that acts on wardend's threads (setuid and friends broadcast to every
 // thread of the caller, so they go through syscall(2)).
-[[noreturn]] void RunChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                           volatile ChildReport* report) {
-  auto fail = [report](int32_t stage) {
+//
+// `fds` are the stdin, stdout, stderr and readiness sources (-1: none). With `unshare_from` > 0
+// the child starts out sharing wardend's fd table too (CLONE_FILES) and its first act is to
+// take a private copy of the fds below unshare_from only (close_range's CLOSE_RANGE_UNSHARE):
+// the sources are there (Spawn put them in its low slots), and the thousands of fds wardend
+// may hold above are neither copied nor closed one by one.
+[[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
+                           volatile ChildReport* report, const int (&fds)[4],
+                           unsigned unshare_from) {
+  auto fail = [report](int32_t stage) WARDEN_CHILD_CODE {
     report->error_number = errno;
     report->stage = stage;
     _exit(127);
@@ -98,18 +114,22 @@ struct ChildReport {
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
+  if (unshare_from > 0 && close_range(unshare_from, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
+    fail(kStageFdTable);
+  }
+  const int stdin_fd = fds[0], stdout_fd = fds[1], stderr_fd = fds[2], ready_source = fds[3];
 
   if (setsid() < 0) fail(kStageSetsid);
 
   // The readiness fd moves above every fd in play first, so that installing stdio cannot
   // clobber it and it cannot clobber a stdio source.
   int ready_fd = -1;
-  if (spec.ready_fd >= 0) {
+  if (ready_source >= 0) {
     int floor = spec.ready_fd_target;
-    for (int fd : {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd}) {
+    for (int fd : {stdin_fd, stdout_fd, stderr_fd}) {
       if (fd > floor) floor = fd;
     }
-    ready_fd = fcntl(spec.ready_fd, F_DUPFD_CLOEXEC, floor + 1);
+    ready_fd = fcntl(ready_source, F_DUPFD_CLOEXEC, floor + 1);
     if (ready_fd < 0) fail(kStageReadyFd);
   }
 
@@ -119,7 +139,7 @@ struct ChildReport {
     if (null_fd < 0) null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     return null_fd;
   };
-  const int sources[3] = {source(spec.stdin_fd), source(spec.stdout_fd), source(spec.stderr_fd)};
+  const int sources[3] = {source(stdin_fd), source(stdout_fd), source(stderr_fd)};
   for (int target = 0; target < 3; ++target) {
     if (sources[target] < 0) fail(kStageStdio);
     if (dup2(sources[target], target) < 0) fail(kStageStdio);
@@ -170,11 +190,13 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   volatile ChildReport* report;
+  int fds[4];             // stdin, stdout, stderr, readiness sources
+  unsigned unshare_from;  // 0: the child has a copy of the whole fd table already
 };
 
-int ChildMain(void* arg) {
+WARDEN_CHILD_CODE int ChildMain(void* arg) {
   auto* args = static_cast<ChildArgs*>(arg);
-  RunChild(*args->spec, args->argv, args->envp, args->report);
+  RunChild(*args->spec, args->argv, args->envp, args->report, args->fds, args->unshare_from);
 }
 
 // The child's stack: mapped once, reused by every spawn (wardend spawns from one thread, and
@@ -191,6 +213,24 @@ void* ChildStackTop() {
   return top;
 }
 
+// Spawn's low fd slots: /dev/null until a spawn puts its sources there for the child to find
+// below the slots' end; -1 when ReserveSpawnSlots was not called or failed.
+int g_slots[4] = {-1, -1, -1, -1};
+int g_null = -1;  // what a slot goes back to
+unsigned g_slots_end = 0;
+
+// Puts the sources into the slots; false (slots back to /dev/null) when a dup fails.
+bool FillSlots(const int (&sources)[4]) {
+  for (int i = 0; i < 4; ++i) {
+    if (sources[i] < 0) continue;
+    if (dup3(sources[i], g_slots[i], O_CLOEXEC) < 0) {
+      for (int k = 0; k < 4; ++k) dup3(g_null, g_slots[k], O_CLOEXEC);
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
@@ -200,6 +240,25 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+void ReserveSpawnSlots() {
+  if (g_slots_end > 0) return;
+  int fds[5];
+  for (int i = 0; i < 5; ++i) {
+    fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fds[i] < 0) {
+      for (int k = 0; k < i; ++k) close(fds[k]);
+      return;
+    }
+  }
+  int end = 0;
+  for (int i = 0; i < 4; ++i) {
+    g_slots[i] = fds[i];
+    end = std::max(end, fds[i] + 1);
+  }
+  g_null = fds[4];
+  g_slots_end = static_cast<unsigned>(end);
+}
 
 core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   // Everything the child touches is allocated here, before the clone.
@@ -217,13 +276,30 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   // Every signal is blocked meanwhile, so that no handler runs in the child before it has reset
   // them.
   volatile ChildReport report{0, 0};
-  ChildArgs args{&spec, argv.data(), envp.data(), &report};
+  const int sources[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.ready_fd};
+  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0};
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (g_slots_end > 0 && FillSlots(sources)) {
+    // The child shares the fd table and copies only what is below the slots' end.
+    for (int i = 0; i < 4; ++i) args.fds[i] = sources[i] < 0 ? -1 : g_slots[i];
+    args.unshare_from = g_slots_end;
+    flags |= CLONE_FILES;
+  } else {
+    for (int i = 0; i < 4; ++i) args.fds[i] = sources[i];
+  }
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const pid_t pid = clone(ChildMain, stack, flags, &args);
   const int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (args.unshare_from > 0) {
+    // The slots must not keep a pipe's write end open in wardend (its reader would never see
+    // the end of the program's output).
+    for (int i = 0; i < 4; ++i) {
+      if (sources[i] >= 0) dup3(g_null, g_slots[i], O_CLOEXEC);
+    }
+  }
   if (pid < 0) return {0, core::SpawnError{"fork", clone_error}};
   if (report.stage == 0) return {pid, std::nullopt};  // exec'd: the program runs
 

@@ -50,6 +50,11 @@ struct SpawnSpec {
 // in the child is reported as {stage, errno} in memory it shares with the caller, who resumes
 // when the child has exec'd or exited, and reaps a child that failed.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
+// Reserves four low fds (and a fifth) for Spawn, which puts each child's stdio and readiness
+// fds there: the child then copies wardend's fd table only up to them, not the thousands of
+// log pipes and files above. Call first thing, while the lowest fds are free; without it Spawn
+// still works, copying (and closing) every fd in each child.
+void ReserveSpawnSlots();
 
 // Looks `name` up in the colon-separated `path_var` like execvp would. Names containing '/'
 // are returned as they are. Returns the resolved path, or "" with *error set (ENOENT, EACCES).
