@@ -99,9 +99,9 @@ struct ChildReport {
 // take a private copy of the fds below unshare_from only (close_range's CLOSE_RANGE_UNSHARE):
 // the sources are there (Spawn put them in its low slots), and the thousands of fds wardend
 // may hold above are neither copied nor closed one by one.
-[[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv, char* const* envp,
-                           volatile ChildReport* report, const int (&fds)[4],
-                           unsigned unshare_from) {
+[[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv,
+                                             char* const* envp, volatile ChildReport* report,
+                                             const int (&fds)[4], unsigned unshare_from) {
   auto fail = [report](int32_t stage) WARDEN_CHILD_CODE {
     report->error_number = errno;
     report->stage = stage;

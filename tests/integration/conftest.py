@@ -18,6 +18,21 @@ BIN = os.environ.get("WARDEN_BIN") or os.path.join(
 WARDEND = os.path.join(BIN, "wardend")
 WARDENCTL = os.path.join(BIN, "wardenctl")
 
+# What a sanitizer build (SANITIZE=1 scripts/test) prints when it finds something: ASan, LSan
+# (leaks, reported when the process exits) and UBSan. Any of these in wardend's or wardenctl's
+# output fails the test.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "ERROR: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_report(text):
+    """The sanitizer's report in `text`, or None."""
+    for mark in SANITIZER_MARKS:
+        at = text.find(mark)
+        if at >= 0:
+            return text[max(0, at - 200):at + 4000]
+    return None
+
 
 def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     """Polls `predicate` until it returns a truthy value or the deadline passes."""
@@ -68,6 +83,9 @@ class Warden:
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(notify_path)
         env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        # A restart truncates the log: the previous wardend's leak report must not go with it.
+        report = sanitizer_report(self.log())
+        assert report is None, f"wardend (before a restart): sanitizer report:\n{report}"
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([WARDEND, "-c", self.config, *args], env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.stderr,
@@ -110,6 +128,8 @@ class Warden:
     def ctl(self, *args, check=None, timeout=60):
         result = subprocess.run([WARDENCTL, "-s", self.socket, *args], capture_output=True,
                                 text=True, timeout=timeout)
+        report = sanitizer_report(result.stderr)
+        assert report is None, f"wardenctl {' '.join(args)}: sanitizer report:\n{report}"
         if check is not None:
             assert result.returncode == check, (
                 f"wardenctl {' '.join(args)} exited {result.returncode}, wanted {check}\n"
@@ -153,6 +173,10 @@ class Warden:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        # Under SANITIZE=1, LeakSanitizer reports wardend's leaks when it exits (shutdown by
+        # SIGTERM above, or by the test): a report fails the test, whatever it asserted.
+        report = sanitizer_report(self.log())
+        assert report is None, f"wardend: sanitizer report:\n{report}"
 
 
 @pytest.fixture

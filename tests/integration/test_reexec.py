@@ -98,7 +98,10 @@ def test_reexec_ten_times_keeps_everything(warden):
     for i in range(14):
         programs += f'idle{i:02d}:\n  command: ["sleep", "1000"]\n  startsecs: 0\n'
     programs += ('crashy:\n  command: ["sh", "-c", "sleep 0.2; exit 1"]\n'
-                 "  startsecs: 0\n  autorestart: true\n")
+                 "  startsecs: 0\n  autorestart: true\n"
+                 # Short delays: with the default backoff the loop would wait up to a minute
+                 # between tries by the end, and the check below could not see it go on.
+                 "  backoff: {initial: 0.1, max: 0.5}\n")
     warden.start(programs)
     steady = [f"writer{i}" for i in range(5)] + [f"idle{i:02d}" for i in range(14)]
     for name in steady:

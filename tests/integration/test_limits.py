@@ -1,0 +1,321 @@
+"""wardend at its own limits and under hostile clients (docs/security.md, "Limits" and
+"Hostile input"): the client cap, a client that never reads, a frame that never completes,
+seeded garbage from many clients, clients that hang up mid-reply, running out of file
+descriptors (while running, and from the start), and the config's caps. At each one the daemon
+gives a clear error, keeps serving the others, and recovers; its fd count comes back."""
+
+import os
+import random
+import resource
+import selectors
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+import wardenproto as wp
+from conftest import WARDENCTL, WARDEND, wait_until
+
+MAX_CLIENTS = 256
+
+PROGRAMS = """\
+steady:
+  command: sleep 1000
+  startsecs: 0
+web:
+  command: sleep 1000
+  startsecs: 0
+  autostart: false
+"""
+
+
+@pytest.fixture
+def daemon(warden):
+    warden.start(PROGRAMS)
+    warden.wait_state("steady", "RUNNING")
+    return warden
+
+
+@pytest.fixture
+def many_fds():
+    """Lets this test process hold a few thousand sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def read_frame(sock):
+    sock.settimeout(5)
+    return wp.Connection(sock).recv_frame(timeout=5)
+
+
+def connect_or_refusal(path):
+    """A connection that said HELLO, or the WardenError wardend refused it with.
+
+    A refused client may hear the refusal before it writes: wardend answers and closes at
+    accept, so the HELLO can fail with EPIPE while the ERROR frame waits to be read."""
+    c = wp.connect(path, timeout=5)
+    try:
+        c.hello()
+        return c, None
+    except wp.WardenError as e:
+        c.close()
+        return None, e
+    except (BrokenPipeError, ConnectionResetError):
+        try:
+            f = c.recv_frame(timeout=5)
+        finally:
+            c.close()
+        assert f.type == wp.ERROR, f
+        return None, wp.WardenError(*wp.decode_error(f.payload), f.request_id)
+
+
+def test_a_thousand_clients_at_once_past_the_cap_get_busy(daemon, many_fds):
+    clients = []
+    sel = selectors.DefaultSelector()
+    try:
+        for _ in range(1000):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(daemon.socket)
+            clients.append(s)
+            sel.register(s, selectors.EVENT_READ)
+        # Every connection past the cap hears why at once; those within it hear nothing.
+        refused = set()
+        deadline = time.monotonic() + 20
+        while len(refused) < 1000 - MAX_CLIENTS and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.5):
+                refused.add(key.fileobj)
+                sel.unregister(key.fileobj)
+        for _ in sel.select(timeout=0.5):
+            pass
+        assert len(refused) + len(sel.get_map()) == 1000
+        assert len(refused) == 1000 - MAX_CLIENTS
+        for s in list(refused)[:20]:
+            f = read_frame(s)
+            assert f.type == wp.ERROR and f.request_id == 0
+            code, message = wp.decode_error(f.payload)
+            assert code == wp.BUSY and f"too many clients ({MAX_CLIENTS})" in message
+        # wardenctl says so too, in one line.
+        r = daemon.ctl("status")
+        assert r.returncode == 1 and "too many clients" in r.stderr, r
+    finally:
+        sel.close()
+        for s in clients:
+            s.close()
+    # Once they are gone, clients are served again.
+    wait_until(lambda: daemon.ctl("status", "steady").returncode == 0,
+               what="service after the flood")
+
+
+def test_client_that_never_reads_its_replies_is_dropped(daemon):
+    hog = wp.connect(daemon.socket, timeout=10, hello=True)
+    try:
+        requests = wp.encode_frame(wp.STATUS, 1, wp.encode_status_request([])) * 100
+        hog.sock.settimeout(0.5)
+        # Replies pile up in wardend (never read here) until it gives up on this client. A slow
+        # wardend (ASan, a loaded machine) reads slower than this writes: a send that times
+        # out is retried where it stopped, so the stream stays whole frames.
+        pending = b""
+        deadline = time.monotonic() + 60
+        next_look = 0.0
+        while True:
+            if time.monotonic() > next_look:
+                if "does not read its replies" in daemon.log():
+                    break
+                next_look = time.monotonic() + 0.2
+            assert time.monotonic() < deadline, "wardend never dropped the client"
+            pending = pending or requests
+            try:
+                pending = pending[hog.sock.send(pending):]
+            except socket.timeout:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break  # dropped
+        wait_until(lambda: "does not read its replies" in daemon.log(), timeout=20,
+                   what="wardend to drop the client that does not read")
+        # Meanwhile and after, everyone else is served at once.
+        started = time.monotonic()
+        assert daemon.status("steady")["steady"]["state"] == "RUNNING"
+        assert time.monotonic() - started < 2
+    finally:
+        hog.close()
+
+
+def test_frame_that_never_completes_times_out(daemon):
+    with wp.connect(daemon.socket, timeout=20, hello=True) as c:
+        c.send_raw(wp.encode_frame(wp.STATUS, 4, wp.encode_status_request([]))[:10])
+        started = time.monotonic()
+        f = c.recv_frame(timeout=20)
+        assert f.type == wp.ERROR and wp.decode_error(f.payload)[0] == wp.TIMEOUT
+        assert 9 <= time.monotonic() - started < 15
+        assert c.is_closed_by_peer()
+
+
+def test_out_of_fds_refuses_new_work_clearly_and_recovers(daemon):
+    pid = daemon.proc.pid
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (64, 64))
+    held = []
+    try:
+        # Use up wardend's fds with idle clients until it says it has none left.
+        refusal = None
+        for _ in range(80):
+            c, refusal = connect_or_refusal(daemon.socket)
+            if refusal is not None:
+                break
+            held.append(c)
+        assert refusal is not None, "64 fds and still accepting"
+        assert refusal.code == wp.BUSY and "out of file descriptors" in str(refusal)
+        r = subprocess.run([WARDENCTL, "-s", daemon.socket, "status"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1 and "out of file descriptors" in r.stderr, r
+        # A spawn that needs fds fails with the reason, the daemon keeps going.
+        [result] = held[0].start(["web"])
+        assert result["code"] == wp.SPAWN_ERROR, result
+        assert "Too many open files" in result["message"]
+        processes, _ = held[1].status(["steady"])
+        assert processes[0]["state"] == "RUNNING"
+        assert "refusing control connections" in daemon.log()
+    finally:
+        for c in held:
+            c.close()
+    # fds are back: new clients are served and the program starts.
+    wait_until(lambda: daemon.ctl("status", "steady").returncode == 0, timeout=10,
+               what="service once fds are free again")
+    wait_until(lambda: daemon.ctl("start", "web").returncode == 0
+               or daemon.status("web")["web"]["state"] == "RUNNING", timeout=15,
+               what="web to start once fds are free again")
+    daemon.wait_state("web", "RUNNING")
+    assert "file descriptors available again" in daemon.log()
+    assert daemon.proc.poll() is None
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_garbage_from_many_clients_never_hurts_the_daemon(daemon):
+    """Seeded junk: random bytes, valid headers with random payloads of every type, lengths past
+    the cap, truncated frames, all from clients that hang up at random points."""
+    rng = random.Random(11)
+    pid = daemon.proc.pid
+    base = fd_count(pid)
+    types = [wp.HELLO, wp.STATUS, wp.START, wp.STOP, wp.RESTART, wp.SIGNAL, wp.PID,
+             wp.VERSION_MSG, wp.TAIL, wp.LOGROTATE, wp.CLEAR, wp.EVENTS, wp.WAIT, 0x0777,
+             wp.ERROR, wp.STATUS | wp.REPLY_BIT]
+    for i in range(300):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        try:
+            s.connect(daemon.socket)
+            kind = i % 4
+            if kind == 0:  # pure noise
+                data = rng.randbytes(rng.randint(1, 4096))
+            elif kind == 1:  # HELLO, then a well-formed frame of a random type, random payload
+                data = (wp.encode_frame(wp.HELLO, 1, wp.encode_hello(1, 1, "junk"))
+                        + wp.encode_frame(rng.choice(types), rng.randint(0, 2**32 - 1),
+                                          rng.randbytes(rng.randint(0, 512))))
+            elif kind == 2:  # a declared length past the cap, or up to 4 GiB
+                data = struct.pack(">4sHHII", b"WRDN", 1, rng.choice(types), 1,
+                                   rng.randint((1 << 20) + 1, 2**32 - 1)) + rng.randbytes(64)
+            else:  # a valid frame cut anywhere
+                frame = wp.encode_frame(wp.HELLO, 1, wp.encode_hello(1, 1, "cut"))
+                data = frame[:rng.randint(1, len(frame) - 1)]
+            s.sendall(data)
+            # Sometimes wait for what wardend says (it answers all but a cut frame at once),
+            # sometimes hang up straight away.
+            if kind != 3 and rng.random() < 0.5:
+                try:
+                    s.recv(65536)
+                except (socket.timeout, ConnectionResetError):
+                    pass
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            s.close()
+    assert daemon.proc.poll() is None
+    with wp.connect(daemon.socket, timeout=10, hello=True) as c:
+        assert c.status(["steady"])[0][0]["state"] == "RUNNING"
+    # Every one of those connections is gone again: nothing leaked.
+    wait_until(lambda: fd_count(pid) <= base, timeout=10,
+               what=f"wardend's fds back to {base} (now {fd_count(pid)})")
+
+
+def test_clients_that_disconnect_mid_reply(daemon):
+    """Clients that ask for a lot and hang up while the replies are on their way."""
+    pid = daemon.proc.pid
+    base = fd_count(pid)
+    many = wp.encode_frame(wp.STATUS, 7, wp.encode_status_request([])) * 2000
+    for _ in range(20):
+        c = wp.connect(daemon.socket, timeout=10, hello=True)
+        c.send_raw(many)
+        c.sock.recv(100)  # the start of the first reply, then gone
+        c.close()
+    # A `tail -f` follower that hangs up in the middle of its stream.
+    with wp.connect(daemon.socket, timeout=10, hello=True) as c:
+        c.send_frame(wp.TAIL, 9, wp.encode_tail_request("steady", follow=True))
+        c.sock.recv(16)
+    assert daemon.proc.poll() is None
+    started = time.monotonic()
+    assert daemon.status("steady")["steady"]["state"] == "RUNNING"
+    assert time.monotonic() - started < 2
+    wait_until(lambda: fd_count(pid) <= base, timeout=10,
+               what=f"wardend's fds back to {base} (now {fd_count(pid)})")
+
+
+def test_out_of_fds_from_the_start_then_recovers(warden):
+    """wardend started under `ulimit -n 64` with more programs than 64 fds can hold: the ones
+    that do not fit fail with the reason, the daemon answers, and once the limit is raised they
+    start."""
+    programs = "".join(f"p{i:02d}:\n  command: sleep 1000\n  startsecs: 0\n  startretries: 0\n"
+                       for i in range(24))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # inherited by wardend
+    try:
+        warden.start(programs)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    pid = warden.proc.pid
+    assert resource.prlimit(pid, resource.RLIMIT_NOFILE)[0] == 64
+    # At 64 fds wardend answers, or, when it has no fd left for one more client, refuses it
+    # with the reason.
+    r = subprocess.run([WARDENCTL, "-s", warden.socket, "status"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode in (0, 3) or (r.returncode == 1
+                                      and "out of file descriptors" in r.stderr), r
+    assert warden.proc.poll() is None
+    # fds come back: the programs that did not fit say why, and now they start.
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
+
+    def settled():
+        states = {n: p["state"] for n, p in warden.status().items()}
+        return states if all(s in ("RUNNING", "FATAL") for s in states.values()) else None
+    states = wait_until(settled, timeout=30, what="every program RUNNING or FATAL")
+    failed = [n for n, s in states.items() if s == "FATAL"]
+    assert failed, f"24 programs with logs fit in 64 fds? {states}"
+    assert "RUNNING" in states.values()
+    description = warden.status(failed[0])[failed[0]]["description"]
+    assert "Too many open files" in description, description
+    r = warden.ctl("start", *failed)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert all(p["state"] == "RUNNING" for p in warden.status().values())
+
+
+def test_config_caps_are_config_errors(scratch):
+    """numprocs past 10000 and a config file past 16 MiB: a clear error, nothing starts."""
+    path = os.path.join(scratch, "w.yaml")
+    with open(path, "w") as f:
+        f.write(f"warden:\n  socket: {scratch}/s.sock\nprograms:\n"
+                "  many:\n    command: sleep 1\n    numprocs: 10001\n")
+    r = subprocess.run([WARDEND, "-c", path, "--check"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and "'numprocs' must be between 1 and 10000" in r.stderr, r
+    with open(path, "w") as f:
+        f.write(f"warden:\n  socket: {scratch}/s.sock\nprograms: {{}}\n")
+        f.write("#" + "x" * (16 << 20) + "\n")
+    r = subprocess.run([WARDEND, "-c", path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "larger than 16 MiB" in r.stderr, r
+    assert not os.path.exists(f"{scratch}/s.sock")
