@@ -205,8 +205,15 @@ int main(int argc, char** argv) {
 
   auto logger = warden::MakeDaemonLogger(config.warden);
   if (!logger.ok()) {
-    std::fprintf(stderr, "wardend: %s; not starting\n", logger.status().message().c_str());
-    return 1;
+    if (options.restore_fd < 0) {
+      std::fprintf(stderr, "wardend: %s; not starting\n", logger.status().message().c_str());
+      return 1;
+    }
+    // Re-executed: the programs are ours to keep whatever happens to the log; stderr it is.
+    std::fprintf(stderr, "wardend: %s; logging to stderr\n", logger.status().message().c_str());
+    warden::config::Settings fallback = config.warden;
+    fallback.log_target = warden::config::LogTarget::kStderr;
+    logger = warden::MakeDaemonLogger(fallback);
   }
   spdlog::set_default_logger(std::move(logger).value());
   // A copy of the recent lines for `wardenctl maintail`, whatever the real destination is.
