@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +15,7 @@
 #include "daemon/access.h"
 #include "daemon/events.h"
 #include "daemon/log_requests.h"
+#include "daemon/notify.h"
 #include "daemon/os.h"
 #include "proto/frame.h"
 #include "proto/messages.h"
@@ -74,10 +74,10 @@ ControlServer::~ControlServer() {
 
 Status ControlServer::Listen(const config::Settings& settings) {
   path_ = settings.socket;
-  int passed = sd_listen_fds(1);
+  int passed = sd::ListenFds();
   if (passed > 0) {
-    int fd = SD_LISTEN_FDS_START;
-    if (sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) <= 0) {
+    int fd = sd::kListenFdsStart;
+    if (!sd::IsListeningUnixStream(fd)) {
       return Status(ErrorCode::kIo,
                     "the socket passed by systemd (LISTEN_FDS) is not a "
                     "listening AF_UNIX stream socket");
@@ -150,7 +150,7 @@ Status ControlServer::Listen(const config::Settings& settings) {
 }
 
 Status ControlServer::Adopt(UniqueFd fd, std::string path, bool bound, bool activated) {
-  if (sd_is_socket_unix(fd.get(), SOCK_STREAM, 1, nullptr, 0) <= 0) {
+  if (!sd::IsListeningUnixStream(fd.get())) {
     return Status(ErrorCode::kIo, "the kept control socket (fd " + std::to_string(fd.get()) +
                                       ") is not a listening AF_UNIX stream socket");
   }

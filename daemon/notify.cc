@@ -1,16 +1,79 @@
 #include "daemon/notify.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace warden {
+
+namespace sd {
+namespace {
+
+// A decimal number that fits `max`, or nullopt.
+std::optional<uint64_t> ParseNumber(const char* text, uint64_t max) {
+  if (text == nullptr || *text < '0' || *text > '9') return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value > max) return std::nullopt;
+  return value;
+}
+
+bool IsOurPid(const char* text) {
+  auto pid = ParseNumber(text, INT_MAX);
+  return pid && static_cast<pid_t>(*pid) == getpid();
+}
+
+}  // namespace
+
+int ListenFds() {
+  int count = 0;
+  if (IsOurPid(std::getenv("LISTEN_PID"))) {
+    if (auto n = ParseNumber(std::getenv("LISTEN_FDS"), INT_MAX - kListenFdsStart)) {
+      count = static_cast<int>(*n);
+      for (int fd = kListenFdsStart; fd < kListenFdsStart + count; ++fd) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
+    }
+  }
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  return count;
+}
+
+bool IsListeningUnixStream(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &len) != 0 || value != SOCK_STREAM) return false;
+  len = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) != 0 || value == 0) return false;
+  sockaddr_storage addr{};
+  len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
+  return addr.ss_family == AF_UNIX;
+}
+
+uint64_t WatchdogUsec() {
+  const char* pid = std::getenv("WATCHDOG_PID");
+  if (pid != nullptr && !IsOurPid(pid)) return 0;
+  return ParseNumber(std::getenv("WATCHDOG_USEC"), UINT64_MAX).value_or(0);
+}
+
+}  // namespace sd
 
 SystemdNotifier::SystemdNotifier(EventLoop& loop) : loop_(loop) {
   const char* path = std::getenv("NOTIFY_SOCKET");
@@ -66,8 +129,8 @@ void SystemdNotifier::StatusSoon(std::function<std::string()> text) {
 }
 
 void SystemdNotifier::StartWatchdog() {
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+  const uint64_t usec = sd::WatchdogUsec();
+  if (usec == 0) return;
   watchdog_usec_ = usec;
   spdlog::info("systemd watchdog enabled: pinging every {} ms", usec / 2000);
   Send("WATCHDOG=1");

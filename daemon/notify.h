@@ -3,6 +3,7 @@
 // set. The children never see NOTIFY_SOCKET: Process::Spawn drops it from their environment.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -10,6 +11,19 @@
 #include "daemon/event_loop.h"
 
 namespace warden {
+
+// The other two pieces of systemd's service protocol, as sd-daemon(3) defines them (wardend
+// needs no libsystemd for them).
+namespace sd {
+constexpr int kListenFdsStart = 3;  // SD_LISTEN_FDS_START
+// sd_listen_fds(3): how many sockets systemd passed from fd 3 on ($LISTEN_FDS, when $LISTEN_PID
+// is this process), each made close-on-exec; 0 when none. The variables are removed.
+int ListenFds();
+// True when `fd` is a listening AF_UNIX stream socket (sd_is_socket_unix(fd, SOCK_STREAM, 1)).
+bool IsListeningUnixStream(int fd);
+// sd_watchdog_enabled(3): $WATCHDOG_USEC when $WATCHDOG_PID is unset or this process; else 0.
+uint64_t WatchdogUsec();
+}  // namespace sd
 
 class SystemdNotifier {
  public:

@@ -144,7 +144,9 @@ def test_package_metadata(deb):
     assert control["Package"] == "warden"
     assert control["Version"] == project_version()
     assert control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
-    assert "libsystemd0" in control["Depends"]
+    # shlibs: what the binaries link (wardend speaks systemd's protocols itself).
+    assert "libyaml-cpp0.7" in control["Depends"] and "libedit2" in control["Depends"]
+    assert "libsystemd0" not in control["Depends"]
     conffiles = set(control_file(deb["deb"], "conffiles").split())
     assert conffiles == CONFFILES
     postinst = control_file(deb["deb"], "postinst")
