@@ -522,6 +522,7 @@ void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, ui
     return;
   }
   auto bytes = proto::EncodeFrame(type, id, payload);
+  if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
   if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
     spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
     Close(c);

@@ -28,6 +28,7 @@ class ControlServer {
  public:
   static constexpr size_t kMaxClients = 256;
   static constexpr size_t kMaxQueuedBytes = 8u << 20;
+  static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
   static constexpr std::chrono::seconds kFrameTimeout{10};
 
   ControlServer(EventLoop& loop, Supervisor& supervisor, std::function<void()> request_shutdown);

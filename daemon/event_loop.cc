@@ -1,5 +1,6 @@
 #include "daemon/event_loop.h"
 
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
@@ -145,6 +146,15 @@ void EventLoop::Run() {
       if (!running_) break;
     }
   }
+}
+
+void EventLoop::TrimAfter() {
+  if (trim_posted_) return;
+  trim_posted_ = true;
+  Post([this] {
+    trim_posted_ = false;
+    malloc_trim(0);
+  });
 }
 
 }  // namespace warden

@@ -55,6 +55,12 @@ class EventLoop {
   // keep state-machine notifications out of the machine's own call stack.
   void Post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
 
+  // Gives the heap's free pages back to the system (malloc_trim) once the current callback
+  // returns: for work that allocated much and freed it (a big reply, a start of many
+  // programs), so that the daemon's footprint follows what it keeps, not its peaks. In the same
+  // wakeup: it never adds one.
+  void TrimAfter();
+
   // Runs until Stop() is called.
   void Run();
   void Stop() { running_ = false; }
@@ -86,6 +92,7 @@ class EventLoop {
   std::unordered_map<TimerId, TimePoint> timer_deadline_;
   std::optional<TimePoint> armed_;
   std::deque<std::function<void()>> posted_;
+  bool trim_posted_ = false;
 
   void RunPosted();
 };

@@ -88,10 +88,10 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
       ::warden::Status stopped = p->machine().Stop(EventLoop::Now());
       if (!stopped.ok()) {
         // A process that only waited to start is stopped by dropping that wait.
-        batch->results[i] = was_pending && stopped.code() == ErrorCode::kNotRunning
-                                ? Ok(p->full_name())
-                                : proto::ActionResult{p->full_name(), stopped.code(),
-                                                      stopped.message()};
+        batch->results[i] =
+            was_pending && stopped.code() == ErrorCode::kNotRunning
+                ? Ok(p->full_name())
+                : proto::ActionResult{p->full_name(), stopped.code(), stopped.message()};
         continue;
       }
       // Stop succeeded, so STOPPED is still to come (a posted change or a later exit).
@@ -194,6 +194,12 @@ void Supervisor::RequestStart(Process* process, std::function<void(proto::Action
 
 void Supervisor::PumpStarts() {
   if (pending_starts_ == 0) return;
+  struct TrimWhenDone {  // a start of many programs leaves freed memory behind
+    Supervisor* s;
+    ~TrimWhenDone() {
+      if (s->pending_starts_ == 0) s->loop_.TrimAfter();
+    }
+  } trim_when_done{this};
   const DependencyGraph& graph = Graph();
   std::vector<Process*> order;
   for (const auto& p : processes_) {
