@@ -97,11 +97,14 @@ def test_reexec_ten_times_keeps_everything(warden):
                      f"  startsecs: 0\n  stopwaitsecs: 5\n")
     for i in range(14):
         programs += f'idle{i:02d}:\n  command: ["sleep", "1000"]\n  startsecs: 0\n'
-    programs += ('crashy:\n  command: ["sh", "-c", "sleep 0.2; exit 1"]\n'
+    programs += ('crashy:\n  command: ["sh", "-c", "sleep 1; exit 1"]\n'
                  "  startsecs: 0\n  autorestart: true\n"
-                 # Short delays: with the default backoff the loop would wait up to a minute
-                 # between tries by the end, and the check below could not see it go on.
-                 "  backoff: {initial: 0.1, max: 0.5}\n")
+                 # Delays capped at 2 s: with the default backoff the loop would wait up to a
+                 # minute between tries by the end, and the check below could not see it go
+                 # on. Not faster: each crash is two STATUS= datagrams, and the fixture's notify
+                 # socket holds 10 while the test is busy asserting (wardend drops what does not
+                 # fit, READY=1 included).
+                 "  backoff: {initial: 1, max: 2}\n")
     warden.start(programs)
     steady = [f"writer{i}" for i in range(5)] + [f"idle{i:02d}" for i in range(14)]
     for name in steady:
@@ -127,7 +130,7 @@ def test_reexec_ten_times_keeps_everything(warden):
 
     # The crash loop kept being restarted after the reexecs (its exits were reaped).
     wait_until(lambda: warden.status("crashy")["crashy"]["restarts"] > crashy_restarts + 2,
-               what="crashy to keep restarting")
+               timeout=30, what="crashy to keep restarting")
     wait_until(lambda: no_zombie_children(wardend_pid), what="no zombie child of wardend")
 
     warden.ctl("stop", *[f"writer{i}" for i in range(5)], check=0)
