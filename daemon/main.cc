@@ -322,6 +322,7 @@ int main(int argc, char** argv) {
   notifier.StartWatchdog();
 
   loop.Run();
+  notifier.FlushBlocking(std::chrono::milliseconds(200));  // STOPPING=1, if still queued
   spdlog::info("wardend stopped");
   return 0;
 }

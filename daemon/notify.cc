@@ -88,29 +88,68 @@ SystemdNotifier::SystemdNotifier(EventLoop& loop) : loop_(loop) {
   fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 }
 
-// Never blocks: when the receiver's queue is full the message is dropped (and said once).
-void SystemdNotifier::Send(const std::string& message) {
+// Never blocks: what the receiver's queue cannot take is dropped, or queued when it must arrive.
+void SystemdNotifier::Send(const std::string& message, bool must) {
   if (!fd_) return;
-  ssize_t n = sendto(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL,
-                     reinterpret_cast<const sockaddr*>(address_.data()),
-                     static_cast<socklen_t>(address_.size()));
-  if (n < 0 && !warned_) {
+  if (must) {
+    if (must_.empty() && TrySend(message) != 0) return;
+    must_.push_back(message);
+    RetrySoon();
+    return;
+  }
+  TrySend(message);
+}
+
+int SystemdNotifier::TrySend(const std::string& message) {
+  ssize_t n;
+  do {
+    n = sendto(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL,
+               reinterpret_cast<const sockaddr*>(address_.data()),
+               static_cast<socklen_t>(address_.size()));
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return 1;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return 0;
+  if (!warned_) {
     warned_ = true;
     spdlog::warn("sd_notify: cannot send to $NOTIFY_SOCKET: {}", strerror(errno));
   }
+  return 1;  // not a full queue: retrying would not help
 }
 
-void SystemdNotifier::Ready() { Send("READY=1"); }
+void SystemdNotifier::RetrySoon() {
+  if (retry_armed_) return;
+  retry_armed_ = true;
+  loop_.AddTimer(EventLoop::Now() + std::chrono::milliseconds(20), [this] {
+    retry_armed_ = false;
+    while (!must_.empty() && TrySend(must_.front()) != 0) must_.pop_front();
+    if (!must_.empty()) RetrySoon();
+  });
+}
+
+void SystemdNotifier::FlushBlocking(std::chrono::milliseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!must_.empty()) {
+    if (TrySend(must_.front()) != 0) {
+      must_.pop_front();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return;
+    const timespec pause{0, 2 * 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+void SystemdNotifier::Ready() { Send("READY=1", true); }
 
 void SystemdNotifier::Reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t usec =
       static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
-  Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  Send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec), true);
 }
 
-void SystemdNotifier::Stopping() { Send("STOPPING=1"); }
+void SystemdNotifier::Stopping() { Send("STOPPING=1", true); }
 
 void SystemdNotifier::Status(const std::string& text) {
   if (text == last_status_) return;

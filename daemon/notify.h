@@ -3,7 +3,9 @@
 // set. The children never see NOTIFY_SOCKET: Process::Spawn drops it from their environment.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 
@@ -39,10 +41,19 @@ class SystemdNotifier {
   // With $WATCHDOG_USEC set (for this pid), pings WATCHDOG=1 at half that period from the event
   // loop, so a stuck loop stops the pings.
   void StartWatchdog();
+  // Tries for up to `budget` to send what is still queued (before an execve, which would lose
+  // it). Blocks: for that moment only.
+  void FlushBlocking(std::chrono::milliseconds budget);
 
  private:
   void ArmWatchdog();
-  void Send(const std::string& message);
+  // STATUS= and WATCHDOG=1 are best-effort: dropped when the receiver's queue is full (a newer
+  // one follows). READY=1, RELOADING=1 and STOPPING=1 are `must` messages: queued, in order,
+  // and retried every 20 ms from the event loop until the receiver takes them.
+  void Send(const std::string& message, bool must = false);
+  // 1 sent (or failed for good), 0 the receiver's queue is full.
+  int TrySend(const std::string& message);
+  void RetrySoon();
 
   EventLoop& loop_;
   UniqueFd fd_;          // non-blocking datagram socket; invalid without $NOTIFY_SOCKET
@@ -51,6 +62,8 @@ class SystemdNotifier {
   bool status_pending_ = false;
   std::string last_status_;
   uint64_t watchdog_usec_ = 0;
+  std::deque<std::string> must_;  // must messages not yet taken, oldest first
+  bool retry_armed_ = false;
 };
 
 }  // namespace warden

@@ -312,6 +312,7 @@ void ServeReexec(ControlServer& server, Supervisor& supervisor, SystemdNotifier&
         state.socket_bound = server.bound();
         state.socket_activated = server.socket_activated();
         notifier.Reloading();
+        notifier.FlushBlocking(std::chrono::milliseconds(200));  // the exec would lose it
         Status failed = ExecWithState(*binary, state);
         spdlog::error("re-execution failed, this wardend goes on: {}", failed.message());
         notifier.Ready();

@@ -665,3 +665,29 @@ def test_explicit_settings_win_over_systemd_directories(warden, monkeypatch):
     log = os.path.join(warden.log_dir, "hello.stdout.log")
     wait_until(lambda: os.path.exists(log) and "hello" in open(log).read(), what=log)
     assert not os.listdir(dirs["RUNTIME_DIRECTORY"]) and not os.listdir(dirs["LOGS_DIRECTORY"])
+
+
+def test_ready_and_reloading_wait_for_room_in_a_full_notify_queue(warden):
+    """STATUS= lines may be dropped when the receiver's queue is full; READY=1 and RELOADING=1
+    are queued and retried until it takes them."""
+    flappers = "".join(
+        f"""
+        flap{i}:
+          command: ["sh", "-c", "sleep 0.1; exit 1"]
+          startsecs: 0
+          autorestart: true
+          backoff: {{initial: 0.05, max: 0.1}}
+        """ for i in range(4))
+    warden.start(flappers)
+    # Nobody reads the notify socket while the flappers' STATUS= lines fill its queue (10
+    # datagrams here), then a reload sends RELOADING=1 and READY=1 into the full queue.
+    deadline = time.monotonic() + 10
+    while True:
+        sent = warden.status()  # keeps the test busy without reading notifications
+        if sum(p["restarts"] for p in sent.values()) >= 40 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    os.kill(warden.proc.pid, signal.SIGHUP)
+    time.sleep(0.5)  # the reload happens while the queue is still full: that is the test
+    seen = warden.wait_notify("READY=1", timeout=15)
+    assert any(line.startswith("RELOADING=1") for line in seen), seen
