@@ -98,7 +98,10 @@ std::string JournalEntry(int priority, std::string_view identifier, std::string_
   return out;
 }
 
-JournalSink::JournalSink(std::string socket_path) : path_(std::move(socket_path)) {
+JournalSink::JournalSink(std::string socket_path) {
+  if (socket_path.size() >= sizeof addr_.sun_path) return;  // no socket: every line is dropped
+  addr_.sun_family = AF_UNIX;
+  std::memcpy(addr_.sun_path, socket_path.data(), socket_path.size());
   fd_ = UniqueFd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 }
 
@@ -109,17 +112,10 @@ void JournalSink::sink_it_(const spdlog::details::log_msg& msg) {
   }
   const std::string entry = JournalEntry(JournalPriority(msg.level), "wardend",
                                          std::string_view(msg.payload.data(), msg.payload.size()));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof addr.sun_path) {
-    ++dropped_;
-    return;
-  }
-  std::memcpy(addr.sun_path, path_.data(), path_.size());
   ssize_t n;
   do {
     n = sendto(fd_.get(), entry.data(), entry.size(), MSG_NOSIGNAL,
-               reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+               reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
   } while (n < 0 && errno == EINTR);
   // No journal, a full queue, an entry too big for a datagram: the line is lost, not waited
   // for (the maintail copy keeps it).

@@ -14,6 +14,7 @@
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <memory>
@@ -48,7 +49,7 @@ class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_
   void flush_() override {}
 
  private:
-  std::string path_;
+  sockaddr_un addr_{};  // the journal's socket, built once
   UniqueFd fd_;
   uint64_t dropped_ = 0;
 };

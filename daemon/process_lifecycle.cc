@@ -138,21 +138,21 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   tree_valid_ = true;
 }
 
+void Supervisor::ScanFor(const Process* process) const {
+  if (tree_valid_ && process->tree_complete_) return;
+  const std::vector<Process*> just{const_cast<Process*>(process)};
+  ScanTree(&just);
+}
+
 const std::vector<os::ProcStat>& Supervisor::MembersOf(const Process* process) const {
   static const std::vector<os::ProcStat> kNone;
-  if (!tree_valid_ || !process->tree_complete_) {
-    const std::vector<Process*> just{const_cast<Process*>(process)};
-    ScanTree(&just);
-  }
+  ScanFor(process);
   if (process->tree_slot_ >= tree_.members.size()) return kNone;
   return tree_.members[process->tree_slot_];
 }
 
 std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
-  if (!tree_valid_ || !process->tree_complete_) {
-    const std::vector<Process*> just{const_cast<Process*>(process)};
-    ScanTree(&just);
-  }
+  ScanFor(process);
   if (process->tree_slot_ >= tree_.main.size()) return std::nullopt;
   return tree_.main[process->tree_slot_];
 }

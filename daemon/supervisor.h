@@ -227,6 +227,8 @@ class Supervisor {
   // status of one program, costs what it asks about, not every program's processes. A process's
   // members and main are known after a scan that wanted it, or when its main process is gone.
   void ScanTree(const std::vector<Process*>* wanted) const;
+  // Scans for `process` unless the current scan already saw all of it.
+  void ScanFor(const Process* process) const;
   const std::vector<os::ProcStat>& MembersOf(const Process* process) const;
   std::optional<os::ProcStat> MainOf(const Process* process) const;
   // Tells each process whose leftovers are being stopped, and that has none left, so. After an
