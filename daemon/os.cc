@@ -362,28 +362,22 @@ std::vector<Reaped> ReapAll() {
 
 namespace {
 
-std::optional<ProcStat> ParseStat(int pid, std::string_view text) {
-  // "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-  //  cutime cstime priority nice threads itreal starttime vsize rss ..." ; comm may hold ')'.
-  size_t close = text.rfind(')');
-  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
-  std::string rest(text.substr(close + 2));
-  ProcStat ps;
-  ps.pid = pid;
-  unsigned long long utime = 0, stime = 0, start = 0;
-  long long rss = 0;
-  // Fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
-  // stime cutime cstime priority nice threads itreal starttime vsize rss
-  int matched = std::sscanf(rest.c_str(),
-                            "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-                            "%d %*d %llu %*u %lld",
-                            &ps.state, &ps.ppid, &ps.pgrp, &ps.session, &utime, &stime, &ps.threads,
-                            &start, &rss);
-  if (matched < 4) return std::nullopt;
-  ps.cpu_ticks = utime + stime;
-  ps.start_ticks = start;
-  ps.rss_pages = rss > 0 ? static_cast<uint64_t>(rss) : 0;
-  return ps;
+// The next space-separated field of /proc/PID/stat as a number (negative ones too: tty, nice).
+bool NextField(std::string_view* text, long long* out) {
+  size_t i = 0;
+  while (i < text->size() && (*text)[i] == ' ') ++i;
+  bool negative = i < text->size() && (*text)[i] == '-';
+  if (negative) ++i;
+  const size_t digits = i;
+  long long value = 0;
+  while (i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9') {
+    value = value * 10 + ((*text)[i] - '0');
+    ++i;
+  }
+  if (i == digits) return false;
+  *out = negative ? -value : value;
+  text->remove_prefix(i);
+  return true;
 }
 
 std::optional<std::string> ReadSmallFile(const std::string& path) {
@@ -400,10 +394,49 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
 
 }  // namespace
 
+std::optional<ProcStat> ParseProcStat(int pid, std::string_view text) {
+  // "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  //  cutime cstime priority nice threads itreal starttime vsize rss ..." ; comm may hold ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
+  std::string_view rest = text.substr(close + 2);
+  ProcStat ps;
+  ps.pid = pid;
+  ps.state = rest[0];
+  rest.remove_prefix(1);
+  // Fields 4..24, numbered as proc(5) does; the ones status needs are kept.
+  long long field[25] = {};
+  int parsed = 3;
+  while (parsed < 24 && NextField(&rest, &field[parsed + 1])) ++parsed;
+  if (parsed < 6) return std::nullopt;  // ppid, pgrp and session at least
+  ps.ppid = static_cast<int>(field[4]);
+  ps.pgrp = static_cast<int>(field[5]);
+  ps.session = static_cast<int>(field[6]);
+  ps.cpu_ticks = static_cast<uint64_t>(std::max(0LL, field[14]) + std::max(0LL, field[15]));
+  if (parsed >= 20) ps.threads = static_cast<int>(field[20]);
+  ps.start_ticks = static_cast<uint64_t>(std::max(0LL, field[22]));
+  ps.rss_pages = static_cast<uint64_t>(std::max(0LL, field[24]));
+  return ps;
+}
+
 std::optional<ProcStat> ReadProcStat(int pid) {
   auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
-  return ParseStat(pid, *text);
+  return ParseProcStat(pid, *text);
+}
+
+UniqueFd OpenProcStat(int pid) {
+  return UniqueFd(open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+std::optional<ProcStat> ReadProcStat(int pid, int stat_fd) {
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = pread(stat_fd, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;  // ESRCH once the process is reaped
+  return ParseProcStat(pid, std::string_view(buf, static_cast<size_t>(n)));
 }
 
 std::vector<int> ListChildren(int pid, int threads) {
@@ -444,7 +477,8 @@ std::vector<int> ListChildren(int pid, int threads) {
   return out;
 }
 
-std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip) {
+std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                  const StatReader& read) {
   std::vector<ProcStat> out;
   std::unordered_set<int> seen;  // a pid reused during the walk must not loop it
   const bool self = root == static_cast<int>(getpid());
@@ -453,7 +487,7 @@ std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& 
     std::vector<int> next;
     for (int pid : level) {
       if ((skip && skip(pid)) || !seen.insert(pid).second) continue;
-      auto ps = ReadProcStat(pid);
+      auto ps = read ? read(pid) : ReadProcStat(pid);
       if (!ps) continue;  // gone since its parent listed it
       if (ps->state != 'Z' && ps->state != 'X') {
         for (int child : ListChildren(pid, ps->threads)) next.push_back(child);
@@ -465,10 +499,10 @@ std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& 
   return out;
 }
 
-std::vector<ProcStat> ScanWhole(int root, size_t expected) {
+std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) {
   std::vector<int> pids;
   DIR* dir = opendir("/proc");
-  if (dir == nullptr) return ScanSubtree(root);
+  if (dir == nullptr) return ScanSubtree(root, {}, read);
   while (dirent* entry = readdir(dir)) {
     const char* name = entry->d_name;
     if (name[0] < '1' || name[0] > '9') continue;
@@ -478,11 +512,11 @@ std::vector<ProcStat> ScanWhole(int root, size_t expected) {
     pids.push_back(static_cast<int>(pid));
   }
   closedir(dir);
-  if (pids.size() > 2 * expected) return ScanSubtree(root);
+  if (pids.size() > 2 * expected) return ScanSubtree(root, {}, read);
   std::vector<ProcStat> out;
   out.reserve(pids.size());
   for (int pid : pids) {
-    if (auto ps = ReadProcStat(pid)) out.push_back(*ps);
+    if (auto ps = read ? read(pid) : ReadProcStat(pid)) out.push_back(*ps);
   }
   return out;
 }

@@ -8,10 +8,12 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 #include "daemon/core/process_machine.h"
 
 namespace warden::os {
@@ -84,6 +86,17 @@ struct ProcStat {
   int threads = 1;           // field 20
 };
 std::optional<ProcStat> ReadProcStat(int pid);
+// The text of /proc/PID/stat, parsed; nullopt when it is not that (fewer than 6 fields).
+std::optional<ProcStat> ParseProcStat(int pid, std::string_view text);
+// /proc/PID/stat kept open and read again with pread: one system call a reading instead of
+// three (open, read, close), which is most of what a status of many processes costs. The fd
+// stands for the process, not for its number: once the process is reaped, reading it fails
+// (ESRCH), even if the pid has been reused. An invalid fd when the process is gone.
+UniqueFd OpenProcStat(int pid);
+std::optional<ProcStat> ReadProcStat(int pid, int stat_fd);
+// How the scans below read a process's stat: ReadProcStat(pid) when empty; a caller that keeps
+// fds open for some processes passes a reader that uses them.
+using StatReader = std::function<std::optional<ProcStat>(int pid)>;
 // The pids of a process's children, from /proc/PID/task/TID/children: each thread's own (a
 // child's parent is the thread that forked it). `threads` > 1 (or pid 0, meaning this process)
 // lists the task folder; 1 reads the main thread's file only.
@@ -91,12 +104,13 @@ std::vector<int> ListChildren(int pid, int threads);
 // The processes below `root` (not root itself), parents before children, found by walking
 // the children files: its cost is the subtree's size, not the machine's process count. A
 // child for which `skip` says true is left out with everything below it.
-std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip = {});
+std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip = {},
+                                  const StatReader& read = {});
 // Every process below `root` (and maybe others: callers follow ppid from root), by the cheaper
 // of two ways: when `expected` (about how many processes are below root) is at least half the
 // machine's process count, one pass over every /proc/PID/stat (one file per process of the
 // machine); else ScanSubtree (two files per process below root).
-std::vector<ProcStat> ScanWhole(int root, size_t expected);
+std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read = {});
 // /proc/PID/environ (NUL-separated KEY=VALUE), at most max_bytes; "" when unreadable.
 std::string ReadProcEnviron(int pid, size_t max_bytes);
 // Sends `signal` to the process `process` describes, only if its pid still names that process

@@ -118,12 +118,14 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   }
   const int self = static_cast<int>(getpid());
   std::vector<os::ProcStat> snapshot;
+  const os::StatReader read = [this](int pid) { return ReadStat(pid); };
   if (wanted == nullptr) {
-    snapshot = os::ScanWhole(self, processes_.size());
+    snapshot = os::ScanWhole(self, processes_.size(), read);
   } else {
-    snapshot = os::ScanSubtree(self, [this, &descend](int pid) {
-      return by_pid_.count(pid) != 0 && descend.count(pid) == 0;
-    });
+    snapshot = os::ScanSubtree(
+        self,
+        [this, &descend](int pid) { return by_pid_.count(pid) != 0 && descend.count(pid) == 0; },
+        read);
   }
   tree_ = Attribute(self, snapshot, claims, ReadEnvironNames);
   for (size_t i = 0; i < processes_.size(); ++i) {
@@ -136,6 +138,25 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   // Valid for the rest of this event-loop callback only: processes come and go.
   if (!tree_valid_) loop_.Post([this] { tree_valid_ = false; });
   tree_valid_ = true;
+}
+
+void Supervisor::Track(int pid, Process* process) {
+  // A kept fd costs one of wardend's fds per program: keep it only while at most half of the
+  // fd limit is in use (fds are handed out lowest first, so the number says how many are), and
+  // leave the rest to log pipes and clients.
+  static const rlim_t spare = [] {
+    rlimit limit{};
+    return getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur / 2 : 512;
+  }();
+  UniqueFd stat = os::OpenProcStat(pid);
+  if (stat && static_cast<rlim_t>(stat.get()) >= spare) stat.reset();
+  by_pid_[pid] = Tracked{process, std::move(stat)};
+}
+
+std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end() || !it->second.stat) return os::ReadProcStat(pid);
+  return os::ReadProcStat(pid, it->second.stat.get());
 }
 
 void Supervisor::ScanFor(const Process* process) const {

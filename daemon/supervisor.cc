@@ -279,7 +279,7 @@ void Supervisor::ReapChildren() {
       orphan_reaped = true;
       continue;
     }
-    Process* process = it->second;
+    Process* process = it->second.process;
     by_pid_.erase(it);
     if (reaped.status.signaled) {
       spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,

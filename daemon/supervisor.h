@@ -189,8 +189,11 @@ class Supervisor {
 
  private:
   friend class Process;
-  void Track(int pid, Process* process) { by_pid_[pid] = process; }
+  // The live main processes by pid, each with its /proc/PID/stat kept open (os::OpenProcStat)
+  // while wardend has fds to spare: the scans behind status read it with one pread.
+  void Track(int pid, Process* process);
   void Untrack(int pid) { by_pid_.erase(pid); }
+  std::optional<os::ProcStat> ReadStat(int pid) const;
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
   void CountTransition(core::State from, core::State to) {
@@ -249,7 +252,11 @@ class Supervisor {
   config::Config config_;
   std::vector<std::unique_ptr<Process>> processes_;  // priority order
   std::unordered_map<std::string, Process*> by_full_name_;
-  std::unordered_map<int, Process*> by_pid_;
+  struct Tracked {
+    Process* process = nullptr;
+    UniqueFd stat;  // invalid when none was kept
+  };
+  std::unordered_map<int, Tracked> by_pid_;
   std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
   bool shutting_down_ = false;
   std::function<void()> on_change_;
