@@ -144,8 +144,10 @@ def test_package_metadata(deb):
     assert control["Package"] == "warden"
     assert control["Version"] == project_version()
     assert control["Architecture"] == run("dpkg", "--print-architecture").stdout.strip()
-    # shlibs: what the binaries link (wardend speaks systemd's protocols itself).
-    assert "libyaml-cpp0.7" in control["Depends"] and "libedit2" in control["Depends"]
+    # shlibs: what the binaries link (wardend speaks systemd's protocols itself). yaml-cpp and
+    # libedit are linked in (WARDEN_STATIC_LIBS, CMakeLists.txt): no package of theirs is needed.
+    assert "libc6" in control["Depends"] and "libspdlog" in control["Depends"]
+    assert "libyaml-cpp" not in control["Depends"] and "libedit" not in control["Depends"]
     assert "libsystemd0" not in control["Depends"]
     conffiles = set(control_file(deb["deb"], "conffiles").split())
     assert conffiles == CONFFILES
