@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -67,7 +68,30 @@ Result<std::string> OwnBinary() {
   return path;
 }
 
-Result<uint32_t> ProbeStateVersion(const std::string& binary, std::chrono::milliseconds timeout) {
+Result<std::vector<uint32_t>> ParseStateVersions(const std::string& binary,
+                                                 const std::string& printed) {
+  std::vector<uint32_t> versions;
+  const char* p = printed.c_str();
+  while (true) {
+    while (*p == ' ' || *p == '\n') ++p;
+    if (*p == '\0') break;
+    if (*p < '0' || *p > '9') break;  // strtoul would take a sign
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(p, &end, 10);
+    if (errno != 0 || v > UINT32_MAX || (*end != '\0' && *end != ' ' && *end != '\n')) break;
+    versions.push_back(static_cast<uint32_t>(v));
+    p = end;
+  }
+  if (*p != '\0' || versions.empty()) {
+    return Status(ErrorCode::kSpawnError,
+                  binary + " --state-version printed '" + printed + "', not state versions");
+  }
+  return versions;
+}
+
+Result<std::vector<uint32_t>> ProbeStateVersions(const std::string& binary,
+                                                 std::chrono::milliseconds timeout) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe");
   UniqueFd read_end(fds[0]);
@@ -133,32 +157,24 @@ Result<uint32_t> ProbeStateVersion(const std::string& binary, std::chrono::milli
             "): not a wardend that can take over");
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  char* end = nullptr;
-  errno = 0;
-  unsigned long v = std::strtoul(out.c_str(), &end, 10);
-  if (out.empty() || end == nullptr || *end != '\0' || errno != 0 || v > UINT32_MAX) {
-    return Status(ErrorCode::kSpawnError,
-                  binary + " --state-version printed '" + out + "', not a state version");
+  return ParseStateVersions(binary, out);
+}
+
+Status AcceptStateVersions(const std::string& binary, const std::vector<uint32_t>& versions) {
+  if (std::find(versions.begin(), versions.end(), kStateVersion) != versions.end()) {
+    return Status::Ok();
   }
-  return static_cast<uint32_t>(v);
+  std::string list;
+  for (uint32_t v : versions) list += (list.empty() ? "" : " ") + std::to_string(v);
+  return Status(ErrorCode::kInvalidArgument,
+                binary + " reads state version" + (versions.size() == 1 ? " " : "s ") + list +
+                    ", this wardend writes version " + std::to_string(kStateVersion) +
+                    ": it cannot take over (stop and start wardend instead)");
 }
 
 Result<std::string> CheckReexec(Supervisor& supervisor) {
   if (supervisor.shutting_down()) {
     return Status(ErrorCode::kShuttingDown, "wardend is shutting down");
-  }
-  auto changes = supervisor.Reread();
-  if (!changes.ok()) {
-    return Status(ErrorCode::kConfig, supervisor.config().path +
-                                          " is not valid; the new image could not load it:\n" +
-                                          changes.status().message());
-  }
-  if (!changes->empty()) {
-    return Status(ErrorCode::kConfig,
-                  supervisor.config().path + " differs from the configuration in force (" +
-                      std::to_string(changes->size()) +
-                      " program(s) changed): apply it with `wardenctl update` or revert it, "
-                      "then reexec");
   }
   if (size_t held = supervisor.logs().HeldBytes(); held > 0) {
     return Status(ErrorCode::kBusy, "log files refuse writes (disk full?) and " +
@@ -168,14 +184,9 @@ Result<std::string> CheckReexec(Supervisor& supervisor) {
   }
   Result<std::string> binary = OwnBinary();
   if (!binary.ok()) return binary.status();
-  Result<uint32_t> version = ProbeStateVersion(*binary, kProbeTimeout);
-  if (!version.ok()) return version.status();
-  if (*version != kStateVersion) {
-    return Status(ErrorCode::kInvalidArgument,
-                  *binary + " reads state version " + std::to_string(*version) +
-                      ", this wardend writes version " + std::to_string(kStateVersion) +
-                      ": it cannot take over (stop and start wardend instead)");
-  }
+  Result<std::vector<uint32_t>> versions = ProbeStateVersions(*binary, kProbeTimeout);
+  if (!versions.ok()) return versions.status();
+  if (Status s = AcceptStateVersions(*binary, *versions); !s.ok()) return s;
   return binary;
 }
 

@@ -34,6 +34,7 @@ SavedReadiness ReadinessOf(config::ReadyMode mode) {
 
 void Supervisor::SaveState(DaemonState* state) const {
   state->config_path = config_.path;
+  state->config_sources = config_.sources;
   state->next_serial = next_serial_;
   for (const auto& owned : processes_) {
     const Process& p = *owned;

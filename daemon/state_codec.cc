@@ -2,7 +2,9 @@
 // and bump kStateVersion when a field is added.
 #include "daemon/state_codec.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "proto/wire.h"
 
@@ -182,16 +184,65 @@ bool GetPipe(Reader& r, SavedPipe* p) {
          GetBool(r, &p->drop_when_full) && GetBool(r, &p->timestamps);
 }
 
+void PutFiles(Writer& w, const std::vector<config::SourceFile>& files) {
+  w.U32(static_cast<uint32_t>(files.size()));
+  for (const config::SourceFile& f : files) {
+    w.Str(f.path);
+    w.Str(f.same_as);
+    w.Str(f.text);
+  }
+}
+
+bool GetFiles(Reader& r, std::vector<config::SourceFile>* files) {
+  uint32_t n = 0;
+  if (!r.Count(&n, 12)) return false;
+  files->resize(n);
+  for (config::SourceFile& f : *files) {
+    if (!r.Str(&f.path) || f.path.empty() || !r.Str(&f.same_as) || !r.Str(&f.text)) return false;
+  }
+  return true;
+}
+
+void PutSources(Writer& w, const config::ConfigSources& s) {
+  PutFiles(w, s.files);
+  w.U32(static_cast<uint32_t>(s.updates.size()));
+  for (const config::ConfigSources::Update& u : s.updates) {
+    PutFiles(w, u.files);
+    w.U32(static_cast<uint32_t>(u.only.size()));
+    for (const std::string& name : u.only) w.Str(name);
+  }
+}
+
+bool GetSources(Reader& r, config::ConfigSources* s) {
+  uint32_t n = 0;
+  if (!GetFiles(r, &s->files) || !r.Count(&n, 8)) return false;
+  s->updates.resize(n);
+  for (config::ConfigSources::Update& u : s->updates) {
+    if (!GetFiles(r, &u.files) || u.files.empty() || !r.Count(&n, 4)) return false;
+    u.only.resize(n);
+    for (std::string& name : u.only) {
+      if (!r.Str(&name)) return false;
+    }
+  }
+  return true;
+}
+
 Status Bad(const std::string& what) {
   return Status(ErrorCode::kInvalidArgument, "saved state: " + what);
 }
 
 }  // namespace
 
-std::vector<uint8_t> EncodeState(const DaemonState& s) {
+std::string ReadableStateVersions() {
+  std::string out;
+  for (uint32_t v : kReadableStateVersions) out += (out.empty() ? "" : " ") + std::to_string(v);
+  return out;
+}
+
+std::vector<uint8_t> EncodeState(const DaemonState& s, uint32_t version) {
   Writer w;
   w.U32(kStateMagic);
-  w.U32(kStateVersion);
+  w.U32(version);
   w.I64(s.saved_at_ns);
   w.Str(s.config_path);
   w.I32(s.log_level);
@@ -204,6 +255,7 @@ std::vector<uint8_t> EncodeState(const DaemonState& s) {
   for (const SavedProcess& p : s.processes) PutProcess(w, p);
   w.U32(static_cast<uint32_t>(s.pipes.size()));
   for (const SavedPipe& p : s.pipes) PutPipe(w, p);
+  if (version >= 2) PutSources(w, s.config_sources);
   return w.Take();
 }
 
@@ -213,9 +265,10 @@ Result<DaemonState> DecodeState(const std::vector<uint8_t>& bytes) {
   uint32_t magic = 0, version = 0;
   if (!r.U32(&magic) || magic != kStateMagic) return Bad("not a wardend state (bad magic)");
   if (!r.U32(&version)) return Bad("truncated");
-  if (version != kStateVersion) {
+  if (std::find(std::begin(kReadableStateVersions), std::end(kReadableStateVersions), version) ==
+      std::end(kReadableStateVersions)) {
     return Bad("state version " + std::to_string(version) + ", this wardend reads " +
-               std::to_string(kStateVersion));
+               ReadableStateVersions());
   }
   DaemonState s;
   if (!r.I64(&s.saved_at_ns) || !r.Str(&s.config_path) || !r.I32(&s.log_level) ||
@@ -237,6 +290,9 @@ Result<DaemonState> DecodeState(const std::vector<uint8_t>& bytes) {
   s.pipes.resize(n);
   for (SavedPipe& p : s.pipes) {
     if (!GetPipe(r, &p)) return Bad("truncated or corrupt log pipe entry");
+  }
+  if (version >= 2 && !GetSources(r, &s.config_sources)) {
+    return Bad("truncated or corrupt configuration files");
   }
   if (!r.ok()) return Bad("truncated");
   if (r.remaining() != 0) return Bad(std::to_string(r.remaining()) + " trailing bytes");
