@@ -123,7 +123,7 @@ bool GetPairs(Reader& r, std::vector<std::pair<int32_t, uint64_t>>* pairs) {
   return true;
 }
 
-void PutProcess(Writer& w, const SavedProcess& p) {
+void PutProcess(Writer& w, const SavedProcess& p, uint32_t version) {
   w.Str(p.full_name);
   PutMachine(w, p.machine);
   w.I64(p.start_wall_ms);
@@ -143,9 +143,10 @@ void PutProcess(Writer& w, const SavedProcess& p) {
   w.I32(p.readiness_fd);
   w.Str(p.notify_path);
   w.U8(p.readiness_seen ? 1 : 0);
+  if (version >= 2) w.U8(p.start_after_stop ? 1 : 0);
 }
 
-bool GetProcess(Reader& r, SavedProcess* p) {
+bool GetProcess(Reader& r, SavedProcess* p, uint32_t version) {
   if (!r.Str(&p->full_name) || p->full_name.empty() || !GetMachine(r, &p->machine)) return false;
   if (!r.I64(&p->start_wall_ms) || !r.I64(&p->stop_wall_ms) || !r.I32(&p->last_pid) ||
       !r.U64(&p->spawn_count) || !r.U64(&p->serial) || !r.Str(&p->status_text) ||
@@ -165,7 +166,7 @@ bool GetProcess(Reader& r, SavedProcess* p) {
   }
   p->readiness = static_cast<SavedReadiness>(readiness);
   return r.I32(&p->readiness_fd) && p->readiness_fd >= -1 && r.Str(&p->notify_path) &&
-         GetBool(r, &p->readiness_seen);
+         GetBool(r, &p->readiness_seen) && (version < 2 || GetBool(r, &p->start_after_stop));
 }
 
 void PutPipe(Writer& w, const SavedPipe& p) {
@@ -252,7 +253,7 @@ std::vector<uint8_t> EncodeState(const DaemonState& s, uint32_t version) {
   w.U8(s.socket_activated ? 1 : 0);
   w.U64(s.next_serial);
   w.U32(static_cast<uint32_t>(s.processes.size()));
-  for (const SavedProcess& p : s.processes) PutProcess(w, p);
+  for (const SavedProcess& p : s.processes) PutProcess(w, p, version);
   w.U32(static_cast<uint32_t>(s.pipes.size()));
   for (const SavedPipe& p : s.pipes) PutPipe(w, p);
   if (version >= 2) PutSources(w, s.config_sources);
@@ -284,7 +285,7 @@ Result<DaemonState> DecodeState(const std::vector<uint8_t>& bytes) {
   if (!r.Count(&n, 40)) return Bad("bad process count");
   s.processes.resize(n);
   for (SavedProcess& p : s.processes) {
-    if (!GetProcess(r, &p)) return Bad("truncated or corrupt process entry");
+    if (!GetProcess(r, &p, version)) return Bad("truncated or corrupt process entry");
   }
   if (!r.Count(&n, 26)) return Bad("bad pipe count");
   s.pipes.resize(n);

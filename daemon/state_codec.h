@@ -9,7 +9,8 @@
 // rejects truncated, oversized or trailing input.
 //
 // Version 1: no config sources (the new image loads the config file named by config_path).
-// Version 2: + config_sources, the configuration in force as the files it was built from. Time points are CLOCK_MONOTONIC nanoseconds:
+// Version 2: + config_sources, the configuration in force as the files it was built from;
+//            + SavedProcess::start_after_stop. Time points are CLOCK_MONOTONIC nanoseconds:
 // the clock is the same before and after execve, so a deadline keeps its remaining time.
 // File descriptors are numbers in this process: execve keeps them (FD_CLOEXEC cleared).
 #pragma once
@@ -45,6 +46,7 @@ struct SavedProcess {
   std::string status_text;
   std::string hold_reason;
   bool start_pending = false;
+  bool start_after_stop = false;  // a restart caught between its stop and its start (version 2)
   // Leftover bookkeeping (daemon/orphans.h).
   std::vector<std::pair<int32_t, uint64_t>> known;  // pid, start ticks
   std::vector<int32_t> sessions;

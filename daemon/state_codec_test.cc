@@ -37,6 +37,7 @@ DaemonState Sample() {
   p.serial = 3;
   p.status_text = "serving";
   p.start_pending = true;
+  p.start_after_stop = true;
   p.known = {{4243, 99}, {4244, 100}};
   p.sessions = {4242, 17};
   p.leftover_signal = 15;
@@ -78,6 +79,7 @@ TEST(StateCodec, RoundTrip) {
   EXPECT_EQ(p.known.size(), 2u);
   EXPECT_EQ(p.readiness, SavedReadiness::kNotify);
   EXPECT_EQ(p.readiness_fd, 9);
+  EXPECT_TRUE(p.start_after_stop);
   EXPECT_FALSE(back->processes[1].machine.started_at);
   EXPECT_EQ(back->pipes[0].path, "/var/log/warden/web.stdout.log");
   EXPECT_EQ(back->pipes[0].max_bytes, 1u << 20);
@@ -96,7 +98,9 @@ TEST(StateCodec, VersionOneIsStillRead) {
   Result<DaemonState> back = DecodeState(v1);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_TRUE(back->config_sources.files.empty());
+  EXPECT_FALSE(back->processes[0].start_after_stop);
   s.config_sources = {};
+  s.processes[0].start_after_stop = false;
   EXPECT_EQ(EncodeState(*back), EncodeState(s));
   EXPECT_EQ(ReadableStateVersions(), "1 2");
 }

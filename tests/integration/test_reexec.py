@@ -435,3 +435,38 @@ def test_state_lost_in_the_exec_still_adopts_the_programs(warden, monkeypatch):
     warden.ctl("stop", "one", "chatty", check=0)
     wait_until(lambda: no_zombie_children(warden.proc.pid), what="no zombie child")
 
+
+def test_a_restart_caught_between_its_stop_and_its_start_completes(warden):
+    """`restart` of a program that ignores SIGTERM: wardend waits stopwaitsecs, then kills it and
+    starts it again. A reexec in between carries the pending start over: the process ends up
+    RUNNING with a new pid."""
+    warden.start("""\
+        stubborn:
+          command: ["sh", "-c", "trap '' TERM; exec sleep 1000"]
+          startsecs: 0
+          stopwaitsecs: 3
+        """)
+    pid = warden.wait_state("stubborn", "RUNNING")["pid"]
+    wait_until(lambda: open(f"/proc/{pid}/comm").read().strip() == "sleep",
+               what="the exec into sleep (TERM ignored)")
+    restart = subprocess.Popen([conftest.WARDENCTL, "-s", warden.socket, "restart", "stubborn"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warden.wait_state("stubborn", "STOPPING", timeout=10)
+        reexec(warden)
+        running = warden.ctl("wait", "stubborn", "RUNNING", "--timeout", "15")
+        assert running.returncode == 0, (running.stdout, running.stderr, warden.log())
+        after = warden.status("stubborn")["stubborn"]
+        assert after["state"] == "RUNNING"
+        assert after["pid"] != pid
+        wait_until(lambda: not conftest.pid_alive(pid), what="the old process gone")
+        log = warden.log()
+        killed = log.index(f"stubborn: pid {pid} terminated by SIGKILL")
+        assert log.rindex("re-executed, listening") < killed, log  # the stop ended after it
+        # The restart's own connection ended with the exec: it says so, it does not hang.
+        restart.communicate(timeout=30)
+    finally:
+        if restart.poll() is None:
+            restart.kill()
+            restart.communicate()
+
