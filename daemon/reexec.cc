@@ -3,12 +3,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +16,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -90,12 +90,76 @@ Result<std::vector<uint32_t>> ParseStateVersions(const std::string& binary,
   return versions;
 }
 
-Result<std::vector<uint32_t>> ProbeStateVersions(const std::string& binary,
-                                                 std::chrono::milliseconds timeout) {
+namespace {
+
+// One run of `BINARY --state-version`: its output is read as the loop sees it, its exit comes
+// from Supervisor::ReapChildren, a timer kills it when it takes too long. Held by the loop's
+// callbacks and the supervisor's watch, none of them beyond the child's exit.
+struct Probe {
+  static constexpr size_t kMaxPrinted = 256;  // more is not a list of versions anyway
+
+  explicit Probe(EventLoop& l) : loop(l) {}
+  EventLoop& loop;
+  std::string binary;
+  pid_t pid = 0;
+  UniqueFd out;
+  std::string printed;
+  EventLoop::TimerId timer = 0;
+  std::function<void(Result<std::vector<uint32_t>>)> done;
+
+  // Reads what is in the pipe now; stops watching it at its end.
+  void Drain() {
+    char buf[64];
+    while (out) {
+      ssize_t n = read(out.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        printed.append(buf, std::min(static_cast<size_t>(n), kMaxPrinted - printed.size()));
+        if (printed.size() < kMaxPrinted) continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        return;
+      }
+      StopReading();  // its end, an error, or too much
+    }
+  }
+  void StopReading() {
+    if (!out) return;
+    loop.Remove(out.get());
+    out.reset();
+  }
+  void Finish(Result<std::vector<uint32_t>> result) {
+    if (!done) return;
+    loop.CancelTimer(timer);
+    StopReading();
+    auto callback = std::move(done);
+    done = nullptr;
+    callback(std::move(result));
+  }
+  void OnExit(core::ExitStatus status) {
+    if (!done) return;  // timed out and killed
+    Drain();            // everything it wrote is in the pipe now
+    if (status.signaled || status.value != 0) {
+      Finish(Status(ErrorCode::kSpawnError, binary + " --state-version failed (" +
+                                                core::DescribeExit(status) +
+                                                "): not a wardend that can take over"));
+      return;
+    }
+    std::string text = printed;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    Finish(ParseStateVersions(binary, text));
+  }
+};
+
+}  // namespace
+
+void ProbeStateVersions(Supervisor& supervisor, const std::string& binary,
+                        std::chrono::milliseconds timeout,
+                        std::function<void(Result<std::vector<uint32_t>>)> done) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe");
+  if (pipe2(fds, O_CLOEXEC) != 0) return done(Errno("pipe"));
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  if (fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0) return done(Errno("pipe"));
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -116,48 +180,25 @@ Result<std::vector<uint32_t>> ProbeStateVersions(const std::string& binary,
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   write_end.reset();
-  if (rc != 0) return Status(ErrorCode::kIo, binary + ": " + std::strerror(rc));
+  if (rc != 0) return done(Status(ErrorCode::kIo, binary + ": " + std::strerror(rc)));
 
-  // Read its answer with a deadline; the child is ours to reap (waitpid on its pid: the loop's
-  // reaper does not run while we wait here).
-  std::string out;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false;
-  while (out.size() < 64) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd pfd{read_end.get(), POLLIN, 0};
-    int ready = poll(&pfd, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    char buf[64];
-    ssize_t n = read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
-    return Status(ErrorCode::kTimeout, binary + " --state-version did not answer within " +
-                                           std::to_string(timeout.count() / 1000) + " s");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status(
-        ErrorCode::kSpawnError,
-        binary + " --state-version failed (" +
-            core::DescribeExit({WIFSIGNALED(status) != 0,
-                                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)}) +
-            "): not a wardend that can take over");
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return ParseStateVersions(binary, out);
+  EventLoop& loop = supervisor.loop();
+  auto probe = std::make_shared<Probe>(loop);
+  probe->binary = binary;
+  probe->pid = pid;
+  probe->out = std::move(read_end);
+  probe->done = std::move(done);
+  // Its exit is ours, not an orphan's: the status says whether it answered.
+  supervisor.WatchChild(pid, [probe](core::ExitStatus status) { probe->OnExit(status); });
+  Status watched = loop.Add(probe->out.get(), EPOLLIN, EventLoop::kPriorityIo,
+                            [probe](uint32_t) { probe->Drain(); });
+  if (!watched.ok()) probe->out.reset();  // then it is read once it has exited
+  probe->timer = loop.AddTimer(EventLoop::Now() + timeout, [probe, timeout] {
+    kill(probe->pid, SIGKILL);  // reaped as usual; OnExit then finds it finished
+    probe->Finish(Status(ErrorCode::kTimeout, probe->binary +
+                                                  " --state-version did not answer within " +
+                                                  std::to_string(timeout.count() / 1000) + " s"));
+  });
 }
 
 Status AcceptStateVersions(const std::string& binary, const std::vector<uint32_t>& versions) {
@@ -172,7 +213,11 @@ Status AcceptStateVersions(const std::string& binary, const std::vector<uint32_t
                     ": it cannot take over (stop and start wardend instead)");
 }
 
-Result<std::string> CheckReexec(Supervisor& supervisor) {
+namespace {
+
+// The checks that do not take long; made again once the probe has answered, since the loop went
+// on meanwhile.
+Status CheckNow(Supervisor& supervisor) {
   if (supervisor.shutting_down()) {
     return Status(ErrorCode::kShuttingDown, "wardend is shutting down");
   }
@@ -182,12 +227,22 @@ Result<std::string> CheckReexec(Supervisor& supervisor) {
                                         " bytes of program output wait in memory: they would "
                                         "be lost; try again once the logs are written");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void CheckReexec(Supervisor& supervisor, std::function<void(Result<std::string>)> done) {
+  if (Status s = CheckNow(supervisor); !s.ok()) return done(s);
   Result<std::string> binary = OwnBinary();
-  if (!binary.ok()) return binary.status();
-  Result<std::vector<uint32_t>> versions = ProbeStateVersions(*binary, kProbeTimeout);
-  if (!versions.ok()) return versions.status();
-  if (Status s = AcceptStateVersions(*binary, *versions); !s.ok()) return s;
-  return binary;
+  if (!binary.ok()) return done(binary.status());
+  ProbeStateVersions(supervisor, *binary, kProbeTimeout,
+                     [&supervisor, path = *binary, done](Result<std::vector<uint32_t>> versions) {
+                       if (!versions.ok()) return done(versions.status());
+                       if (Status s = AcceptStateVersions(path, *versions); !s.ok()) return done(s);
+                       if (Status s = CheckNow(supervisor); !s.ok()) return done(s);
+                       done(path);
+                     });
 }
 
 Status ExecWithState(const std::string& binary, const DaemonState& in) {
@@ -308,11 +363,11 @@ DaemonState RecoverWithoutState(const Supervisor& supervisor, int listen_fd,
 void ServeReexec(ControlServer& server, Supervisor& supervisor, SystemdNotifier& notifier) {
   auto binary = std::make_shared<std::string>();
   server.set_reexec(
-      [&supervisor, binary]() -> Status {
-        Result<std::string> checked = CheckReexec(supervisor);
-        if (!checked.ok()) return checked.status();
-        *binary = *checked;
-        return Status::Ok();
+      [&supervisor, binary](std::function<void(Status)> reply) {
+        CheckReexec(supervisor, [binary, reply](Result<std::string> checked) {
+          if (checked.ok()) *binary = *checked;
+          reply(checked.status());
+        });
       },
       [&server, &supervisor, &notifier, binary] {
         DaemonState state;

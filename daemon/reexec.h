@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,17 +54,21 @@ void TakeOver(std::optional<DaemonState> state, const std::string& state_error, 
 
 // The file /proc/self/exe names (without " (deleted)" when it was replaced since).
 Result<std::string> OwnBinary();
-// Runs `binary --state-version` (no shell, empty signal mask) and parses the state versions it
-// prints, space-separated: the versions it can read.
-Result<std::vector<uint32_t>> ProbeStateVersions(const std::string& binary,
-                                                 std::chrono::milliseconds timeout);
+// Runs `binary --state-version` (no shell, empty signal mask) without blocking the loop: its
+// output is read as the loop sees it, its exit status comes from Supervisor::ReapChildren
+// (WatchChild), and past `timeout` it is killed. `done` gets the state versions it printed,
+// space-separated: the versions it can read.
+void ProbeStateVersions(Supervisor& supervisor, const std::string& binary,
+                        std::chrono::milliseconds timeout,
+                        std::function<void(Result<std::vector<uint32_t>>)> done);
 // What `binary --state-version` printed, as numbers; kSpawnError when it is anything else.
 Result<std::vector<uint32_t>> ParseStateVersions(const std::string& binary,
                                                  const std::string& printed);
 // OK when `versions` (what the binary reads) holds kStateVersion (what this image writes).
 Status AcceptStateVersions(const std::string& binary, const std::vector<uint32_t>& versions);
-// Step 1 above. On success, the binary to execute.
-Result<std::string> CheckReexec(Supervisor& supervisor);
+// Step 1 above; `done` gets the binary to execute, or why not. The probe of the binary runs
+// while the loop goes on (up to 5 s); the quick checks are made again once it has answered.
+void CheckReexec(Supervisor& supervisor, std::function<void(Result<std::string>)> done);
 
 // Step 2: writes `state` into a memfd, clears FD_CLOEXEC on every fd it names and execve()s
 // `binary`. Returns only when that failed, with every fd as it was.

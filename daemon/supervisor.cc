@@ -273,6 +273,12 @@ void Supervisor::ReapChildren() {
   tree_valid_ = false;  // what was scanned before may have just been reaped
   bool orphan_reaped = false;
   for (const os::Reaped& reaped : os::ReapAll()) {
+    if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
+      auto on_exit = std::move(watched->second);
+      watched_.erase(watched);
+      on_exit(reaped.status);
+      continue;
+    }
     auto it = by_pid_.find(reaped.pid);
     if (it == by_pid_.end()) {
       spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);

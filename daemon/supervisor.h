@@ -137,9 +137,14 @@ class Supervisor {
 
   // Starts every autostart program (and what it depends on), dependencies first.
   void StartAutostart();
-  // Reaps every exited child and feeds the exits to their machines. Unknown pids (orphans
-  // adopted as subreaper) are reaped and forgotten.
+  // Reaps every exited child and feeds the exits to their machines, or to the callback
+  // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
   void ReapChildren();
+  // A child wardend started for itself (no program's process): `on_exit` gets its exit status
+  // once ReapChildren reaps it.
+  void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
+    watched_[pid] = std::move(on_exit);
+  }
 
   struct Resolved {
     std::vector<Process*> processes;  // in priority order, no duplicates
@@ -259,6 +264,7 @@ class Supervisor {
   std::vector<std::unique_ptr<Process>> processes_;  // priority order
   std::unordered_map<std::string, Process*> by_full_name_;
   std::unordered_map<int, Process*> by_pid_;
+  std::unordered_map<int, std::function<void(core::ExitStatus)>> watched_;  // WatchChild
   std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
   bool shutting_down_ = false;
   std::function<void()> on_change_;

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import tempfile
 import textwrap
+import time
 
 import conftest
 import wardenproto
@@ -470,3 +471,50 @@ def test_a_restart_caught_between_its_stop_and_its_start_completes(warden):
             restart.kill()
             restart.communicate()
 
+
+def test_the_probe_of_the_binary_does_not_hold_up_the_daemon(warden, monkeypatch):
+    """The new binary takes 3 s to answer `--state-version`: wardend serves requests meanwhile
+    (a second reexec is refused as busy), then re-executes it."""
+    binary, real = private_binary(warden, monkeypatch)
+    warden.start(sleepers("one"))
+    pid = warden.wait_state("one", "RUNNING")["pid"]
+    replace_binary(binary, f"""\
+        #!/bin/sh
+        if [ "$1" = "--state-version" ]; then sleep 3; fi
+        exec "{real}" "$@"
+        """)
+
+    def probe_running():
+        for child, _ in children_of(warden.proc.pid):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    if b"--state-version" in f.read():
+                        return child
+            except FileNotFoundError:
+                pass
+        return None
+
+    ctl = subprocess.Popen([conftest.WARDENCTL, "-s", warden.socket, "reexec"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        probe = wait_until(probe_running, what="the --state-version probe")
+        started = time.monotonic()
+        status = warden.status("one")
+        assert time.monotonic() - started < 1.0
+        assert status["one"]["pid"] == pid
+        busy = warden.ctl("reexec", check=1)
+        assert "being checked already" in busy.stderr, busy.stderr
+        assert conftest.pid_alive(probe), "the probe ended before the requests were answered"
+        out, err = ctl.communicate(timeout=60)
+        assert ctl.returncode == 0, (out, err, warden.log())
+        assert "Re-executed" in out, out
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.communicate()
+    warden.wait_notify("READY=1")
+    assert warden.proc.poll() is None
+    assert os.readlink(f"/proc/{warden.proc.pid}/exe") == real
+    assert warden.status("one")["one"]["pid"] == pid
+    assert "re-execution:" not in warden.log(), warden.log()
+    assert f"reaped pid {probe}" not in warden.log()  # the probe's exit went to the check
