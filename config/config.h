@@ -147,12 +147,38 @@ struct Settings {
   AccessRules access;                         // warden.access: for every program
 };
 
+// One file the loader read, and the text it read.
+struct SourceFile {
+  std::string path;  // as read: the main file as given, an include as its pattern matched it
+  std::string text;
+  // Not read: `path` is the same file as `same_as`, read before under that path (reached
+  // through a symlink or another spelling), and was skipped. text is empty then.
+  std::string same_as;
+  bool operator==(const SourceFile&) const = default;
+};
+
+// What a configuration in force was built from, so that it can be built again identically
+// without the disk (LoadConfigSources; wardend's re-execution carries it across execve): the
+// files of the load wardend started with, then the files of every `update` applied on top of it
+// since the last one of everything (config::Merge), with the programs it was limited to.
+struct ConfigSources {
+  struct Update {
+    std::vector<SourceFile> files;
+    std::vector<std::string> only;  // empty: every program (then it is the only update kept)
+    bool operator==(const Update&) const = default;
+  };
+  std::vector<SourceFile> files;  // files[0] is the main file; empty: not known
+  std::vector<Update> updates;
+  bool operator==(const ConfigSources&) const = default;
+};
+
 struct Config {
   std::string path;  // the main file, as given
   Settings warden;
   std::vector<Program> programs;   // sorted by (priority, name)
   std::vector<Group> groups;       // in file order
   std::vector<std::string> files;  // the main file, then included files, as read
+  ConfigSources sources;           // what this configuration was built from
 
   const Program* FindProgram(std::string_view name) const;
 };
@@ -177,6 +203,12 @@ LoadResult LoadConfigFile(const std::string& path);
 // The same for text already in memory; `name` stands for the file in diagnostics and is the base
 // for relative includes.
 LoadResult LoadConfigString(std::string_view yaml, const std::string& name);
+
+// Builds a configuration again from its sources (Config::sources) alone: every file is looked up
+// among them, not on disk, and include patterns match their paths (as glob(3) matched the
+// files); then the updates are merged on top (config::Merge). The same sources give the same
+// configuration, whatever the files on disk say now. Never throws.
+LoadResult LoadConfigSources(const ConfigSources& sources);
 
 // Splits a command string into words as a POSIX shell would (quotes, backslashes, whitespace),
 // without expansions of any kind. Errors name the problem (e.g. "unterminated quote").

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
+#include <utility>
 
 namespace warden::config {
 
@@ -87,6 +89,49 @@ std::vector<ProgramChange> Diff(const Config& before, const Config& after) {
   std::sort(changes.begin(), changes.end(),
             [](const ProgramChange& x, const ProgramChange& y) { return x.name < y.name; });
   return changes;
+}
+
+Config Merge(const Config& current, Config next, const std::vector<std::string>& only) {
+  ConfigSources::Update update{std::move(next.sources.files), only};
+  Config merged;
+  if (only.empty()) {
+    LogLevel level = next.warden.log_level;
+    AccessRules access = next.warden.access;
+    merged = std::move(next);
+    merged.warden = current.warden;
+    merged.warden.log_level = level;
+    merged.warden.access = std::move(access);  // who may do what applies at once
+    // An update of everything replaces every earlier one; the first load still gives `warden`.
+    merged.sources.files = current.sources.files;
+    merged.sources.updates.clear();
+  } else {
+    auto named = [&](const std::string& program) {
+      return std::find(only.begin(), only.end(), program) != only.end();
+    };
+    merged = current;
+    merged.programs.clear();
+    for (const auto& p : current.programs) {
+      if (!named(p.name)) merged.programs.push_back(p);
+    }
+    for (const auto& p : next.programs) {
+      if (named(p.name)) merged.programs.push_back(p);
+    }
+    std::sort(merged.programs.begin(), merged.programs.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.priority, a.name) < std::tie(b.priority, b.name);
+    });
+    std::map<std::string, Group> groups;
+    for (const auto& p : merged.programs) {
+      const Config& source = named(p.name) ? next : current;
+      std::string group = GroupOf(source, p.name);
+      if (group.empty()) continue;
+      groups[group].name = group;
+      groups[group].programs.push_back(p.name);
+    }
+    merged.groups.clear();
+    for (auto& [name, group] : groups) merged.groups.push_back(std::move(group));
+  }
+  merged.sources.updates.push_back(std::move(update));
+  return merged;
 }
 
 }  // namespace warden::config

@@ -32,6 +32,14 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
                                      const Program& b);
 bool KeyNeedsRestart(const std::string& key);
 
+// The configuration in force once `next` (the file read again) is applied on top of `current`:
+// for every program (`only` empty), next's programs and groups, with current's `warden` section
+// but for log_level and access (socket and log_dir changes need a restart of wardend); for the
+// programs in `only`, their definitions and group membership from next, every other program's
+// from current. Its sources (Config::sources) record the update, so that LoadConfigSources
+// builds the same result again.
+Config Merge(const Config& current, Config next, const std::vector<std::string>& only);
+
 // The name of the `groups:` entry holding `program`, or "" when it is in none.
 std::string GroupOf(const Config& config, const std::string& program);
 

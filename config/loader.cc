@@ -1,7 +1,9 @@
 // LoadConfigFile / LoadConfigString: read the main file, then its includes depth-first (each
 // pattern's matches in byte order), collecting every problem instead of stopping at the first.
-// yaml-cpp throws; nothing thrown here gets past LoadConfig*.
+// Every file read goes into Config::sources, with its text; LoadConfigSources reads them from
+// there instead of the disk. yaml-cpp throws; nothing thrown here gets past LoadConfig*.
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 
 #include "base/unique_fd.h"
 #include "config/config.h"
+#include "config/diff.h"
 #include "config/loader_internal.h"
 #include "config/yaml_reader.h"
 
@@ -164,10 +166,14 @@ std::optional<YAML::Mark> SecondDocument(const std::string& text) {
 
 class Loader {
  public:
+  Loader() = default;
+  // Reads the files from `saved` (Config::sources of an earlier load) instead of the disk.
+  explicit Loader(const std::vector<SourceFile>* saved) : saved_(saved) {}
+
   LoadResult LoadFile(const std::string& path) {
     config_.path = path;
     std::string why;
-    const auto text = ReadWholeFile(path, &why);
+    const auto text = Read(path, &why);
     if (!text) {
       config_.files.push_back(path);
       errors_.push_back(Diagnostic{{path, 0, 0}, "cannot read config file: " + why});
@@ -184,11 +190,54 @@ class Loader {
   }
 
  private:
+  // The whole file, from the disk or from the saved sources.
+  std::optional<std::string> Read(const std::string& path, std::string* why) const {
+    if (!saved_) return ReadWholeFile(path, why);
+    for (const SourceFile& f : *saved_) {
+      if (f.path == path && f.same_as.empty()) return f.text;
+    }
+    *why = "not among the saved configuration files";
+    return std::nullopt;
+  }
+
+  // The identity of a file, for include cycles and files reached twice.
+  std::string Identity(const std::string& path) const {
+    if (!saved_) return Canonical(path);
+    for (const SourceFile& f : *saved_) {
+      if (f.path == path && !f.same_as.empty()) return f.same_as;
+    }
+    return path;
+  }
+
+  // The paths an include pattern matches, sorted; GLOB_NOMATCH, 0, or another glob(3) error.
+  int Expand(const std::string& pattern, std::vector<std::string>* paths) const {
+    if (saved_) {
+      // As glob(3): a wildcard matches neither '/' nor a leading '.'.
+      for (const SourceFile& f : *saved_) {
+        if (fnmatch(pattern.c_str(), f.path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) {
+          paths->push_back(f.path);
+        }
+      }
+      std::sort(paths->begin(), paths->end());
+      paths->erase(std::unique(paths->begin(), paths->end()), paths->end());
+      return paths->empty() ? GLOB_NOMATCH : 0;
+    }
+    glob_t matches{};
+    const int rc = ::glob(pattern.c_str(), 0, nullptr, &matches);
+    if (rc == 0) {
+      for (size_t i = 0; i < matches.gl_pathc; ++i) paths->emplace_back(matches.gl_pathv[i]);
+    }
+    ::globfree(&matches);
+    std::sort(paths->begin(), paths->end());
+    return rc;
+  }
+
   // Parses and reads one file, then the files it includes.
   void ReadFile(const std::string& path, const std::string& text, bool is_main) {
     config_.files.push_back(path);
-    const std::string canonical = Canonical(path);
-    seen_.insert(canonical);
+    config_.sources.files.push_back({path, text, ""});
+    const std::string canonical = Identity(path);
+    seen_.emplace(canonical, path);
     const FileReader reader(path, &errors_);
     YAML::Node root;
     std::optional<YAML::Mark> second_document;
@@ -312,13 +361,8 @@ class Loader {
       const std::string dir = std::filesystem::path(reader.path()).parent_path().string();
       if (!dir.empty()) full = EscapeGlob(dir) + "/" + full;
     }
-    glob_t matches{};
-    const int rc = ::glob(full.c_str(), 0, nullptr, &matches);
     std::vector<std::string> paths;
-    if (rc == 0) {
-      for (size_t i = 0; i < matches.gl_pathc; ++i) paths.emplace_back(matches.gl_pathv[i]);
-    }
-    ::globfree(&matches);
+    const int rc = Expand(full, &paths);
     if (rc == GLOB_NOMATCH) {
       // A pattern with wildcards may match nothing (an empty conf.d/); a plain name must exist.
       if (!HasGlobMagic(pattern.text)) {
@@ -330,9 +374,8 @@ class Loader {
       reader.Error(pattern.where, "cannot expand include pattern '" + pattern.text + "'");
       return;
     }
-    std::sort(paths.begin(), paths.end());
     for (const std::string& path : paths) {
-      const std::string canonical = Canonical(path);
+      const std::string canonical = Identity(path);
       const auto on_stack =
           std::find_if(include_stack_.begin(), include_stack_.end(),
                        [&](const OpenFile& open) { return open.canonical == canonical; });
@@ -343,14 +386,28 @@ class Loader {
         continue;
       }
       // A file reached by two patterns (or two includers) is read once.
-      if (seen_.contains(canonical)) continue;
+      if (auto read = seen_.find(canonical); read != seen_.end()) {
+        NoteSameFile(path, read->second);
+        continue;
+      }
       std::string why;
-      const auto text = ReadWholeFile(path, &why);
+      const auto text = Read(path, &why);
       if (!text) {
         reader.Error(pattern.where, "cannot read included file '" + path + "': " + why);
         continue;
       }
       ReadFile(path, *text, /*is_main=*/false);
+    }
+  }
+
+  // `path` was matched but is the file read as `read_as`: the sources say so, once, so that a
+  // load from them skips it too.
+  void NoteSameFile(const std::string& path, const std::string& read_as) {
+    if (path == read_as) return;
+    auto& files = config_.sources.files;
+    if (std::none_of(files.begin(), files.end(),
+                     [&](const SourceFile& f) { return f.path == path; })) {
+      files.push_back({path, "", read_as});
     }
   }
 
@@ -388,12 +445,14 @@ class Loader {
     std::string path;  // as shown in diagnostics
   };
 
+  const std::vector<SourceFile>* saved_ = nullptr;
   Config config_;
   std::vector<Diagnostic> errors_;
   std::vector<ProgramDraft> programs_;
   std::vector<GroupDraft> groups_;
-  std::vector<OpenFile> include_stack_;      // the file being read and those that included it
-  std::set<std::string, std::less<>> seen_;  // canonical paths of every file read
+  std::vector<OpenFile> include_stack_;  // the file being read and those that included it
+  // Every file read: its identity (canonical path) -> the path it was read as.
+  std::map<std::string, std::string, std::less<>> seen_;
 };
 
 LoadResult InternalError(const std::string& path, const char* what) {
@@ -418,6 +477,24 @@ LoadResult LoadConfigString(std::string_view yaml, const std::string& name) {
     return Loader().LoadString(yaml, name);
   } catch (const std::exception& e) {
     return InternalError(name, e.what());
+  }
+}
+
+LoadResult LoadConfigSources(const ConfigSources& sources) {
+  const std::string main = sources.files.empty() ? "" : sources.files.front().path;
+  if (main.empty()) return InternalError(main, "no saved configuration files");
+  try {
+    LoadResult result = Loader(&sources.files).LoadFile(main);
+    for (const ConfigSources::Update& update : sources.updates) {
+      if (!result.config) break;
+      if (update.files.empty()) return InternalError(main, "a saved update has no files");
+      LoadResult next = Loader(&update.files).LoadFile(update.files.front().path);
+      if (!next.config) return next;
+      result.config = Merge(*result.config, std::move(*next.config), update.only);
+    }
+    return result;
+  } catch (const std::exception& e) {
+    return InternalError(main, e.what());
   }
 }
 

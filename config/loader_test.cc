@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/diff.h"
 
 namespace warden::config {
 namespace {
@@ -622,21 +623,25 @@ programs:
             (Lines{"w.yaml:3:5: YAML merge keys ('<<') are not supported"}));
 }
 
-TEST(LoadConfigTest, IncludesAreReadInSortedOrderAndRecursively) {
-  ScratchDir dir;
-  const std::string main = dir.Write("main.yaml", R"(
-warden:
-  socket: run/w.sock
-include: ["conf.d/*.yaml", "extra.yaml"]
-programs:
-  main: {command: x}
-)");
+// main.yaml including `includes` (a YAML list's items), conf.d/{b,a,10}.yaml (a includes
+// nested/n.yaml), conf.d/.hidden.yaml, conf.d/skip.txt and extra.yaml; returns main.yaml's path.
+std::string WriteIncludeTree(const ScratchDir& dir, const std::string& includes) {
+  const std::string main =
+      dir.Write("main.yaml", "warden:\n  socket: run/w.sock\ninclude: [" + includes +
+                                 "]\nprograms:\n  main: {command: x}\n");
   dir.Write("conf.d/b.yaml", "programs: {b: {command: x}}\n");
   dir.Write("conf.d/a.yaml", "include: [../nested/*.yaml]\nprograms: {a: {command: x}}\n");
   dir.Write("conf.d/10.yaml", "groups: {g: [a, b]}\n");
+  dir.Write("conf.d/.hidden.yaml", "programs: {hidden: {command: x}}\n");
   dir.Write("conf.d/skip.txt", "this is not yaml: [\n");
   dir.Write("nested/n.yaml", "programs: {n: {command: x}}\n");
   dir.Write("extra.yaml", "programs: {extra: {command: x}}\n");
+  return main;
+}
+
+TEST(LoadConfigTest, IncludesAreReadInSortedOrderAndRecursively) {
+  ScratchDir dir;
+  const std::string main = WriteIncludeTree(dir, R"("conf.d/*.yaml", "extra.yaml")");
 
   const LoadResult result = LoadConfigFile(main);
   ASSERT_TRUE(result.errors.empty()) << Joined(result);
@@ -843,6 +848,110 @@ TEST(LoadConfigTest, LogTargetIsStderrJournaldOrAFile) {
   EXPECT_EQ(ErrorsOf("warden: {log_target: journal}\n"),
             (Lines{"w.yaml:1:22: 'log_target' must be stderr or journald (did you mean "
                    "'journald'?)"}));
+}
+
+// --- LoadConfigSources: the configuration in force built again without the disk -----------------
+
+TEST(LoadConfigSourcesTest, TheSameConfigWhateverTheDiskSaysNow) {
+  ScratchDir dir;
+  const std::string main = WriteIncludeTree(
+      dir, R"("conf.d/*.yaml", "extra.yaml", "link.yaml", "conf.d/a.yaml", "conf.d/.hidden.yaml")");
+  std::filesystem::create_symlink(dir.path() + "/extra.yaml", dir.path() + "/link.yaml");
+  const LoadResult first = LoadConfigFile(main);
+  ASSERT_TRUE(first.config.has_value()) << Joined(first);
+  const Config& config = *first.config;
+  // Every file read, with its text, and the one reached twice under another name.
+  const std::string& d = dir.path();
+  ASSERT_EQ(config.sources.files.size(), 8u);
+  EXPECT_EQ(config.sources.files[0].path, main);
+  EXPECT_EQ(config.sources.files[1].text, "groups: {g: [a, b]}\n");
+  EXPECT_EQ(config.sources.files[6], (SourceFile{d + "/link.yaml", "", d + "/extra.yaml"}));
+
+  // The disk changes: a file removed, one made invalid, one added, the main file rewritten.
+  std::filesystem::remove(d + "/conf.d/b.yaml");
+  dir.Write("nested/n.yaml", "programs: [\n");
+  dir.Write("conf.d/c.yaml", "programs: {c: {command: x}}\n");
+  dir.Write("main.yaml", "programs: {}\n");
+  std::filesystem::remove(d + "/link.yaml");
+
+  const LoadResult again = LoadConfigSources(config.sources);
+  ASSERT_TRUE(again.config.has_value()) << Joined(again);
+  EXPECT_TRUE(Diff(config, *again.config).empty());
+  EXPECT_EQ(again.config->files, config.files);
+  EXPECT_EQ(again.config->path, main);
+  EXPECT_EQ(again.config->warden.socket, d + "/run/w.sock");
+  EXPECT_EQ(again.config->FindProgram("c"), nullptr);
+  // Read through its own name only, last: a wildcard matches no leading dot, as in glob(3).
+  EXPECT_NE(again.config->FindProgram("hidden"), nullptr);
+  ASSERT_NE(again.config->FindProgram("b"), nullptr);
+  EXPECT_EQ(again.config->groups.size(), 1u);
+  EXPECT_EQ(again.config->sources, config.sources);  // so it carries on to the next exec
+}
+
+TEST(LoadConfigSourcesTest, UpdatesAreAppliedAgainOnTop) {
+  ScratchDir dir;
+  const std::string main = dir.Write("main.yaml", R"(
+warden:
+  socket: first.sock
+  log_level: warn
+programs:
+  a: {command: a1}
+  b: {command: b1}
+)");
+  const LoadResult first = LoadConfigFile(main);
+  ASSERT_TRUE(first.config.has_value()) << Joined(first);
+  // `update a` (b keeps its definition), then the file changes again.
+  dir.Write("main.yaml", R"(
+warden:
+  socket: second.sock
+  log_level: debug
+programs:
+  a: {command: a2}
+  b: {command: b2}
+)");
+  LoadResult second = LoadConfigFile(main);
+  ASSERT_TRUE(second.config.has_value()) << Joined(second);
+  const Config partial = Merge(*first.config, std::move(*second.config), {"a"});
+  EXPECT_EQ(partial.FindProgram("a")->command, Lines{"a2"});
+  EXPECT_EQ(partial.FindProgram("b")->command, Lines{"b1"});
+  dir.Write("main.yaml", "programs: {}\n");
+
+  LoadResult again = LoadConfigSources(partial.sources);
+  ASSERT_TRUE(again.config.has_value()) << Joined(again);
+  EXPECT_TRUE(Diff(partial, *again.config).empty());
+  EXPECT_EQ(again.config->warden.log_level, LogLevel::kWarn);
+  EXPECT_EQ(again.config->sources, partial.sources);
+
+  // An update of everything replaces the updates before it; `warden` keeps its first socket.
+  dir.Write("main.yaml", R"(
+warden:
+  socket: third.sock
+  log_level: error
+programs:
+  c: {command: c3}
+)");
+  LoadResult third = LoadConfigFile(main);
+  ASSERT_TRUE(third.config.has_value()) << Joined(third);
+  const Config full = Merge(partial, std::move(*third.config), {});
+  EXPECT_EQ(full.sources.updates.size(), 1u);
+  EXPECT_EQ(full.warden.socket, dir.path() + "/first.sock");
+  EXPECT_EQ(full.warden.log_level, LogLevel::kError);
+  again = LoadConfigSources(full.sources);
+  ASSERT_TRUE(again.config.has_value()) << Joined(again);
+  EXPECT_TRUE(Diff(full, *again.config).empty());
+  EXPECT_EQ(again.config->warden.socket, dir.path() + "/first.sock");
+  EXPECT_EQ(again.config->warden.log_level, LogLevel::kError);
+  ASSERT_EQ(again.config->programs.size(), 1u);
+}
+
+TEST(LoadConfigSourcesTest, AFileMissingFromTheSourcesIsAnError) {
+  ConfigSources sources;
+  EXPECT_FALSE(LoadConfigSources(sources).config.has_value());
+  sources.files.push_back({"/nowhere/w.yaml", "include: [x.yaml]\nprograms: {}\n", ""});
+  const LoadResult result = LoadConfigSources(sources);
+  EXPECT_FALSE(result.config.has_value());
+  EXPECT_EQ(Errors(result),
+            Lines{"/nowhere/w.yaml:1:11: included file '/nowhere/x.yaml' does not exist"});
 }
 
 }  // namespace

@@ -461,16 +461,31 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
       return;
     case MessageType::kReexec: {
       // daemon/reexec.h. The reply goes out before the execve; the connection does not survive.
-      Status can = reexec_check_ ? reexec_check_()
-                                 : Status(ErrorCode::kInternal, "re-execution is not available");
-      if (!can.ok()) {
-        spdlog::warn("reexec requested by pid {} refused: {}", c->peer_pid, can.message());
-        SendError(c, id, can.code(), can.message(), false);
+      if (!reexec_check_ || reexec_checking_) {
+        SendError(c, id, reexec_check_ ? ErrorCode::kBusy : ErrorCode::kInternal,
+                  reexec_check_ ? "a re-execution is being checked already"
+                                : "re-execution is not available",
+                  false);
         return;
       }
-      spdlog::info("reexec requested by pid {} (uid {})", c->peer_pid, c->peer_uid);
-      Send(c, Type(MessageType::kReexecReply), id, {});
-      loop_.Post(reexec_run_);
+      reexec_checking_ = true;
+      reexec_check_([this, weak, id, pid = c->peer_pid, uid = c->peer_uid](Status can) {
+        reexec_checking_ = false;
+        auto conn = weak.lock();
+        if (!can.ok()) {
+          spdlog::warn("reexec requested by pid {} refused: {}", pid, can.message());
+          if (conn && !conn->closed) SendError(conn, id, can.code(), can.message(), false);
+          return;
+        }
+        if (!conn || conn->closed) {
+          spdlog::warn("reexec requested by pid {}: it left during the checks; not re-executing",
+                       pid);
+          return;
+        }
+        spdlog::info("reexec requested by pid {} (uid {})", pid, uid);
+        Send(conn, Type(MessageType::kReexecReply), id, {});
+        loop_.Post(reexec_run_);
+      });
       return;
     }
     case MessageType::kTail:

@@ -47,10 +47,13 @@ class ControlServer {
   bool bound() const { return bound_; }
   // In the new image, instead of Listen: the listening socket the previous image kept.
   Status Adopt(UniqueFd fd, std::string path, bool bound, bool activated);
-  // REEXEC requests: `check` says whether wardend can re-execute now (why not, when it cannot:
-  // the error reply). When it can, the reply is sent first and `run` is called from the loop
-  // right after; the connections are then dropped by the execve.
-  void set_reexec(std::function<Status()> check, std::function<void()> run) {
+  // REEXEC requests: `check` finds out whether wardend can re-execute now, and tells its
+  // `reply` (maybe later: the loop goes on meanwhile; why not, when it cannot: the error reply).
+  // When it can and the requester is still connected, the reply is sent first and `run` is
+  // called from the loop right after; the connections are then dropped by the execve. One
+  // check at a time: a request during one is refused as busy.
+  using ReexecCheck = std::function<void(std::function<void(Status)> reply)>;
+  void set_reexec(ReexecCheck check, std::function<void()> run) {
     reexec_check_ = std::move(check);
     reexec_run_ = std::move(run);
   }
@@ -87,7 +90,8 @@ class ControlServer {
   bool bound_ = false;      // we created the socket file (and remove it on exit)
   bool activated_ = false;  // the socket came from systemd
   std::unordered_map<int, std::shared_ptr<Connection>> connections_;
-  std::function<Status()> reexec_check_;
+  ReexecCheck reexec_check_;
+  bool reexec_checking_ = false;
   std::function<void()> reexec_run_;
 };
 

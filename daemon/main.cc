@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "config/config.h"
@@ -85,7 +86,7 @@ std::optional<int> ParseArgs(int argc, char** argv, Options* options) {
       std::printf("wardend %s\n", WARDEN_VERSION);
       return 0;
     } else if (arg == "--state-version") {
-      std::printf("%u\n", warden::kStateVersion);
+      std::printf("%s\n", warden::ReadableStateVersions().c_str());
       return 0;
     } else if (arg == "--restore-from" || arg == "--listen-fd") {
       auto v = value(arg);
@@ -144,6 +145,36 @@ spdlog::level::level_enum ToSpdlog(warden::config::LogLevel level) {
   return spdlog::level::info;
 }
 
+std::string Describe(const warden::config::LoadResult& loaded) {
+  std::string out;
+  for (const auto& d : loaded.errors) out += (out.empty() ? "" : "; ") + d.ToString();
+  return out;
+}
+
+// The configuration of a re-executed wardend, which must not exit whatever happens: the one in
+// force before the exec, built again from the files the state carries; else the file named on
+// the command line; else none at all (the programs stay its children, unsupervised). What went
+// wrong goes into `problems`, to be logged once there is a log.
+warden::config::Config ConfigAfterExec(const std::optional<warden::DaemonState>& restored,
+                                       const std::string& path,
+                                       std::vector<std::string>* problems) {
+  if (restored && !restored->config_sources.files.empty()) {
+    warden::config::LoadResult loaded = warden::config::LoadConfigSources(restored->config_sources);
+    if (loaded.config) return std::move(*loaded.config);
+    problems->push_back("the configuration in force cannot be built again from the state (" +
+                        Describe(loaded) + "); loading " + path + " instead");
+  }
+  warden::config::LoadResult loaded = warden::config::LoadConfigFile(path);
+  if (loaded.config) return std::move(*loaded.config);
+  problems->push_back(path + " cannot be loaded (" + Describe(loaded) +
+                      "): running with no programs; the processes found are left running, "
+                      "unsupervised; fix the file and run `wardenctl update`");
+  warden::config::Config empty;
+  empty.path = path;
+  empty.warden.socket = restored ? restored->socket_path : warden::config::DefaultSocketPath();
+  return empty;
+}
+
 // fds 0, 1 and 2 must be open, or the first files we open would take their place.
 void EnsureStandardFds() {
   for (int fd = 0; fd < 3; ++fd) {
@@ -186,17 +217,24 @@ int main(int argc, char** argv) {
     }
   }
 
-  warden::config::LoadResult loaded = warden::config::LoadConfigFile(options.config);
-  if (!loaded.config) {
-    for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    if (!options.check) {
-      std::fprintf(stderr, "wardend: %s is not valid (%zu problem%s); not starting\n",
-                   options.config.c_str(), loaded.errors.size(),
-                   loaded.errors.size() == 1 ? "" : "s");
+  std::vector<std::string> config_problems;
+  warden::config::Config config;
+  if (options.restore_fd >= 0) {
+    // Never exit from here on: the programs are our children and would be orphaned.
+    config = ConfigAfterExec(restored, options.config, &config_problems);
+  } else {
+    warden::config::LoadResult loaded = warden::config::LoadConfigFile(options.config);
+    if (!loaded.config) {
+      for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+      if (!options.check) {
+        std::fprintf(stderr, "wardend: %s is not valid (%zu problem%s); not starting\n",
+                     options.config.c_str(), loaded.errors.size(),
+                     loaded.errors.size() == 1 ? "" : "s");
+      }
+      return 1;
     }
-    return 1;
+    config = std::move(*loaded.config);
   }
-  warden::config::Config config = std::move(*loaded.config);
   if (options.check) {
     std::printf("%s: ok (%zu program%s)\n", options.config.c_str(), config.programs.size(),
                 config.programs.size() == 1 ? "" : "s");
@@ -216,6 +254,7 @@ int main(int argc, char** argv) {
     logger = warden::MakeDaemonLogger(fallback);
   }
   spdlog::set_default_logger(std::move(logger).value());
+  for (const std::string& problem : config_problems) spdlog::critical("re-execution: {}", problem);
   // A copy of the recent lines for `wardenctl maintail`, whatever the real destination is.
   auto daemon_log = std::make_shared<warden::DaemonLog>();
   spdlog::default_logger()->sinks().push_back(daemon_log);

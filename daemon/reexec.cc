@@ -3,19 +3,20 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -67,11 +68,98 @@ Result<std::string> OwnBinary() {
   return path;
 }
 
-Result<uint32_t> ProbeStateVersion(const std::string& binary, std::chrono::milliseconds timeout) {
+Result<std::vector<uint32_t>> ParseStateVersions(const std::string& binary,
+                                                 const std::string& printed) {
+  std::vector<uint32_t> versions;
+  const char* p = printed.c_str();
+  while (true) {
+    while (*p == ' ' || *p == '\n') ++p;
+    if (*p == '\0') break;
+    if (*p < '0' || *p > '9') break;  // strtoul would take a sign
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(p, &end, 10);
+    if (errno != 0 || v > UINT32_MAX || (*end != '\0' && *end != ' ' && *end != '\n')) break;
+    versions.push_back(static_cast<uint32_t>(v));
+    p = end;
+  }
+  if (*p != '\0' || versions.empty()) {
+    return Status(ErrorCode::kSpawnError,
+                  binary + " --state-version printed '" + printed + "', not state versions");
+  }
+  return versions;
+}
+
+namespace {
+
+// One run of `BINARY --state-version`: its output is read as the loop sees it, its exit comes
+// from Supervisor::ReapChildren, a timer kills it when it takes too long. Held by the loop's
+// callbacks and the supervisor's watch, none of them beyond the child's exit.
+struct Probe {
+  static constexpr size_t kMaxPrinted = 256;  // more is not a list of versions anyway
+
+  explicit Probe(EventLoop& l) : loop(l) {}
+  EventLoop& loop;
+  std::string binary;
+  pid_t pid = 0;
+  UniqueFd out;
+  std::string printed;
+  EventLoop::TimerId timer = 0;
+  std::function<void(Result<std::vector<uint32_t>>)> done;
+
+  // Reads what is in the pipe now; stops watching it at its end.
+  void Drain() {
+    char buf[64];
+    while (out) {
+      ssize_t n = read(out.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        printed.append(buf, std::min(static_cast<size_t>(n), kMaxPrinted - printed.size()));
+        if (printed.size() < kMaxPrinted) continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        return;
+      }
+      StopReading();  // its end, an error, or too much
+    }
+  }
+  void StopReading() {
+    if (!out) return;
+    loop.Remove(out.get());
+    out.reset();
+  }
+  void Finish(Result<std::vector<uint32_t>> result) {
+    if (!done) return;
+    loop.CancelTimer(timer);
+    StopReading();
+    auto callback = std::move(done);
+    done = nullptr;
+    callback(std::move(result));
+  }
+  void OnExit(core::ExitStatus status) {
+    if (!done) return;  // timed out and killed
+    Drain();            // everything it wrote is in the pipe now
+    if (status.signaled || status.value != 0) {
+      Finish(Status(ErrorCode::kSpawnError, binary + " --state-version failed (" +
+                                                core::DescribeExit(status) +
+                                                "): not a wardend that can take over"));
+      return;
+    }
+    std::string text = printed;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    Finish(ParseStateVersions(binary, text));
+  }
+};
+
+}  // namespace
+
+void ProbeStateVersions(Supervisor& supervisor, const std::string& binary,
+                        std::chrono::milliseconds timeout,
+                        std::function<void(Result<std::vector<uint32_t>>)> done) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Errno("pipe");
+  if (pipe2(fds, O_CLOEXEC) != 0) return done(Errno("pipe"));
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  if (fcntl(read_end.get(), F_SETFL, O_NONBLOCK) != 0) return done(Errno("pipe"));
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -92,73 +180,46 @@ Result<uint32_t> ProbeStateVersion(const std::string& binary, std::chrono::milli
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   write_end.reset();
-  if (rc != 0) return Status(ErrorCode::kIo, binary + ": " + std::strerror(rc));
+  if (rc != 0) return done(Status(ErrorCode::kIo, binary + ": " + std::strerror(rc)));
 
-  // Read its answer with a deadline; the child is ours to reap (waitpid on its pid: the loop's
-  // reaper does not run while we wait here).
-  std::string out;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false;
-  while (out.size() < 64) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd pfd{read_end.get(), POLLIN, 0};
-    int ready = poll(&pfd, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    char buf[64];
-    ssize_t n = read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
-    return Status(ErrorCode::kTimeout, binary + " --state-version did not answer within " +
-                                           std::to_string(timeout.count() / 1000) + " s");
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status(
-        ErrorCode::kSpawnError,
-        binary + " --state-version failed (" +
-            core::DescribeExit({WIFSIGNALED(status) != 0,
-                                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)}) +
-            "): not a wardend that can take over");
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  char* end = nullptr;
-  errno = 0;
-  unsigned long v = std::strtoul(out.c_str(), &end, 10);
-  if (out.empty() || end == nullptr || *end != '\0' || errno != 0 || v > UINT32_MAX) {
-    return Status(ErrorCode::kSpawnError,
-                  binary + " --state-version printed '" + out + "', not a state version");
-  }
-  return static_cast<uint32_t>(v);
+  EventLoop& loop = supervisor.loop();
+  auto probe = std::make_shared<Probe>(loop);
+  probe->binary = binary;
+  probe->pid = pid;
+  probe->out = std::move(read_end);
+  probe->done = std::move(done);
+  // Its exit is ours, not an orphan's: the status says whether it answered.
+  supervisor.WatchChild(pid, [probe](core::ExitStatus status) { probe->OnExit(status); });
+  Status watched = loop.Add(probe->out.get(), EPOLLIN, EventLoop::kPriorityIo,
+                            [probe](uint32_t) { probe->Drain(); });
+  if (!watched.ok()) probe->out.reset();  // then it is read once it has exited
+  probe->timer = loop.AddTimer(EventLoop::Now() + timeout, [probe, timeout] {
+    kill(probe->pid, SIGKILL);  // reaped as usual; OnExit then finds it finished
+    probe->Finish(Status(ErrorCode::kTimeout, probe->binary +
+                                                  " --state-version did not answer within " +
+                                                  std::to_string(timeout.count() / 1000) + " s"));
+  });
 }
 
-Result<std::string> CheckReexec(Supervisor& supervisor) {
+Status AcceptStateVersions(const std::string& binary, const std::vector<uint32_t>& versions) {
+  if (std::find(versions.begin(), versions.end(), kStateVersion) != versions.end()) {
+    return Status::Ok();
+  }
+  std::string list;
+  for (uint32_t v : versions) list += (list.empty() ? "" : " ") + std::to_string(v);
+  return Status(ErrorCode::kInvalidArgument,
+                binary + " reads state version" + (versions.size() == 1 ? " " : "s ") + list +
+                    ", this wardend writes version " + std::to_string(kStateVersion) +
+                    ": it cannot take over (stop and start wardend instead)");
+}
+
+namespace {
+
+// The checks that do not take long; made again once the probe has answered, since the loop went
+// on meanwhile.
+Status CheckNow(Supervisor& supervisor) {
   if (supervisor.shutting_down()) {
     return Status(ErrorCode::kShuttingDown, "wardend is shutting down");
-  }
-  auto changes = supervisor.Reread();
-  if (!changes.ok()) {
-    return Status(ErrorCode::kConfig, supervisor.config().path +
-                                          " is not valid; the new image could not load it:\n" +
-                                          changes.status().message());
-  }
-  if (!changes->empty()) {
-    return Status(ErrorCode::kConfig,
-                  supervisor.config().path + " differs from the configuration in force (" +
-                      std::to_string(changes->size()) +
-                      " program(s) changed): apply it with `wardenctl update` or revert it, "
-                      "then reexec");
   }
   if (size_t held = supervisor.logs().HeldBytes(); held > 0) {
     return Status(ErrorCode::kBusy, "log files refuse writes (disk full?) and " +
@@ -166,17 +227,22 @@ Result<std::string> CheckReexec(Supervisor& supervisor) {
                                         " bytes of program output wait in memory: they would "
                                         "be lost; try again once the logs are written");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void CheckReexec(Supervisor& supervisor, std::function<void(Result<std::string>)> done) {
+  if (Status s = CheckNow(supervisor); !s.ok()) return done(s);
   Result<std::string> binary = OwnBinary();
-  if (!binary.ok()) return binary.status();
-  Result<uint32_t> version = ProbeStateVersion(*binary, kProbeTimeout);
-  if (!version.ok()) return version.status();
-  if (*version != kStateVersion) {
-    return Status(ErrorCode::kInvalidArgument,
-                  *binary + " reads state version " + std::to_string(*version) +
-                      ", this wardend writes version " + std::to_string(kStateVersion) +
-                      ": it cannot take over (stop and start wardend instead)");
-  }
-  return binary;
+  if (!binary.ok()) return done(binary.status());
+  ProbeStateVersions(supervisor, *binary, kProbeTimeout,
+                     [&supervisor, path = *binary, done](Result<std::vector<uint32_t>> versions) {
+                       if (!versions.ok()) return done(versions.status());
+                       if (Status s = AcceptStateVersions(path, *versions); !s.ok()) return done(s);
+                       if (Status s = CheckNow(supervisor); !s.ok()) return done(s);
+                       done(path);
+                     });
 }
 
 Status ExecWithState(const std::string& binary, const DaemonState& in) {
@@ -297,11 +363,11 @@ DaemonState RecoverWithoutState(const Supervisor& supervisor, int listen_fd,
 void ServeReexec(ControlServer& server, Supervisor& supervisor, SystemdNotifier& notifier) {
   auto binary = std::make_shared<std::string>();
   server.set_reexec(
-      [&supervisor, binary]() -> Status {
-        Result<std::string> checked = CheckReexec(supervisor);
-        if (!checked.ok()) return checked.status();
-        *binary = *checked;
-        return Status::Ok();
+      [&supervisor, binary](std::function<void(Status)> reply) {
+        CheckReexec(supervisor, [binary, reply](Result<std::string> checked) {
+          if (checked.ok()) *binary = *checked;
+          reply(checked.status());
+        });
       },
       [&server, &supervisor, &notifier, binary] {
         DaemonState state;

@@ -34,6 +34,7 @@ SavedReadiness ReadinessOf(config::ReadyMode mode) {
 
 void Supervisor::SaveState(DaemonState* state) const {
   state->config_path = config_.path;
+  state->config_sources = config_.sources;
   state->next_serial = next_serial_;
   for (const auto& owned : processes_) {
     const Process& p = *owned;
@@ -48,6 +49,7 @@ void Supervisor::SaveState(DaemonState* state) const {
     s.status_text = p.status_text_;
     s.hold_reason = p.hold_reason_;
     s.start_pending = p.start_pending_;
+    s.start_after_stop = p.start_after_stop();
     for (const auto& [pid, ticks] : p.claim_.known) s.known.emplace_back(pid, ticks);
     s.sessions.assign(p.claim_.sessions.begin(), p.claim_.sessions.end());
     s.leftover_signal = p.leftover_signal_;
@@ -97,6 +99,7 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
   }
 
   std::vector<Process*> pending;
+  std::vector<Process*> restarting;
   for (const SavedProcess& saved : state.processes) {
     auto it = by_full_name_.find(saved.full_name);
     if (it == by_full_name_.end()) {
@@ -159,6 +162,7 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
     state_counts_[p->machine_.state()]++;
     if (p->machine_.pid() > 0) Track(p->machine_.pid(), p);
     if (saved.start_pending) pending.push_back(p);
+    if (saved.start_after_stop) restarting.push_back(p);
   }
   std::unordered_set<std::string> saved_names;
   for (const SavedProcess& s : state.processes) saved_names.insert(s.full_name);
@@ -169,6 +173,9 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
   }
   // Starts that waited for their dependencies wait again (their clients are gone).
   for (Process* p : pending) RequestStart(p, nullptr);
+  // Restarts go on: what is not stopped yet is stopped (tier by tier, as before), then all of
+  // them start.
+  if (!restarting.empty()) StopThenStart(restarting, restarting, nullptr);
   return problems;
 }
 

@@ -2,7 +2,9 @@
 // and bump kStateVersion when a field is added.
 #include "daemon/state_codec.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "proto/wire.h"
 
@@ -121,7 +123,7 @@ bool GetPairs(Reader& r, std::vector<std::pair<int32_t, uint64_t>>* pairs) {
   return true;
 }
 
-void PutProcess(Writer& w, const SavedProcess& p) {
+void PutProcess(Writer& w, const SavedProcess& p, uint32_t version) {
   w.Str(p.full_name);
   PutMachine(w, p.machine);
   w.I64(p.start_wall_ms);
@@ -141,9 +143,10 @@ void PutProcess(Writer& w, const SavedProcess& p) {
   w.I32(p.readiness_fd);
   w.Str(p.notify_path);
   w.U8(p.readiness_seen ? 1 : 0);
+  if (version >= 2) w.U8(p.start_after_stop ? 1 : 0);
 }
 
-bool GetProcess(Reader& r, SavedProcess* p) {
+bool GetProcess(Reader& r, SavedProcess* p, uint32_t version) {
   if (!r.Str(&p->full_name) || p->full_name.empty() || !GetMachine(r, &p->machine)) return false;
   if (!r.I64(&p->start_wall_ms) || !r.I64(&p->stop_wall_ms) || !r.I32(&p->last_pid) ||
       !r.U64(&p->spawn_count) || !r.U64(&p->serial) || !r.Str(&p->status_text) ||
@@ -163,7 +166,7 @@ bool GetProcess(Reader& r, SavedProcess* p) {
   }
   p->readiness = static_cast<SavedReadiness>(readiness);
   return r.I32(&p->readiness_fd) && p->readiness_fd >= -1 && r.Str(&p->notify_path) &&
-         GetBool(r, &p->readiness_seen);
+         GetBool(r, &p->readiness_seen) && (version < 2 || GetBool(r, &p->start_after_stop));
 }
 
 void PutPipe(Writer& w, const SavedPipe& p) {
@@ -182,16 +185,65 @@ bool GetPipe(Reader& r, SavedPipe* p) {
          GetBool(r, &p->drop_when_full) && GetBool(r, &p->timestamps);
 }
 
+void PutFiles(Writer& w, const std::vector<config::SourceFile>& files) {
+  w.U32(static_cast<uint32_t>(files.size()));
+  for (const config::SourceFile& f : files) {
+    w.Str(f.path);
+    w.Str(f.same_as);
+    w.Str(f.text);
+  }
+}
+
+bool GetFiles(Reader& r, std::vector<config::SourceFile>* files) {
+  uint32_t n = 0;
+  if (!r.Count(&n, 12)) return false;
+  files->resize(n);
+  for (config::SourceFile& f : *files) {
+    if (!r.Str(&f.path) || f.path.empty() || !r.Str(&f.same_as) || !r.Str(&f.text)) return false;
+  }
+  return true;
+}
+
+void PutSources(Writer& w, const config::ConfigSources& s) {
+  PutFiles(w, s.files);
+  w.U32(static_cast<uint32_t>(s.updates.size()));
+  for (const config::ConfigSources::Update& u : s.updates) {
+    PutFiles(w, u.files);
+    w.U32(static_cast<uint32_t>(u.only.size()));
+    for (const std::string& name : u.only) w.Str(name);
+  }
+}
+
+bool GetSources(Reader& r, config::ConfigSources* s) {
+  uint32_t n = 0;
+  if (!GetFiles(r, &s->files) || !r.Count(&n, 8)) return false;
+  s->updates.resize(n);
+  for (config::ConfigSources::Update& u : s->updates) {
+    if (!GetFiles(r, &u.files) || u.files.empty() || !r.Count(&n, 4)) return false;
+    u.only.resize(n);
+    for (std::string& name : u.only) {
+      if (!r.Str(&name)) return false;
+    }
+  }
+  return true;
+}
+
 Status Bad(const std::string& what) {
   return Status(ErrorCode::kInvalidArgument, "saved state: " + what);
 }
 
 }  // namespace
 
-std::vector<uint8_t> EncodeState(const DaemonState& s) {
+std::string ReadableStateVersions() {
+  std::string out;
+  for (uint32_t v : kReadableStateVersions) out += (out.empty() ? "" : " ") + std::to_string(v);
+  return out;
+}
+
+std::vector<uint8_t> EncodeState(const DaemonState& s, uint32_t version) {
   Writer w;
   w.U32(kStateMagic);
-  w.U32(kStateVersion);
+  w.U32(version);
   w.I64(s.saved_at_ns);
   w.Str(s.config_path);
   w.I32(s.log_level);
@@ -201,9 +253,10 @@ std::vector<uint8_t> EncodeState(const DaemonState& s) {
   w.U8(s.socket_activated ? 1 : 0);
   w.U64(s.next_serial);
   w.U32(static_cast<uint32_t>(s.processes.size()));
-  for (const SavedProcess& p : s.processes) PutProcess(w, p);
+  for (const SavedProcess& p : s.processes) PutProcess(w, p, version);
   w.U32(static_cast<uint32_t>(s.pipes.size()));
   for (const SavedPipe& p : s.pipes) PutPipe(w, p);
+  if (version >= 2) PutSources(w, s.config_sources);
   return w.Take();
 }
 
@@ -213,9 +266,10 @@ Result<DaemonState> DecodeState(const std::vector<uint8_t>& bytes) {
   uint32_t magic = 0, version = 0;
   if (!r.U32(&magic) || magic != kStateMagic) return Bad("not a wardend state (bad magic)");
   if (!r.U32(&version)) return Bad("truncated");
-  if (version != kStateVersion) {
+  if (std::find(std::begin(kReadableStateVersions), std::end(kReadableStateVersions), version) ==
+      std::end(kReadableStateVersions)) {
     return Bad("state version " + std::to_string(version) + ", this wardend reads " +
-               std::to_string(kStateVersion));
+               ReadableStateVersions());
   }
   DaemonState s;
   if (!r.I64(&s.saved_at_ns) || !r.Str(&s.config_path) || !r.I32(&s.log_level) ||
@@ -231,12 +285,15 @@ Result<DaemonState> DecodeState(const std::vector<uint8_t>& bytes) {
   if (!r.Count(&n, 40)) return Bad("bad process count");
   s.processes.resize(n);
   for (SavedProcess& p : s.processes) {
-    if (!GetProcess(r, &p)) return Bad("truncated or corrupt process entry");
+    if (!GetProcess(r, &p, version)) return Bad("truncated or corrupt process entry");
   }
   if (!r.Count(&n, 26)) return Bad("bad pipe count");
   s.pipes.resize(n);
   for (SavedPipe& p : s.pipes) {
     if (!GetPipe(r, &p)) return Bad("truncated or corrupt log pipe entry");
+  }
+  if (version >= 2 && !GetSources(r, &s.config_sources)) {
+    return Bad("truncated or corrupt configuration files");
   }
   if (!r.ok()) return Bad("truncated");
   if (r.remaining() != 0) return Bad(std::to_string(r.remaining()) + " trailing bytes");

@@ -37,6 +37,7 @@ DaemonState Sample() {
   p.serial = 3;
   p.status_text = "serving";
   p.start_pending = true;
+  p.start_after_stop = true;
   p.known = {{4243, 99}, {4244, 100}};
   p.sessions = {4242, 17};
   p.leftover_signal = 15;
@@ -51,6 +52,10 @@ DaemonState Sample() {
   s.processes.push_back(q);
   s.pipes.push_back({11, "web stdout", "/var/log/warden/web.stdout.log", 1 << 20, 3, true, true});
   s.pipes.push_back({12, "db stderr", "/var/log/warden/db.stderr.log", 0, 0, false, false});
+  s.config_sources.files = {{"/etc/warden/warden.yaml", "include: [conf.d/*.yaml]\n", ""},
+                            {"/etc/warden/conf.d/a.yaml", "programs: {}\n", ""},
+                            {"/etc/warden/conf.d/b.yaml", "", "/etc/warden/conf.d/a.yaml"}};
+  s.config_sources.updates = {{{{"/etc/warden/warden.yaml", "programs: {}\n", ""}}, {"web"}}};
   return s;
 }
 
@@ -74,12 +79,30 @@ TEST(StateCodec, RoundTrip) {
   EXPECT_EQ(p.known.size(), 2u);
   EXPECT_EQ(p.readiness, SavedReadiness::kNotify);
   EXPECT_EQ(p.readiness_fd, 9);
+  EXPECT_TRUE(p.start_after_stop);
   EXPECT_FALSE(back->processes[1].machine.started_at);
   EXPECT_EQ(back->pipes[0].path, "/var/log/warden/web.stdout.log");
   EXPECT_EQ(back->pipes[0].max_bytes, 1u << 20);
   EXPECT_TRUE(back->pipes[0].timestamps);
   EXPECT_EQ(back->listen_fd, 7);
   EXPECT_EQ(back->config_path, "/etc/warden/warden.yaml");
+  EXPECT_EQ(back->config_sources, s.config_sources);
+}
+
+TEST(StateCodec, VersionOneIsStillRead) {
+  // What a wardend before version 2 wrote: no configuration files (the new image loads the
+  // file config_path names).
+  DaemonState s = Sample();
+  const std::vector<uint8_t> v1 = EncodeState(s, 1);
+  EXPECT_LT(v1.size(), EncodeState(s).size());
+  Result<DaemonState> back = DecodeState(v1);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(back->config_sources.files.empty());
+  EXPECT_FALSE(back->processes[0].start_after_stop);
+  s.config_sources = {};
+  s.processes[0].start_after_stop = false;
+  EXPECT_EQ(EncodeState(*back), EncodeState(s));
+  EXPECT_EQ(ReadableStateVersions(), "1 2");
 }
 
 TEST(StateCodec, EmptyStateRoundTrips) {
@@ -117,7 +140,11 @@ TEST(StateCodec, BadMagicAndOtherVersionsAreRejected) {
   version[7] = static_cast<uint8_t>(kStateVersion + 1);
   Result<DaemonState> back = DecodeState(version);
   ASSERT_FALSE(back.ok());
-  EXPECT_NE(back.status().message().find("state version"), std::string::npos);
+  EXPECT_NE(back.status().message().find("state version 3, this wardend reads 1 2"),
+            std::string::npos)
+      << back.status().message();
+  version[7] = 0;
+  EXPECT_FALSE(DecodeState(version).ok());
 }
 
 TEST(StateCodec, CorruptBytesNeverCrashAndMostAreRejected) {

@@ -273,6 +273,12 @@ void Supervisor::ReapChildren() {
   tree_valid_ = false;  // what was scanned before may have just been reaped
   bool orphan_reaped = false;
   for (const os::Reaped& reaped : os::ReapAll()) {
+    if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
+      auto on_exit = std::move(watched->second);
+      watched_.erase(watched);
+      on_exit(reaped.status);
+      continue;
+    }
     auto it = by_pid_.find(reaped.pid);
     if (it == by_pid_.end()) {
       spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
@@ -488,42 +494,7 @@ void Supervisor::Update(
 
 void Supervisor::Apply(config::Config next, const std::vector<std::string>& only,
                        ResultsCallback done) {
-  config::Config merged;
-  if (only.empty()) {
-    config::LogLevel level = next.warden.log_level;
-    config::AccessRules access = next.warden.access;
-    merged = std::move(next);
-    merged.warden = config_.warden;  // socket and log_dir changes need a restart of wardend
-    merged.warden.log_level = level;
-    merged.warden.access = std::move(access);  // who may do what applies at once
-  } else {
-    // Programs not named keep their definitions (and group membership) in force.
-    auto named = [&](const std::string& program) {
-      return std::find(only.begin(), only.end(), program) != only.end();
-    };
-    merged = config_;
-    merged.programs.clear();
-    for (const auto& p : config_.programs) {
-      if (!named(p.name)) merged.programs.push_back(p);
-    }
-    for (const auto& p : next.programs) {
-      if (named(p.name)) merged.programs.push_back(p);
-    }
-    std::sort(merged.programs.begin(), merged.programs.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.priority, a.name) < std::tie(b.priority, b.name);
-    });
-    std::map<std::string, config::Group> groups;
-    for (const auto& p : merged.programs) {
-      const config::Config& source = named(p.name) ? next : config_;
-      std::string group = config::GroupOf(source, p.name);
-      if (group.empty()) continue;
-      groups[group].name = group;
-      groups[group].programs.push_back(p.name);
-    }
-    merged.groups.clear();
-    for (auto& [name, group] : groups) merged.groups.push_back(std::move(group));
-  }
-
+  config::Config merged = config::Merge(config_, std::move(next), only);
   std::vector<config::ProgramChange> changes = config::Diff(config_, merged);
   config_ = std::move(merged);
 

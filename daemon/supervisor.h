@@ -75,6 +75,9 @@ class Process final : public core::ProcessHost {
 
   // A start was requested and waits for the program's dependencies (see dependencies.h).
   bool start_pending() const { return start_pending_; }
+  // A restart is under way: the process is to be started once its stop (and the stops of the
+  // restart before it) completes.
+  bool start_after_stop() const { return start_after_stop_ > 0; }
   // Why the process is held STOPPED by its dependencies ("waiting for db", "dependency db is
   // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
   const std::string& hold_reason() const { return hold_reason_; }
@@ -95,6 +98,7 @@ class Process final : public core::ProcessHost {
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool start_pending_ = false;
+  int start_after_stop_ = 0;  // restarts under way that will start it
   std::string hold_reason_;
   std::vector<std::function<void(proto::ActionResult)>> start_waiters_;
 
@@ -133,9 +137,14 @@ class Supervisor {
 
   // Starts every autostart program (and what it depends on), dependencies first.
   void StartAutostart();
-  // Reaps every exited child and feeds the exits to their machines. Unknown pids (orphans
-  // adopted as subreaper) are reaped and forgotten.
+  // Reaps every exited child and feeds the exits to their machines, or to the callback
+  // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
   void ReapChildren();
+  // A child wardend started for itself (no program's process): `on_exit` gets its exit status
+  // once ReapChildren reaps it.
+  void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
+    watched_[pid] = std::move(on_exit);
+  }
 
   struct Resolved {
     std::vector<Process*> processes;  // in priority order, no duplicates
@@ -244,6 +253,11 @@ class Supervisor {
   void SortProcesses();
   void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
 
+  // A restart: stops `stop` tier by tier, then requests the start of `start` (some of them),
+  // calling started(i, result) with the outcome of start[i] (may be null).
+  void StopThenStart(std::vector<Process*> stop, std::vector<Process*> start,
+                     std::function<void(size_t, proto::ActionResult)> started);
+
   // Starts one process (after what it depends on) and reports its outcome once known.
   void StartOne(Process* process, std::function<void(proto::ActionResult)> done);
 
@@ -257,6 +271,7 @@ class Supervisor {
     UniqueFd stat;  // invalid when none was kept
   };
   std::unordered_map<int, Tracked> by_pid_;
+  std::unordered_map<int, std::function<void(core::ExitStatus)>> watched_;  // WatchChild
   std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
   bool shutting_down_ = false;
   std::function<void()> on_change_;

@@ -411,11 +411,24 @@ void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback 
     return;
   }
   for (Process* p : resolved.processes) p->hold_reason_.clear();
-  StopTiers(stop, [this, collect, start, first = slot](std::vector<proto::ActionResult>) {
+  StopThenStart(stop, start, [collect, first = slot](size_t i, proto::ActionResult r) {
+    collect->Put(first + i, std::move(r));
+  });
+}
+
+void Supervisor::StopThenStart(std::vector<Process*> stop, std::vector<Process*> start,
+                               std::function<void(size_t, proto::ActionResult)> started) {
+  // Marked until the stops are done, so that a re-execution meanwhile carries the start over.
+  for (Process* p : start) ++p->start_after_stop_;
+  StopTiers(std::move(stop), [this, start,
+                              started = std::move(started)](std::vector<proto::ActionResult>) {
+    for (Process* p : start) --p->start_after_stop_;
     for (size_t i = 0; i < start.size(); ++i) {
-      RequestStart(start[i], [collect, slot = first + i](proto::ActionResult r) {
-        collect->Put(slot, std::move(r));
-      });
+      if (!started) {
+        RequestStart(start[i], nullptr);
+        continue;
+      }
+      RequestStart(start[i], [started, i](proto::ActionResult r) { started(i, std::move(r)); });
     }
   });
 }

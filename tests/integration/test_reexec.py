@@ -1,6 +1,7 @@
 """wardenctl reexec: wardend re-executes its binary and keeps every program, pid, counter, log
 pipe, timer and the control socket (daemon/reexec.h)."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -8,6 +9,7 @@ import stat
 import subprocess
 import tempfile
 import textwrap
+import time
 
 import conftest
 import wardenproto
@@ -75,6 +77,33 @@ def write_script(root, name, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def sleepers(*names, seconds=1000):
+    """Config text: programs `names`, each a `sleep SECONDS`, RUNNING once started."""
+    return "".join(f'{n}:\n  command: ["sleep", "{seconds}"]\n  startsecs: 0\n' for n in names)
+
+
+def private_binary(warden, monkeypatch):
+    """A copy of wardend in the test's folder, for the fixture to start and the test to replace;
+    returns its path and that of a second copy, the real binary for wrapper scripts to run."""
+    bindir = os.path.join(warden.root, "bin")
+    os.mkdir(bindir)
+    real = os.path.join(bindir, "wardend.real")
+    shutil.copy2(WARDEND, real)
+    binary = os.path.join(bindir, "wardend")
+    shutil.copy2(WARDEND, binary)
+    monkeypatch.setattr(conftest, "WARDEND", binary)
+    return binary, real
+
+
+def replace_binary(binary, script):
+    """Renames a shell script over `binary`, as an upgrade renames the new file over the old."""
+    new = binary + ".new"
+    with open(new, "w") as f:
+        f.write(textwrap.dedent(script))
+    os.chmod(new, stat.S_IRWXU)
+    os.rename(new, binary)
 
 
 def check_numbered(path):
@@ -192,23 +221,12 @@ def test_reexec_exit_during_the_window_is_reaped(warden):
 
 
 def test_reexec_takes_up_a_replaced_binary(warden, monkeypatch):
-    bindir = os.path.join(warden.root, "bin")
-    os.mkdir(bindir)
-    binary = os.path.join(bindir, "wardend")
-    shutil.copy2(WARDEND, binary)
-    monkeypatch.setattr(conftest, "WARDEND", binary)
-    warden.start("""\
-        one:
-          command: ["sleep", "1000"]
-          startsecs: 0
-        two:
-          command: ["sleep", "1000"]
-          startsecs: 0
-        """)
+    binary, _ = private_binary(warden, monkeypatch)
+    warden.start(sleepers("one", "two"))
     pids = {n: warden.wait_state(n, "RUNNING")["pid"] for n in ("one", "two")}
     reexec(warden)
     # An upgrade: a fresh copy renamed over the file wardend runs from.
-    fresh = os.path.join(bindir, "wardend.new")
+    fresh = binary + ".new"
     shutil.copy2(WARDEND, fresh)
     os.rename(fresh, binary)
     assert os.readlink(f"/proc/{warden.proc.pid}/exe").endswith(" (deleted)")
@@ -221,23 +239,11 @@ def test_reexec_takes_up_a_replaced_binary(warden, monkeypatch):
 
 
 def test_reexec_refused_when_the_binary_reads_another_state_version(warden, monkeypatch):
-    bindir = os.path.join(warden.root, "bin")
-    os.mkdir(bindir)
-    binary = os.path.join(bindir, "wardend")
-    shutil.copy2(WARDEND, binary)
-    monkeypatch.setattr(conftest, "WARDEND", binary)
-    warden.start("""\
-        one:
-          command: ["sleep", "1000"]
-          startsecs: 0
-        """)
+    binary, _ = private_binary(warden, monkeypatch)
+    warden.start(sleepers("one"))
     pid = warden.wait_state("one", "RUNNING")["pid"]
     # A "new version" that cannot read this state.
-    fake = os.path.join(bindir, "fake")
-    with open(fake, "w") as f:
-        f.write("#!/bin/sh\necho 999\n")
-    os.chmod(fake, stat.S_IRWXU)
-    os.rename(fake, binary)
+    replace_binary(binary, "#!/bin/sh\necho 999\n")
     result = warden.ctl("reexec", check=1)
     assert "state version 999" in result.stderr, result.stderr
     # Nothing changed: same daemon, same process, socket answering.
@@ -245,37 +251,80 @@ def test_reexec_refused_when_the_binary_reads_another_state_version(warden, monk
     assert warden.status("one")["one"]["pid"] == pid
     assert warden.ctl("pid", check=0).stdout.strip() == str(warden.proc.pid)
     # The real binary back: reexec works.
-    shutil.copy2(WARDEND, fake)
-    os.rename(fake, binary)
+    fresh = binary + ".new"
+    shutil.copy2(WARDEND, fresh)
+    os.rename(fresh, binary)
     reexec(warden)
     assert warden.status("one")["one"]["pid"] == pid
 
 
-def test_reexec_refused_while_the_config_file_differs(warden):
+def test_reexec_keeps_the_config_in_force_while_the_file_differs(warden):
+    """The state carries the configuration in force: a changed file does not stop a reexec, is
+    not applied by it, and is still there for `reread` and `update` after it."""
+    warden.start(sleepers("one", "two"))
+    pids = {n: warden.wait_state(n, "RUNNING")["pid"] for n in ("one", "two")}
+    warden.write_config(sleepers("one", seconds=2000) + sleepers("two"))
+    assert "one" in warden.ctl("reread", check=0).stdout
+    reexec(warden)
+    status = warden.status()
+    assert {n: status[n]["pid"] for n in pids} == pids
+    assert all(status[n]["state"] == "RUNNING" for n in pids)
+    reread = warden.ctl("reread", check=0).stdout
+    assert "one" in reread and "two" not in reread, reread
+    # The change applies as it would have without the reexec.
+    warden.ctl("update", check=0)
+    restarted = warden.wait_state("one", "RUNNING")
+    assert restarted["pid"] != pids["one"]
+    assert warden.status("two")["two"]["pid"] == pids["two"]
+
+
+def test_reexec_keeps_a_partial_update_in_force(warden):
+    """`update one` applied one program of the file: the reexec keeps exactly that (the other
+    program's change is still pending), not the whole file."""
+    warden.start(sleepers("one", "two"))
+    warden.write_config(sleepers("one", "two", seconds=2000))
+    warden.ctl("update", "one", check=0)
+    pids = {n: warden.wait_state(n, "RUNNING")["pid"] for n in ("one", "two")}
+    reexec(warden)
+    status = warden.status()
+    assert {n: status[n]["pid"] for n in pids} == pids
+    reread = warden.ctl("reread", check=0).stdout
+    assert "two" in reread and "one" not in reread, reread
+
+
+def test_reexec_survives_a_config_file_made_invalid_or_removed(warden):
+    """Nothing on disk is needed: an invalid or missing config file changes nothing (the
+    issue's rule: never a new image that exits and leaves the programs behind)."""
     warden.start("""\
         one:
           command: ["sleep", "1000"]
           startsecs: 0
-        """)
+        """, extra="include: [conf.d/*.yaml]\n")
+    os.mkdir(os.path.join(warden.root, "conf.d"))
     pid = warden.wait_state("one", "RUNNING")["pid"]
-    warden.write_config("""\
-        one:
-          command: ["sleep", "2000"]
-          startsecs: 0
-        """)
-    result = warden.ctl("reexec", check=1)
-    assert "differs from the configuration in force" in result.stderr, result.stderr
+    with open(warden.config, "w") as f:
+        f.write("programs: [\n")
+    reexec(warden)
     assert warden.status("one")["one"]["pid"] == pid
+    assert warden.ctl("reread", check=1).returncode == 1  # the file's problem is still reported
+    os.remove(warden.config)
+    reexec(warden)
+    assert warden.status("one")["one"]["pid"] == pid
+    # An included file that appears now is no part of the configuration in force either.
+    with open(os.path.join(warden.root, "conf.d", "two.yaml"), "w") as f:
+        f.write("programs: {two: {command: [sleep, '1000'], startsecs: 0}}\n")
+    reexec(warden)
+    status = warden.status()
+    assert list(status) == ["one"] and status["one"]["pid"] == pid
+    warden.ctl("stop", "one", check=0)  # supervised as before
+    assert warden.status("one")["one"]["state"] == "STOPPED"
+    assert not conftest.pid_alive(pid)
 
 
-def test_unreadable_state_is_loud_but_wardend_keeps_running(warden):
-    """A new image that cannot read the state logs it loudly and still serves: the control
-    socket it was given, the config from its command line, the children it can name."""
-    warden.write_config("""\
-        one:
-          command: ["sleep", "1000"]
-          startsecs: 0
-        """)
+@contextlib.contextmanager
+def restored_from_garbage(warden):
+    """wardend as a new image given a state it cannot read, on a listening socket made here;
+    yields its Popen once it answers, and shuts it down at the end."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(warden.socket)
     listener.listen(16)
@@ -295,8 +344,7 @@ def test_unreadable_state_is_loud_but_wardend_keeps_running(warden):
                    what="the recovered wardend to answer")
         assert proc.poll() is None
         assert "saved state cannot be read" in warden.log(), warden.log()
-        assert warden.status("one")["one"]["state"] == "STOPPED"
-        warden.ctl("start", "one", check=0)
+        yield proc
     finally:
         warden.ctl("shutdown")
         try:
@@ -307,14 +355,38 @@ def test_unreadable_state_is_loud_but_wardend_keeps_running(warden):
         stderr.close()
 
 
-def test_reexec_on_the_wire(warden):
-    """REEXEC as docs/protocol.md has it: an empty reply, then the connection ends; a new one
-    is served by the new image, with the same daemon pid."""
-    warden.start("""\
+def test_unreadable_state_is_loud_but_wardend_keeps_running(warden):
+    """A new image that cannot read the state logs it loudly and still serves: the control
+    socket it was given, the config from its command line, the children it can name."""
+    warden.write_config("""\
         one:
           command: ["sleep", "1000"]
           startsecs: 0
         """)
+    with restored_from_garbage(warden):
+        assert warden.status("one")["one"]["state"] == "STOPPED"
+        warden.ctl("start", "one", check=0)
+
+
+def test_no_state_and_no_config_is_loud_but_wardend_keeps_running(warden):
+    """The last resort: neither the state nor the config file can be read. wardend still runs,
+    with no programs, on the control socket it was given, and says why, loudly."""
+    warden.write_config("""\
+        one:
+          command: ["sleep", "1000"]
+        """)
+    with open(warden.config, "a") as f:
+        f.write("  broken: [\n")
+    with restored_from_garbage(warden) as proc:
+        assert "running with no programs" in warden.log(), warden.log()
+        assert warden.status() == {}
+        assert proc.poll() is None
+
+
+def test_reexec_on_the_wire(warden):
+    """REEXEC as docs/protocol.md has it: an empty reply, then the connection ends; a new one
+    is served by the new image, with the same daemon pid."""
+    warden.start(sleepers("one"))
     pid = warden.wait_state("one", "RUNNING")["pid"]
     with wardenproto.connect(warden.socket, hello=True) as c:
         assert c.request(wardenproto.REEXEC) == b""
@@ -329,13 +401,7 @@ def test_state_lost_in_the_exec_still_adopts_the_programs(warden, monkeypatch):
     """The new image gets a state it cannot read (a wrapper swaps it for garbage): a loud error,
     and still a running wardend with the same pid, its programs adopted by name and their
     output still read (into log_dir/wardend-recovered.log)."""
-    bindir = os.path.join(warden.root, "bin")
-    os.mkdir(bindir)
-    real = os.path.join(bindir, "wardend.real")
-    shutil.copy2(WARDEND, real)
-    binary = os.path.join(bindir, "wardend")
-    shutil.copy2(WARDEND, binary)
-    monkeypatch.setattr(conftest, "WARDEND", binary)
+    binary, real = private_binary(warden, monkeypatch)
     writer = write_script(warden.root, "writer.py", WRITER)
     warden.start(f"""\
         one:
@@ -347,17 +413,13 @@ def test_state_lost_in_the_exec_still_adopts_the_programs(warden, monkeypatch):
         """)
     pids = {n: warden.wait_state(n, "RUNNING")["pid"] for n in ("one", "chatty")}
     garbage = os.path.join(warden.root, "garbage")
-    wrapper = os.path.join(bindir, "wrapper")
-    with open(wrapper, "w") as f:
-        f.write(textwrap.dedent(f"""\
-            #!/bin/sh
-            if [ "$1" = "--state-version" ]; then exec "{real}" --state-version; fi
-            printf 'WRDS this is not a state' > "{garbage}"
-            exec 7< "{garbage}"
-            exec "{real}" --restore-from 7 --listen-fd "$4" -c "$6"
-            """))
-    os.chmod(wrapper, stat.S_IRWXU)
-    os.rename(wrapper, binary)
+    replace_binary(binary, f"""\
+        #!/bin/sh
+        if [ "$1" = "--state-version" ]; then exec "{real}" --state-version; fi
+        printf 'WRDS this is not a state' > "{garbage}"
+        exec 7< "{garbage}"
+        exec "{real}" --restore-from 7 --listen-fd "$4" -c "$6"
+        """)
     warden.ctl("reexec", check=0)
     warden.wait_notify("READY=1")
     assert warden.proc.poll() is None
@@ -373,3 +435,86 @@ def test_state_lost_in_the_exec_still_adopts_the_programs(warden, monkeypatch):
     # Adopted processes are supervised again: stop works and their exit is reaped.
     warden.ctl("stop", "one", "chatty", check=0)
     wait_until(lambda: no_zombie_children(warden.proc.pid), what="no zombie child")
+
+
+def test_a_restart_caught_between_its_stop_and_its_start_completes(warden):
+    """`restart` of a program that ignores SIGTERM: wardend waits stopwaitsecs, then kills it and
+    starts it again. A reexec in between carries the pending start over: the process ends up
+    RUNNING with a new pid."""
+    warden.start("""\
+        stubborn:
+          command: ["sh", "-c", "trap '' TERM; exec sleep 1000"]
+          startsecs: 0
+          stopwaitsecs: 3
+        """)
+    pid = warden.wait_state("stubborn", "RUNNING")["pid"]
+    wait_until(lambda: open(f"/proc/{pid}/comm").read().strip() == "sleep",
+               what="the exec into sleep (TERM ignored)")
+    restart = subprocess.Popen([conftest.WARDENCTL, "-s", warden.socket, "restart", "stubborn"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        warden.wait_state("stubborn", "STOPPING", timeout=10)
+        reexec(warden)
+        running = warden.ctl("wait", "stubborn", "RUNNING", "--timeout", "15")
+        assert running.returncode == 0, (running.stdout, running.stderr, warden.log())
+        after = warden.status("stubborn")["stubborn"]
+        assert after["state"] == "RUNNING"
+        assert after["pid"] != pid
+        wait_until(lambda: not conftest.pid_alive(pid), what="the old process gone")
+        log = warden.log()
+        killed = log.index(f"stubborn: pid {pid} terminated by SIGKILL")
+        assert log.rindex("re-executed, listening") < killed, log  # the stop ended after it
+        # The restart's own connection ended with the exec: it says so, it does not hang.
+        restart.communicate(timeout=30)
+    finally:
+        if restart.poll() is None:
+            restart.kill()
+            restart.communicate()
+
+
+def test_the_probe_of_the_binary_does_not_hold_up_the_daemon(warden, monkeypatch):
+    """The new binary takes 3 s to answer `--state-version`: wardend serves requests meanwhile
+    (a second reexec is refused as busy), then re-executes it."""
+    binary, real = private_binary(warden, monkeypatch)
+    warden.start(sleepers("one"))
+    pid = warden.wait_state("one", "RUNNING")["pid"]
+    replace_binary(binary, f"""\
+        #!/bin/sh
+        if [ "$1" = "--state-version" ]; then sleep 3; fi
+        exec "{real}" "$@"
+        """)
+
+    def probe_running():
+        for child, _ in children_of(warden.proc.pid):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as f:
+                    if b"--state-version" in f.read():
+                        return child
+            except FileNotFoundError:
+                pass
+        return None
+
+    ctl = subprocess.Popen([conftest.WARDENCTL, "-s", warden.socket, "reexec"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        probe = wait_until(probe_running, what="the --state-version probe")
+        started = time.monotonic()
+        status = warden.status("one")
+        assert time.monotonic() - started < 1.0
+        assert status["one"]["pid"] == pid
+        busy = warden.ctl("reexec", check=1)
+        assert "being checked already" in busy.stderr, busy.stderr
+        assert conftest.pid_alive(probe), "the probe ended before the requests were answered"
+        out, err = ctl.communicate(timeout=60)
+        assert ctl.returncode == 0, (out, err, warden.log())
+        assert "Re-executed" in out, out
+    finally:
+        if ctl.poll() is None:
+            ctl.kill()
+            ctl.communicate()
+    warden.wait_notify("READY=1")
+    assert warden.proc.poll() is None
+    assert os.readlink(f"/proc/{warden.proc.pid}/exe") == real
+    assert warden.status("one")["one"]["pid"] == pid
+    assert "re-execution:" not in warden.log(), warden.log()
+    assert f"reaped pid {probe}" not in warden.log()  # the probe's exit went to the check
