@@ -104,7 +104,13 @@ void PipeReader::Finish() {
 // ---------------------------------------------------------------------------------------------
 // LogCapture
 
-LogCapture::LogCapture(EventLoop& loop) : loop_(loop), buffer_(kReadChunk) {}
+LogCapture::LogCapture(EventLoop& loop) : loop_(loop) {}
+
+char* LogCapture::buffer() {
+  // Not zero-filled: read(2) writes what is used, and untouched pages cost no memory.
+  if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+  return buffer_.get();
+}
 
 LogCapture::~LogCapture() {
   *alive_ = false;

@@ -110,7 +110,9 @@ class LogCapture {
 
  private:
   friend class PipeReader;
-  char* buffer() { return buffer_.data(); }
+  // The read buffer of copying reads, made on the first one: logs of regular files with nobody
+  // following them move by splice(2) and never need it.
+  char* buffer();
   // Called by a reader at EOF: it is destroyed after the current callback.
   void Finished(PipeReader* reader);
 
@@ -120,7 +122,7 @@ class LogCapture {
   static constexpr size_t kFirstSweep = 64;
   size_t sweep_at_ = kFirstSweep;  // sinks_ size at which expired entries are swept
   std::unordered_map<PipeReader*, std::unique_ptr<PipeReader>> readers_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;  // kReadChunk bytes once needed; see buffer()
   std::shared_ptr<TailSource> daemon_log_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
