@@ -43,7 +43,7 @@ void PipeReader::Resume() {
   Status s = capture_.loop().Add(fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
                                  [this](uint32_t) { OnReadable(); });
   if (!s.ok()) {
-    spdlog::error("{}: {}", sink_->options().label, s.message());
+    spdlog::error("{}: {}", sink_->label(), s.message());
     return;
   }
   registered_ = true;
@@ -84,7 +84,7 @@ bool PipeReader::Pump(size_t budget, bool honour_pause) {
     if (n == 0) return false;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return true;
-    spdlog::warn("{}: reading its pipe: {}", sink_->options().label, std::strerror(errno));
+    spdlog::warn("{}: reading its pipe: {}", sink_->label(), std::strerror(errno));
     return false;
   }
   return true;
@@ -201,7 +201,7 @@ size_t LogCapture::ReopenAll() {
     auto sink = weak.lock();
     if (!sink) continue;
     if (Status s = sink->Reopen(); !s.ok()) {
-      spdlog::error("{}: cannot reopen its log: {}", sink->options().label, s.message());
+      spdlog::error("{}: cannot reopen its log: {}", sink->label(), s.message());
       continue;
     }
     ++reopened;
