@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "base/unique_fd.h"
@@ -71,8 +72,11 @@ class EventLoop {
   struct Source {
     int fd;
     int priority;
+    uint64_t token;  // the epoll data: the fd, and which Add of it (stale events are dropped)
     FdCallback callback;
   };
+  // The source `token` names, if it is still watched; null otherwise.
+  const std::shared_ptr<Source>* Find(uint64_t token) const;
   struct Timer {
     TimePoint deadline;
     TimerCallback callback;
@@ -84,9 +88,9 @@ class EventLoop {
   UniqueFd epoll_;
   UniqueFd timer_fd_;
   bool running_ = false;
-  uint64_t next_source_key_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<Source>> sources_;  // by epoll data key
-  std::unordered_map<int, uint64_t> key_by_fd_;
+  uint32_t next_generation_ = 1;
+  // Indexed by fd: one pointer per descriptor number instead of two hash nodes per source.
+  std::vector<std::shared_ptr<Source>> by_fd_;
   TimerId next_timer_id_ = 1;
   std::map<std::pair<TimePoint, TimerId>, TimerCallback> timers_;
   std::unordered_map<TimerId, TimePoint> timer_deadline_;
