@@ -113,11 +113,7 @@ void EventLoop::RunDueTimers() {
 }
 
 void EventLoop::RunPosted() {
-  while (!posted_.empty()) {
-    auto fn = std::move(posted_.front());
-    posted_.pop_front();
-    fn();  // may post more
-  }
+  posted_.RunAll();  // a task may post more
 }
 
 void EventLoop::Run() {

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +18,7 @@
 
 #include "base/status.h"
 #include "base/unique_fd.h"
+#include "daemon/task_queue.h"
 
 namespace warden {
 
@@ -54,7 +54,10 @@ class EventLoop {
 
   // Runs `fn` after the callback that is running now returns (before the next source). Used to
   // keep state-machine notifications out of the machine's own call stack.
-  void Post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+  template <typename F>
+  void Post(F&& fn) {
+    posted_.Push(std::forward<F>(fn));
+  }
 
   // Gives the heap's free pages back to the system (malloc_trim) once the current callback
   // returns: for work that allocated much and freed it (a big reply, a start of many
@@ -95,7 +98,7 @@ class EventLoop {
   std::map<std::pair<TimePoint, TimerId>, TimerCallback> timers_;
   std::unordered_map<TimerId, TimePoint> timer_deadline_;
   std::optional<TimePoint> armed_;
-  std::deque<std::function<void()>> posted_;
+  TaskQueue posted_;
   bool trim_posted_ = false;
 
   void RunPosted();

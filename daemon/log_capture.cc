@@ -121,7 +121,7 @@ LogCapture::~LogCapture() {
   readers_.clear();
 }
 
-Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& options) {
+Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(LogSinkOptions options) {
   auto it = sinks_.find(options.file.path);
   if (it != sinks_.end()) {
     if (auto sink = it->second.lock()) {
@@ -135,8 +135,11 @@ Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& optio
     std::erase_if(sinks_, [](const auto& entry) { return entry.second.expired(); });
     sweep_at_ = std::max<size_t>(kFirstSweep, 2 * sinks_.size());
   }
-  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, options, closer_);
-  if (sink.ok()) sinks_[options.file.path] = *sink;
+  // The sink keeps the strings built for it (no copy freed behind it: a start of many programs
+  // would leave the heap full of small holes).
+  std::string key = options.file.path;
+  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, std::move(options), closer_);
+  if (sink.ok()) sinks_[std::move(key)] = *sink;
   return sink;
 }
 

@@ -81,8 +81,8 @@ class LogCapture {
   EventLoop& loop() { return loop_; }
 
   // The sink for options.file.path, shared by every writer of that path (settings: the latest
-  // caller's). Fails when the file cannot be opened.
-  Result<std::shared_ptr<LogSink>> SinkFor(const LogSinkOptions& options);
+  // caller's). Fails when the file cannot be opened. A new sink takes over `options`' strings.
+  Result<std::shared_ptr<LogSink>> SinkFor(LogSinkOptions options);
   // A new pipe whose read end feeds `sink` until EOF; returns the write end (close-on-exec).
   Result<UniqueFd> NewPipe(const std::shared_ptr<LogSink>& sink);
   // Every open log file opened again (SIGUSR2). Returns how many; failures are logged.
