@@ -5,22 +5,31 @@
 
 namespace warden {
 
-DaemonLog::DaemonLog(size_t capacity) : capacity_(capacity) {
+void LineRing::Push(std::string_view line) {
+  text_.append(line);
+  lengths_.push_back(static_cast<uint32_t>(line.size()));
+  while (text_.size() - head_ > capacity_ && lengths_.size() > 1) {
+    head_ += lengths_.front();
+    lengths_.pop_front();
+  }
+  // Compact once a quarter of the capacity was dropped: the buffer stays under 1.25x the
+  // capacity (plus a line), and each byte is moved about four times at most.
+  if (head_ > 0 && head_ >= capacity_ / 4) {
+    text_.erase(0, head_);
+    head_ = 0;
+  }
+}
+
+DaemonLog::DaemonLog(size_t capacity) : lines_(capacity) {
   formatter_ = std::make_unique<spdlog::pattern_formatter>(kPattern);
 }
 
 void DaemonLog::sink_it_(const spdlog::details::log_msg& msg) {
   spdlog::memory_buf_t formatted;
   formatter_->format(msg, formatted);
-  std::string line(formatted.data(), formatted.size());
-  bytes_ += line.size();
-  lines_.push_back(line);
-  while (bytes_ > capacity_ && lines_.size() > 1) {
-    bytes_ -= lines_.front().size();
-    lines_.pop_front();
-  }
+  lines_.Push(std::string_view(formatted.data(), formatted.size()));
   if (followers_.empty()) return;
-  undelivered_.push_back(std::move(line));
+  undelivered_.emplace_back(formatted.data(), formatted.size());
   if (delivering_) return;  // the outer call delivers it
   delivering_ = true;
   while (!undelivered_.empty()) {
@@ -32,10 +41,7 @@ void DaemonLog::sink_it_(const spdlog::details::log_msg& msg) {
 }
 
 Result<std::string> DaemonLog::Tail(TailUnit unit, uint64_t count, size_t cap) const {
-  std::string all;
-  all.reserve(bytes_);
-  for (const std::string& line : lines_) all += line;
-  std::string_view tail = TailOf(all, unit, count);
+  std::string_view tail = TailOf(lines_.Text(), unit, count);
   if (tail.size() > cap) tail.remove_prefix(tail.size() - cap);
   return std::string(tail);
 }

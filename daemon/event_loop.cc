@@ -26,25 +26,35 @@ Status EventLoop::Init() {
   });
 }
 
+const std::shared_ptr<EventLoop::Source>* EventLoop::Find(uint64_t token) const {
+  const auto fd = static_cast<size_t>(token & 0xffffffffu);
+  if (fd >= by_fd_.size() || !by_fd_[fd] || by_fd_[fd]->token != token) return nullptr;
+  return &by_fd_[fd];
+}
+
 Status EventLoop::Add(int fd, uint32_t events, int priority, FdCallback callback) {
-  uint64_t key = next_source_key_++;
+  if (fd < 0) return Status(ErrorCode::kIo, "epoll_ctl add: " + std::string(strerror(EBADF)));
+  const uint64_t token = (uint64_t{next_generation_++} << 32) | static_cast<uint32_t>(fd);
   epoll_event ev{};
   ev.events = events;
-  ev.data.u64 = key;
+  ev.data.u64 = token;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status(ErrorCode::kIo, std::string("epoll_ctl add: ") + strerror(errno));
   }
-  sources_[key] = std::make_shared<Source>(Source{fd, priority, std::move(callback)});
-  key_by_fd_[fd] = key;
+  const auto slot = static_cast<size_t>(fd);
+  if (slot >= by_fd_.size()) by_fd_.resize(slot + 1);  // the vector grows geometrically
+  by_fd_[slot] = std::make_shared<Source>(Source{fd, priority, token, std::move(callback)});
   return Status::Ok();
 }
 
 Status EventLoop::Modify(int fd, uint32_t events) {
-  auto it = key_by_fd_.find(fd);
-  if (it == key_by_fd_.end()) return Status(ErrorCode::kInternal, "fd not watched");
+  const auto slot = static_cast<size_t>(fd);
+  if (fd < 0 || slot >= by_fd_.size() || !by_fd_[slot]) {
+    return Status(ErrorCode::kInternal, "fd not watched");
+  }
   epoll_event ev{};
   ev.events = events;
-  ev.data.u64 = it->second;
+  ev.data.u64 = by_fd_[slot]->token;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
     return Status(ErrorCode::kIo, std::string("epoll_ctl mod: ") + strerror(errno));
   }
@@ -52,11 +62,10 @@ Status EventLoop::Modify(int fd, uint32_t events) {
 }
 
 void EventLoop::Remove(int fd) {
-  auto it = key_by_fd_.find(fd);
-  if (it == key_by_fd_.end()) return;
+  const auto slot = static_cast<size_t>(fd);
+  if (fd < 0 || slot >= by_fd_.size() || !by_fd_[slot]) return;
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  sources_.erase(it->second);
-  key_by_fd_.erase(it);
+  by_fd_[slot].reset();
 }
 
 EventLoop::TimerId EventLoop::AddTimer(TimePoint deadline, TimerCallback callback) {
@@ -104,11 +113,7 @@ void EventLoop::RunDueTimers() {
 }
 
 void EventLoop::RunPosted() {
-  while (!posted_.empty()) {
-    auto fn = std::move(posted_.front());
-    posted_.pop_front();
-    fn();  // may post more
-  }
+  posted_.RunAll();  // a task may post more
 }
 
 void EventLoop::Run() {
@@ -130,17 +135,17 @@ void EventLoop::Run() {
     }
     ready.clear();
     for (int i = 0; i < n; ++i) {
-      auto it = sources_.find(events[i].data.u64);
-      if (it == sources_.end()) continue;
-      ready.push_back({it->second->priority, events[i].data.u64, events[i].events});
+      const std::shared_ptr<Source>* source = Find(events[i].data.u64);
+      if (source == nullptr) continue;
+      ready.push_back({(*source)->priority, events[i].data.u64, events[i].events});
     }
     std::stable_sort(ready.begin(), ready.end(),
                      [](const Ready& a, const Ready& b) { return a.priority < b.priority; });
     for (const Ready& r : ready) {
       // A callback earlier in this batch may have removed this source.
-      auto it = sources_.find(r.key);
-      if (it == sources_.end()) continue;
-      std::shared_ptr<Source> keep = it->second;
+      const std::shared_ptr<Source>* source = Find(r.key);
+      if (source == nullptr) continue;
+      std::shared_ptr<Source> keep = *source;
       keep->callback(r.events);
       RunPosted();
       if (!running_) break;

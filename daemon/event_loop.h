@@ -9,15 +9,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "base/unique_fd.h"
+#include "daemon/task_queue.h"
 
 namespace warden {
 
@@ -53,7 +54,10 @@ class EventLoop {
 
   // Runs `fn` after the callback that is running now returns (before the next source). Used to
   // keep state-machine notifications out of the machine's own call stack.
-  void Post(std::function<void()> fn) { posted_.push_back(std::move(fn)); }
+  template <typename F>
+  void Post(F&& fn) {
+    posted_.Push(std::forward<F>(fn));
+  }
 
   // Gives the heap's free pages back to the system (malloc_trim) once the current callback
   // returns: for work that allocated much and freed it (a big reply, a start of many
@@ -71,8 +75,11 @@ class EventLoop {
   struct Source {
     int fd;
     int priority;
+    uint64_t token;  // the epoll data: the fd, and which Add of it (stale events are dropped)
     FdCallback callback;
   };
+  // The source `token` names, if it is still watched; null otherwise.
+  const std::shared_ptr<Source>* Find(uint64_t token) const;
   struct Timer {
     TimePoint deadline;
     TimerCallback callback;
@@ -84,14 +91,14 @@ class EventLoop {
   UniqueFd epoll_;
   UniqueFd timer_fd_;
   bool running_ = false;
-  uint64_t next_source_key_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<Source>> sources_;  // by epoll data key
-  std::unordered_map<int, uint64_t> key_by_fd_;
+  uint32_t next_generation_ = 1;
+  // Indexed by fd: one pointer per descriptor number instead of two hash nodes per source.
+  std::vector<std::shared_ptr<Source>> by_fd_;
   TimerId next_timer_id_ = 1;
   std::map<std::pair<TimePoint, TimerId>, TimerCallback> timers_;
   std::unordered_map<TimerId, TimePoint> timer_deadline_;
   std::optional<TimePoint> armed_;
-  std::deque<std::function<void()>> posted_;
+  TaskQueue posted_;
   bool trim_posted_ = false;
 
   void RunPosted();

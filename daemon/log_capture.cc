@@ -43,7 +43,7 @@ void PipeReader::Resume() {
   Status s = capture_.loop().Add(fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
                                  [this](uint32_t) { OnReadable(); });
   if (!s.ok()) {
-    spdlog::error("{}: {}", sink_->options().label, s.message());
+    spdlog::error("{}: {}", sink_->label(), s.message());
     return;
   }
   registered_ = true;
@@ -84,7 +84,7 @@ bool PipeReader::Pump(size_t budget, bool honour_pause) {
     if (n == 0) return false;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return true;
-    spdlog::warn("{}: reading its pipe: {}", sink_->options().label, std::strerror(errno));
+    spdlog::warn("{}: reading its pipe: {}", sink_->label(), std::strerror(errno));
     return false;
   }
   return true;
@@ -104,7 +104,13 @@ void PipeReader::Finish() {
 // ---------------------------------------------------------------------------------------------
 // LogCapture
 
-LogCapture::LogCapture(EventLoop& loop) : loop_(loop), buffer_(kReadChunk) {}
+LogCapture::LogCapture(EventLoop& loop) : loop_(loop) {}
+
+char* LogCapture::buffer() {
+  // Not zero-filled: read(2) writes what is used, and untouched pages cost no memory.
+  if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+  return buffer_.get();
+}
 
 LogCapture::~LogCapture() {
   *alive_ = false;
@@ -115,7 +121,7 @@ LogCapture::~LogCapture() {
   readers_.clear();
 }
 
-Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& options) {
+Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(LogSinkOptions options) {
   auto it = sinks_.find(options.file.path);
   if (it != sinks_.end()) {
     if (auto sink = it->second.lock()) {
@@ -129,8 +135,11 @@ Result<std::shared_ptr<LogSink>> LogCapture::SinkFor(const LogSinkOptions& optio
     std::erase_if(sinks_, [](const auto& entry) { return entry.second.expired(); });
     sweep_at_ = std::max<size_t>(kFirstSweep, 2 * sinks_.size());
   }
-  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, options, closer_);
-  if (sink.ok()) sinks_[options.file.path] = *sink;
+  // The sink keeps the strings built for it (no copy freed behind it: a start of many programs
+  // would leave the heap full of small holes).
+  std::string key = options.file.path;
+  Result<std::shared_ptr<LogSink>> sink = LogSink::Open(loop_, std::move(options), closer_);
+  if (sink.ok()) sinks_[std::move(key)] = *sink;
   return sink;
 }
 
@@ -195,7 +204,7 @@ size_t LogCapture::ReopenAll() {
     auto sink = weak.lock();
     if (!sink) continue;
     if (Status s = sink->Reopen(); !s.ok()) {
-      spdlog::error("{}: cannot reopen its log: {}", sink->options().label, s.message());
+      spdlog::error("{}: cannot reopen its log: {}", sink->label(), s.message());
       continue;
     }
     ++reopened;

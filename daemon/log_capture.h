@@ -81,8 +81,8 @@ class LogCapture {
   EventLoop& loop() { return loop_; }
 
   // The sink for options.file.path, shared by every writer of that path (settings: the latest
-  // caller's). Fails when the file cannot be opened.
-  Result<std::shared_ptr<LogSink>> SinkFor(const LogSinkOptions& options);
+  // caller's). Fails when the file cannot be opened. A new sink takes over `options`' strings.
+  Result<std::shared_ptr<LogSink>> SinkFor(LogSinkOptions options);
   // A new pipe whose read end feeds `sink` until EOF; returns the write end (close-on-exec).
   Result<UniqueFd> NewPipe(const std::shared_ptr<LogSink>& sink);
   // Every open log file opened again (SIGUSR2). Returns how many; failures are logged.
@@ -110,7 +110,9 @@ class LogCapture {
 
  private:
   friend class PipeReader;
-  char* buffer() { return buffer_.data(); }
+  // The read buffer of copying reads, made on the first one: logs of regular files with nobody
+  // following them move by splice(2) and never need it.
+  char* buffer();
   // Called by a reader at EOF: it is destroyed after the current callback.
   void Finished(PipeReader* reader);
 
@@ -120,7 +122,7 @@ class LogCapture {
   static constexpr size_t kFirstSweep = 64;
   size_t sweep_at_ = kFirstSweep;  // sinks_ size at which expired entries are swept
   std::unordered_map<PipeReader*, std::unique_ptr<PipeReader>> readers_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;  // kReadChunk bytes once needed; see buffer()
   std::shared_ptr<TailSource> daemon_log_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

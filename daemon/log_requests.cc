@@ -149,13 +149,13 @@ std::shared_ptr<void> HandleLogRequest(Supervisor& supervisor, MessageType type,
       return Tail(supervisor, payload, send);
     case MessageType::kLogRotate:
       ForEachLog(supervisor, MessageType::kLogRotateReply, payload, send, [](LogSink& sink) {
-        spdlog::info("{}: reopening {}", sink.options().label, sink.path());
+        spdlog::info("{}: reopening {}", sink.label(), sink.path());
         return sink.Reopen();
       });
       return nullptr;
     case MessageType::kClear:
       ForEachLog(supervisor, MessageType::kClearReply, payload, send, [](LogSink& sink) {
-        spdlog::info("{}: clearing {}", sink.options().label, sink.path());
+        spdlog::info("{}: clearing {}", sink.label(), sink.path());
         return sink.Clear();
       });
       return nullptr;

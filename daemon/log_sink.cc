@@ -49,12 +49,16 @@ std::string LineStamper::Apply(std::string_view bytes, std::chrono::system_clock
 // ---------------------------------------------------------------------------------------------
 // LogSink
 
-LogSink::LogSink(EventLoop& loop, LogSinkOptions options)
-    : loop_(loop), options_(std::move(options)), file_(options_.file) {}
+LogSink::LogSink(Key, EventLoop& loop, LogSinkOptions options)
+    : loop_(loop),
+      label_(std::move(options.label)),
+      drop_when_full_(options.drop_when_full),
+      timestamps_(options.timestamps),
+      file_(std::move(options.file)) {}
 
 Result<std::shared_ptr<LogSink>> LogSink::Open(EventLoop& loop, LogSinkOptions options,
                                                std::shared_ptr<BackgroundCloser> closer) {
-  std::shared_ptr<LogSink> sink(new LogSink(loop, std::move(options)));
+  auto sink = std::make_shared<LogSink>(Key{}, loop, std::move(options));
   sink->file_.set_closer(std::move(closer));
   if (Status s = sink->file_.Open(); !s.ok()) return s;
   return sink;
@@ -65,37 +69,36 @@ LogSink::~LogSink() {
   if (!held_.empty()) {
     auto r = file_.Write(held_);
     if (r.written < held_.size()) {
-      spdlog::error("{}: {} bytes of output could not be written to {} and are lost",
-                    options_.label, held_.size() - r.written, path());
+      spdlog::error("{}: {} bytes of output could not be written to {} and are lost", label_,
+                    held_.size() - r.written, path());
     }
   }
   followers_.EndAll();
 }
 
 void LogSink::Configure(const LogSinkOptions& options) {
-  bool was_dropping = options_.drop_when_full;
-  options_.label = options.label;
-  options_.drop_when_full = options.drop_when_full;
-  options_.timestamps = options.timestamps;
-  options_.file.max_bytes = options.file.max_bytes;
-  options_.file.backups = options.file.backups;
+  bool was_dropping = drop_when_full_;
+  label_ = options.label;
+  drop_when_full_ = options.drop_when_full;
+  timestamps_ = options.timestamps;
   file_.SetLimits(options.file.max_bytes, options.file.backups);
   // Switching from block to drop while blocked: what is held stays held (it was accepted) and
   // goes out at the next retry; the readers may read again.
-  if (!was_dropping && options_.drop_when_full && failing_) ResumeReaders();
+  if (!was_dropping && drop_when_full_ && failing_) ResumeReaders();
 }
 
 void LogSink::Accept(std::string_view bytes) {
   bytes_in_ += bytes.size();
   std::string stamped;
-  if (options_.timestamps) {
-    stamped = stamper_.Apply(bytes, std::chrono::system_clock::now());
+  if (timestamps_) {
+    if (!stamper_) stamper_ = std::make_unique<LineStamper>();
+    stamped = stamper_->Apply(bytes, std::chrono::system_clock::now());
     bytes = stamped;
   }
   // Followers see the output as it arrives, whether or not the disk takes it now.
   if (!followers_.empty()) followers_.Deliver(bytes);
   if (failing_) {
-    if (options_.drop_when_full) {
+    if (drop_when_full_) {
       episode_dropped_ += bytes.size();
       dropped_total_ += bytes.size();
     } else {
@@ -138,10 +141,10 @@ void LogSink::Fail(int error, std::string_view unwritten) {
     retry_delay_ = kFirstRetry;
     episode_dropped_ = 0;
     if (error == EAGAIN) {
-      spdlog::debug("{}: {} is not taking output fast enough", options_.label, path());
+      spdlog::debug("{}: {} is not taking output fast enough", label_, path());
     } else {
-      spdlog::error("{}: cannot write {}: {}; {}", options_.label, path(), std::strerror(error),
-                    options_.drop_when_full
+      spdlog::error("{}: cannot write {}: {}; {}", label_, path(), std::strerror(error),
+                    drop_when_full_
                         ? "dropping its output until it can (on_full: drop)"
                         : "holding its output until it can (the program blocks meanwhile)");
     }
@@ -149,7 +152,7 @@ void LogSink::Fail(int error, std::string_view unwritten) {
     retry_delay_ = std::min(retry_delay_ * 2, kMaxRetry);
   }
   failing_ = true;
-  if (options_.drop_when_full) {
+  if (drop_when_full_) {
     episode_dropped_ += unwritten.size();
     dropped_total_ += unwritten.size();
   } else {
@@ -167,10 +170,10 @@ void LogSink::Succeeded() {
   retry_delay_ = kFirstRetry;
   const double seconds = std::chrono::duration<double>(EventLoop::Now() - trouble_since_).count();
   if (episode_dropped_ > 0) {
-    spdlog::warn("{}: writing {} again after {:.1f} s; {} bytes of output were dropped",
-                 options_.label, path(), seconds, episode_dropped_);
+    spdlog::warn("{}: writing {} again after {:.1f} s; {} bytes of output were dropped", label_,
+                 path(), seconds, episode_dropped_);
   } else {
-    spdlog::info("{}: writing {} again after {:.1f} s; no output was lost", options_.label, path(),
+    spdlog::info("{}: writing {} again after {:.1f} s; no output was lost", label_, path(),
                  seconds);
   }
   episode_dropped_ = 0;

@@ -69,15 +69,17 @@ class LogSink final : public TailSource, public std::enable_shared_from_this<Log
 
   // Takes new settings for the same path (label, limits, policy, timestamps).
   void Configure(const LogSinkOptions& options);
-  const LogSinkOptions& options() const { return options_; }
-  const std::string& path() const { return options_.file.path; }
+  // The settings in force (the file's are kept once, by the LogFile).
+  LogSinkOptions options() const { return {label_, file_.options(), drop_when_full_, timestamps_}; }
+  const std::string& label() const { return label_; }
+  const std::string& path() const { return file_.path(); }
 
   // --- the pipe readers' side ---
   // Block mode while the file refuses bytes: readers must not read.
-  bool paused() const { return failing_ && !options_.drop_when_full; }
+  bool paused() const { return failing_ && !drop_when_full_; }
   // Readers must read(2) and Accept rather than Splice.
   bool wants_copy() const {
-    return !followers_.empty() || options_.timestamps || !file_.regular() || failing_;
+    return !followers_.empty() || timestamps_ || !file_.regular() || failing_;
   }
   // Bytes read from a pipe.
   void Accept(std::string_view bytes);
@@ -105,7 +107,12 @@ class LogSink final : public TailSource, public std::enable_shared_from_this<Log
   const LogFile& file() const { return file_; }
 
  private:
-  LogSink(EventLoop& loop, LogSinkOptions options);
+  struct Key {};  // the constructor is for Open only (public for std::make_shared)
+
+ public:
+  LogSink(Key, EventLoop& loop, LogSinkOptions options);
+
+ private:
   void WriteOut(std::string_view bytes);
   void Fail(int error, std::string_view unwritten);
   void Succeeded();
@@ -114,9 +121,11 @@ class LogSink final : public TailSource, public std::enable_shared_from_this<Log
   void ResumeReaders();
 
   EventLoop& loop_;
-  LogSinkOptions options_;
+  std::string label_;
+  bool drop_when_full_ = false;
+  bool timestamps_ = false;
   LogFile file_;
-  LineStamper stamper_;
+  std::unique_ptr<LineStamper> stamper_;  // made when the first line is stamped
   Followers followers_;
   std::vector<PipeReader*> readers_;
 

@@ -20,8 +20,10 @@
 // the environ reader come in as arguments, so tests need no processes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -33,10 +35,39 @@
 
 namespace warden {
 
+// A set of ints in one sorted vector: a program owns one session or two, and a std::unordered_set
+// of one element takes ~150 bytes of heap where this takes 32.
+class IntSet {
+ public:
+  IntSet() = default;
+  IntSet(std::initializer_list<int> values) { insert(values.begin(), values.end()); }
+
+  void insert(int value) {
+    auto it = std::lower_bound(values_.begin(), values_.end(), value);
+    if (it == values_.end() || *it != value) values_.insert(it, value);
+  }
+  template <typename It>
+  void insert(It first, It last) {
+    for (; first != last; ++first) insert(*first);
+  }
+  size_t count(int value) const {
+    return std::binary_search(values_.begin(), values_.end(), value) ? 1 : 0;
+  }
+  void clear() { values_.clear(); }
+  bool empty() const { return values_.empty(); }
+  size_t size() const { return values_.size(); }
+  std::vector<int>::const_iterator begin() const { return values_.begin(); }
+  std::vector<int>::const_iterator end() const { return values_.end(); }
+  bool operator==(const IntSet& other) const = default;
+
+ private:
+  std::vector<int> values_;  // ascending, no duplicates
+};
+
 struct ProcessClaim {
   int main_pid = 0;                         // 0 when the main process is gone
   std::unordered_map<int, uint64_t> known;  // pid -> start ticks, attributed before
-  std::unordered_set<int> sessions;         // session / process group ids it owns
+  IntSet sessions;                          // session / process group ids it owns
   std::string group;                        // WARDEN_GROUP of its processes
   std::string process;                      // WARDEN_PROCESS of its processes
 };

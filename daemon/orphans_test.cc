@@ -114,11 +114,30 @@ TEST(RememberTest, KeepsMembersAndTheirSessions) {
   c.sessions = {1, 2, 3};
   Remember(&c, {Proc(2002, kSelf, 2001, 5)});
   EXPECT_EQ(c.known, (std::unordered_map<int, uint64_t>{{2002, 5}}));
-  EXPECT_EQ(c.sessions, (std::unordered_set<int>{2001}));
+  EXPECT_EQ(c.sessions, (IntSet{2001}));
   c.main_pid = 3000;
   Remember(&c, {});
   EXPECT_TRUE(c.known.empty());
-  EXPECT_EQ(c.sessions, (std::unordered_set<int>{3000}));
+  EXPECT_EQ(c.sessions, (IntSet{3000}));
+}
+
+TEST(IntSetTest, SortedUniqueValues) {
+  IntSet set;
+  EXPECT_TRUE(set.empty());
+  set.insert(5);
+  set.insert(1);
+  set.insert(5);
+  set.insert(3);
+  EXPECT_EQ(set.size(), 3u);
+  EXPECT_EQ(std::vector<int>(set.begin(), set.end()), (std::vector<int>{1, 3, 5}));
+  EXPECT_EQ(set.count(3), 1u);
+  EXPECT_EQ(set.count(4), 0u);
+  const std::vector<int> more = {7, 1, 2};
+  set.insert(more.begin(), more.end());
+  EXPECT_EQ(set, (IntSet{1, 2, 3, 5, 7}));
+  set.clear();
+  EXPECT_TRUE(set.empty());
+  EXPECT_EQ(set.count(1), 0u);
 }
 
 }  // namespace

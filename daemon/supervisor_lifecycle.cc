@@ -165,14 +165,17 @@ void Supervisor::StartOne(Process* process, std::function<void(proto::ActionResu
 }
 
 void Supervisor::RequestStart(Process* process, std::function<void(proto::ActionResult)> done) {
-  if (!done) done = [](proto::ActionResult) {};
+  // Nobody waits for an autostart: no waiter is kept, and Launch then watches nothing.
+  auto reply = [&done](proto::ActionResult result) {
+    if (done) done(std::move(result));
+  };
   const std::string& name = process->full_name();
   if (shutting_down_) {
-    done({name, ErrorCode::kShuttingDown, "wardend is shutting down"});
+    reply({name, ErrorCode::kShuttingDown, "wardend is shutting down"});
     return;
   }
   if (!process->start_pending_ && IsUp(process->machine().state())) {
-    done({name, ErrorCode::kAlreadyStarted, "already started"});
+    reply({name, ErrorCode::kAlreadyStarted, "already started"});
     return;
   }
   // What it depends on is started too, unless it is up or retrying on its own already.
@@ -188,7 +191,7 @@ void Supervisor::RequestStart(Process* process, std::function<void(proto::Action
     process->start_pending_ = true;
     ++pending_starts_;
   }
-  process->start_waiters_.push_back(std::move(done));
+  if (done) process->start_waiters_.push_back(std::move(done));
   PumpStarts();
 }
 
