@@ -129,6 +129,11 @@ Config Merge(const Config& current, Config next, const std::vector<std::string>&
     }
     merged.groups.clear();
     for (auto& [name, group] : groups) merged.groups.push_back(std::move(group));
+    // An earlier update of some programs that this one names all again no longer decides
+    // anything: drop it, so that `update web` run again and again keeps one copy of the files.
+    std::erase_if(merged.sources.updates, [&](const ConfigSources::Update& earlier) {
+      return !earlier.only.empty() && std::all_of(earlier.only.begin(), earlier.only.end(), named);
+    });
   }
   merged.sources.updates.push_back(std::move(update));
   return merged;

@@ -922,6 +922,24 @@ programs:
   EXPECT_EQ(again.config->warden.log_level, LogLevel::kWarn);
   EXPECT_EQ(again.config->sources, partial.sources);
 
+  // `update b`, then `update a` again: the first update of a is superseded, not kept twice.
+  dir.Write("main.yaml", "programs:\n  a: {command: a3}\n  b: {command: b3}\n");
+  LoadResult b_only = LoadConfigFile(main);
+  ASSERT_TRUE(b_only.config.has_value()) << Joined(b_only);
+  const Config with_b = Merge(partial, std::move(*b_only.config), {"b"});
+  LoadResult a_again = LoadConfigFile(main);
+  ASSERT_TRUE(a_again.config.has_value()) << Joined(a_again);
+  const Config twice = Merge(with_b, std::move(*a_again.config), {"a"});
+  ASSERT_EQ(twice.sources.updates.size(), 2u);
+  EXPECT_EQ(twice.sources.updates[0].only, Lines{"b"});
+  EXPECT_EQ(twice.sources.updates[1].only, Lines{"a"});
+  EXPECT_EQ(twice.FindProgram("a")->command, Lines{"a3"});
+  EXPECT_EQ(twice.FindProgram("b")->command, Lines{"b3"});
+  LoadResult rebuilt = LoadConfigSources(twice.sources);
+  ASSERT_TRUE(rebuilt.config.has_value()) << Joined(rebuilt);
+  EXPECT_TRUE(Diff(twice, *rebuilt.config).empty());
+  dir.Write("main.yaml", "programs: {}\n");
+
   // An update of everything replaces the updates before it; `warden` keeps its first socket.
   dir.Write("main.yaml", R"(
 warden:
