@@ -678,9 +678,16 @@ class Connection:
 def connect(path: str, timeout: float = 30.0, hello: bool = False) -> Connection:
     """Connects to the control socket at path. hello=True also performs the handshake."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
+    # As wardenctl does: a Unix-socket connect waits only while the listener's backlog is full,
+    # and SO_SNDTIMEO bounds that wait. (settimeout() first would make the socket non-blocking,
+    # and connect would fail at once with EAGAIN whenever the backlog is full.)
+    whole, frac = divmod(timeout, 1.0)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                    struct.pack("ll", int(whole), int(frac * 1e6)))
     try:
         sock.connect(path)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
+        sock.settimeout(timeout)
     except OSError:
         sock.close()
         raise
