@@ -154,10 +154,17 @@ void EventLoop::Run() {
 }
 
 void EventLoop::TrimAfter() {
-  if (trim_posted_) return;
-  trim_posted_ = true;
-  Post([this] {
-    trim_posted_ = false;
+  last_heavy_ = Now();
+  if (trim_timer_ == 0) ArmTrim(last_heavy_ + kTrimQuiet);
+}
+
+void EventLoop::ArmTrim(TimePoint at) {
+  trim_timer_ = AddTimer(at, [this] {
+    trim_timer_ = 0;
+    if (Now() - last_heavy_ < kTrimQuiet) {
+      ArmTrim(last_heavy_ + kTrimQuiet);  // more came since: wait for it to stop
+      return;
+    }
     malloc_trim(0);
   });
 }

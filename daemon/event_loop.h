@@ -59,10 +59,13 @@ class EventLoop {
     posted_.Push(std::forward<F>(fn));
   }
 
-  // Gives the heap's free pages back to the system (malloc_trim) once the current callback
-  // returns: for work that allocated much and freed it (a big reply, a start of many
-  // programs), so that the daemon's footprint follows what it keeps, not its peaks. In the same
-  // wakeup: it never adds one.
+  // Gives the heap's free pages back to the system (malloc_trim) once such work has stopped for
+  // kTrimQuiet: for work that allocated much and freed it (a big reply, a start of many
+  // programs), so that the daemon's footprint follows what it keeps, not its peaks. Not after
+  // each piece of it: a client asking for status again and again would fault the same pages
+  // back in every time (on a VM, most of a reused status's cost). One timer per quiet spell;
+  // none while idle.
+  static constexpr std::chrono::milliseconds kTrimQuiet{500};
   void TrimAfter();
 
   // Runs until Stop() is called.
@@ -99,7 +102,9 @@ class EventLoop {
   std::unordered_map<TimerId, TimePoint> timer_deadline_;
   std::optional<TimePoint> armed_;
   TaskQueue posted_;
-  bool trim_posted_ = false;
+  TimerId trim_timer_ = 0;
+  TimePoint last_heavy_{};  // the latest TrimAfter
+  void ArmTrim(TimePoint at);
 
   void RunPosted();
 };
