@@ -145,6 +145,9 @@ struct Settings {
   LogTarget log_target = LogTarget::kStderr;  // warden.log_target: stderr | journald | PATH
   std::string log_file;                       // kFile: the path, resolved
   AccessRules access;                         // warden.access: for every program
+  // How long a whole status may reuse the kernel facts (/proc) it read, while nothing wardend
+  // sees changes; 0: read them for every status.
+  double status_max_age = 1.0;
 };
 
 // One file the loader read, and the text it read.

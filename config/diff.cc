@@ -97,9 +97,11 @@ Config Merge(const Config& current, Config next, const std::vector<std::string>&
   if (only.empty()) {
     LogLevel level = next.warden.log_level;
     AccessRules access = next.warden.access;
+    const double status_max_age = next.warden.status_max_age;
     merged = std::move(next);
     merged.warden = current.warden;
     merged.warden.log_level = level;
+    merged.warden.status_max_age = status_max_age;
     merged.warden.access = std::move(access);  // who may do what applies at once
     // An update of everything replaces every earlier one; the first load still gives `warden`.
     merged.sources.files = current.sources.files;

@@ -50,8 +50,9 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 7> kWardenKeys = {
-    "socket", "socket_mode", "socket_group", "log_dir", "log_level", "log_target", "access"};
+constexpr std::array<std::string_view, 8> kWardenKeys = {"socket",  "socket_mode",   "socket_group",
+                                                         "log_dir", "log_level",     "log_target",
+                                                         "access",  "status_max_age"};
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogTargets = {"stderr", "journald"};
 
@@ -330,6 +331,8 @@ class Loader {
         }
       } else if (e.key == "access") {
         internal::ReadAccess(reader, e, "'warden'", &s.access);
+      } else if (e.key == "status_max_age") {
+        if (auto v = reader.Seconds(e)) s.status_max_age = *v;
       } else {
         reader.UnknownKey(e, "in 'warden'", kWardenKeys);
       }

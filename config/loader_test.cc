@@ -91,6 +91,7 @@ programs:
   EXPECT_EQ(config.warden.log_dir, "/var/log/warden");
   EXPECT_EQ(config.warden.log_level, LogLevel::kInfo);
   EXPECT_EQ(config.warden.log_target, LogTarget::kStderr);
+  EXPECT_EQ(config.warden.status_max_age, 1.0);
   ASSERT_EQ(config.programs.size(), 1u);
   const Program& p = config.programs[0];
   EXPECT_EQ(p.name, "web");
@@ -141,6 +142,7 @@ warden:
   log_dir: /var/log/warden
   log_level: debug
   log_target: journald
+  status_max_age: 0
 programs:
   web:
     command: ["/usr/bin/python3", "-m", "http.server", "8080"]
@@ -177,6 +179,7 @@ programs:
   EXPECT_EQ(config.warden.socket_group, "warden");
   EXPECT_EQ(config.warden.log_level, LogLevel::kDebug);
   EXPECT_EQ(config.warden.log_target, LogTarget::kJournald);
+  EXPECT_EQ(config.warden.status_max_age, 0.0);
   ASSERT_EQ(config.programs.size(), 2u);
   const Program& web = config.programs[0];  // priority 10 sorts before 999
   EXPECT_EQ(web.name, "web");

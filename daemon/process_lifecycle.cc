@@ -78,6 +78,7 @@ bool Process::HasLeftovers() {
 }
 
 void Process::KillLeftovers(int signal) {
+  supervisor_.FactsChanged();
   if (signal != leftover_signal_) {
     leftover_signal_ = signal;
     signalled_.clear();
@@ -157,6 +158,34 @@ void Supervisor::Track(int pid, Process* process) {
   UniqueFd stat = os::OpenProcStat(pid);
   if (stat && static_cast<rlim_t>(stat.get()) >= spare) stat.reset();
   by_pid_[pid] = Tracked{process, std::move(stat)};
+  FactsChanged();
+}
+
+bool Supervisor::FactsFresh(core::TimePoint now) const {
+  const double max_age = config_.warden.status_max_age;
+  return facts_valid_ && max_age > 0 && facts_main_.size() == processes_.size() &&
+         now - facts_taken_ <= std::chrono::duration<double>(max_age);
+}
+
+void Supervisor::KeepFacts(core::TimePoint now) const {
+  facts_main_.assign(processes_.size(), KernelFacts{});
+  facts_members_begin_.assign(processes_.size() + 1, 0);
+  facts_members_.clear();
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
+    if (i < tree_.main.size() && tree_.main[i]) {
+      const os::ProcStat& ps = *tree_.main[i];
+      facts_main_[i] = {ps.state, ps.cpu_ticks, ps.rss_pages};
+    }
+    if (i < tree_.members.size()) {
+      for (const os::ProcStat& ps : tree_.members[i]) {
+        facts_members_.push_back({ps.pid, static_cast<uint8_t>(ps.state)});
+      }
+    }
+  }
+  facts_members_begin_[processes_.size()] = static_cast<uint32_t>(facts_members_.size());
+  facts_taken_ = now;
+  facts_valid_ = true;
 }
 
 std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {

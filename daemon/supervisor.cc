@@ -155,6 +155,7 @@ core::SpawnOutcome Process::Spawn() {
 void Process::Kill(int pid, int signal, bool whole_group) {
   spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
                 whole_group ? "group " : "pid ", pid);
+  supervisor_.FactsChanged();
   if (!os::SendSignal(pid, signal, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
                  os::SignalName(signal), strerror(errno));
@@ -174,6 +175,7 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
 
 void Process::OnStateChange(core::State from, core::State to) {
   supervisor_.CountTransition(from, to);
+  supervisor_.FactsChanged();
   if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {
     readiness_.reset();  // the process it watched is gone
     status_text_.clear();
@@ -231,6 +233,7 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   state_counts_[core::State::kStopped]++;
   processes_.push_back(std::move(process));
   tree_valid_ = false;  // the scan has no slot for it
+  FactsChanged();
   return raw;
 }
 
@@ -242,6 +245,8 @@ void Supervisor::SortProcesses() {
     if (a->program().name != b->program().name) return a->program().name < b->program().name;
     return a->name().name < b->name().name;
   });
+  tree_valid_ = false;  // slots are processes_ indexes
+  FactsChanged();
 }
 
 void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
@@ -255,6 +260,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
                              [process](const auto& p) { return p.get() == process; });
       if (it != processes_.end()) processes_.erase(it);
       tree_valid_ = false;
+      FactsChanged();
       done();
     });
   };
@@ -271,6 +277,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
 
 void Supervisor::ReapChildren() {
   tree_valid_ = false;  // what was scanned before may have just been reaped
+  FactsChanged();       // or stopped, or continued
   bool orphan_reaped = false;
   for (const os::Reaped& reaped : os::ReapAll()) {
     if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
@@ -345,9 +352,15 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
   proto::StatusReply reply;
   reply.unknown_names = resolved.unknown;
 
-  // One scan of wardend's subtree: main processes and what each program started or lost.
-  ScanTree(resolved.processes.size() == processes_.size() ? nullptr : &resolved.processes);
-  core::TimePoint now = EventLoop::Now();
+  // One scan of wardend's subtree: main processes and what each program started or lost;
+  // or, within status_max_age of the last whole one with nothing changed, what it read.
+  const core::TimePoint now = EventLoop::Now();
+  const bool reuse = FactsFresh(now);
+  if (!reuse) {
+    const bool whole = resolved.processes.size() == processes_.size();
+    ScanTree(whole ? nullptr : &resolved.processes);
+    if (whole) KeepFacts(now);
+  }
   const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
   const uint64_t page = static_cast<uint64_t>(os::PageSize());
 
@@ -378,16 +391,27 @@ proto::StatusReply Supervisor::Status(const std::vector<std::string>& names) con
         info.uptime_ms = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>(now - *started).count());
       }
-      if (auto ps = MainOf(p)) {
-        info.kernel_state = static_cast<uint8_t>(ps->state);
-        info.cpu_time_ms = ps->cpu_ticks * 1000 / ticks;
-        info.rss_bytes = ps->rss_pages * page;
+      KernelFacts facts;
+      if (reuse) {
+        facts = facts_main_[p->tree_slot_];
+      } else if (auto ps = MainOf(p)) {
+        facts = {ps->state, ps->cpu_ticks, ps->rss_pages};
+      }
+      if (facts.state != 0) {
+        info.kernel_state = static_cast<uint8_t>(facts.state);
+        info.cpu_time_ms = facts.cpu_ticks * 1000 / ticks;
+        info.rss_bytes = facts.rss_pages * page;
       }
     }
     // Descendants, and what the program lost (orphans still attributed to it), even when its
     // main process is gone.
-    for (const os::ProcStat& ps : MembersOf(p)) {
-      info.children.push_back({ps.pid, static_cast<uint8_t>(ps.state)});
+    if (reuse) {
+      info.children.assign(facts_members_.begin() + facts_members_begin_[p->tree_slot_],
+                           facts_members_.begin() + facts_members_begin_[p->tree_slot_ + 1]);
+    } else {
+      for (const os::ProcStat& ps : MembersOf(p)) {
+        info.children.push_back({ps.pid, static_cast<uint8_t>(ps.state)});
+      }
     }
     reply.processes.push_back(std::move(info));
   }

@@ -201,7 +201,10 @@ class Supervisor {
   // The live main processes by pid, each with its /proc/PID/stat kept open (os::OpenProcStat)
   // while wardend has fds to spare: the scans behind status read it with one pread.
   void Track(int pid, Process* process);
-  void Untrack(int pid) { by_pid_.erase(pid); }
+  void Untrack(int pid) {
+    by_pid_.erase(pid);
+    facts_valid_ = false;
+  }
   std::optional<os::ProcStat> ReadStat(int pid) const;
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
@@ -281,6 +284,26 @@ class Supervisor {
   size_t pending_starts_ = 0;
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
+
+  // --- the kernel facts status shows (process_lifecycle.cc) ---
+  // What the last whole status read from /proc, by processes_ index: each main process's state
+  // letter, cpu and rss, and each process's members. Status reuses them for up to
+  // warden.status_max_age, unless something wardend sees happens first (a child's exit, stop
+  // or continue, a state change, a signal it sends, a process added or removed: FactsChanged).
+  // At most one whole /proc read per max age, however many clients ask.
+  struct KernelFacts {
+    char state = 0;  // 0: no main process was seen
+    uint64_t cpu_ticks = 0;
+    uint64_t rss_pages = 0;
+  };
+  void FactsChanged() { facts_valid_ = false; }
+  bool FactsFresh(core::TimePoint now) const;
+  void KeepFacts(core::TimePoint now) const;
+  mutable bool facts_valid_ = false;
+  mutable core::TimePoint facts_taken_{};
+  mutable std::vector<KernelFacts> facts_main_;
+  mutable std::vector<uint32_t> facts_members_begin_;  // one more than facts_main_
+  mutable std::vector<proto::ChildProcess> facts_members_;
   uint64_t next_serial_ = 0;
   std::mt19937_64 random_{std::random_device{}()};
   mutable DependencyGraph graph_;

@@ -117,6 +117,63 @@ def test_zombie_child_is_shown_as_Z(warden):
     assert zombie["pid"] != p["pid"]
 
 
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+KEEPER = """\
+keeper:
+  command: ["sh", "-c", "sleep 1000 & exec sleep 1000"]
+  startsecs: 0
+other:
+  command: sleep 1000
+  startsecs: 0
+"""
+
+
+def start_with_max_age(warden, seconds):
+    path = warden.write_config(KEEPER)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("programs:\n", f"  status_max_age: {seconds}\nprograms:\n", 1))
+    warden.start()
+
+
+def test_status_reuses_kernel_facts_until_wardend_sees_a_change(warden):
+    # keeper's child is a grandchild of wardend: when it dies, only keeper is told.
+    start_with_max_age(warden, 60)
+    # A status of one program of two reads /proc and keeps nothing.
+    keeper = wait_until(lambda: (lambda p: p["state"] == "RUNNING" and p["children"] and p)(
+        warden.status("keeper")["keeper"]), what="keeper's child")
+    child = keeper["children"][0]["pid"]
+    assert warden.status()["keeper"]["children"] == [{"pid": child, "kernel_state": "S"}]
+    os.kill(child, signal.SIGKILL)
+    wait_until(lambda: proc_state(child) == "Z", what="the child a zombie")
+    # Nothing wardend saw: the whole status's facts are reused, by any status.
+    assert warden.status()["keeper"]["children"] == [{"pid": child, "kernel_state": "S"}]
+    assert warden.status("keeper")["keeper"]["children"][0]["kernel_state"] == "S"
+    # A signal wardend sends (and the SIGCHLD of the stop) makes the next status read again.
+    warden.ctl("signal", "STOP", "other", check=0)
+    wait_until(lambda: warden.status()["other"]["kernel_state"] == "T", timeout=5,
+               what="other stopped")
+    assert warden.status()["keeper"]["children"] == [{"pid": child, "kernel_state": "Z"}]
+    warden.ctl("signal", "CONT", "other", check=0)
+    wait_until(lambda: warden.status()["other"]["kernel_state"] in ("S", "R"), timeout=5,
+               what="other continued")
+
+
+def test_status_max_age_0_reads_proc_every_time(warden):
+    start_with_max_age(warden, 0)
+    keeper = wait_until(lambda: (lambda p: p["state"] == "RUNNING" and p["children"] and p)(
+        warden.status()["keeper"]), what="keeper's child")
+    child = keeper["children"][0]["pid"]
+    os.kill(child, signal.SIGKILL)
+    wait_until(lambda: proc_state(child) == "Z", what="the child a zombie")
+    assert warden.status()["keeper"]["children"] == [{"pid": child, "kernel_state": "Z"}]
+
+
 def test_sigterm_stops_everything_and_exits_zero(warden):
     warden.start("""\
         a:
