@@ -17,11 +17,17 @@
 //                                MAX_BYTES (out.log -> out.log.1 -> ... .3); prints MB/s and the
 //                                copier's CPU seconds
 //   limits copy BYTES MAX_BYTES DIR [PIPE_SIZE]   the same with read(2)/write(2) of 128 KiB
+//   limits procstat N ITERS       the least a live status of N processes reads: N `sleep 3600`,
+//                                each one's /proc/PID/stat kept open; then ITERS times one
+//                                listing of /proc (getdents, as for finding every descendant)
+//                                and one pread of each kept file; prints the median, min and
+//                                max of one such pass in milliseconds
 //   limits supervise N           the least a supervisor can do: posix_spawn N `sleep 3600`,
 //                                then block in waitpid(2) and posix_spawn a replacement for
 //                                each child that dies, until SIGTERM (then kill them all).
 //                                bench/run points its probe at it for the restart and storm
 //                                limits, exactly as at the daemons
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -271,7 +277,9 @@ int Copy(bool use_splice, unsigned long long bytes, unsigned long long max_bytes
   }
   if (pipe_size > 0) fcntl(fds[0], F_SETPIPE_SZ, pipe_size);
   std::string base = dir + "/out.log";
-  auto open_log = [&] { return open(base.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640); };
+  auto open_log = [&] {
+    return open(base.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  };
   int out = open_log();
   if (out < 0) {
     perror("open");
@@ -299,7 +307,8 @@ int Copy(bool use_splice, unsigned long long bytes, unsigned long long max_bytes
     if (max_bytes > 0 && in_file >= max_bytes) {
       close(out);
       for (int i = 3; i > 1; --i) {
-        rename((base + "." + std::to_string(i - 1)).c_str(), (base + "." + std::to_string(i)).c_str());
+        rename((base + "." + std::to_string(i - 1)).c_str(),
+               (base + "." + std::to_string(i)).c_str());
       }
       rename(base.c_str(), (base + ".1").c_str());
       out = open_log();
@@ -329,18 +338,67 @@ int Copy(bool use_splice, unsigned long long bytes, unsigned long long max_bytes
   rusage after;
   getrusage(RUSAGE_SELF, &after);
   auto secs = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
-  double cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) -
-               secs(before.ru_stime);
+  double cpu =
+      secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime);
   double elapsed = double(t1 - t0) / 1e9;
   printf("%.1f %.3f %.3f\n", double(total) / 1e6 / elapsed, cpu, elapsed);
   for (int i = 0; i <= 3; ++i) unlink(i ? (base + "." + std::to_string(i)).c_str() : base.c_str());
   return total == bytes ? 0 : 1;
 }
 
+int ProcStat(int n, int iters) {
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  if (nofile.rlim_cur < rlim_t(n) + 64) {
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, rlim_t(n) + 64);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  char arg0[] = "sleep", arg1[] = "3600";
+  char* argv[] = {arg0, arg1, nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd = 0; fd < 3; ++fd) {
+    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
+  }
+  std::vector<pid_t> pids;
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = -1;
+    if (posix_spawn(&pid, "/bin/sleep", &actions, nullptr, argv, environ) != 0) break;
+    pids.push_back(pid);
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  std::vector<double> ms;
+  char buf[1024];
+  for (int i = 0; i < iters + 3 && fds.size() == size_t(n); ++i) {
+    int64_t t0 = NowNs();
+    DIR* dir = opendir("/proc");
+    size_t entries = 0;
+    while (dirent* e = readdir(dir)) entries += e->d_name[0] >= '1' && e->d_name[0] <= '9';
+    closedir(dir);
+    for (int fd : fds) {
+      if (pread(fd, buf, sizeof buf, 0) <= 0) entries = 0;
+    }
+    if (i >= 3 && entries > 0) ms.push_back(double(NowNs() - t0) / 1e6);  // 3 warm up
+  }
+  for (pid_t pid : pids) kill(pid, SIGKILL);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  for (int fd : fds) close(fd);
+  if (ms.empty()) {
+    fprintf(stderr, "procstat: could not start and read %d processes\n", n);
+    return 1;
+  }
+  std::sort(ms.begin(), ms.end());
+  printf("%.3f %.3f %.3f\n", ms[ms.size() / 2], ms.front(), ms.back());
+  return 0;
+}
+
 int Usage() {
   fprintf(stderr,
           "usage: limits spawn N [fork|async] | rtt REPLY_BYTES ITERS | "
-          "splice|copy BYTES MAX_BYTES DIR [PIPE_SIZE] | supervise N\n");
+          "splice|copy BYTES MAX_BYTES DIR [PIPE_SIZE] | supervise N | procstat N ITERS\n");
   return 2;
 }
 
@@ -351,6 +409,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "spawn") return Spawn(atoi(argv[2]), argc > 3 ? argv[3] : "");
   if (cmd == "supervise") return Supervise(atoi(argv[2]));
+  if (cmd == "procstat" && argc == 4) return ProcStat(atoi(argv[2]), atoi(argv[3]));
   if (cmd == "rtt" && argc == 4) return Rtt(strtoul(argv[2], nullptr, 10), atoi(argv[3]));
   if ((cmd == "splice" || cmd == "copy") && argc >= 5) {
     return Copy(cmd == "splice", strtoull(argv[2], nullptr, 10), strtoull(argv[3], nullptr, 10),
