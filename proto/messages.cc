@@ -70,9 +70,8 @@ void WriteRecord(Writer& w, const Writer& record) {
 // record's bytes, so it ignores fields appended by a later version.
 template <typename T, typename Fn>
 bool ReadRecord(Reader& r, T* out, Fn decode) {
-  std::string bytes;
-  if (!r.Str(&bytes)) return false;
-  Reader rr(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Reader rr(nullptr, 0);
+  if (!r.Sub(&rr)) return false;
   return decode(rr, out) && rr.ok();
 }
 
@@ -83,9 +82,7 @@ bool ReadRecords(Reader& r, size_t min_size, std::vector<T>* out, Fn decode) {
   std::vector<T> v;
   v.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
-    T item;
-    if (!ReadRecord(r, &item, decode)) return false;
-    v.push_back(std::move(item));
+    if (!ReadRecord(r, &v.emplace_back(), decode)) return false;
   }
   *out = std::move(v);
   return true;
