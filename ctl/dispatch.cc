@@ -103,10 +103,13 @@ int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
     // stdout stays pure JSON; the names that matched nothing are reported beside it.
     for (const std::string& name : reply.unknown_names) err << NoSuchProcessLine(name) << "\n";
   } else {
-    for (const std::string& line : StatusLines(reply.processes, command.color)) {
-      out << line << "\n";
+    // One write of the whole text rather than a stream insertion per line.
+    std::string text = StatusText(reply.processes, command.color);
+    for (const std::string& name : reply.unknown_names) {
+      text += NoSuchProcessLine(name);
+      text += '\n';
     }
-    for (const std::string& name : reply.unknown_names) out << NoSuchProcessLine(name) << "\n";
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
   }
   return StatusExitCode(reply);
 }

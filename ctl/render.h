@@ -48,6 +48,11 @@ std::string StatusLine(const proto::ProcessInfo& info, size_t name_width, bool c
 // Every process's line, in the daemon's order.
 std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes,
                                      bool color = false);
+// The same lines as one text, each ending in a newline: what `status` prints.
+std::string StatusText(const std::vector<proto::ProcessInfo>& processes, bool color = false);
+// StatusLine appended to *out (which may hold earlier lines).
+void AppendStatusLine(std::string* out, const proto::ProcessInfo& info, size_t name_width,
+                      bool color = false);
 // The ANSI SGR sequence for a state ("\033[32m" for RUNNING); "" for a state shown plain.
 const char* StateColor(proto::ProcessState state);
 // Whether to colour: stdout is a terminal, $NO_COLOR is unset or empty (no-color.org),
