@@ -105,10 +105,6 @@ void AppendFullName(std::string* out, const ProcessInfo& info) {
   out->append(info.name);
 }
 
-size_t FullNameSize(const ProcessInfo& info) {
-  return info.group == info.name ? info.name.size() : info.group.size() + 1 + info.name.size();
-}
-
 // Appends parts separated by ", ", skipping empty ones.
 class JoinedParts {
  public:
@@ -294,10 +290,18 @@ std::string Describe(const ProcessInfo& info) {
   return out;
 }
 
+size_t FullNameSize(const ProcessInfo& info) {
+  return info.group == info.name ? info.name.size() : info.group.size() + 1 + info.name.size();
+}
+
+size_t NameColumnWidthFor(size_t longest_full_name) {
+  return std::max(longest_full_name, kMinNameWidth) + kNameGap;
+}
+
 size_t NameColumnWidth(const std::vector<ProcessInfo>& processes) {
-  size_t longest = kMinNameWidth;
+  size_t longest = 0;
   for (const ProcessInfo& info : processes) longest = std::max(longest, FullNameSize(info));
-  return longest + kNameGap;
+  return NameColumnWidthFor(longest);
 }
 
 void AppendStatusLine(std::string* out, const ProcessInfo& info, size_t name_width, bool color) {
@@ -326,18 +330,6 @@ std::vector<std::string> StatusLines(const std::vector<ProcessInfo>& processes, 
   lines.reserve(processes.size());
   for (const ProcessInfo& info : processes) lines.push_back(StatusLine(info, width, color));
   return lines;
-}
-
-std::string StatusText(const std::vector<ProcessInfo>& processes, bool color) {
-  const size_t width = NameColumnWidth(processes);
-  std::string text;
-  // A line is the name column, the state column and a description of some 60 bytes.
-  text.reserve(processes.size() * (width + kStateWidth + 64));
-  for (const ProcessInfo& info : processes) {
-    AppendStatusLine(&text, info, width, color);
-    text.push_back('\n');
-  }
-  return text;
 }
 
 const char* StateColor(ProcessState state) {
@@ -411,11 +403,16 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
 }
 
 int StatusExitCode(const proto::StatusReply& reply) {
-  if (!reply.unknown_names.empty()) return kExitNoSuchProcess;
+  bool all_running = true;
   for (const ProcessInfo& info : reply.processes) {
-    if (info.state != ProcessState::kRunning) return kExitNotRunning;
+    all_running = all_running && info.state == ProcessState::kRunning;
   }
-  return kExitOk;
+  return StatusExitCode(!reply.unknown_names.empty(), all_running);
+}
+
+int StatusExitCode(bool any_unknown_name, bool all_running) {
+  if (any_unknown_name) return kExitNoSuchProcess;
+  return all_running ? kExitOk : kExitNotRunning;
 }
 
 std::string ErrorText(ErrorCode code, const std::string& message) {

@@ -297,6 +297,24 @@ bool Decode(const std::vector<uint8_t>& payload, StatusReply* m) {
   });
 }
 
+bool DecodeStatusReply(const std::vector<uint8_t>& payload,
+                       const std::function<void(const ProcessInfo&)>& on_process,
+                       std::vector<std::string>* unknown_names) {
+  Reader r(payload);
+  uint32_t n = 0;
+  if (!r.Count(&n, kProcessInfoMin)) return false;
+  ProcessInfo info;
+  for (uint32_t i = 0; i < n; ++i) {
+    // Every field is read again into the reused object, so nothing of the last one remains
+    // except the appended fields an older daemon does not send: reset those.
+    info.status_text.clear();
+    info.retry_in_ms = 0;
+    if (!ReadRecord(r, &info, ReadProcessInfo)) return false;
+    on_process(info);
+  }
+  return ReadStrings(r, unknown_names) && r.ok();
+}
+
 bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m) {
   return DecodePayload(payload, m, [](Reader& r, ActionRequest* t) {
     return ReadStrings(r, &t->names) && r.I32(&t->signal);
