@@ -260,8 +260,14 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
       return Fail(ErrorCode::kTimeout,
                   "no answer from wardend on " + path_ + " within " + SecondsText(timeout));
     }
-    uint8_t buf[64 * 1024];
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+    // A reply whose header has arrived is read straight into the decoder, all that is missing
+    // at once (one allocation of the frame's size, no copy); otherwise a small read finds the
+    // header (and, for most replies, all of the frame).
+    uint8_t small[4096];
+    const size_t missing = decoder_.Missing();
+    uint8_t* into = missing > sizeof small ? decoder_.WriteSpace(missing) : small;
+    ssize_t n = ::read(fd_.get(), into, into == small ? sizeof small : missing);
+    if (into != small) decoder_.Commit(n > 0 ? static_cast<size_t>(n) : 0);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       if (errno == ECONNRESET) {
@@ -270,7 +276,7 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
       return Fail(ErrorCode::kIo, "cannot read from " + path_ + ": " + ErrnoText(errno));
     }
     if (n == 0) return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
-    decoder_.Feed(buf, static_cast<size_t>(n));
+    if (into == small) decoder_.Feed(small, static_cast<size_t>(n));
   }
 }
 

@@ -2,8 +2,8 @@
 
 #include <time.h>
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <string_view>
 
 #include "ctl/signals.h"
@@ -19,26 +19,106 @@ constexpr size_t kMinNameWidth = 30;  // supervisorctl's minimum name column, be
 constexpr size_t kNameGap = 3;
 constexpr size_t kStateWidth = 10;
 
-std::string OneDecimal(double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f", value);
-  return buf;
+// The append helpers below build a status line in place: `wardenctl status` of a thousand
+// processes then formats into one buffer, with no string per field or per line.
+
+void AppendUint(std::string* out, uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out->append(buf, end);
 }
 
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (part.empty()) continue;
-    if (!out.empty()) out += ", ";
-    out += part;
+void AppendInt(std::string* out, int64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out->append(buf, end);
+}
+
+// As printf's "%.1f" (std::to_chars with a precision is specified to round the same way).
+void AppendOneDecimal(std::string* out, double value) {
+  char buf[352];  // the longest "%.1f" of a double: 309 integer digits, a sign, ".d"
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, 1);
+  out->append(buf, end);
+}
+
+void AppendTwoDigits(std::string* out, uint64_t value) {  // "%02llu" of a value below 100
+  out->push_back(static_cast<char>('0' + value / 10));
+  out->push_back(static_cast<char>('0' + value % 10));
+}
+
+void AppendUptime(std::string* out, uint64_t uptime_ms) {
+  uint64_t total = uptime_ms / 1000;
+  uint64_t days = total / 86400;
+  uint64_t rest = total % 86400;
+  if (days != 0) {
+    AppendUint(out, days);
+    out->append(days == 1 ? " day, " : " days, ");
   }
-  return out;
+  AppendUint(out, rest / 3600);
+  out->push_back(':');
+  AppendTwoDigits(out, rest / 60 % 60);
+  out->push_back(':');
+  AppendTwoDigits(out, rest % 60);
 }
 
-std::string PadRight(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
+void AppendBytes(std::string* out, uint64_t bytes) {
+  if (bytes < 1024) {
+    AppendUint(out, bytes);
+    out->push_back('B');
+    return;
+  }
+  static constexpr char kUnits[] = {'K', 'M', 'G', 'T', 'P'};
+  double value = static_cast<double>(bytes) / 1024.0;
+  size_t unit = 0;
+  // Move up a unit when the value would print as 1024.0 or more.
+  while (std::round(value * 10.0) >= 1024.0 * 10.0 && unit + 1 < sizeof kUnits) {
+    value /= 1024.0;
+    ++unit;
+  }
+  AppendOneDecimal(out, value);
+  out->push_back(kUnits[unit]);
 }
+
+void AppendCpuPercent(std::string* out, uint64_t cpu_time_ms, uint64_t uptime_ms) {
+  if (uptime_ms == 0) {
+    out->append("0.0%");
+    return;
+  }
+  AppendOneDecimal(out, static_cast<double>(cpu_time_ms) * 100.0 / static_cast<double>(uptime_ms));
+  out->push_back('%');
+}
+
+void AppendStopTime(std::string* out, int64_t unix_ms) {
+  time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  struct tm local {};
+  if (localtime_r(&seconds, &local) == nullptr) return;
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%b %d %I:%M %p", &local);
+  out->append(buf, n);
+}
+
+void AppendFullName(std::string* out, const ProcessInfo& info) {
+  if (info.group != info.name) {
+    out->append(info.group);
+    out->push_back(':');
+  }
+  out->append(info.name);
+}
+
+// Appends parts separated by ", ", skipping empty ones.
+class JoinedParts {
+ public:
+  explicit JoinedParts(std::string* out) : out_(out), start_(out->size()) {}
+  void Add(std::string_view part) {
+    if (part.empty()) return;
+    if (out_->size() != start_) out_->append(", ");
+    out_->append(part);
+  }
+
+ private:
+  std::string* out_;
+  size_t start_;
+};
 
 bool HasLiveProcess(const ProcessInfo& info) {
   switch (info.state) {
@@ -51,26 +131,90 @@ bool HasLiveProcess(const ProcessInfo& info) {
   }
 }
 
-std::string LiveDescription(const ProcessInfo& info) {
-  std::string out = "pid " + std::to_string(info.pid) + ", uptime " + FormatUptime(info.uptime_ms);
+void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
+  out->append("pid ");
+  AppendInt(out, info.pid);
+  out->append(", uptime ");
+  AppendUptime(out, info.uptime_ms);
   // kernel_state 0 means wardend could not read /proc/PID: cpu and rss would be zeros, not
   // measurements, so they are left out with it.
   if (info.kernel_state != 0) {
-    out += ", state ";
-    out += static_cast<char>(info.kernel_state);
-    out += ", cpu " + FormatCpuPercent(info.cpu_time_ms, info.uptime_ms);
-    out += ", rss " + FormatBytes(info.rss_bytes);
+    out->append(", state ");
+    out->push_back(static_cast<char>(info.kernel_state));
+    out->append(", cpu ");
+    AppendCpuPercent(out, info.cpu_time_ms, info.uptime_ms);
+    out->append(", rss ");
+    AppendBytes(out, info.rss_bytes);
   }
   if (!info.children.empty()) {
-    out += ", children " + std::to_string(info.children.size());
+    out->append(", children ");
+    AppendUint(out, info.children.size());
     size_t zombies = 0;
     for (const proto::ChildProcess& child : info.children) {
       if (child.kernel_state == 'Z') ++zombies;
     }
-    if (zombies > 0) out += " (Z: " + std::to_string(zombies) + ")";
+    if (zombies > 0) {
+      out->append(" (Z: ");
+      AppendUint(out, zombies);
+      out->push_back(')');
+    }
   }
-  if (!info.status_text.empty()) out += ", status: " + info.status_text;
-  return out;
+  if (!info.status_text.empty()) {
+    out->append(", status: ");
+    out->append(info.status_text);
+  }
+}
+
+// The description column (Describe), appended to *out.
+void AppendDescription(std::string* out, const ProcessInfo& info) {
+  if (HasLiveProcess(info)) {
+    AppendLiveDescription(out, info);
+    return;
+  }
+  switch (info.state) {
+    case ProcessState::kStopped: {
+      JoinedParts parts(out);
+      parts.Add(info.reason);
+      if (info.stop_time_ms != 0) {
+        std::string when;  // "Nov 27 05:47 PM" fits std::string's inline buffer
+        AppendStopTime(&when, info.stop_time_ms);
+        parts.Add(when);
+      } else if (info.start_time_ms == 0) {
+        parts.Add("Not started");
+      }
+      return;
+    }
+    case ProcessState::kExited: {
+      JoinedParts parts(out);
+      parts.Add(info.reason);
+      parts.Add(ExitDescription(info.exit_kind, info.exit_value));
+      if (info.stop_time_ms != 0) {
+        std::string when;
+        AppendStopTime(&when, info.stop_time_ms);
+        parts.Add(when);
+      }
+      return;
+    }
+    case ProcessState::kFatal:
+    case ProcessState::kBackoff:
+      if (!info.reason.empty()) {
+        out->append(info.reason);
+      } else {
+        out->append("unknown error (try \"tail ");
+        AppendFullName(out, info);
+        out->append("\")");
+      }
+      // When the next attempt is (crash-loop and start-failure backoff).
+      if (info.state == ProcessState::kBackoff && info.retry_in_ms > 0) {
+        out->append(", next try in ");
+        AppendOneDecimal(out, static_cast<double>(info.retry_in_ms) / 1000.0);
+        out->push_back('s');
+      }
+      return;
+    default:
+      out->append(info.reason);
+      return;
+  }
 }
 
 nlohmann::ordered_json SecondsOrNull(int64_t unix_ms) {
@@ -105,43 +249,27 @@ const char* DoneWord(CommandKind kind) {
 }  // namespace
 
 std::string FormatUptime(uint64_t uptime_ms) {
-  uint64_t total = uptime_ms / 1000;
-  uint64_t days = total / 86400;
-  uint64_t rest = total % 86400;
-  char clock[32];
-  std::snprintf(
-      clock, sizeof clock, "%llu:%02llu:%02llu", static_cast<unsigned long long>(rest / 3600),
-      static_cast<unsigned long long>(rest / 60 % 60), static_cast<unsigned long long>(rest % 60));
-  if (days == 0) return clock;
-  return std::to_string(days) + (days == 1 ? " day, " : " days, ") + clock;
+  std::string out;
+  AppendUptime(&out, uptime_ms);
+  return out;
 }
 
 std::string FormatBytes(uint64_t bytes) {
-  if (bytes < 1024) return std::to_string(bytes) + "B";
-  static constexpr char kUnits[] = {'K', 'M', 'G', 'T', 'P'};
-  double value = static_cast<double>(bytes) / 1024.0;
-  size_t unit = 0;
-  // Move up a unit when the value would print as 1024.0 or more.
-  while (std::round(value * 10.0) >= 1024.0 * 10.0 && unit + 1 < sizeof kUnits) {
-    value /= 1024.0;
-    ++unit;
-  }
-  return OneDecimal(value) + kUnits[unit];
+  std::string out;
+  AppendBytes(&out, bytes);
+  return out;
 }
 
 std::string FormatCpuPercent(uint64_t cpu_time_ms, uint64_t uptime_ms) {
-  if (uptime_ms == 0) return "0.0%";
-  return OneDecimal(static_cast<double>(cpu_time_ms) * 100.0 / static_cast<double>(uptime_ms)) +
-         "%";
+  std::string out;
+  AppendCpuPercent(&out, cpu_time_ms, uptime_ms);
+  return out;
 }
 
 std::string FormatStopTime(int64_t unix_ms) {
-  time_t seconds = static_cast<time_t>(unix_ms / 1000);
-  struct tm local {};
-  if (localtime_r(&seconds, &local) == nullptr) return "";
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%b %d %I:%M %p", &local);
-  return std::string(buf, n);
+  std::string out;
+  AppendStopTime(&out, unix_ms);
+  return out;
 }
 
 std::string ExitDescription(ExitKind kind, int32_t value) {
@@ -157,50 +285,42 @@ std::string ExitDescription(ExitKind kind, int32_t value) {
 }
 
 std::string Describe(const ProcessInfo& info) {
-  if (HasLiveProcess(info)) return LiveDescription(info);
-  switch (info.state) {
-    case ProcessState::kStopped: {
-      std::string when;
-      if (info.stop_time_ms != 0) {
-        when = FormatStopTime(info.stop_time_ms);
-      } else if (info.start_time_ms == 0) {
-        when = "Not started";
-      }
-      return Join({info.reason, when});
-    }
-    case ProcessState::kExited:
-      return Join({info.reason, ExitDescription(info.exit_kind, info.exit_value),
-                   info.stop_time_ms != 0 ? FormatStopTime(info.stop_time_ms) : ""});
-    case ProcessState::kFatal:
-    case ProcessState::kBackoff: {
-      std::string why = !info.reason.empty()
-                            ? info.reason
-                            : "unknown error (try \"tail " + info.FullName() + "\")";
-      // When the next attempt is (crash-loop and start-failure backoff).
-      if (info.state == ProcessState::kBackoff && info.retry_in_ms > 0) {
-        why += ", next try in " + OneDecimal(static_cast<double>(info.retry_in_ms) / 1000.0) + "s";
-      }
-      return why;
-    }
-    default:
-      return info.reason;
-  }
+  std::string out;
+  AppendDescription(&out, info);
+  return out;
+}
+
+size_t FullNameSize(const ProcessInfo& info) {
+  return info.group == info.name ? info.name.size() : info.group.size() + 1 + info.name.size();
+}
+
+size_t NameColumnWidthFor(size_t longest_full_name) {
+  return std::max(longest_full_name, kMinNameWidth) + kNameGap;
 }
 
 size_t NameColumnWidth(const std::vector<ProcessInfo>& processes) {
-  size_t longest = kMinNameWidth;
-  for (const ProcessInfo& info : processes) longest = std::max(longest, info.FullName().size());
-  return longest + kNameGap;
+  size_t longest = 0;
+  for (const ProcessInfo& info : processes) longest = std::max(longest, FullNameSize(info));
+  return NameColumnWidthFor(longest);
+}
+
+void AppendStatusLine(std::string* out, const ProcessInfo& info, size_t name_width, bool color) {
+  const size_t start = out->size();
+  AppendFullName(out, info);
+  if (out->size() - start < name_width) out->append(start + name_width - out->size(), ' ');
+  const std::string_view state = proto::ProcessStateName(info.state);
+  const char* sgr = color ? StateColor(info.state) : "";
+  out->append(sgr);
+  out->append(state);
+  if (*sgr != '\0') out->append("\033[0m");
+  if (state.size() < kStateWidth) out->append(kStateWidth - state.size(), ' ');
+  AppendDescription(out, info);
+  while (out->size() > start && out->back() == ' ') out->pop_back();
 }
 
 std::string StatusLine(const ProcessInfo& info, size_t name_width, bool color) {
-  std::string state = proto::ProcessStateName(info.state);
-  std::string padding =
-      state.size() < kStateWidth ? std::string(kStateWidth - state.size(), ' ') : std::string();
-  const char* sgr = color ? StateColor(info.state) : "";
-  if (*sgr != '\0') state = sgr + state + "\033[0m";
-  std::string line = PadRight(info.FullName(), name_width) + state + padding + Describe(info);
-  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::string line;
+  AppendStatusLine(&line, info, name_width, color);
   return line;
 }
 
@@ -283,11 +403,16 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
 }
 
 int StatusExitCode(const proto::StatusReply& reply) {
-  if (!reply.unknown_names.empty()) return kExitNoSuchProcess;
+  bool all_running = true;
   for (const ProcessInfo& info : reply.processes) {
-    if (info.state != ProcessState::kRunning) return kExitNotRunning;
+    all_running = all_running && info.state == ProcessState::kRunning;
   }
-  return kExitOk;
+  return StatusExitCode(!reply.unknown_names.empty(), all_running);
+}
+
+int StatusExitCode(bool any_unknown_name, bool all_running) {
+  if (any_unknown_name) return kExitNoSuchProcess;
+  return all_running ? kExitOk : kExitNotRunning;
 }
 
 std::string ErrorText(ErrorCode code, const std::string& message) {

@@ -43,11 +43,18 @@ std::string Describe(const proto::ProcessInfo& info);
 
 // max(longest full name, 30) + 3.
 size_t NameColumnWidth(const std::vector<proto::ProcessInfo>& processes);
+// The same from the longest full name's size, for processes seen one at a time.
+size_t NameColumnWidthFor(size_t longest_full_name);
+// info.FullName().size(), without building the name.
+size_t FullNameSize(const proto::ProcessInfo& info);
 // One status line, without a newline and without trailing blanks.
 std::string StatusLine(const proto::ProcessInfo& info, size_t name_width, bool color = false);
 // Every process's line, in the daemon's order.
 std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes,
                                      bool color = false);
+// StatusLine appended to *out (which may hold earlier lines).
+void AppendStatusLine(std::string* out, const proto::ProcessInfo& info, size_t name_width,
+                      bool color = false);
 // The ANSI SGR sequence for a state ("\033[32m" for RUNNING); "" for a state shown plain.
 const char* StateColor(proto::ProcessState state);
 // Whether to colour: stdout is a terminal, $NO_COLOR is unset or empty (no-color.org),
@@ -65,6 +72,8 @@ nlohmann::ordered_json StatusJson(const std::vector<proto::ProcessInfo>& process
 
 // 4 if a name matched nothing; else 3 if any process listed is not RUNNING; else 0.
 int StatusExitCode(const proto::StatusReply& reply);
+// The same from what a reply decoded one process at a time showed.
+int StatusExitCode(bool any_unknown_name, bool all_running);
 
 // The lines for a start/stop/restart/signal reply, one per result (two for a good restart:
 // "web: stopped", "web: started"). A failure keeps supervisorctl's word first:

@@ -233,6 +233,42 @@ TEST(StatusLines, NameColumnFollowsTheLongestFullName) {
   EXPECT_EQ(lines[1].substr(width), "STOPPED   Not started");
 }
 
+TEST(StatusLine, AppendedLinesMatchStatusLine) {
+  // AppendStatusLine trims only its own line's trailing blanks, never into the text before it.
+  ProcessInfo unknown = Stopped();
+  unknown.state = ProcessState::kUnknown;
+  ProcessInfo fatal = Stopped("db");
+  fatal.state = ProcessState::kFatal;
+  ProcessInfo grouped = Running("web_00");
+  grouped.group = "web";
+  std::vector<ProcessInfo> list = {Running(), unknown, fatal, grouped, Stopped("a")};
+  const size_t width = NameColumnWidth(list);
+  EXPECT_EQ(NameColumnWidthFor(grouped.FullName().size()), 33u);
+  EXPECT_EQ(NameColumnWidthFor(40), 43u);
+  for (bool color : {false, true}) {
+    std::string text = "  ";
+    std::string expected = "  ";
+    for (const ProcessInfo& p : list) {
+      EXPECT_EQ(FullNameSize(p), p.FullName().size());
+      AppendStatusLine(&text, p, width, color);
+      expected += StatusLine(p, width, color);
+    }
+    EXPECT_EQ(text, expected);
+  }
+  std::string blank = " ";
+  ProcessInfo nameless = unknown;
+  nameless.name = nameless.group = "";
+  AppendStatusLine(&blank, nameless, 0);
+  EXPECT_EQ(blank, " UNKNOWN");
+}
+
+TEST(StatusExitCode, FromWhatAStreamShowed) {
+  EXPECT_EQ(StatusExitCode(false, true), kExitOk);
+  EXPECT_EQ(StatusExitCode(false, false), kExitNotRunning);
+  EXPECT_EQ(StatusExitCode(true, true), kExitNoSuchProcess);
+  EXPECT_EQ(StatusExitCode(true, false), kExitNoSuchProcess);
+}
+
 TEST(StatusLines, ShortNamesStillGetThirtyThreeColumns) {
   std::vector<ProcessInfo> list = {Stopped("a"), Stopped("bb")};
   std::vector<std::string> lines = StatusLines(list);

@@ -42,13 +42,37 @@ std::vector<uint8_t> EncodeFrame(uint16_t type, uint32_t request_id,
 
 void FrameDecoder::Feed(const uint8_t* data, size_t size) {
   if (failed_ || size == 0) return;  // a failed stream is never read again
-  // Compact before growing: drop the frames already handed out. Next() leaves pos_ > 0 only
-  // after returning a frame, so each byte is moved at most once per frame it trails.
+  Compact();
+  buf_.insert(buf_.end(), data, data + size);
+}
+
+uint8_t* FrameDecoder::WriteSpace(size_t size) {
+  Compact();
+  // Exactly this much: a caller asking for Missing() gets one allocation for the whole frame.
+  if (buf_.capacity() - buf_.size() < size) buf_.reserve(buf_.size() + size);
+  space_ = size;
+  buf_.resize(buf_.size() + size);
+  return buf_.data() + buf_.size() - size;
+}
+
+void FrameDecoder::Commit(size_t written) {
+  const size_t kept = failed_ ? 0 : std::min(written, space_);
+  buf_.resize(buf_.size() - space_ + kept);
+  space_ = 0;
+}
+
+size_t FrameDecoder::Missing() const {
+  const size_t avail = buf_.size() - pos_;
+  return !failed_ && checked_total_ > avail ? checked_total_ - avail : 0;
+}
+
+void FrameDecoder::Compact() {
+  // Drop the frames already handed out. Next() leaves pos_ > 0 only after returning a frame,
+  // so each byte is moved at most once per frame it trails.
   if (pos_ > 0) {
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
     pos_ = 0;
   }
-  buf_.insert(buf_.end(), data, data + size);
 }
 
 FrameDecoder::Outcome FrameDecoder::Next(Frame* frame, Status* error) {
@@ -97,9 +121,22 @@ FrameDecoder::Outcome FrameDecoder::Next(Frame* frame, Status* error) {
     return Outcome::kError;
   }
   const size_t total = kHeaderSize + h.payload_length;
-  if (avail < total) return Outcome::kNeedMore;
+  if (avail < total) {
+    checked_total_ = total;
+    return Outcome::kNeedMore;
+  }
+  checked_total_ = 0;
 
   frame->header = h;
+  if (pos_ == 0 && total == buf_.size() && buf_.capacity() > kKeepCapacity) {
+    // The buffer holds this one large frame alone and would be given back below anyway: hand
+    // it over as the payload (moving the payload down over the header) instead of copying it.
+    frame->payload = std::move(buf_);
+    frame->payload.erase(frame->payload.begin(),
+                         frame->payload.begin() + static_cast<std::ptrdiff_t>(kHeaderSize));
+    buf_ = std::vector<uint8_t>();
+    return Outcome::kFrame;
+  }
   frame->payload.assign(p + kHeaderSize, p + total);
   pos_ += total;
   if (pos_ == buf_.size()) {

@@ -52,12 +52,25 @@ class FrameDecoder {
   void Feed(const uint8_t* data, size_t size);
   Outcome Next(Frame* frame, Status* error);
 
+  // Feeding without a copy through a caller's buffer: WriteSpace(size) returns room for `size`
+  // bytes after those buffered (to read() into), Commit(written) keeps the first `written` of
+  // them (0 after a failed read). No other call may come between the two.
+  uint8_t* WriteSpace(size_t size);
+  void Commit(size_t written);
+  // The bytes the frame in progress still lacks, known once Next() has checked its header and
+  // answered kNeedMore; 0 before that, when a whole frame is buffered, or after an error.
+  size_t Missing() const;
+
   // Bytes buffered but not yet handed out (a frame in progress).
   size_t buffered() const { return buf_.size() - pos_; }
 
  private:
+  void Compact();
+
   std::vector<uint8_t> buf_;
   size_t pos_ = 0;
+  size_t space_ = 0;          // WriteSpace's size until Commit
+  size_t checked_total_ = 0;  // header + payload of the frame in progress, once checked
   bool failed_ = false;
   Status error_;
 };

@@ -70,9 +70,8 @@ void WriteRecord(Writer& w, const Writer& record) {
 // record's bytes, so it ignores fields appended by a later version.
 template <typename T, typename Fn>
 bool ReadRecord(Reader& r, T* out, Fn decode) {
-  std::string bytes;
-  if (!r.Str(&bytes)) return false;
-  Reader rr(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Reader rr(nullptr, 0);
+  if (!r.Sub(&rr)) return false;
   return decode(rr, out) && rr.ok();
 }
 
@@ -83,9 +82,7 @@ bool ReadRecords(Reader& r, size_t min_size, std::vector<T>* out, Fn decode) {
   std::vector<T> v;
   v.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
-    T item;
-    if (!ReadRecord(r, &item, decode)) return false;
-    v.push_back(std::move(item));
+    if (!ReadRecord(r, &v.emplace_back(), decode)) return false;
   }
   *out = std::move(v);
   return true;
@@ -298,6 +295,24 @@ bool Decode(const std::vector<uint8_t>& payload, StatusReply* m) {
     return ReadRecords(r, kProcessInfoMin, &t->processes, ReadProcessInfo) &&
            ReadStrings(r, &t->unknown_names);
   });
+}
+
+bool DecodeStatusReply(const std::vector<uint8_t>& payload,
+                       const std::function<void(const ProcessInfo&)>& on_process,
+                       std::vector<std::string>* unknown_names) {
+  Reader r(payload);
+  uint32_t n = 0;
+  if (!r.Count(&n, kProcessInfoMin)) return false;
+  ProcessInfo info;
+  for (uint32_t i = 0; i < n; ++i) {
+    // Every field is read again into the reused object, so nothing of the last one remains
+    // except the appended fields an older daemon does not send: reset those.
+    info.status_text.clear();
+    info.retry_in_ms = 0;
+    if (!ReadRecord(r, &info, ReadProcessInfo)) return false;
+    on_process(info);
+  }
+  return ReadStrings(r, unknown_names) && r.ok();
 }
 
 bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m) {

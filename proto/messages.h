@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -129,8 +130,8 @@ struct ProcessInfo {
   uint64_t rss_bytes = 0;    // resident set of the main process
   std::vector<ChildProcess> children;  // descendants of the main process, zombies included
   // Appended in issue 3 (absent from older daemons: then empty / 0).
-  std::string status_text;     // the last STATUS= the process sent (ready: notify), while it lives
-  uint64_t retry_in_ms = 0;    // BACKOFF: time until the next start attempt
+  std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
+  uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
 };
@@ -203,6 +204,12 @@ bool Decode(const std::vector<uint8_t>& payload, HelloReply* m);
 bool Decode(const std::vector<uint8_t>& payload, ErrorReply* m);
 bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m);
 bool Decode(const std::vector<uint8_t>& payload, StatusReply* m);
+// StatusReply one process at a time, for a reader that need not hold them all: calls
+// on_process for each in order with one ProcessInfo reused between calls, then fills
+// *unknown_names. False for a payload Decode would refuse (possibly after some calls).
+bool DecodeStatusReply(const std::vector<uint8_t>& payload,
+                       const std::function<void(const ProcessInfo&)>& on_process,
+                       std::vector<std::string>* unknown_names);
 bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m);
 bool Decode(const std::vector<uint8_t>& payload, ActionReply* m);
 bool Decode(const std::vector<uint8_t>& payload, PidRequest* m);

@@ -207,7 +207,7 @@ TEST(MessageBytesTest, StatusReplyLayout) {
       0x00, 0x00, 0x00, 0x05,                          // child record length
       0x00, 0x00, 0x00, 0x07,                          // child pid
       'Z',                                             // child kernel_state
-      0x00, 0x00, 0x00, 0x02, 'u', 'p',                // status_text (appended, issue 3)
+      0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended, issue 3)
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended, issue 3)
       0x00, 0x00, 0x00, 0x01,                          // unknown name count
       0x00, 0x00, 0x00, 0x01, 'x',                     // "x"
@@ -227,9 +227,9 @@ TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
   const size_t record_end = bytes.size() - 4;  // before the empty unknown-name list
   bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - appended),
               bytes.begin() + static_cast<std::ptrdiff_t>(record_end));
-  const uint32_t length = (uint32_t{bytes[4]} << 24 | uint32_t{bytes[5]} << 16 |
-                           uint32_t{bytes[6]} << 8 | bytes[7]) -
-                          static_cast<uint32_t>(appended);
+  const uint32_t length =
+      (uint32_t{bytes[4]} << 24 | uint32_t{bytes[5]} << 16 | uint32_t{bytes[6]} << 8 | bytes[7]) -
+      static_cast<uint32_t>(appended);
   bytes[4] = static_cast<uint8_t>(length >> 24);
   bytes[5] = static_cast<uint8_t>(length >> 16);
   bytes[6] = static_cast<uint8_t>(length >> 8);
@@ -240,6 +240,61 @@ TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
   EXPECT_EQ(out.processes[0].children.size(), 3u);
   EXPECT_EQ(out.processes[0].status_text, "");
   EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+}
+
+// DecodeStatusReply into a StatusReply, to compare with Decode.
+bool DecodeStreamed(const Bytes& payload, StatusReply* out) {
+  StatusReply r;
+  if (!DecodeStatusReply(
+          payload, [&r](const ProcessInfo& p) { r.processes.push_back(p); }, &r.unknown_names)) {
+    return false;
+  }
+  *out = std::move(r);
+  return true;
+}
+
+TEST(MessageBytesTest, StreamedStatusReplyMatchesDecode) {
+  // A record with the appended fields, then one without them (an older daemon's): the reused
+  // ProcessInfo must not carry the first one's status_text into the second.
+  ProcessInfo p = SampleProcess();
+  StatusReply one;
+  one.processes.push_back(p);
+  const Bytes full = Encode(one);
+  Bytes old = full;
+  const size_t appended = 4 + p.status_text.size() + 8;
+  old.erase(old.end() - 4 - static_cast<std::ptrdiff_t>(appended), old.end() - 4);
+  const uint32_t length =
+      (uint32_t{old[4]} << 24 | uint32_t{old[5]} << 16 | uint32_t{old[6]} << 8 | old[7]) -
+      static_cast<uint32_t>(appended);
+  Writer w;
+  w.U32(2);
+  Bytes payload = w.Take();
+  payload.insert(payload.end(), full.begin() + 4, full.end() - 4);
+  payload.insert(payload.end(),
+                 {static_cast<uint8_t>(length >> 24), static_cast<uint8_t>(length >> 16),
+                  static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)});
+  payload.insert(payload.end(), old.begin() + 8, old.end() - 4);
+  payload.insert(payload.end(), {0, 0, 0, 1, 0, 0, 0, 4, 'n', 'o', 'p', 'e'});
+
+  StatusReply decoded;
+  ASSERT_TRUE(Decode(payload, &decoded));
+  ASSERT_EQ(decoded.processes.size(), 2u);
+  EXPECT_EQ(decoded.processes[1].status_text, "");
+  StatusReply streamed;
+  ASSERT_TRUE(DecodeStreamed(payload, &streamed));
+  ExpectSame(streamed, decoded);
+
+  ASSERT_TRUE(DecodeStreamed(Encode(SampleStatusReply()), &streamed));
+  ExpectSame(streamed, SampleStatusReply());
+}
+
+TEST(DamagedPayloadTest, StreamedStatusReplyRefusesEveryProperPrefix) {
+  const Bytes payload = Encode(SampleStatusReply());
+  StatusReply out;
+  for (size_t n = 0; n < payload.size(); ++n) {
+    const Bytes prefix(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_FALSE(DecodeStreamed(prefix, &out)) << "prefix " << n;
+  }
 }
 
 TEST(MessageBytesTest, SmallFixedMessages) {

@@ -106,6 +106,15 @@ bool Reader::Str(std::string* s) {
   return true;
 }
 
+bool Reader::Sub(Reader* sub) {
+  uint32_t n;
+  if (!U32(&n)) return false;
+  const uint8_t* p;
+  if (!Take(n, &p)) return false;
+  *sub = Reader(p, n);
+  return true;
+}
+
 bool Reader::Count(uint32_t* n, size_t min_element_size) {
   uint32_t count;
   if (!U32(&count)) return false;

@@ -44,6 +44,8 @@ class Reader {
   bool I32(int32_t* v);
   bool I64(int64_t* v);
   bool Str(std::string* s);
+  // A u32 length then that many bytes, handed out as a Reader over them (no copy): a record.
+  bool Sub(Reader* sub);
   // A list count that cannot be right is refused before anything is allocated: each element
   // takes at least min_element_size bytes, so count * min_element_size <= remaining().
   bool Count(uint32_t* n, size_t min_element_size);
