@@ -186,8 +186,10 @@ void AppendDescription(std::string* out, const ProcessInfo& info) {
     }
     case ProcessState::kExited: {
       JoinedParts parts(out);
-      parts.Add(info.reason);
-      parts.Add(ExitDescription(info.exit_kind, info.exit_value));
+      // wardend's reason for an exit is often the exit itself ("exit status 3"): once.
+      const std::string exit = ExitDescription(info.exit_kind, info.exit_value);
+      if (info.reason != exit) parts.Add(info.reason);
+      parts.Add(exit);
       if (info.stop_time_ms != 0) {
         std::string when;
         AppendStopTime(&when, info.stop_time_ms);

@@ -158,6 +158,8 @@ TEST_F(RenderTest, ExitedSaysWhyAndWhen) {
   p.exit_kind = ExitKind::kSignaled;
   p.exit_value = SIGSEGV;
   EXPECT_EQ(Describe(p), "terminated by SIGSEGV, Nov 14 10:13 PM");
+  p.reason = "terminated by SIGSEGV";  // wardend's reason is the exit itself: said once
+  EXPECT_EQ(Describe(p), "terminated by SIGSEGV, Nov 14 10:13 PM");
   p.reason = "Exited too quickly (process log may have details)";
   EXPECT_EQ(Describe(p),
             "Exited too quickly (process log may have details), terminated by SIGSEGV, "
