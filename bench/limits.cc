@@ -80,6 +80,14 @@ bool WriteAll(int fd, const char* p, size_t n) {
   return true;
 }
 
+// stdin, stdout and stderr of a posix_spawn'd child on /dev/null.
+void StdioOnDevNull(posix_spawn_file_actions_t* actions) {
+  posix_spawn_file_actions_init(actions);
+  for (int fd = 0; fd < 3; ++fd) {
+    posix_spawn_file_actions_addopen(actions, fd, "/dev/null", O_RDWR, 0);
+  }
+}
+
 int Spawn(int n, const std::string& mode) {
   const bool use_fork = mode == "fork";
   const bool async = mode == "async";
@@ -88,10 +96,7 @@ int Spawn(int n, const std::string& mode) {
   std::vector<pid_t> pids;
   pids.reserve(size_t(n));
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd < 3; ++fd) {
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
-  }
+  StdioOnDevNull(&actions);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -185,10 +190,7 @@ int Supervise(int n) {
   char arg0[] = "sleep", arg1[] = "3600";
   char* argv[] = {arg0, arg1, nullptr};
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd < 3; ++fd) {
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
-  }
+  StdioOnDevNull(&actions);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -356,10 +358,7 @@ int ProcStat(int n, int iters) {
   char arg0[] = "sleep", arg1[] = "3600";
   char* argv[] = {arg0, arg1, nullptr};
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd < 3; ++fd) {
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
-  }
+  StdioOnDevNull(&actions);
   std::vector<pid_t> pids;
   std::vector<int> fds;
   for (int i = 0; i < n; ++i) {
