@@ -22,13 +22,8 @@ constexpr size_t kStateWidth = 10;
 // The append helpers below build a status line in place: `wardenctl status` of a thousand
 // processes then formats into one buffer, with no string per field or per line.
 
-void AppendUint(std::string* out, uint64_t value) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out->append(buf, end);
-}
-
-void AppendInt(std::string* out, int64_t value) {
+template <typename Integer>
+void AppendInteger(std::string* out, Integer value) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   out->append(buf, end);
@@ -51,10 +46,10 @@ void AppendUptime(std::string* out, uint64_t uptime_ms) {
   uint64_t days = total / 86400;
   uint64_t rest = total % 86400;
   if (days != 0) {
-    AppendUint(out, days);
+    AppendInteger(out, days);
     out->append(days == 1 ? " day, " : " days, ");
   }
-  AppendUint(out, rest / 3600);
+  AppendInteger(out, rest / 3600);
   out->push_back(':');
   AppendTwoDigits(out, rest / 60 % 60);
   out->push_back(':');
@@ -63,7 +58,7 @@ void AppendUptime(std::string* out, uint64_t uptime_ms) {
 
 void AppendBytes(std::string* out, uint64_t bytes) {
   if (bytes < 1024) {
-    AppendUint(out, bytes);
+    AppendInteger(out, bytes);
     out->push_back('B');
     return;
   }
@@ -133,7 +128,7 @@ bool HasLiveProcess(const ProcessInfo& info) {
 
 void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
   out->append("pid ");
-  AppendInt(out, info.pid);
+  AppendInteger(out, info.pid);
   out->append(", uptime ");
   AppendUptime(out, info.uptime_ms);
   // kernel_state 0 means wardend could not read /proc/PID: cpu and rss would be zeros, not
@@ -148,14 +143,14 @@ void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
   }
   if (!info.children.empty()) {
     out->append(", children ");
-    AppendUint(out, info.children.size());
+    AppendInteger(out, info.children.size());
     size_t zombies = 0;
     for (const proto::ChildProcess& child : info.children) {
       if (child.kernel_state == 'Z') ++zombies;
     }
     if (zombies > 0) {
       out->append(" (Z: ");
-      AppendUint(out, zombies);
+      AppendInteger(out, zombies);
       out->push_back(')');
     }
   }

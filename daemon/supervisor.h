@@ -203,7 +203,7 @@ class Supervisor {
   void Track(int pid, Process* process);
   void Untrack(int pid) {
     by_pid_.erase(pid);
-    facts_valid_ = false;
+    FactsChanged();
   }
   std::optional<os::ProcStat> ReadStat(int pid) const;
   void NotifyChange();

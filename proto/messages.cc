@@ -147,8 +147,13 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   p->state = static_cast<ProcessState>(state);
   p->exit_kind = static_cast<ExitKind>(exit_kind);
   if (!ReadRecords(r, kChildMin, &p->children, ReadChild)) return false;
-  // Appended fields: a record from an older daemon ends before them.
-  if (r.remaining() == 0) return true;
+  // Appended fields: a record from an older daemon ends before them (then they are reset, so
+  // that a ProcessInfo read again keeps nothing of the one before).
+  if (r.remaining() == 0) {
+    p->status_text.clear();
+    p->retry_in_ms = 0;
+    return true;
+  }
   return r.Str(&p->status_text) && r.U64(&p->retry_in_ms);
 }
 
@@ -303,12 +308,8 @@ bool DecodeStatusReply(const std::vector<uint8_t>& payload,
   Reader r(payload);
   uint32_t n = 0;
   if (!r.Count(&n, kProcessInfoMin)) return false;
-  ProcessInfo info;
+  ProcessInfo info;  // ReadProcessInfo sets every field: nothing of the last one remains
   for (uint32_t i = 0; i < n; ++i) {
-    // Every field is read again into the reused object, so nothing of the last one remains
-    // except the appended fields an older daemon does not send: reset those.
-    info.status_text.clear();
-    info.retry_in_ms = 0;
     if (!ReadRecord(r, &info, ReadProcessInfo)) return false;
     on_process(info);
   }
