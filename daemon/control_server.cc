@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "daemon/access.h"
 #include "daemon/events.h"
@@ -39,6 +41,12 @@ struct ControlServer::Connection {
   access::Peer peer;  // SO_PEERCRED; its user and groups are looked up at the first check
   // Per-process refusals (access::Decision::refused) to add to the reply of request id.
   std::unordered_map<uint32_t, std::vector<proto::ActionResult>> refused;
+  // Requests are numbered as they are served. Those answered with an error because memory ran
+  // out while serving them are kept here: a reply their operation still sends later is dropped
+  // (one reply per request).
+  uint64_t served = 0;
+  std::unordered_set<uint64_t> abandoned;
+  bool Abandoned(uint64_t serial) { return !abandoned.empty() && abandoned.erase(serial) > 0; }
   std::vector<std::shared_ptr<void>> streams;  // `tail -f` subscriptions; end with the connection
 };
 
@@ -318,6 +326,23 @@ access::Decision ControlServer::CheckAccess(Connection& c, uint16_t type,
 
 void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                                 const std::vector<uint8_t>& received) {
+  const uint64_t serial = ++c->served;
+  try {
+    Dispatch(c, type, id, serial, received);
+  } catch (const std::bad_alloc&) {
+    c->refused.erase(id);
+    try {
+      c->abandoned.insert(serial);
+      spdlog::error("out of memory serving a request of control client pid {}", c->peer_pid);
+      SendError(c, id, ErrorCode::kBusy, "wardend is out of memory; try again later", false);
+    } catch (const std::bad_alloc&) {
+      Close(c);  // not even the error fits: the client sees the connection end
+    }
+  }
+}
+
+void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                             uint64_t serial, const std::vector<uint8_t>& received) {
   auto malformed = [&](const char* what) {
     SendError(c, id, ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request",
               false);
@@ -338,10 +363,10 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
   if (!access.refused.empty()) c->refused[id] = std::move(access.refused);
   const std::vector<uint8_t>& payload = access.payload ? *access.payload : received;
   std::weak_ptr<Connection> weak = c;
-  auto reply_later = [this, weak, id](MessageType reply_type) {
-    return [this, weak, id, reply_type](std::vector<proto::ActionResult> results) {
+  auto reply_later = [this, weak, id, serial](MessageType reply_type) {
+    return [this, weak, id, serial, reply_type](std::vector<proto::ActionResult> results) {
       auto conn = weak.lock();
-      if (!conn || conn->closed) return;
+      if (!conn || conn->closed || conn->Abandoned(serial)) return;
       Send(conn, Type(reply_type), id, proto::Encode(proto::ActionReply{std::move(results)}));
     };
   };
@@ -442,10 +467,10 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
       }
       auto reply_type = static_cast<uint16_t>(type | proto::kReplyBit);
       supervisor_.Update(
-          request.names, [this, weak, id, reply_type](::warden::Status status,
-                                                      std::vector<proto::ActionResult> results) {
+          request.names, [this, weak, id, serial, reply_type](
+                             ::warden::Status status, std::vector<proto::ActionResult> results) {
             auto conn = weak.lock();
-            if (!conn || conn->closed) return;
+            if (!conn || conn->closed || conn->Abandoned(serial)) return;
             if (!status.ok()) {
               SendError(conn, id, status.code(), status.message(), false);
               return;
@@ -469,9 +494,10 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
         return;
       }
       reexec_checking_ = true;
-      reexec_check_([this, weak, id, pid = c->peer_pid, uid = c->peer_uid](Status can) {
+      reexec_check_([this, weak, id, serial, pid = c->peer_pid, uid = c->peer_uid](Status can) {
         reexec_checking_ = false;
         auto conn = weak.lock();
+        if (conn && conn->Abandoned(serial)) conn = nullptr;
         if (!can.ok()) {
           spdlog::warn("reexec requested by pid {} refused: {}", pid, can.message());
           if (conn && !conn->closed) SendError(conn, id, can.code(), can.message(), false);

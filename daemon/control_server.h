@@ -70,8 +70,12 @@ class ControlServer {
   void OnWritable(const std::shared_ptr<Connection>& c);
   // The access check of one request (daemon/access.h) for the connection's peer.
   access::Decision CheckAccess(Connection& c, uint16_t type, const std::vector<uint8_t>& payload);
+  // Serves one request; memory running out while serving it gets an error reply (BUSY) and
+  // drops whatever reply that request would still have sent.
   void HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
-                   const std::vector<uint8_t>& payload);
+                   const std::vector<uint8_t>& received);
+  void Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id, uint64_t serial,
+                const std::vector<uint8_t>& payload);
   void Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
             const std::vector<uint8_t>& payload);
   void SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,

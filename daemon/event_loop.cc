@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,24 @@
 #include <vector>
 
 namespace warden {
+namespace {
+
+// Runs one piece of the loop's work. Memory running out inside it ends that piece of work,
+// not wardend: the loop goes on with the next event (docs/design.md, "When memory runs out").
+// The message is written without allocating.
+template <typename Fn>
+void Guarded(Fn&& work) {
+  try {
+    work();
+  } catch (const std::bad_alloc&) {
+    static constexpr char kMessage[] =
+        "wardend: out of memory: one event's work was abandoned; supervision goes on\n";
+    ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    (void)ignored;
+  }
+}
+
+}  // namespace
 
 Status EventLoop::Init() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
@@ -106,14 +125,20 @@ void EventLoop::RunDueTimers() {
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto node = timers_.extract(timers_.begin());
     timer_deadline_.erase(node.key().second);
-    node.mapped()();  // may add or cancel timers
+    Guarded([&] { node.mapped()(); });  // may add or cancel timers
     RunPosted();
   }
   RearmTimerFd();
 }
 
 void EventLoop::RunPosted() {
-  posted_.RunAll();  // a task may post more
+  // A task may post more. One that throws has been taken off the queue: the rest still run.
+  bool done = false;
+  while (!done)
+    Guarded([&] {
+      posted_.RunAll();
+      done = true;
+    });
 }
 
 void EventLoop::Run() {
@@ -146,7 +171,7 @@ void EventLoop::Run() {
       const std::shared_ptr<Source>* source = Find(r.key);
       if (source == nullptr) continue;
       std::shared_ptr<Source> keep = *source;
-      keep->callback(r.events);
+      Guarded([&] { keep->callback(r.events); });
       RunPosted();
       if (!running_) break;
     }

@@ -221,6 +221,12 @@ Status CheckNow(Supervisor& supervisor) {
   if (supervisor.shutting_down()) {
     return Status(ErrorCode::kShuttingDown, "wardend is shutting down");
   }
+  if (size_t removing = supervisor.removing_count(); removing > 0) {
+    // The new image would not know them: they would run on unsupervised.
+    return Status(ErrorCode::kBusy, std::to_string(removing) +
+                                        " process(es) removed by an update are still stopping; "
+                                        "try again once they are gone");
+  }
   if (size_t held = supervisor.logs().HeldBytes(); held > 0) {
     return Status(ErrorCode::kBusy, "log files refuse writes (disk full?) and " +
                                         std::to_string(held) +

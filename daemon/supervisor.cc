@@ -93,6 +93,7 @@ Process::Process(Supervisor& supervisor, std::shared_ptr<const config::Program> 
       program_(std::move(program)),
       name_(std::move(name)),
       full_name_(name_.FullName()),
+      id_(++supervisor.next_id_),
       logs_(supervisor.logs(), full_name_),
       machine_(PolicyFor(*program_), this),
       serial_(++supervisor.next_serial_) {}
@@ -108,9 +109,16 @@ Process::~Process() {
 }
 
 void Process::Replace(std::shared_ptr<const config::Program> program) {
+  pending_program_.reset();  // the newest definition wins
   program_ = std::move(program);
   machine_.SetPolicy(PolicyFor(*program_));
   logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
+}
+
+void Process::ApplyPendingProgram() {
+  if (!pending_program_) return;
+  spdlog::info("{}: now stopped: its new definition takes effect", full_name_);
+  Replace(std::move(pending_program_));
 }
 
 core::SpawnOutcome Process::Spawn() {
@@ -198,6 +206,8 @@ void Process::OnStateChange(core::State from, core::State to) {
       event.pid = last_pid_;
     }
     supervisor_.events().Publish(event);
+    // A definition that waited for the stop is in place before any observer starts it again.
+    if (IsStoppedState(to)) ApplyPendingProgram();
     // Observers may add observers: run the ones present now, keep those not finished.
     std::vector<Observer> current;
     current.swap(observers_);
@@ -230,6 +240,7 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   auto process = std::make_unique<Process>(*this, std::move(program), std::move(name));
   Process* raw = process.get();
   by_full_name_[raw->full_name()] = raw;
+  by_id_[raw->id()] = raw;
   state_counts_[core::State::kStopped]++;
   processes_.push_back(std::move(process));
   tree_valid_ = false;  // the scan has no slot for it
@@ -250,17 +261,29 @@ void Supervisor::SortProcesses() {
 }
 
 void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
-  auto destroy = [this, process, done = std::move(done)] {
+  // From now on no name resolves to it and nothing starts it; a program of the same name added
+  // meanwhile is a new process that waits for this one to stop (PumpStarts).
+  process->removing_ = true;
+  by_full_name_.erase(process->full_name());
+  jobs_.Forget(process->id());
+  CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
+  tree_valid_ = false;
+  FactsChanged();
+  const uint64_t id = process->id();
+  auto destroy = [this, id, done = std::move(done)] {
     // Never destroy a process inside its own notification: do it as a separate step.
-    loop_.Post([this, process, done] {
-      process->FinishObservers(core::State::kStopped);
-      state_counts_[process->machine().state()]--;
-      by_full_name_.erase(process->full_name());
+    loop_.Post([this, id, done] {
+      Process* gone = Find(id);
+      if (gone == nullptr) return done();
+      gone->FinishObservers(core::State::kStopped);
+      state_counts_[gone->machine().state()]--;
+      by_id_.erase(id);
       auto it = std::find_if(processes_.begin(), processes_.end(),
-                             [process](const auto& p) { return p.get() == process; });
+                             [gone](const auto& p) { return p.get() == gone; });
       if (it != processes_.end()) processes_.erase(it);
       tree_valid_ = false;
       FactsChanged();
+      PumpStarts();  // a successor of the same name may start now
       done();
     });
   };
@@ -273,6 +296,11 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
     destroy();
     return true;
   });
+}
+
+size_t Supervisor::removing_count() const {
+  return static_cast<size_t>(std::count_if(processes_.begin(), processes_.end(),
+                                           [](const auto& p) { return p->removing(); }));
 }
 
 void Supervisor::ReapChildren() {
@@ -313,6 +341,7 @@ Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) 
   auto choose_if = [&](bool wildcard, auto predicate) {
     bool any = false;
     for (size_t i = 0; i < processes_.size(); ++i) {
+      if (processes_[i]->removing()) continue;
       if (predicate(*processes_[i])) {
         picked[i] = std::max(picked[i], wildcard ? kWildcard : kExplicit);
         any = true;
@@ -340,7 +369,7 @@ Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) 
     if (!any) out.unknown.push_back(name);
   }
   for (size_t i = 0; i < processes_.size(); ++i) {
-    if (picked[i] == kNo) continue;
+    if (picked[i] == kNo) continue;  // removing ones were never picked
     out.processes.push_back(processes_[i].get());
     out.explicitly.push_back(picked[i] == kExplicit);
   }
@@ -468,6 +497,7 @@ Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
 void Supervisor::Update(
     const std::vector<std::string>& names,
     std::function<void(::warden::Status, std::vector<proto::ActionResult>)> done) {
+  done = jobs_.Completion(jobs_.Open(JobKind::kUpdate), std::move(done));
   config::LoadResult loaded = config::LoadConfigFile(config_.path);
   if (!loaded.config) {
     std::string message;
@@ -548,7 +578,7 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
 
     std::vector<Process*> existing;
     for (auto& p : processes_) {
-      if (p->program().name == change.name) existing.push_back(p.get());
+      if (p->program().name == change.name && !p->removing()) existing.push_back(p.get());
     }
     const config::Program* program = config_.FindProgram(change.name);
     if (change.kind == config::ProgramChange::Kind::kRemoved || program == nullptr) {
@@ -569,34 +599,57 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
                          [&](const auto& n) { return n.FullName() == full; });
     };
     bool restarted = false;
+    bool at_next_start = false;
     for (Process* p : existing) {
       if (!wanted_has(p->full_name())) {
         op->pending++;
         RemoveProcess(p, [op] { op->Finish(); });
+        restarted = restarted || change.restart;  // its instances are replaced
         continue;
       }
-      core::State state = p->machine().state();
-      bool running = !IsStoppedState(state) && state != core::State::kBackoff;
-      if (change.restart && running) {
+      const core::State state = p->machine().state();
+      const bool up = state == core::State::kStarting || state == core::State::kRunning;
+      if (!change.restart) {
+        p->Replace(shared);  // supervision keys: live
+      } else if (up) {
+        // Stopped now, started again with the new definition once down, unless a client's stop
+        // or an update's removal comes first, or a restart in flight starts it anyway.
         restarted = true;
         op->pending++;
+        p->pending_program_ = shared;
         (void)p->machine().Stop(EventLoop::Now());
-        p->Observe([this, p, shared, op](core::State s) {
+        const uint64_t stops = p->stop_requests_;
+        p->Observe([this, p, op, stops](core::State s) {
           if (!IsStoppedState(s)) return false;
-          p->Replace(shared);
+          const core::State now = p->machine().state();
+          if (p->removing() || p->stop_requests_ != stops || p->start_after_stop() ||
+              p->start_pending() || !IsStoppedState(now)) {
+            op->Finish();
+            return true;
+          }
           StartOne(p, [op](proto::ActionResult r) {
             if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
             op->Finish();
           });
           return true;
         });
+      } else if (state == core::State::kStopping) {
+        // On its way down: the new definition waits for the stop. A restart in flight then
+        // starts it with the new definition; otherwise it stays stopped, as asked.
+        p->pending_program_ = shared;
+        (p->start_after_stop() ? restarted : at_next_start) = true;
       } else {
-        p->Replace(shared);
+        p->Replace(shared);  // not running: its next start uses the new definition
+        at_next_start = true;
       }
     }
     for (const auto& name : wanted) {
       if (by_full_name_.count(name.FullName())) continue;
       Process* added = AddProcess(shared, name);
+      // The removed process of the same name, if it is still stopping, goes first.
+      for (const auto& p : processes_) {
+        if (p->removing() && p->full_name() == added->full_name()) added->predecessor_ = p->id();
+      }
       if (shared->autostart && !shutting_down_) {
         op->pending++;
         StartOne(added, [op](proto::ActionResult r) {
@@ -611,9 +664,11 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
     } else {
       std::string keys;
       for (const auto& k : change.keys) keys += (keys.empty() ? "" : ", ") + k;
-      op->result.message = std::string(restarted ? "updated process group (restarted: "
-                                                 : "updated process group (applied live: ") +
-                           keys + ")";
+      op->result.message =
+          std::string(restarted       ? "updated process group (restarted: "
+                      : at_next_start ? "updated process group (at the next start: "
+                                      : "updated process group (applied live: ") +
+          keys + ")";
       spdlog::info("{}: {}", change.name, op->result.message);
     }
     op->Finish();

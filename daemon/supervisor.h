@@ -23,6 +23,7 @@
 #include "daemon/dependencies.h"
 #include "daemon/event_loop.h"
 #include "daemon/events.h"
+#include "daemon/jobs.h"
 #include "daemon/log_capture.h"
 #include "daemon/orphans.h"
 #include "daemon/os.h"
@@ -57,13 +58,23 @@ class Process final : public core::ProcessHost {
   // Takes a new definition of the same program: supervision settings apply from now on; the
   // running process keeps what it was started with until it is restarted.
   void Replace(std::shared_ptr<const config::Program> program);
+  // Installs pending_program_, if any (the process is not up).
+  void ApplyPendingProgram();
   const config::ProcessName& name() const { return name_; }
   const std::string& full_name() const { return full_name_; }
+  // Its identity for jobs and callbacks that outlive a loop turn: never reused within one
+  // wardend (a program removed and added again is a new process with a new id). Whoever keeps
+  // it looks the process up again (Supervisor::Find) on every use.
+  uint64_t id() const { return id_; }
+  // An update removed it: it is being stopped and will then be destroyed. Nothing starts it,
+  // no name resolves to it, and a job that waits for it ends for it with "removed by update".
+  bool removing() const { return removing_; }
   ProcessLogs& logs() { return logs_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
   int64_t stop_wall_ms() const { return stop_wall_ms_; }
 
-  // Called (from the loop, after the change) with each new state until it returns true.
+  // Called (from the loop, after the change) with each new state until it returns true. An
+  // observer lives inside its process, so it may use the process; anything else keeps ids.
   using Observer = std::function<bool(core::State)>;
   void Observe(Observer observer) { observers_.push_back(std::move(observer)); }
   // Tells every observer the process reached `state` for good (it is being removed).
@@ -88,8 +99,18 @@ class Process final : public core::ProcessHost {
   friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
   Supervisor& supervisor_;
   std::shared_ptr<const config::Program> program_;
+  // A definition that changed a process-shaping key while the process was up: it takes effect
+  // once the process has stopped, before anything starts it again (ApplyPendingProgram).
+  std::shared_ptr<const config::Program> pending_program_;
   config::ProcessName name_;
   std::string full_name_;
+  uint64_t id_ = 0;
+  bool removing_ = false;
+  // The id of the removed process of the same name that must stop before this one may start.
+  uint64_t predecessor_ = 0;
+  // Stops requested by a client or shutdown (not by a restart): a restart or an update that
+  // planned to start the process afterwards does not when this moved meanwhile.
+  uint64_t stop_requests_ = 0;
   ProcessLogs logs_;
   core::ProcessMachine machine_;
   EventLoop::TimerId timer_ = 0;
@@ -131,6 +152,17 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   EventLoop& loop() { return loop_; }
+  // The process with this id (Process::id()), removing ones included; null once destroyed.
+  Process* Find(uint64_t id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+  // Every process, in priority order, removing ones included (for checks and tests).
+  const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
+  // The control operations in flight (daemon/jobs.h).
+  const JobTable& jobs() const { return jobs_; }
+  // Processes removed by an update that are still stopping.
+  size_t removing_count() const;
   // Program output capture: pipes, log files, tail -f (daemon/log_capture.h).
   LogCapture& logs() { return log_capture_; }
   const config::Config& config() const { return config_; }
@@ -267,8 +299,11 @@ class Supervisor {
   EventLoop& loop_;
   LogCapture log_capture_{loop_};  // before the processes, whose logs it feeds
   config::Config config_;
-  std::vector<std::unique_ptr<Process>> processes_;  // priority order
-  std::unordered_map<std::string, Process*> by_full_name_;
+  std::vector<std::unique_ptr<Process>> processes_;         // priority order
+  std::unordered_map<std::string, Process*> by_full_name_;  // not the removing ones
+  std::unordered_map<uint64_t, Process*> by_id_;
+  uint64_t next_id_ = 0;
+  JobTable jobs_;
   struct Tracked {
     Process* process = nullptr;
     UniqueFd stat;  // invalid when none was kept

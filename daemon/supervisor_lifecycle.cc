@@ -40,6 +40,11 @@ bool IsSettledStopped(const Process& p) {
 
 proto::ActionResult Ok(const std::string& name) { return {name, ErrorCode::kOk, ""}; }
 
+// What a job reports for a process that an update removed while the job was under way.
+proto::ActionResult Removed(const std::string& name) {
+  return {name, ErrorCode::kNotFound, "removed by update"};
+}
+
 // One result per slot; `done` once the last one is in.
 struct Collect {
   std::vector<proto::ActionResult> results;
@@ -56,9 +61,12 @@ struct Collect {
 };
 
 // Stops processes tier by tier: every process of one tier, then (once all of them are
-// stopped) the next lower tier. Observers hold the batch; nothing holds itself.
+// stopped) the next lower tier. Observers hold the batch; nothing holds itself. Processes are
+// held by id and looked up when their tier comes: an update may remove one meanwhile.
 struct StopBatch {
-  std::vector<Process*> processes;  // descending tier
+  const Supervisor* supervisor = nullptr;
+  std::vector<uint64_t> ids;  // descending tier
+  std::vector<std::string> names;
   std::vector<int> tiers;
   std::vector<proto::ActionResult> results;
   size_t next = 0;       // first process of the next tier
@@ -68,9 +76,9 @@ struct StopBatch {
 };
 
 void RunTiers(const std::shared_ptr<StopBatch>& batch) {
-  auto& procs = batch->processes;
+  const size_t count = batch->ids.size();
   while (batch->in_flight == 0) {
-    if (batch->next == procs.size()) {
+    if (batch->next == count) {
       if (batch->done) {
         auto callback = std::move(batch->done);
         batch->done = nullptr;
@@ -80,9 +88,13 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
     }
     const int tier = batch->tiers[batch->next];
     size_t end = batch->next;
-    while (end < procs.size() && batch->tiers[end] == tier) ++end;
+    while (end < count && batch->tiers[end] == tier) ++end;
     for (size_t i = batch->next; i < end; ++i) {
-      Process* p = procs[i];
+      Process* p = batch->supervisor->Find(batch->ids[i]);
+      if (p == nullptr) {  // removed and destroyed while an earlier tier stopped
+        batch->results[i] = Removed(batch->names[i]);
+        continue;
+      }
       const bool was_pending = p->start_pending();
       if (was_pending) batch->cancel_start(p);
       ::warden::Status stopped = p->machine().Stop(EventLoop::Now());
@@ -98,7 +110,7 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
       batch->in_flight++;
       p->Observe([batch, i, p](core::State state) {
         if (!IsStoppedState(state)) return false;
-        batch->results[i] = Ok(p->full_name());
+        batch->results[i] = p->removing() ? Removed(p->full_name()) : Ok(p->full_name());
         if (--batch->in_flight == 0) RunTiers(batch);
         return true;
       });
@@ -115,6 +127,7 @@ const DependencyGraph& Supervisor::Graph() const {
   std::vector<DependencyGraph::Program> input;
   std::unordered_set<std::string> seen;
   for (const auto& p : processes_) {
+    if (p->removing()) continue;
     const config::Program& program = p->program();
     if (!seen.insert(program.name).second) continue;
     input.push_back({program.name, program.priority, program.depends_on});
@@ -129,7 +142,7 @@ const DependencyGraph& Supervisor::Graph() const {
 std::vector<Process*> Supervisor::ProcessesOf(const std::string& program) const {
   std::vector<Process*> out;
   for (const auto& p : processes_) {
-    if (p->program().name == program) out.push_back(p.get());
+    if (p->program().name == program && !p->removing()) out.push_back(p.get());
   }
   return out;
 }
@@ -172,6 +185,10 @@ void Supervisor::RequestStart(Process* process, std::function<void(proto::Action
   const std::string& name = process->full_name();
   if (shutting_down_) {
     reply({name, ErrorCode::kShuttingDown, "wardend is shutting down"});
+    return;
+  }
+  if (process->removing()) {
+    reply(Removed(name));
     return;
   }
   if (!process->start_pending_ && IsUp(process->machine().state())) {
@@ -218,6 +235,13 @@ void Supervisor::PumpStarts() {
     progress = false;
     for (Process* q : order) {
       if (!q->start_pending_) continue;
+      if (q->predecessor_ != 0) {
+        if (Find(q->predecessor_) != nullptr) {
+          q->hold_reason_ = "waiting for the previous instance to stop";
+          continue;
+        }
+        q->predecessor_ = 0;  // gone: this one may start
+      }
       if (q->machine().state() == core::State::kStopping) {
         q->hold_reason_ = "waiting for the previous instance to stop";
         continue;
@@ -263,6 +287,7 @@ void Supervisor::Launch(Process* process) {
       std::move(process->start_waiters_));
   process->start_waiters_.clear();
   const std::string name = process->full_name();
+  process->ApplyPendingProgram();  // it is not up: a definition that waited for its stop applies
   auto finish = [waiters](const proto::ActionResult& r) {
     for (auto& waiter : *waiters) waiter(r);
   };
@@ -274,6 +299,10 @@ void Supervisor::Launch(Process* process) {
   if (waiters->empty()) return;
   // Start always changes the state (to STARTING at least), so the observer sees every step.
   process->Observe([process, name, finish](core::State state) {
+    if (process->removing() && IsStoppedState(state)) {
+      finish(Removed(name));
+      return true;
+    }
     switch (state) {
       case core::State::kStarting:
         return false;
@@ -327,11 +356,24 @@ void Supervisor::OnProcessChanged(Process* process, core::State to) {
   PumpStarts();
 }
 
+namespace {
+
+std::vector<uint64_t> IdsOf(const std::vector<Process*>& processes) {
+  std::vector<uint64_t> ids;
+  ids.reserve(processes.size());
+  for (const Process* p : processes) ids.push_back(p->id());
+  return ids;
+}
+
+}  // namespace
+
 // Like supervisorctl: "all" and "group:*" pass over processes already in the wanted state;
 // a process named on its own reports "already started" / "not running" instead.
 void Supervisor::Start(const std::vector<std::string>& names, ResultsCallback done) {
   Resolved resolved = Resolve(names);
   DropSettled(&resolved, /*want_running=*/true);
+  const JobTable::Id job = jobs_.Open(JobKind::kStart, IdsOf(resolved.processes));
+  done = jobs_.Completion(job, std::move(done));
   const size_t total = resolved.unknown.size() + resolved.processes.size();
   if (total == 0) {
     done({});
@@ -355,13 +397,18 @@ void Supervisor::Start(const std::vector<std::string>& names, ResultsCallback do
 
 void Supervisor::StopTiers(std::vector<Process*> processes, ResultsCallback done) {
   const DependencyGraph& graph = Graph();
-  auto batch = std::make_shared<StopBatch>();
-  batch->processes.assign(processes.rbegin(), processes.rend());
-  std::stable_sort(batch->processes.begin(), batch->processes.end(), [&](Process* a, Process* b) {
+  std::reverse(processes.begin(), processes.end());
+  std::stable_sort(processes.begin(), processes.end(), [&](Process* a, Process* b) {
     return graph.Tier(a->program().name) > graph.Tier(b->program().name);
   });
-  for (Process* p : batch->processes) batch->tiers.push_back(graph.Tier(p->program().name));
-  batch->results.resize(batch->processes.size());
+  auto batch = std::make_shared<StopBatch>();
+  batch->supervisor = this;
+  for (Process* p : processes) {
+    batch->ids.push_back(p->id());
+    batch->names.push_back(p->full_name());
+    batch->tiers.push_back(graph.Tier(p->program().name));
+  }
+  batch->results.resize(processes.size());
   batch->done = std::move(done);
   batch->cancel_start = [this](Process* p) {
     CancelStart(p, {p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
@@ -377,11 +424,16 @@ void Supervisor::Stop(const std::vector<std::string>& names, ResultsCallback don
     unknown.push_back({name, ErrorCode::kNotFound, "no such process"});
   }
   for (Process* p : resolved.processes) p->hold_reason_.clear();  // stopped on request now
-  StopTiers(WithDependents(resolved.processes),
-            [unknown, done = std::move(done)](std::vector<proto::ActionResult> results) {
-              results.insert(results.begin(), unknown.begin(), unknown.end());
-              done(std::move(results));
-            });
+  std::vector<Process*> stop = WithDependents(resolved.processes);
+  // A restart or update in flight that meant to start one of them afterwards does not now.
+  for (Process* p : stop) ++p->stop_requests_;
+  const JobTable::Id job = jobs_.Open(JobKind::kStop, IdsOf(stop));
+  StopTiers(std::move(stop),
+            jobs_.Completion(job, ResultsCallback([unknown, done = std::move(done)](
+                                                      std::vector<proto::ActionResult> results) {
+                               results.insert(results.begin(), unknown.begin(), unknown.end());
+                               done(std::move(results));
+                             })));
 }
 
 void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback done) {
@@ -394,6 +446,8 @@ void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback 
                        resolved.processes.end();
     if (named || !IsSettledStopped(*p)) start.push_back(p);
   }
+  const JobTable::Id job = jobs_.Open(JobKind::kRestart, IdsOf(stop));
+  done = jobs_.Completion(job, std::move(done));
   const size_t total = resolved.unknown.size() + start.size();
   if (total == 0) {
     done({});
@@ -421,17 +475,43 @@ void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback 
 
 void Supervisor::StopThenStart(std::vector<Process*> stop, std::vector<Process*> start,
                                std::function<void(size_t, proto::ActionResult)> started) {
-  // Marked until the stops are done, so that a re-execution meanwhile carries the start over.
-  for (Process* p : start) ++p->start_after_stop_;
-  StopTiers(std::move(stop), [this, start,
+  // What is to start, by id: an update may remove any of them while the stops go on. Marked
+  // until the stops are done, so that a re-execution meanwhile carries the start over, and an
+  // update that changes one of them leaves its start to this restart.
+  struct Planned {
+    uint64_t id;
+    std::string name;
+    uint64_t stop_requests;  // a client's stop since then cancels the start
+  };
+  std::vector<Planned> planned;
+  planned.reserve(start.size());
+  for (Process* p : start) {
+    ++p->start_after_stop_;
+    planned.push_back({p->id(), p->full_name(), p->stop_requests_});
+  }
+  StopTiers(std::move(stop), [this, planned = std::move(planned),
                               started = std::move(started)](std::vector<proto::ActionResult>) {
-    for (Process* p : start) --p->start_after_stop_;
-    for (size_t i = 0; i < start.size(); ++i) {
-      if (!started) {
-        RequestStart(start[i], nullptr);
+    for (const Planned& plan : planned) {
+      if (Process* p = Find(plan.id)) --p->start_after_stop_;
+    }
+    for (size_t i = 0; i < planned.size(); ++i) {
+      auto report = [&started, i](proto::ActionResult r) {
+        if (started) started(i, std::move(r));
+      };
+      Process* p = Find(planned[i].id);
+      if (p == nullptr || p->removing()) {
+        report(Removed(planned[i].name));
         continue;
       }
-      RequestStart(start[i], [started, i](proto::ActionResult r) { started(i, std::move(r)); });
+      if (p->stop_requests_ != planned[i].stop_requests) {
+        report({p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
+        continue;
+      }
+      if (!started) {
+        RequestStart(p, nullptr);
+        continue;
+      }
+      RequestStart(p, [started, i](proto::ActionResult r) { started(i, std::move(r)); });
     }
   });
 }
@@ -441,9 +521,13 @@ void Supervisor::Shutdown(std::function<void()> done) {
   std::vector<Process*> all;
   for (auto& p : processes_) {
     CancelStart(p.get(), {p->full_name(), ErrorCode::kShuttingDown, "wardend is shutting down"});
+    ++p->stop_requests_;
     all.push_back(p.get());
   }
-  StopTiers(all, [done = std::move(done)](std::vector<proto::ActionResult>) { done(); });
+  const JobTable::Id job = jobs_.Open(JobKind::kShutdown, IdsOf(all));
+  StopTiers(all, jobs_.Completion(
+                     job, ResultsCallback([done = std::move(done)](
+                                              std::vector<proto::ActionResult>) { done(); })));
 }
 
 }  // namespace warden
