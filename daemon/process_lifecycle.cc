@@ -93,6 +93,8 @@ void Process::KillLeftovers(int signal) {
       spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, m.pid, os::SignalName(signal),
                    strerror(errno));
     }
+    // A stopped leftover can act on it only once continued (as Process::Continue).
+    if (signal != SIGKILL && signal != SIGCONT) (void)os::SignalProcess(m, SIGCONT);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <map>
 
 #include "base/unique_fd.h"
@@ -167,6 +168,13 @@ void Process::Kill(int pid, int signal, bool whole_group) {
   if (!os::SendSignal(pid, signal, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
                  os::SignalName(signal), strerror(errno));
+  }
+}
+
+void Process::Continue(int pid, bool whole_group) {
+  if (!os::SendSignal(pid, SIGCONT, whole_group) && errno != ESRCH) {
+    spdlog::warn("{}: kill({}, SIGCONT): {}", full_name_, whole_group ? -pid : pid,
+                 strerror(errno));
   }
 }
 

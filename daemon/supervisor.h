@@ -43,6 +43,7 @@ class Process final : public core::ProcessHost {
 
   core::SpawnOutcome Spawn() override;
   void Kill(int pid, int signal, bool whole_group) override;
+  void Continue(int pid, bool whole_group) override;
   void SetTimer(std::optional<core::TimePoint> deadline) override;
   void OnStateChange(core::State from, core::State to) override;
   // The state change from -> to as an event (daemon/events.h); process_lifecycle.cc.

@@ -3,6 +3,7 @@
 // state changes) and answers Spawn from a script.
 #pragma once
 
+#include <csignal>
 #include <deque>
 #include <optional>
 #include <ostream>
@@ -70,6 +71,11 @@ class FakeHost : public ProcessHost {
     kills.push_back(KillCall{pid, signal, whole_group});
   }
 
+  void Continue(int pid, bool whole_group) override {
+    EXPECT_GT(pid, 0) << "the machine continued a non-pid";
+    continues.push_back(KillCall{pid, SIGCONT, whole_group});
+  }
+
   void SetTimer(std::optional<TimePoint> at) override {
     deadline = at;
     ++timer_calls;
@@ -105,10 +111,11 @@ class FakeHost : public ProcessHost {
   // What the machine asked for.
   std::vector<TimePoint> spawn_times;
   std::vector<KillCall> kills;
+  std::vector<KillCall> continues;    // SIGCONT after a stop signal
   std::optional<TimePoint> deadline;  // the armed timer, if any
   int timer_calls = 0;
   std::vector<StateChange> changes;
-  int last_pid = 0;  // pid handed out by the last successful Spawn
+  int last_pid = 0;                 // pid handed out by the last successful Spawn
   std::vector<int> leftover_kills;  // signals sent to the leftovers
   int leftover_checks = 0;
 

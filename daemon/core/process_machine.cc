@@ -143,7 +143,7 @@ Status ProcessMachine::Stop(TimePoint now) {
       backoff_count_ = 0;
       crash_count_ = 0;
       abandoning_ = false;
-      host_->Kill(pid_, policy_.stopsignal, policy_.stopasgroup);
+      SendStopSignal();
       reason_.clear();
       state_deadline_ = now + policy_.stopwaitsecs;
       SetState(State::kStopping, now);
@@ -272,7 +272,7 @@ void ProcessMachine::OnTimer(TimePoint now) {
           // ready_timeout: the start failed. Stop the process; its exit is the early failure.
           abandoning_ = true;
           reason_ = "not ready within " + FormatSeconds(policy_.ready_timeout);
-          host_->Kill(pid_, policy_.stopsignal, policy_.stopasgroup);
+          SendStopSignal();
           state_deadline_ = now + policy_.stopwaitsecs;
         }
         break;
@@ -416,6 +416,13 @@ Duration ProcessMachine::CrashDelay() {
   delay = std::clamp(delay, 0.0, max);
   if (!std::isfinite(delay)) return b.initial;
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay));
+}
+
+void ProcessMachine::SendStopSignal() {
+  host_->Kill(pid_, policy_.stopsignal, policy_.stopasgroup);
+  if (policy_.stopsignal != SIGKILL && policy_.stopsignal != SIGCONT) {
+    host_->Continue(pid_, policy_.stopasgroup);
+  }
 }
 
 // Stops what the main process left behind: stopsignal now, SIGKILL at the cleanup deadline.

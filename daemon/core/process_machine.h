@@ -149,6 +149,9 @@ class ProcessHost {
   virtual SpawnOutcome Spawn() = 0;
   // Sends `signal` to `pid`, or to its whole process group when whole_group is set.
   virtual void Kill(int pid, int signal, bool whole_group) = 0;
+  // Sends SIGCONT the same way, right after a stop signal: a process stopped with SIGSTOP
+  // (or by a debugger) can then act on it instead of waiting for SIGKILL, as under systemd.
+  virtual void Continue(int pid, bool whole_group) = 0;
   // Arms this process's one timer at `deadline`, or cancels it (nullopt). Arming replaces any
   // earlier deadline. When it fires the host calls ProcessMachine::OnTimer.
   virtual void SetTimer(std::optional<TimePoint> deadline) = 0;
@@ -242,6 +245,8 @@ class ProcessMachine {
   void EnterBackoff(TimePoint now, std::string reason);
   void ExitedFromRunning(ExitStatus status, TimePoint now);
   void BeginCleanup(TimePoint now);
+  // stopsignal to the main process (its group with stopasgroup), then SIGCONT.
+  void SendStopSignal();
   Duration CrashDelay();
   void SetState(State to, TimePoint now);
   void ArmTimer();

@@ -542,6 +542,28 @@ TEST_F(ProcessMachineTest, StopSignalsThenStoppedOnExit) {
                                                      {State::kStopping, State::kStopped}}));
 }
 
+TEST_F(ProcessMachineTest, StopSignalIsFollowedBySigcontButSigkillIsNot) {
+  Policy p;
+  p.stopasgroup = true;
+  Make(p);
+  StartRunning();
+  ASSERT_TRUE(m().Stop(clock_.now).ok());
+  EXPECT_EQ(host_.kills, (std::vector<KillCall>{{100, kSigTerm, true}}));
+  EXPECT_EQ(host_.continues, (std::vector<KillCall>{{100, SIGCONT, true}}))
+      << "a SIGSTOPped process must be able to act on its stop signal";
+  ASSERT_TRUE(FireTimer());  // stopwaitsecs
+  EXPECT_EQ(host_.kills.back(), (KillCall{100, kSigKill, true}));
+  EXPECT_EQ(host_.continues.size(), 1u) << "SIGKILL needs no SIGCONT";
+
+  Policy killer;
+  killer.stopsignal = kSigKill;
+  Make(killer);
+  StartRunning();
+  host_.continues.clear();
+  ASSERT_TRUE(m().Stop(clock_.now).ok());
+  EXPECT_TRUE(host_.continues.empty());
+}
+
 TEST_F(ProcessMachineTest, StopWhileStartingSignalsToo) {
   Make();
   ASSERT_TRUE(m().Start(clock_.now).ok());

@@ -787,3 +787,15 @@ def test_events_over_the_protocol_snapshot_then_changes(warden):
         changes = [e for reply in (next(stream), next(stream)) for e in reply["events"]]
         assert [(e["from"], e["to"]) for e in changes] == [("RUNNING", "STOPPING"),
                                                            ("STOPPING", "STOPPED")]
+
+
+def test_stop_continues_a_stopped_process_so_it_can_exit_on_its_stop_signal(warden):
+    """A program stopped with SIGSTOP gets SIGCONT right after its stop signal (as systemd
+    sends it): it exits on SIGTERM instead of waiting out stopwaitsecs for SIGKILL."""
+    warden.start("frozen:\n  command: sleep 1000\n  startsecs: 0\n  stopwaitsecs: 60\n")
+    pid = warden.wait_state("frozen", "RUNNING")["pid"]
+    warden.ctl("signal", "STOP", "frozen", check=0)
+    wait_until(lambda: warden.status("frozen")["frozen"]["kernel_state"] == "T",
+               what="frozen to be stopped (T)")
+    warden.ctl("stop", "frozen", check=0, timeout=120)
+    assert f"frozen: pid {pid} terminated by SIGTERM" in warden.log()
