@@ -193,6 +193,8 @@ void EnsureStandardFds() {
 int main(int argc, char** argv) {
   Options options;
   if (auto rc = ParseArgs(argc, argv, &options)) return *rc;
+  // First of all: a re-executed image starts with the old one's fds open (daemon/os.h).
+  warden::os::RaiseFdLimit();
 
   // Block the signals we handle before anything else exists, so none is lost or delivered the
   // default way; signalfd reads them from the event loop.

@@ -158,7 +158,7 @@ struct ChildReport {
   // Limits and the OOM score are set while still privileged: raising a hard limit, or an OOM
   // score lower than wardend's own, needs root.
   for (const SpawnSpec::Limit& limit : spec.rlimits) {
-    const rlimit value{limit.value, limit.value};
+    const rlimit value{limit.soft, limit.hard};
     if (setrlimit(static_cast<__rlimit_resource_t>(limit.resource), &value) != 0) {
       fail(kStageRlimit);
     }
@@ -309,6 +309,23 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return {0, core::SpawnError{StageName(report.stage), report.error_number}};
+}
+
+namespace {
+std::optional<rlimit> fd_limit_started_with;
+}  // namespace
+
+void RaiseFdLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlimit raised{limit.rlim_max, limit.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) fd_limit_started_with = limit;
+}
+
+std::optional<rlimit> FdLimitForPrograms() { return fd_limit_started_with; }
+
+void RestoreFdLimit() {
+  if (fd_limit_started_with) (void)setrlimit(RLIMIT_NOFILE, &*fd_limit_started_with);
 }
 
 std::string SearchPath(const std::string& name, const std::string& path_var, int* error) {

@@ -37,10 +37,11 @@ struct SpawnSpec {
   // exec; every other fd but 0, 1, 2 is closed.
   int ready_fd = -1;
   int ready_fd_target = -1;
-  // setrlimit(resource, {value, value}) each, before the user is switched.
+  // setrlimit(resource, {soft, hard}) each, before the user is switched.
   struct Limit {
     int resource;
-    rlim_t value;  // RLIM_INFINITY for unlimited
+    rlim_t soft;  // RLIM_INFINITY for unlimited
+    rlim_t hard;
   };
   std::vector<Limit> rlimits;
   bool reset_oom_score_adj = false;  // write 0 to /proc/self/oom_score_adj (best effort)
@@ -57,6 +58,16 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec);
 // log pipes and files above. Call first thing, while the lowest fds are free; without it Spawn
 // still works, copying (and closing) every fd in each child.
 void ReserveSpawnSlots();
+
+// Raises wardend's soft RLIMIT_NOFILE to its hard limit (systemd starts services with soft
+// 1024, hard 524288, and asks daemons to raise their own) and remembers the limit it was
+// started with, which programs get back (FdLimitForPrograms). Call first thing at start.
+void RaiseFdLimit();
+// The RLIMIT_NOFILE wardend was started with; nullopt when RaiseFdLimit changed nothing.
+std::optional<rlimit> FdLimitForPrograms();
+// Puts the limit wardend was started with back (before a re-execution, whose new image raises
+// it again and so learns the same starting limit); RaiseFdLimit undoes it.
+void RestoreFdLimit();
 
 // Looks `name` up in the colon-separated `path_var` like execvp would. Names containing '/'
 // are returned as they are. Returns the resolved path, or "" with *error set (ENOENT, EACCES).

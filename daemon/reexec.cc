@@ -292,9 +292,11 @@ Status ExecWithState(const std::string& binary, const DaemonState& in) {
   spdlog::info("re-executing {} ({} processes, {} log pipes, {} bytes of state)", binary,
                state.processes.size(), state.pipes.size(), bytes.size());
   spdlog::default_logger()->flush();
+  os::RestoreFdLimit();  // the new image raises it again, learning what programs get
   execve(binary.c_str(), argv.data(), environ);
 
   Status failed = Errno("execve " + binary);
+  os::RaiseFdLimit();
   for (int c : cleared) SetCloexec(c, true);
   return failed;
 }

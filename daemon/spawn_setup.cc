@@ -21,9 +21,8 @@ namespace {
 // Variables wardend's own environment may hold that belong to wardend, not its children.
 bool InheritedVariable(std::string_view entry) {
   static constexpr std::string_view kDropped[] = {
-      "NOTIFY_SOCKET=",  "LISTEN_FDS=",   "LISTEN_PID=", "LISTEN_FDNAMES=",
-      "WATCHDOG_USEC=",  "WATCHDOG_PID=", "WARDEN_",     "JOURNAL_STREAM=",
-      "INVOCATION_ID=",
+      "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=",     "LISTEN_FDNAMES=", "WATCHDOG_USEC=",
+      "WATCHDOG_PID=",  "WARDEN_",     "JOURNAL_STREAM=", "INVOCATION_ID=",
   };
   for (auto prefix : kDropped) {
     if (entry.substr(0, prefix.size()) == prefix) return false;
@@ -101,11 +100,11 @@ int ResourceByName(std::string_view name) {
     int resource;
   };
   static constexpr Entry kResources[] = {
-      {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},     {"cpu", RLIMIT_CPU},
-      {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},   {"locks", RLIMIT_LOCKS},
+      {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+      {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
       {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
-      {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},   {"rss", RLIMIT_RSS},
-      {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING},
+      {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+      {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
       {"stack", RLIMIT_STACK},
   };
   for (const Entry& e : kResources) {
@@ -163,7 +162,8 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
   auto lookup = [&](std::string_view key) { return GetVariable(spec->env, key); };
   for (const auto& [key, value] : p.environment) {
     auto expanded = config::ExpandVariables(value, lookup);
-    if (!expanded.ok()) return Failure("environment " + key + ": " + expanded.status().message(), 0);
+    if (!expanded.ok())
+      return Failure("environment " + key + ": " + expanded.status().message(), 0);
     SetVariable(spec->env, key, *expanded);
   }
   set_names();
@@ -177,19 +177,27 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
   }
   if (spec->argv.empty() || spec->argv.front().empty()) return Failure("exec (empty)", ENOENT);
   int search_error = 0;
-  spec->path =
-      os::SearchPath(spec->argv.front(), GetVariable(spec->env, "PATH").value_or(""), &search_error);
+  spec->path = os::SearchPath(spec->argv.front(), GetVariable(spec->env, "PATH").value_or(""),
+                              &search_error);
   if (spec->path.empty()) return Failure("exec " + spec->argv.front(), search_error);
 
   spec->directory = p.directory;
   spec->umask = p.umask;
 
   // --- limits ---
+  bool sets_nofile = false;
   for (const config::ResourceLimit& limit : p.rlimits) {
     const int resource = ResourceByName(limit.name);
     if (resource < 0) return Failure("rlimit " + limit.name, EINVAL);
-    spec->rlimits.push_back({resource, limit.value ? static_cast<rlim_t>(*limit.value)
-                                                   : static_cast<rlim_t>(RLIM_INFINITY)});
+    const rlim_t value =
+        limit.value ? static_cast<rlim_t>(*limit.value) : static_cast<rlim_t>(RLIM_INFINITY);
+    spec->rlimits.push_back({resource, value, value});
+    sets_nofile = sets_nofile || resource == RLIMIT_NOFILE;
+  }
+  // wardend raised its own fd limit: a program gets the one wardend was started with (programs
+  // written for select(2) break above 1024), unless its `rlimits` says otherwise.
+  if (auto started = os::FdLimitForPrograms(); started && !sets_nofile) {
+    spec->rlimits.push_back({RLIMIT_NOFILE, started->rlim_cur, started->rlim_max});
   }
   spec->reset_oom_score_adj = OwnOomScoreAdj() != 0;
   return std::nullopt;

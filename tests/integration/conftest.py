@@ -4,6 +4,7 @@ stopped by pid at the end, never by name."""
 
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -76,7 +77,8 @@ class Warden:
             f.write(text)
         return self.config
 
-    def start(self, programs_yaml=None, extra="", wait_ready=True, args=()):
+    def start(self, programs_yaml=None, extra="", wait_ready=True, args=(), nofile=None):
+        """`nofile`: (soft, hard) RLIMIT_NOFILE to start wardend with."""
         if programs_yaml is not None:
             self.write_config(programs_yaml, extra)
         notify_path = os.path.join(self.root, "notify.sock")
@@ -89,7 +91,9 @@ class Warden:
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([WARDEND, "-c", self.config, *args], env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.stderr,
-                                     stderr=self.stderr)
+                                     stderr=self.stderr,
+                                     preexec_fn=None if nofile is None else lambda: resource.setrlimit(
+                                         resource.RLIMIT_NOFILE, nofile))
         self.notify = notify
         if wait_ready:
             self.wait_notify("READY=1")

@@ -272,12 +272,8 @@ def test_out_of_fds_from_the_start_then_recovers(warden):
     start."""
     programs = "".join(f"p{i:02d}:\n  command: sleep 1000\n  startsecs: 0\n  startretries: 0\n"
                        for i in range(24))
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # inherited by wardend
-    try:
-        warden.start(programs)
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    # A hard limit of 64 too: wardend raises its soft limit to the hard one.
+    warden.start(programs, nofile=(64, 64))
     pid = warden.proc.pid
     assert resource.prlimit(pid, resource.RLIMIT_NOFILE)[0] == 64
     # At 64 fds wardend answers, or, when it has no fd left for one more client, refuses it
@@ -287,21 +283,51 @@ def test_out_of_fds_from_the_start_then_recovers(warden):
     assert r.returncode in (0, 3) or (r.returncode == 1
                                       and "out of file descriptors" in r.stderr), r
     assert warden.proc.poll() is None
-    # fds come back: the programs that did not fit say why, and now they start.
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
-
+    # The programs that did not fit say why.
     def settled():
         states = {n: p["state"] for n, p in warden.status().items()}
         return states if all(s in ("RUNNING", "FATAL") for s in states.values()) else None
     states = wait_until(settled, timeout=30, what="every program RUNNING or FATAL")
     failed = [n for n, s in states.items() if s == "FATAL"]
+    running = [n for n, s in states.items() if s == "RUNNING"]
     assert failed, f"24 programs with logs fit in 64 fds? {states}"
-    assert "RUNNING" in states.values()
+    assert running
     description = warden.status(failed[0])[failed[0]]["description"]
     assert "Too many open files" in description, description
-    r = warden.ctl("start", *failed)
+    # fds come back (the hard limit cannot be raised here: programs are stopped instead), and
+    # a program that did not fit starts.
+    warden.ctl("stop", *running, check=0)
+    r = warden.ctl("start", failed[0])
     assert r.returncode == 0, (r.stdout, r.stderr)
-    assert all(p["state"] == "RUNNING" for p in warden.status().values())
+    assert warden.status(failed[0])[failed[0]]["state"] == "RUNNING"
+
+
+def test_fd_limit_is_raised_and_programs_get_the_one_wardend_was_started_with(warden):
+    """Under systemd's default (soft 1024, hard 524288) 240 programs once left wardend without
+    fds for its clients. wardend raises its soft limit to the hard one; programs still get the
+    soft limit it was started with, unless their rlimits say otherwise. Here: soft 128, hard
+    4096, and 60 programs with logs (about 270 fds)."""
+    programs = "".join(f"p{i:02d}:\n  command: sleep 1000\n  startsecs: 0\n" for i in range(60))
+    programs += ("told:\n  command: sh -c 'ulimit -n; exec sleep 1000'\n  startsecs: 0\n"
+                 "own:\n  command: sh -c 'ulimit -n; exec sleep 1000'\n  startsecs: 0\n"
+                 "  rlimits: {nofile: 512}\n")
+    warden.start(programs, nofile=(128, 4096))
+    assert resource.prlimit(warden.proc.pid, resource.RLIMIT_NOFILE) == (4096, 4096)
+    wait_until(lambda: all(p["state"] == "RUNNING" for p in warden.status().values()),
+               timeout=60, what="every program RUNNING")
+    assert len(warden.status()) == 62
+    for name, want in (("told", "128"), ("own", "512")):
+        pid = warden.status(name)[name]["pid"]
+        assert resource.prlimit(pid, resource.RLIMIT_NOFILE)[0] == int(want)
+        wait_until(lambda: warden.ctl("tail", name).stdout.strip() == want,
+                   what=f"{name} to print its limit {want}")
+    # A re-executed wardend learns the same starting limit.
+    warden.ctl("reexec", check=0)
+    wait_until(lambda: warden.ctl("restart", "told").returncode == 0, timeout=30,
+               what="restart after the reexec")
+    pid = warden.status("told")["told"]["pid"]
+    assert resource.prlimit(pid, resource.RLIMIT_NOFILE)[0] == 128
+    assert resource.prlimit(warden.proc.pid, resource.RLIMIT_NOFILE) == (4096, 4096)
 
 
 def test_config_caps_are_config_errors(scratch):
