@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "daemon/os.h"
+
 namespace warden {
 namespace {
 
@@ -63,6 +65,19 @@ bool LogFile::SyncSize() {
   struct stat st {};
   if (fstat(fd_.get(), &st) != 0) return false;
   size_ = static_cast<uint64_t>(st.st_size);
+  unlinked_ = st.st_nlink == 0;
+  return true;
+}
+
+bool LogFile::SyncSizeOrReopen() {
+  if (!SyncSize()) return false;
+  if (!unlinked_) return true;
+  // FILE (or its whole folder) was deleted under us: what is written would be lost, and
+  // rotating would fail. Start a new FILE, folder included.
+  if (int e = OpenFresh(); e != 0) {
+    errno = e;
+    return false;
+  }
   return true;
 }
 
@@ -101,6 +116,14 @@ int LogFile::StartOver() {
 
 int LogFile::OpenFresh() {
   UniqueFd fd(open(options_.path.c_str(), kOpenFlags, kFileMode));
+  if (!fd && errno == ENOENT) {
+    // The folder was removed: make it again, as at start.
+    const size_t slash = options_.path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      if (!os::MakeDirs(options_.path.substr(0, slash)).ok()) return ENOENT;
+      fd.reset(open(options_.path.c_str(), kOpenFlags, kFileMode));
+    }
+  }
   if (!fd) return errno;
   Release(std::move(fd_));
   fd_ = std::move(fd);
@@ -159,7 +182,7 @@ LogFile::WriteResult LogFile::Write(std::string_view data) {
       return result;
     }
   }
-  if (!SyncSize()) {
+  if (!SyncSizeOrReopen()) {
     result.error = errno;
     return result;
   }
@@ -200,7 +223,7 @@ ssize_t LogFile::SpliceFrom(int pipe_fd, size_t max) {
       return -1;
     }
   }
-  if (!SyncSize()) return -1;
+  if (!SyncSizeOrReopen()) return -1;
   if (Room() == 0) {
     // Rotate only for a byte that is really there, so a stream that ends exactly on a boundary
     // leaves a full FILE rather than a full FILE.1 and an empty FILE.

@@ -106,6 +106,8 @@ class LogFile {
   void Release(UniqueFd fd);
   // Re-reads FILE's size; false (errno set) when fstat fails.
   bool SyncSize();
+  // SyncSize, and a fresh FILE (and folder) when the open one was deleted.
+  bool SyncSizeOrReopen();
   // Bytes FILE can take before it must rotate; SIZE_MAX when it never rotates.
   size_t Room() const;
 
@@ -114,6 +116,7 @@ class LogFile {
   UniqueFd fd_;
   bool regular_ = true;
   bool need_fresh_ = false;  // FILE was renamed to FILE.1 but no new FILE is open yet
+  bool unlinked_ = false;    // the open FILE was deleted (as the last SyncSize saw)
   uint64_t size_ = 0;
   uint64_t rotations_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -12,6 +13,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "daemon/os.h"
 
 namespace warden {
 namespace {
@@ -129,6 +132,23 @@ TEST(LogFile, FileTruncatedBehindItsBackGetsNoHole) {
   ASSERT_EQ(truncate((dir / "c").c_str(), 0), 0);  // logrotate's copytruncate
   ASSERT_EQ(log.Write("again\n").written, 6u);
   EXPECT_EQ(Slurp(dir / "c"), "again\n");
+}
+
+TEST(LogFile, DeletedFileAndFolderAreMadeAgainAtTheNextWrite) {
+  ScratchDir dir;
+  const std::string folder = dir / "logs";
+  LogFile log({folder + "/d", 10, 2});
+  ASSERT_TRUE(os::MakeDirs(folder).ok());
+  ASSERT_TRUE(log.Open().ok());
+  ASSERT_EQ(log.Write("before\n").written, 7u);
+  fs::remove_all(folder);  // an operator's rm -rf, with the program still writing
+  // Past max_bytes, so the write also rotates: nothing fails, nothing blocks.
+  LogFile::WriteResult r = log.Write("after the folder was deleted\n");
+  EXPECT_EQ(r.error, 0) << std::strerror(r.error);
+  EXPECT_EQ(r.written, 29u);
+  EXPECT_TRUE(fs::is_directory(folder));
+  EXPECT_EQ(Slurp(folder + "/d.2") + Slurp(folder + "/d.1") + Slurp(folder + "/d"),
+            "after the folder was deleted\n");
 }
 
 TEST(LogFile, ReopenFollowsAnExternalRename) {

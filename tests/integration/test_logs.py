@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -450,3 +451,22 @@ def test_full_disk_with_on_full_drop_counts_the_loss(warden, small_disk):
     assert kept_bytes + int(m.group(1)) == len(WRITTEN)
     assert WRITTEN.startswith(read(path)[:kept_bytes])
     assert warden.log().count("cannot write") == 1
+
+
+def test_deleted_log_folder_is_made_again_and_the_program_never_blocks(warden):
+    """rm -rf of the log folder under a program that keeps writing: wardend starts a new file
+    (and folder) at its next write, rotation keeps working, the program is never stuck."""
+    warden.start("chatty:\n"
+                 "  command: sh -c 'i=0; while :; do i=$((i+1)); echo line $i; sleep 0.01; done'\n"
+                 "  startsecs: 0\n"
+                 "  stdout: {max_bytes: 2KB, backups: 1}\n")
+    warden.wait_state("chatty", "RUNNING")
+    path = os.path.join(warden.log_dir, "chatty.stdout.log")
+    wait_until(lambda: os.path.exists(path + ".1"), what="a first rotation")
+    shutil.rmtree(warden.log_dir)
+    wait_until(lambda: os.path.exists(path), what="the log file made again")
+    wait_until(lambda: os.path.exists(path + ".1"), what="a rotation in the new folder")
+    last = int(warden.ctl("tail", "chatty").stdout.split()[-1])
+    wait_until(lambda: int(warden.ctl("tail", "chatty").stdout.split()[-1]) > last + 50,
+               what="the program still writing")
+    assert warden.status("chatty")["chatty"]["state"] == "RUNNING"
