@@ -22,7 +22,10 @@ Commands run inside with `nsenter -t PID1 -a` (BootedSystemd.run); `systemctl po
 ends it (BootedSystemd.stop, which then kills PID 1 if it did not end in time).
 """
 
+import ctypes
+import glob
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -142,6 +145,31 @@ def _read(path):
         return ""
 
 
+def _die_with_parent():
+    """preexec_fn: SIGKILL when the process that started the box dies (then unshare's
+    --kill-child takes the box's PID 1, and with it the whole box, along)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def remove_stale(scratch_parent="/var/tmp"):
+    """Removes the cgroups and scratch folders of boxes whose test process was killed before
+    it could clean up (their names carry its pid): nothing runs there any more."""
+    def dead(path):
+        m = re.search(r"warden-systemd-(?:test-)?(\d+)-", os.path.basename(path))
+        return m and not os.path.exists(f"/proc/{m.group(1)}")
+    root = cgroup2_mount()
+    for group in glob.glob(os.path.join(root, "warden-systemd-test-*")) if root else []:
+        if dead(group) and "populated 0" in _read(os.path.join(group, "cgroup.events")):
+            try:
+                _remove_cgroup_tree(group)
+            except OSError:
+                pass
+    mounted = _read("/proc/self/mountinfo")
+    for folder in glob.glob(os.path.join(scratch_parent, "warden-systemd-*")):
+        if dead(folder) and folder not in mounted:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _remove_cgroup_tree(path):
     """rmdir a cgroup and every group below it, deepest first."""
     for dirpath, dirnames, _ in sorted(os.walk(path), key=lambda e: -e[0].count("/")):
@@ -183,7 +211,9 @@ class BootedSystemd:
         return self
 
     def _start(self):
-        self.scratch = tempfile.mkdtemp(prefix="warden-systemd-", dir=self.scratch_parent)
+        remove_stale(self.scratch_parent)
+        self.scratch = tempfile.mkdtemp(prefix=f"warden-systemd-{os.getpid()}-",
+                                        dir=self.scratch_parent)
         os.mkdir(self.share)
         os.mkdir(os.path.join(self.scratch, "base"))
         self.cgroup = os.path.join(cgroup2_mount(),
@@ -198,7 +228,7 @@ class BootedSystemd:
                  "--propagation", "private", "--uts", "--ipc", "--net", "--",
                  "/bin/sh", "-c", STAGE1, "stage1", self.cgroup, self.scratch],
                 stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         # PID 1 is unshare's only child; it moves itself into the cgroup first thing.
         deadline = time.monotonic() + 10
         while self.pid1 is None:
