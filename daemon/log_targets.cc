@@ -33,17 +33,6 @@ class PriorityFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
-// True when stderr is the journal's stream (systemd sets $JOURNAL_STREAM to "DEV:INO").
-bool StderrIsJournal() {
-  const char* stream = std::getenv("JOURNAL_STREAM");
-  if (stream == nullptr) return false;
-  struct stat st {};
-  if (fstat(STDERR_FILENO, &st) != 0) return false;
-  unsigned long long dev = 0, ino = 0;
-  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
-  return dev == st.st_dev && ino == st.st_ino;
-}
-
 void AppendField(std::string* out, std::string_view key, std::string_view value) {
   out->append(key);
   if (value.find('\n') == std::string_view::npos) {
@@ -59,6 +48,16 @@ void AppendField(std::string* out, std::string_view key, std::string_view value)
 }
 
 }  // namespace
+
+bool StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  struct stat st {};
+  if (fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == st.st_dev && ino == st.st_ino;
+}
 
 int JournalPriority(spdlog::level::level_enum level) {
   switch (level) {

@@ -26,6 +26,10 @@
 
 namespace warden {
 
+// True when stderr is the journal's stream (systemd sets $JOURNAL_STREAM to "DEV:INO"): a
+// line written there may then start with its syslog priority, "<3>".
+bool StderrIsJournal();
+
 // syslog priority of an spdlog level: trace and debug 7, info 6, warn 4, error 3, critical 2.
 int JournalPriority(spdlog::level::level_enum level);
 

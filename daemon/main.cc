@@ -227,9 +227,12 @@ int main(int argc, char** argv) {
   } else {
     warden::config::LoadResult loaded = warden::config::LoadConfigFile(options.config);
     if (!loaded.config) {
-      for (const auto& d : loaded.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+      // Under systemd these lines are errors in the journal (`journalctl -u warden -p err`),
+      // not info: the logger that adds the priorities does not exist yet.
+      const char* err = warden::StderrIsJournal() ? "<3>" : "";
+      for (const auto& d : loaded.errors) std::fprintf(stderr, "%s%s\n", err, d.ToString().c_str());
       if (!options.check) {
-        std::fprintf(stderr, "wardend: %s is not valid (%zu problem%s); not starting\n",
+        std::fprintf(stderr, "%swardend: %s is not valid (%zu problem%s); not starting\n", err,
                      options.config.c_str(), loaded.errors.size(),
                      loaded.errors.size() == 1 ? "" : "s");
       }

@@ -62,6 +62,21 @@ def test_journal_stream_lines_carry_priorities_and_no_timestamp(warden, monkeypa
     assert any(line.startswith("<6>") for line in lines), lines
 
 
+def test_journal_stream_start_up_config_errors_are_errors(warden, monkeypatch):
+    # Written before the logger exists, yet `journalctl -u warden -p err` must show them.
+    open(warden.stderr_path, "wb").close()
+    st = os.stat(warden.stderr_path)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+    warden.start("""
+    web:
+      command: [1, 2
+""", wait_ready=False)
+    assert warden.proc.wait(timeout=15) == 1
+    lines = [line for line in warden.log().splitlines() if line]
+    assert lines and all(line.startswith("<3>") for line in lines), lines
+    assert re.match(r"<3>.*warden\.yaml:\d+:\d+: ", lines[0]), lines
+
+
 def test_a_journal_stream_that_is_not_stderr_changes_nothing(warden, monkeypatch):
     monkeypatch.setenv("JOURNAL_STREAM", "1:1")
     warden.start(PROGRAM)
