@@ -147,11 +147,13 @@ class Supervisor {
  public:
   using ResultsCallback = std::function<void(std::vector<proto::ActionResult>)>;
 
-  Supervisor(EventLoop& loop, config::Config config);
+  // `system` is the operating system the processes live in: the kernel, or a simulation's.
+  Supervisor(EventLoop& loop, config::Config config, os::System& system = os::RealSystem());
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
   EventLoop& loop() { return loop_; }
+  os::System& system() const { return system_; }
   // The process with this id (Process::id()), removing ones included; null once destroyed.
   Process* Find(uint64_t id) const {
     auto it = by_id_.find(id);
@@ -297,6 +299,7 @@ class Supervisor {
   void StartOne(Process* process, std::function<void(proto::ActionResult)> done);
 
   EventLoop& loop_;
+  os::System& system_;
   LogCapture log_capture_{loop_};  // before the processes, whose logs it feeds
   config::Config config_;
   std::vector<std::unique_ptr<Process>> processes_;         // priority order
@@ -340,7 +343,7 @@ class Supervisor {
   mutable std::vector<uint32_t> facts_members_begin_;  // one more than facts_main_
   mutable std::vector<proto::ChildProcess> facts_members_;
   uint64_t next_serial_ = 0;
-  std::mt19937_64 random_{std::random_device{}()};
+  std::mt19937_64 random_{system_.RandomSeed()};
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
 };
