@@ -235,6 +235,15 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
   }
 }
 
+Supervisor::~Supervisor() {
+  // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
+  auto processes = std::move(processes_);
+  processes_.clear();
+  by_full_name_.clear();
+  by_id_.clear();
+  while (!processes.empty()) processes.pop_back();
+}
+
 Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
                                 config::ProcessName name) {
   auto process = std::make_unique<Process>(*this, std::move(program), std::move(name));

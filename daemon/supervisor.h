@@ -149,6 +149,9 @@ class Supervisor {
 
   // `system` is the operating system the processes live in: the kernel, or a simulation's.
   Supervisor(EventLoop& loop, config::Config config, os::System& system = os::RealSystem());
+  // Destroys the processes first: their destructors answer the start waiters they hold, whose
+  // jobs, and the pid table, must still exist then.
+  ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
