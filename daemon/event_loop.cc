@@ -105,6 +105,7 @@ void EventLoop::CancelTimer(TimerId id) {
 }
 
 void EventLoop::RearmTimerFd() {
+  if (!timer_fd_) return;  // driven by hand (no Init): the driver runs the timers
   itimerspec spec{};
   if (timers_.empty()) {
     armed_.reset();

@@ -72,7 +72,24 @@ class EventLoop {
   void Run();
   void Stop() { running_ = false; }
 
-  static TimePoint Now() { return Clock::now(); }
+  // The time: the monotonic clock, unless a deterministic simulation (daemon/sim) installed its
+  // own (SetSimulatedClock: the time point it advances by hand; null again for the real one).
+  // Process-wide because every part of the daemon asks it; the real path costs one load and a
+  // branch more than Clock::now().
+  static TimePoint Now() { return simulated_now_ != nullptr ? *simulated_now_ : Clock::now(); }
+  static void SetSimulatedClock(const TimePoint* now) { simulated_now_ = now; }
+
+  // Driving the loop by hand, without Init or Run (the simulation): no fd is watched and no
+  // timerfd is armed; the driver asks for the earliest deadline, moves its clock there and
+  // runs what is due, each timer followed by the posted callbacks (as Run does after every
+  // source). RunPosted runs what the driver's own calls posted.
+  std::optional<TimePoint> NextDeadline() const {
+    if (timers_.empty()) return std::nullopt;
+    return timers_.begin()->first.first;
+  }
+  void RunDueTimers();
+  void RunPosted();
+  bool has_posted() const { return !posted_.empty(); }
 
  private:
   struct Source {
@@ -88,7 +105,6 @@ class EventLoop {
     TimerCallback callback;
   };
 
-  void RunDueTimers();
   void RearmTimerFd();
 
   UniqueFd epoll_;
@@ -105,8 +121,7 @@ class EventLoop {
   TimerId trim_timer_ = 0;
   TimePoint last_heavy_{};  // the latest TrimAfter
   void ArmTrim(TimePoint at);
-
-  void RunPosted();
+  inline static const TimePoint* simulated_now_ = nullptr;
 };
 
 }  // namespace warden

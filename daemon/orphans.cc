@@ -104,7 +104,11 @@ Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
 }
 
 std::optional<std::pair<std::string, std::string>> ReadEnvironNames(int pid) {
-  const std::string environ_text = os::ReadProcEnviron(pid, kEnvironMax);
+  return ReadEnvironNames(os::RealSystem(), pid);
+}
+
+std::optional<std::pair<std::string, std::string>> ReadEnvironNames(os::System& system, int pid) {
+  const std::string environ_text = system.ReadProcEnviron(pid, kEnvironMax);
   std::optional<std::string> group, process;
   std::string_view rest = environ_text;
   while (!rest.empty()) {

@@ -93,8 +93,9 @@ Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
 Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
                       const std::vector<ProcessClaim>& claims, const EnvironNames& environ_names);
 
-// Reads WARDEN_GROUP and WARDEN_PROCESS out of /proc/PID/environ.
+// Reads WARDEN_GROUP and WARDEN_PROCESS out of /proc/PID/environ (as `system` shows it).
 std::optional<std::pair<std::string, std::string>> ReadEnvironNames(int pid);
+std::optional<std::pair<std::string, std::string>> ReadEnvironNames(os::System& system, int pid);
 
 // After a snapshot: what `claim` remembers for the next one (the members' pids and sessions,
 // and the main process's session).

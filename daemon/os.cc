@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
@@ -647,6 +648,44 @@ std::optional<int> SignalFromName(const std::string& name) {
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+class Kernel final : public System {
+ public:
+  core::SpawnOutcome Spawn(const SpawnSpec& spec) override { return os::Spawn(spec); }
+  bool SendSignal(int pid, int signal, bool whole_group) override {
+    return os::SendSignal(pid, signal, whole_group);
+  }
+  bool SignalProcess(const ProcStat& process, int signal) override {
+    return os::SignalProcess(process, signal);
+  }
+  std::vector<Reaped> ReapAll() override { return os::ReapAll(); }
+  std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
+  UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
+  std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {
+    return os::ReadProcStat(pid, stat_fd);
+  }
+  std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                    const StatReader& read) override {
+    return os::ScanSubtree(root, skip, read);
+  }
+  std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) override {
+    return os::ScanWhole(root, expected, read);
+  }
+  std::string ReadProcEnviron(int pid, size_t max_bytes) override {
+    return os::ReadProcEnviron(pid, max_bytes);
+  }
+  int SelfPid() override { return static_cast<int>(getpid()); }
+  uint64_t RandomSeed() override { return std::random_device{}(); }
+};
+
+}  // namespace
+
+System& RealSystem() {
+  static Kernel kernel;
+  return kernel;
 }
 
 }  // namespace warden::os

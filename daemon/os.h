@@ -147,4 +147,31 @@ Status MakeDirs(const std::string& dir);
 std::string SignalName(int signal);                          // "TERM", "KILL", ... or the number
 std::optional<int> SignalFromName(const std::string& name);  // "TERM", "SIGTERM", "15"
 
+// What the Supervisor and its Processes ask of the operating system, as an interface: spawning,
+// signalling, reaping, the /proc reads and scans, wardend's own pid and the seed of its random
+// numbers (backoff jitter). RealSystem() is the functions above, unchanged (one indirect call
+// more, nothing else); a deterministic simulation (daemon/sim) puts fake processes behind it.
+// Time is the other half of the seam: EventLoop::Now().
+class System {
+ public:
+  virtual ~System() = default;
+  virtual core::SpawnOutcome Spawn(const SpawnSpec& spec) = 0;
+  // False with errno set (ESRCH: no such process), as the functions above.
+  virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
+  virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
+  virtual std::vector<Reaped> ReapAll() = 0;
+  virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
+  virtual UniqueFd OpenProcStat(int pid) = 0;
+  // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.
+  virtual std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) = 0;
+  virtual std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                            const StatReader& read) = 0;
+  virtual std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) = 0;
+  virtual std::string ReadProcEnviron(int pid, size_t max_bytes) = 0;
+  virtual int SelfPid() = 0;
+  virtual uint64_t RandomSeed() = 0;
+};
+// The kernel: one instance for the whole process.
+System& RealSystem();
+
 }  // namespace warden::os

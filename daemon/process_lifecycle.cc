@@ -89,7 +89,7 @@ void Process::KillLeftovers(int signal) {
     if (signal != SIGKILL && sent != signalled_.end() && sent->second == m.start_ticks) continue;
     signalled_[m.pid] = m.start_ticks;
     spdlog::info("{}: sending SIG{} to leftover pid {}", full_name_, os::SignalName(signal), m.pid);
-    if (!os::SignalProcess(m, signal) && errno != ESRCH) {
+    if (!supervisor_.system_.SignalProcess(m, signal) && errno != ESRCH) {
       spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, m.pid, os::SignalName(signal),
                    strerror(errno));
     }
@@ -119,18 +119,19 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
       if (p->claim_.main_pid != 0) descend.insert(p->claim_.main_pid);
     }
   }
-  const int self = static_cast<int>(getpid());
+  const int self = system_.SelfPid();
   std::vector<os::ProcStat> snapshot;
   const os::StatReader read = [this](int pid) { return ReadStat(pid); };
   if (wanted == nullptr) {
-    snapshot = os::ScanWhole(self, processes_.size(), read);
+    snapshot = system_.ScanWhole(self, processes_.size(), read);
   } else {
-    snapshot = os::ScanSubtree(
+    snapshot = system_.ScanSubtree(
         self,
         [this, &descend](int pid) { return by_pid_.count(pid) != 0 && descend.count(pid) == 0; },
         read);
   }
-  tree_ = Attribute(self, snapshot, claims, ReadEnvironNames);
+  tree_ =
+      Attribute(self, snapshot, claims, [this](int pid) { return ReadEnvironNames(system_, pid); });
   for (size_t i = 0; i < processes_.size(); ++i) {
     // What is remembered of a process the scan did not see whole stays.
     if (processes_[i]->tree_complete_) Remember(&processes_[i]->claim_, tree_.members[i]);
@@ -157,7 +158,7 @@ void Supervisor::Track(int pid, Process* process) {
     rlimit limit{};
     return getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur / 2 : 512;
   }();
-  UniqueFd stat = os::OpenProcStat(pid);
+  UniqueFd stat = system_.OpenProcStat(pid);
   if (stat && static_cast<rlim_t>(stat.get()) >= spare) stat.reset();
   by_pid_[pid] = Tracked{process, std::move(stat)};
   FactsChanged();
@@ -192,8 +193,8 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
 
 std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {
   auto it = by_pid_.find(pid);
-  if (it == by_pid_.end() || !it->second.stat) return os::ReadProcStat(pid);
-  return os::ReadProcStat(pid, it->second.stat.get());
+  if (it == by_pid_.end() || !it->second.stat) return system_.ReadProcStat(pid);
+  return system_.ReadOpenProcStat(pid, it->second.stat.get());
 }
 
 void Supervisor::ScanFor(const Process* process) const {

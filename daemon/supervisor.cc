@@ -143,7 +143,7 @@ core::SpawnOutcome Process::Spawn() {
   spec.stdout_fd = pipes.stdout_fd;
   spec.stderr_fd = pipes.stderr_fd;
 
-  core::SpawnOutcome outcome = os::Spawn(spec);
+  core::SpawnOutcome outcome = supervisor_.system_.Spawn(spec);
   if (outcome.pid > 0) {
     claim_.sessions.insert(outcome.pid);  // setsid: its session id
     last_pid_ = outcome.pid;
@@ -165,7 +165,7 @@ void Process::Kill(int pid, int signal, bool whole_group) {
   spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
                 whole_group ? "group " : "pid ", pid);
   supervisor_.FactsChanged();
-  if (!os::SendSignal(pid, signal, whole_group) && errno != ESRCH) {
+  if (!supervisor_.system_.SendSignal(pid, signal, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
                  os::SignalName(signal), strerror(errno));
   }
@@ -235,12 +235,21 @@ void Process::OnStateChange(core::State from, core::State to) {
 // ---------------------------------------------------------------------------------------------
 // Supervisor
 
-Supervisor::Supervisor(EventLoop& loop, config::Config config)
-    : loop_(loop), config_(std::move(config)) {
+Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& system)
+    : loop_(loop), system_(system), config_(std::move(config)) {
   for (const auto& program : config_.programs) {
     auto shared = std::make_shared<const config::Program>(program);
     for (auto& name : config::ExpandProcessNames(config_, program)) AddProcess(shared, name);
   }
+}
+
+Supervisor::~Supervisor() {
+  // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
+  auto processes = std::move(processes_);
+  processes_.clear();
+  by_full_name_.clear();
+  by_id_.clear();
+  while (!processes.empty()) processes.pop_back();
 }
 
 Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
@@ -315,7 +324,7 @@ void Supervisor::ReapChildren() {
   tree_valid_ = false;  // what was scanned before may have just been reaped
   FactsChanged();       // or stopped, or continued
   bool orphan_reaped = false;
-  for (const os::Reaped& reaped : os::ReapAll()) {
+  for (const os::Reaped& reaped : system_.ReapAll()) {
     if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
       auto on_exit = std::move(watched->second);
       watched_.erase(watched);

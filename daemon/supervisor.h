@@ -148,11 +148,16 @@ class Supervisor {
  public:
   using ResultsCallback = std::function<void(std::vector<proto::ActionResult>)>;
 
-  Supervisor(EventLoop& loop, config::Config config);
+  // `system` is the operating system the processes live in: the kernel, or a simulation's.
+  Supervisor(EventLoop& loop, config::Config config, os::System& system = os::RealSystem());
+  // Destroys the processes first: their destructors answer the start waiters they hold, whose
+  // jobs, and the pid table, must still exist then.
+  ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
   EventLoop& loop() { return loop_; }
+  os::System& system() const { return system_; }
   // The process with this id (Process::id()), removing ones included; null once destroyed.
   Process* Find(uint64_t id) const {
     auto it = by_id_.find(id);
@@ -298,6 +303,7 @@ class Supervisor {
   void StartOne(Process* process, std::function<void(proto::ActionResult)> done);
 
   EventLoop& loop_;
+  os::System& system_;
   LogCapture log_capture_{loop_};  // before the processes, whose logs it feeds
   config::Config config_;
   std::vector<std::unique_ptr<Process>> processes_;         // priority order
@@ -341,7 +347,7 @@ class Supervisor {
   mutable std::vector<uint32_t> facts_members_begin_;  // one more than facts_main_
   mutable std::vector<proto::ChildProcess> facts_members_;
   uint64_t next_serial_ = 0;
-  std::mt19937_64 random_{std::random_device{}()};
+  std::mt19937_64 random_{system_.RandomSeed()};
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
 };

@@ -1,0 +1,159 @@
+#include "daemon/sim/invariants.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <unordered_map>
+
+namespace warden::sim {
+namespace {
+
+bool Settled(core::State s) {
+  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal;
+}
+
+std::string Describe(const Process& p) {
+  return p.full_name() + " (id " + std::to_string(p.id()) + ", " +
+         core::StateName(p.machine().state()) + ", pid " + std::to_string(p.machine().pid()) +
+         (p.removing() ? ", removing" : "") + ")";
+}
+
+// Summary() as it should read, from the states themselves.
+std::string Recount(const Supervisor& supervisor) {
+  std::map<core::State, int> counts;
+  for (const auto& p : supervisor.processes()) counts[p->machine().state()]++;
+  std::string out;
+  for (const auto& [state, n] : counts) {
+    if (!out.empty()) out += ", ";
+    std::string name = core::StateName(state);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out += std::to_string(n) + " " + name;
+  }
+  return out.empty() ? "no programs" : out;
+}
+
+}  // namespace
+
+std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const SimSystem& system) {
+  const config::Config& config = supervisor.config();
+  // The config in force, expanded, against the processes not being removed.
+  std::unordered_map<std::string, int> named;  // full name -> processes not being removed
+  for (const auto& p : supervisor.processes()) {
+    if (!p->removing()) named[p->full_name()]++;
+  }
+  size_t expected = 0;
+  for (const config::Program& program : config.programs) {
+    for (const config::ProcessName& name : config::ExpandProcessNames(config, program)) {
+      ++expected;
+      auto it = named.find(name.FullName());
+      if (it == named.end()) return "the config names " + name.FullName() + ", no process has it";
+      if (it->second != 1) {
+        return std::to_string(it->second) + " processes are named " + name.FullName();
+      }
+    }
+  }
+  if (named.size() != expected) {
+    for (const auto& p : supervisor.processes()) {
+      if (p->removing()) continue;
+      const config::Program* program = config.FindProgram(p->program().name);
+      bool found = false;
+      if (program != nullptr) {
+        for (const auto& name : config::ExpandProcessNames(config, *program)) {
+          found = found || name.FullName() == p->full_name();
+        }
+      }
+      if (!found) return "process " + Describe(*p) + " is not in the config in force";
+    }
+  }
+
+  // Each process's state against its pid and the simulated table.
+  std::unordered_map<int, const Process*> by_pid;
+  for (const auto& p : supervisor.processes()) {
+    const core::State state = p->machine().state();
+    const int pid = p->machine().pid();
+    const bool has_process = state == core::State::kStarting || state == core::State::kRunning ||
+                             state == core::State::kStopping;
+    if (has_process && pid <= 0) return Describe(*p) + " has no main process";
+    if (!has_process && pid != 0) return Describe(*p) + " still has a pid";
+    if (p->removing() && state != core::State::kStopping) {
+      return Describe(*p) + " is being removed but not stopping";
+    }
+    if (p->removing() && p->start_pending()) return Describe(*p) + " is being removed, yet pending";
+    if (Settled(state) && p->machine().cleaning()) return Describe(*p) + " cleans leftovers";
+    if (pid <= 0) continue;
+    auto sim = system.processes().find(pid);
+    if (sim == system.processes().end()) {
+      return Describe(*p) + ": its pid is in no process table (reaped or never spawned)";
+    }
+    if (sim->second.full_name != p->full_name()) {
+      return Describe(*p) + ": pid " + std::to_string(pid) + " is " + sim->second.full_name;
+    }
+    if (!by_pid.emplace(pid, p.get()).second) {
+      return Describe(*p) + " and " + Describe(*by_pid[pid]) + " share a pid";
+    }
+  }
+
+  // Every simulated process against the supervised ones.
+  std::unordered_map<std::string, int> instances;
+  for (const auto& [pid, sim] : system.processes()) {
+    if (++instances[sim.full_name] > 1) return "two instances of " + sim.full_name + " exist";
+    if (sim.zombie) continue;
+    auto owner = by_pid.find(pid);
+    if (owner == by_pid.end()) {
+      return "pid " + std::to_string(pid) + " (" + sim.full_name +
+             ") runs, but is no supervised process's main process";
+    }
+  }
+
+  const std::string summary = supervisor.Summary();
+  const std::string recount = Recount(supervisor);
+  if (summary != recount) return "Summary() says \"" + summary + "\", the states say " + recount;
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckJobs(const Supervisor& supervisor,
+                                     const std::set<uint64_t>& destroyed,
+                                     size_t job_requests_in_flight) {
+  const JobTable& jobs = supervisor.jobs();
+  for (uint64_t id : destroyed) {
+    if (supervisor.Find(id) != nullptr) {
+      return "Find(" + std::to_string(id) + ") finds a destroyed process";
+    }
+  }
+  for (const auto& [id, job] : jobs.jobs()) {
+    for (uint64_t process : job.processes) {
+      const Process* p = supervisor.Find(process);
+      if (p == nullptr) {
+        return std::string("job ") + std::to_string(id) + " (" + JobKindName(job.kind) +
+               ") refers to destroyed process " + std::to_string(process);
+      }
+      if (p->removing() && job.kind != JobKind::kShutdown) {
+        return std::string("job ") + std::to_string(id) + " (" + JobKindName(job.kind) +
+               ") still refers to " + Describe(*p);
+      }
+    }
+  }
+  if (jobs.size() > job_requests_in_flight) {
+    return std::to_string(jobs.size()) + " jobs open for " +
+           std::to_string(job_requests_in_flight) + " requests in flight";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckShutDown(const Supervisor& supervisor, const SimSystem& system) {
+  for (const auto& p : supervisor.processes()) {
+    if (!Settled(p->machine().state()) || p->machine().pid() != 0) {
+      return "after shutdown, " + Describe(*p) + " is not stopped";
+    }
+  }
+  if (!system.processes().empty()) {
+    const SimProcess& sim = system.processes().begin()->second;
+    return "after shutdown, pid " + std::to_string(sim.pid) + " (" + sim.full_name + ") " +
+           (sim.zombie ? "was never reaped" : "still runs");
+  }
+  if (!supervisor.jobs().empty()) return "after shutdown, a job is still open";
+  return std::nullopt;
+}
+
+}  // namespace warden::sim

@@ -1,0 +1,39 @@
+// The simulation's invariants (docs/design.md, "Simulation"): plain functions over the real
+// Supervisor and the simulated OS, checked after every step. Each returns the first violation
+// it finds, described for a human, or nothing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "daemon/sim/sim_system.h"
+#include "daemon/supervisor.h"
+
+namespace warden::sim {
+
+// Processes against the config in force and against the simulated process table:
+// - every process not being removed is named by the config in force, and every name the config
+//   gives has exactly one such process;
+// - every live simulated process is the main process of a process wardend supervises (one being
+//   removed only while it is STOPPING), and no full name has two live (or unreaped) instances;
+// - each state agrees with the pid: STARTING, RUNNING and STOPPING have one the table knows, of
+//   the same name; STOPPED, EXITED, FATAL and BACKOFF have none (the simulation makes no
+//   leftovers, so no cleanup holds a state);
+// - a process being removed is STOPPING and waits for no start;
+// - Summary() agrees with a recount of the states.
+std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const SimSystem& system);
+
+// Jobs: no job refers to a destroyed process (Find is null for it) or to one being removed
+// (shutdown aside, which stops those too); at most one job per request in flight, and none with
+// no request in flight.
+std::optional<std::string> CheckJobs(const Supervisor& supervisor,
+                                     const std::set<uint64_t>& destroyed,
+                                     size_t job_requests_in_flight);
+
+// After a shutdown: every process STOPPED (or EXITED/FATAL) with no pid, nothing left in the
+// simulated process table (not even a zombie), no job open.
+std::optional<std::string> CheckShutDown(const Supervisor& supervisor, const SimSystem& system);
+
+}  // namespace warden::sim

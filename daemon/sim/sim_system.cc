@@ -1,0 +1,239 @@
+#include "daemon/sim/sim_system.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+
+#include "daemon/spawn_setup.h"
+
+namespace warden::sim {
+namespace {
+
+using TimePoint = EventLoop::TimePoint;
+
+std::chrono::nanoseconds Seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
+}
+
+std::optional<Profile> ProfileFrom(const std::string& word) {
+  for (Profile p : {Profile::kRuns, Profile::kExits, Profile::kCrashes, Profile::kIgnoresTerm,
+                    Profile::kSlowStop, Profile::kSpawnError}) {
+    if (word == ProfileName(p)) return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const char* ProfileName(Profile profile) {
+  switch (profile) {
+    case Profile::kRuns:
+      return "runs";
+    case Profile::kExits:
+      return "exits";
+    case Profile::kCrashes:
+      return "crashes";
+    case Profile::kIgnoresTerm:
+      return "ignores-term";
+    case Profile::kSlowStop:
+      return "slow-stop";
+    case Profile::kSpawnError:
+      return "spawn-error";
+  }
+  return "?";
+}
+
+SimSystem::SimSystem(uint64_t seed, std::function<void(const std::string&)> log)
+    : random_(seed), log_(std::move(log)) {}
+
+int SimSystem::NextPid() {
+  for (;;) {
+    last_pid_ = last_pid_ >= kMaxPid ? 100 : last_pid_ + 1;
+    if (!processes_.count(last_pid_)) return last_pid_;
+  }
+}
+
+core::SpawnOutcome SimSystem::Spawn(const os::SpawnSpec& spec) {
+  SimProcess p;
+  if (spec.argv.size() >= 3 && spec.argv[1] == "sim") {
+    p.profile = ProfileFrom(spec.argv[2]).value_or(Profile::kRuns);
+    if (spec.argv.size() >= 4) p.seconds = std::strtod(spec.argv[3].c_str(), nullptr);
+  }
+  p.group = GetVariable(spec.env, "WARDEN_GROUP").value_or("");
+  p.name = GetVariable(spec.env, "WARDEN_PROCESS").value_or("");
+  p.full_name = p.group == p.name ? p.name : p.group + ":" + p.name;
+  if (p.profile == Profile::kSpawnError) {
+    log_("spawn " + p.full_name + ": exec fails (ENOEXEC)");
+    return {0, core::SpawnError{"exec " + spec.path, ENOEXEC}};
+  }
+  p.pid = NextPid();
+  p.start_ticks = ++ticks_;
+  ++spawns_;
+  switch (p.profile) {
+    case Profile::kExits: {
+      const int code = static_cast<int>(random_() % 3);
+      ExitWithin(p, 2 * p.seconds, {false, code});
+      break;
+    }
+    case Profile::kCrashes:
+      ExitWithin(p, 0.2, {false, 1});
+      break;
+    default:
+      break;
+  }
+  log_("spawn " + p.full_name + " (" + ProfileName(p.profile) + "): pid " + std::to_string(p.pid));
+  const int pid = p.pid;
+  processes_.emplace(pid, std::move(p));
+  return {pid, std::nullopt};
+}
+
+void SimSystem::ExitWithin(SimProcess& process, double seconds, core::ExitStatus status) {
+  const double fraction = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  const TimePoint at = EventLoop::Now() + Seconds(seconds * fraction);
+  if (process.exit_at && *process.exit_at <= at) return;  // it exits sooner anyway
+  process.exit_at = at;
+  process.exit_status = status;
+}
+
+void SimSystem::ExitNow(SimProcess& process, core::ExitStatus status) {
+  process.zombie = true;
+  process.exit_at.reset();
+  process.exit_status = status;
+  log_("pid " + std::to_string(process.pid) + " (" + process.full_name +
+       ") ends: " + core::DescribeExit(status));
+}
+
+void SimSystem::Deliver(SimProcess& process, int signal) {
+  log_("pid " + std::to_string(process.pid) + " (" + process.full_name + ") gets SIG" +
+       os::SignalName(signal));
+  if (process.zombie) return;
+  if (signal == SIGKILL) {
+    ExitNow(process, {true, SIGKILL});
+    return;
+  }
+  const bool terminating =
+      signal == SIGTERM || signal == SIGINT || signal == SIGHUP || signal == SIGQUIT;
+  if (!terminating) return;  // USR1, USR2, ...: handled, nothing happens
+  switch (process.profile) {
+    case Profile::kRuns:
+    case Profile::kExits:
+    case Profile::kCrashes:
+      ExitWithin(process, 0.05, {true, signal});
+      break;
+    case Profile::kSlowStop:
+      ExitWithin(process, 2 * process.seconds, {false, 0});
+      break;
+    case Profile::kIgnoresTerm:
+    case Profile::kSpawnError:
+      break;
+  }
+}
+
+bool SimSystem::SendSignal(int pid, int signal, bool /*whole_group*/) {
+  // Every process is its own session and group leader with no children: the group is the pid.
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) {
+    errno = ESRCH;
+    return false;
+  }
+  Deliver(it->second, signal);
+  return true;
+}
+
+bool SimSystem::SignalProcess(const os::ProcStat& process, int signal) {
+  auto it = processes_.find(process.pid);
+  if (it == processes_.end() || it->second.start_ticks != process.start_ticks) {
+    errno = ESRCH;
+    return false;
+  }
+  Deliver(it->second, signal);
+  return true;
+}
+
+std::vector<os::Reaped> SimSystem::ReapAll() {
+  std::vector<os::Reaped> out;
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    if (!it->second.zombie) {
+      ++it;
+      continue;
+    }
+    out.push_back({it->first, it->second.exit_status});
+    log_("reap pid " + std::to_string(it->first) + " (" + it->second.full_name + ")");
+    it = processes_.erase(it);
+  }
+  return out;
+}
+
+os::ProcStat SimSystem::StatOf(const SimProcess& process) const {
+  os::ProcStat s;
+  s.pid = process.pid;
+  s.state = process.zombie ? 'Z' : 'S';
+  s.ppid = kSelfPid;
+  s.pgrp = process.pid;
+  s.session = process.pid;
+  s.start_ticks = process.start_ticks;
+  return s;
+}
+
+std::optional<os::ProcStat> SimSystem::ReadProcStat(int pid) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return std::nullopt;
+  return StatOf(it->second);
+}
+
+std::vector<os::ProcStat> SimSystem::ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                                 const os::StatReader& read) {
+  std::vector<os::ProcStat> out;
+  if (root != kSelfPid) return out;  // the programs' processes have no children
+  for (const auto& [pid, process] : processes_) {
+    if (skip && skip(pid)) continue;
+    if (auto stat = read ? read(pid) : ReadProcStat(pid)) out.push_back(*stat);
+  }
+  return out;
+}
+
+std::vector<os::ProcStat> SimSystem::ScanWhole(int root, size_t /*expected*/,
+                                               const os::StatReader& read) {
+  return ScanSubtree(root, {}, read);
+}
+
+std::string SimSystem::ReadProcEnviron(int pid, size_t max_bytes) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end() || it->second.zombie) return "";  // an exiting process has none
+  std::string text =
+      "WARDEN_GROUP=" + it->second.group + '\0' + "WARDEN_PROCESS=" + it->second.name + '\0';
+  return text.substr(0, max_bytes);
+}
+
+std::optional<TimePoint> SimSystem::NextExit() const {
+  std::optional<TimePoint> next;
+  for (const auto& [pid, process] : processes_) {
+    if (process.exit_at && (!next || *process.exit_at < *next)) next = process.exit_at;
+  }
+  return next;
+}
+
+size_t SimSystem::ExitDue() {
+  const TimePoint now = EventLoop::Now();
+  size_t count = 0;
+  for (auto& [pid, process] : processes_) {
+    if (process.zombie || !process.exit_at || *process.exit_at > now) continue;
+    ExitNow(process, process.exit_status);
+    ++count;
+  }
+  return count;
+}
+
+void SimSystem::Crash(int pid, core::ExitStatus status) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end() || it->second.zombie) return;
+  ExitNow(it->second, status);
+}
+
+size_t SimSystem::zombies() const {
+  size_t n = 0;
+  for (const auto& [pid, process] : processes_) n += process.zombie ? 1 : 0;
+  return n;
+}
+
+}  // namespace warden::sim

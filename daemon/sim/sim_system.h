@@ -1,0 +1,98 @@
+// SimSystem: the operating system of the deterministic simulation (docs/design.md,
+// "Simulation"). Processes are entries in a table, not forks: a spawn gives a fake pid, a signal
+// changes when (and how) the process will exit, an exit leaves a zombie until ReapAll, and /proc
+// is that table. Nothing here makes a system call, sleeps or reads a clock but EventLoop::Now(),
+// which the simulation advances; every random choice comes from one seeded generator.
+//
+// A program's behaviour is its command: `/bin/sh sim PROFILE SECONDS` (the path only has to
+// exist for the real PATH lookup before the spawn):
+//   runs          runs until signalled; stops soon after TERM/INT/HUP
+//   exits         exits by itself after a random time up to 2*SECONDS, code 0, 1 or 2
+//   crashes       exits with code 1 within 0.2 s of its start
+//   ignores-term  only SIGKILL ends it (stopwaitsecs runs out)
+//   slow-stop     exits up to 2*SECONDS after TERM (sometimes past stopwaitsecs)
+//   spawn-error   the spawn fails (exec: ENOEXEC)
+// SIGKILL ends every profile at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "daemon/event_loop.h"
+#include "daemon/os.h"
+
+namespace warden::sim {
+
+enum class Profile : uint8_t { kRuns, kExits, kCrashes, kIgnoresTerm, kSlowStop, kSpawnError };
+const char* ProfileName(Profile profile);
+
+struct SimProcess {
+  int pid = 0;
+  uint64_t start_ticks = 0;  // unique per spawn: tells a pid from its reuse
+  std::string group;         // WARDEN_GROUP and WARDEN_PROCESS of its environment
+  std::string name;
+  std::string full_name;  // as config::ProcessName::FullName
+  Profile profile = Profile::kRuns;
+  double seconds = 1;
+  std::optional<EventLoop::TimePoint> exit_at;  // when it will exit on its own (or by a signal)
+  core::ExitStatus exit_status;                 // how, then
+  bool zombie = false;                          // exited, not reaped yet
+};
+
+class SimSystem final : public os::System {
+ public:
+  // `log` gets one line per thing that happens to a process (the replay's trace).
+  SimSystem(uint64_t seed, std::function<void(const std::string&)> log);
+
+  // --- os::System ---
+  core::SpawnOutcome Spawn(const os::SpawnSpec& spec) override;
+  bool SendSignal(int pid, int signal, bool whole_group) override;
+  bool SignalProcess(const os::ProcStat& process, int signal) override;
+  std::vector<os::Reaped> ReapAll() override;
+  std::optional<os::ProcStat> ReadProcStat(int pid) override;
+  UniqueFd OpenProcStat(int) override { return UniqueFd(); }  // no fds: read by pid
+  std::optional<os::ProcStat> ReadOpenProcStat(int pid, int) override { return ReadProcStat(pid); }
+  std::vector<os::ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                        const os::StatReader& read) override;
+  std::vector<os::ProcStat> ScanWhole(int root, size_t expected,
+                                      const os::StatReader& read) override;
+  std::string ReadProcEnviron(int pid, size_t max_bytes) override;
+  int SelfPid() override { return kSelfPid; }
+  uint64_t RandomSeed() override { return random_(); }
+
+  // --- the simulation's side ---
+  static constexpr int kSelfPid = 1;
+  // The earliest exit a process has scheduled.
+  std::optional<EventLoop::TimePoint> NextExit() const;
+  // Every process whose exit is due (at or before Now()) becomes a zombie; how many did.
+  size_t ExitDue();
+  // Ends a live process now, as if something outside wardend killed it or it crashed.
+  void Crash(int pid, core::ExitStatus status);
+  // Live processes and zombies, by pid.
+  const std::map<int, SimProcess>& processes() const { return processes_; }
+  size_t zombies() const;
+  size_t spawns() const { return spawns_; }
+
+ private:
+  void Deliver(SimProcess& process, int signal);
+  void ExitNow(SimProcess& process, core::ExitStatus status);
+  void ExitWithin(SimProcess& process, double seconds, core::ExitStatus status);
+  os::ProcStat StatOf(const SimProcess& process) const;
+  int NextPid();
+
+  std::mt19937_64 random_;
+  std::function<void(const std::string&)> log_;
+  std::map<int, SimProcess> processes_;
+  int last_pid_ = 99;
+  uint64_t ticks_ = 0;
+  size_t spawns_ = 0;
+  // Pids run from 100 to kMaxPid and wrap around, as the kernel's do: reuse happens.
+  static constexpr int kMaxPid = 1123;
+};
+
+}  // namespace warden::sim
