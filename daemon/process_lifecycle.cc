@@ -94,7 +94,7 @@ void Process::KillLeftovers(int signal) {
                    strerror(errno));
     }
     // A stopped leftover can act on it only once continued (as Process::Continue).
-    if (signal != SIGKILL && signal != SIGCONT) (void)os::SignalProcess(m, SIGCONT);
+    if (signal != SIGKILL && signal != SIGCONT) (void)supervisor_.system_.SignalProcess(m, SIGCONT);
   }
 }
 

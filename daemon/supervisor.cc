@@ -172,7 +172,7 @@ void Process::Kill(int pid, int signal, bool whole_group) {
 }
 
 void Process::Continue(int pid, bool whole_group) {
-  if (!os::SendSignal(pid, SIGCONT, whole_group) && errno != ESRCH) {
+  if (!supervisor_.system_.SendSignal(pid, SIGCONT, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIGCONT): {}", full_name_, whole_group ? -pid : pid,
                  strerror(errno));
   }
