@@ -174,7 +174,7 @@ def test_refusal_through_the_documented_protocol(daemon):
 import sys
 sys.path.insert(0, {os.path.dirname(__file__)!r})
 import wardenproto as wp
-with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
+with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
     try:
         c.stop(["db"])
         print("no error")
@@ -198,7 +198,7 @@ def test_events_and_wait_follow_the_read_right(daemon):
 import sys
 sys.path.insert(0, {os.path.dirname(__file__)!r})
 import wardenproto as wp
-with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
+with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
     try:
         c.wait(["api", "db"], "RUNNING", 1000)
         print("wait allowed")
