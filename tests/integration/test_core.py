@@ -148,6 +148,9 @@ def test_status_reuses_kernel_facts_until_wardend_sees_a_change(warden):
     keeper = wait_until(lambda: (lambda p: p["state"] == "RUNNING" and p["children"] and p)(
         warden.status("keeper")["keeper"]), what="keeper's child")
     child = keeper["children"][0]["pid"]
+    # Just forked, the child may still be running (R) on a busy machine: the facts kept below
+    # must be those of a sleeping child.
+    wait_until(lambda: proc_state(child) == "S", what="keeper's child asleep")
     assert warden.status()["keeper"]["children"] == [{"pid": child, "kernel_state": "S"}]
     os.kill(child, signal.SIGKILL)
     wait_until(lambda: proc_state(child) == "Z", what="the child a zombie")
