@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 import wardenproto as wp
-from conftest import WARDENCTL, pid_alive, wait_until
+from conftest import WARDENCTL, machine_lock, pid_alive, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
 
@@ -41,11 +41,14 @@ def ensure_user(name, groups=()):
 
 @pytest.fixture(scope="module", autouse=True)
 def users():
-    ensure_group(READERS)
-    ensure_user(ALICE)
-    ensure_user(BOB)
-    ensure_user(CAROL, groups=[READERS])
-    ensure_user(MALLORY)
+    # The same run from another checkout on this machine makes the same users: one at a time,
+    # or both see a user missing and the second useradd fails.
+    with machine_lock("warden-test-users"):
+        ensure_group(READERS)
+        ensure_user(ALICE)
+        ensure_user(BOB)
+        ensure_user(CAROL, groups=[READERS])
+        ensure_user(MALLORY)
 
 
 PROGRAMS = f"""\

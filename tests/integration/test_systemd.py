@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SO_TIMESTAMPNS, WARDEND, WARDENCTL, pid_alive, wait_until
+from conftest import SO_TIMESTAMPNS, WARDEND, WARDENCTL, machine_lock, pid_alive, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UNITS = os.path.join(REPO, "units")
@@ -636,27 +636,31 @@ def test_default_paths_come_from_systemd_directories(warden):
     assert r.returncode == 0 and r.stdout.startswith(f"{config}: ok"), r.stdout + r.stderr
 
     system_log_dir = "/var/log/warden"
-    had_system_log_dir = os.path.exists(system_log_dir)
-    try:
-        warden.notify, notify_path = bind_notify_socket(warden)
-        warden.stderr = open(warden.stderr_path, "wb")
-        warden.proc = subprocess.Popen([WARDEND], env=dict(env, NOTIFY_SOCKET=notify_path),
-                                       stdin=subprocess.DEVNULL, stdout=warden.stderr,
-                                       stderr=warden.stderr)
-        Notifications(warden).wait_for(is_line("READY=1"), what="READY=1")
-        # The control socket is $RUNTIME_DIRECTORY/warden.sock, AUTO logs go to $LOGS_DIRECTORY.
-        warden.socket = os.path.join(dirs["RUNTIME_DIRECTORY"], "warden.sock")
-        warden.wait_state(name, "RUNNING")
-        log = os.path.join(dirs["LOGS_DIRECTORY"], f"{name}.stdout.log")
-        wait_until(lambda: os.path.exists(log) and "hello" in open(log).read(), what=log)
-    finally:
-        for stream in ("stdout", "stderr"):
-            stray = os.path.join(system_log_dir, f"{name}.{stream}.log")
-            if os.path.exists(stray):
-                os.unlink(stray)
-        if not had_system_log_dir and os.path.isdir(system_log_dir) \
-                and not os.listdir(system_log_dir):
-            os.rmdir(system_log_dir)
+    # test_packaging's dpkg -i makes (and checks) /var/log/warden, which the cleanup below may
+    # remove: not at the same time, from this checkout or another.
+    with machine_lock("warden-system-package"):
+        had_system_log_dir = os.path.exists(system_log_dir)
+        try:
+            warden.notify, notify_path = bind_notify_socket(warden)
+            warden.stderr = open(warden.stderr_path, "wb")
+            warden.proc = subprocess.Popen([WARDEND], env=dict(env, NOTIFY_SOCKET=notify_path),
+                                           stdin=subprocess.DEVNULL, stdout=warden.stderr,
+                                           stderr=warden.stderr)
+            Notifications(warden).wait_for(is_line("READY=1"), what="READY=1")
+            # The control socket is $RUNTIME_DIRECTORY/warden.sock, AUTO logs go to
+            # $LOGS_DIRECTORY.
+            warden.socket = os.path.join(dirs["RUNTIME_DIRECTORY"], "warden.sock")
+            warden.wait_state(name, "RUNNING")
+            log = os.path.join(dirs["LOGS_DIRECTORY"], f"{name}.stdout.log")
+            wait_until(lambda: os.path.exists(log) and "hello" in open(log).read(), what=log)
+        finally:
+            for stream in ("stdout", "stderr"):
+                stray = os.path.join(system_log_dir, f"{name}.{stream}.log")
+                if os.path.exists(stray):
+                    os.unlink(stray)
+            if not had_system_log_dir and os.path.isdir(system_log_dir) \
+                    and not os.listdir(system_log_dir):
+                os.rmdir(system_log_dir)
 
 
 def test_explicit_settings_win_over_systemd_directories(warden, monkeypatch):
