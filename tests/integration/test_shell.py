@@ -42,7 +42,7 @@ class Pty:
         os.close(slave)
         self.buffer = b""
 
-    def read_until(self, needle, timeout=10.0):
+    def read_until(self, needle, timeout=30.0):
         """Reads until `needle` (bytes) appears after what earlier calls consumed; returns the
         text up to and including it."""
         deadline = time.monotonic() + timeout
@@ -63,7 +63,7 @@ class Pty:
         text, self.buffer = self.buffer[:end], self.buffer[end:]
         return text.decode(errors="replace")
 
-    def wait_editing(self, editing=True, timeout=10.0):
+    def wait_editing(self, editing=True, timeout=30.0):
         """Waits until the line editor has the terminal in raw mode (editing=True: it waits for
         a key) or has given it back (False: a command runs). The pty's master side reads the
         terminal's modes, so this is a state, not a guess."""
@@ -76,7 +76,7 @@ class Pty:
     def send(self, data):
         os.write(self.master, data if isinstance(data, bytes) else data.encode())
 
-    def wait(self, timeout=10.0):
+    def wait(self, timeout=30.0):
         try:
             return self.proc.wait(timeout=timeout)
         finally:
