@@ -19,23 +19,8 @@ namespace {
 
 using namespace warden;
 
-// -s, else $WARDEN_SOCKET, else the -c config's warden.socket, else the default. A config that
-// does not load has its diagnostics printed to `err`.
 Result<std::string> ResolveSocket(const ctl::GlobalOptions& options, std::ostream& err) {
-  if (!options.socket.empty()) return options.socket;
-  if (const char* env = std::getenv("WARDEN_SOCKET"); env != nullptr && *env != '\0') {
-    return std::string(env);
-  }
-  if (!options.config.empty()) {
-    config::LoadResult loaded = config::LoadConfigFile(options.config);
-    if (!loaded.config) {
-      for (const config::Diagnostic& d : loaded.errors) err << d.ToString() << "\n";
-      return Status(ErrorCode::kConfig, "cannot take the socket path from " + options.config +
-                                            ": the configuration is invalid");
-    }
-    return loaded.config->warden.socket;
-  }
-  return config::DefaultSocketPath();
+  return ctl::ResolveSocketPath(options.socket, options.config, err);
 }
 
 int Main(const std::vector<std::string>& args) {
