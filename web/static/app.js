@@ -7,6 +7,9 @@ const api = "api/v1/";
 let csrfToken = "";
 let refreshTimer = null;
 let logSource = null;
+// Processes wardend refused an action on for this user (403): their buttons are disabled, so
+// the page offers only what the user may do.
+const refused = new Set();
 
 function $(selector) { return document.querySelector(selector); }
 
@@ -48,6 +51,10 @@ function button(cellNode, action, name, label) {
   b.type = "button";
   b.className = action;
   b.textContent = label;
+  if (action !== "log" && refused.has(name)) {
+    b.disabled = true;
+    b.title = "wardend does not let this user control " + name;
+  }
   b.addEventListener("click", () => act(action, name, b));
   cellNode.appendChild(b);
 }
@@ -98,16 +105,33 @@ function scheduleRefresh(delay) {
   if (refreshTimer === null) refreshTimer = setTimeout(refresh, delay);
 }
 
+async function fetchCsrfToken() {
+  const res = await fetch(api + "csrf");
+  csrfToken = (await res.json()).csrf_token || "";
+}
+
+function post(path) {
+  return fetch(path, {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrfToken, Accept: "application/json" },
+  });
+}
+
 async function act(action, name, b) {
   if (action === "log") { follow(name); return; }
   b.disabled = true;
   showMessage("");
   try {
-    const res = await fetch(api + "processes/" + encodeURIComponent(name) + "/" + action, {
-      method: "POST",
-      headers: { "X-CSRF-Token": csrfToken, Accept: "application/json" },
-    });
-    const json = await res.json();
+    const path = api + "processes/" + encodeURIComponent(name) + "/" + action;
+    let res = await post(path);
+    let json = await res.json();
+    if (res.status === 403 && !Array.isArray(json) && /X-CSRF-Token/.test(json.message)) {
+      // warden-web restarted since the page loaded: its token is new.
+      await fetchCsrfToken();
+      res = await post(path);
+      json = await res.json();
+    }
+    if (res.status === 403 && !/X-CSRF-Token/.test(JSON.stringify(json))) refused.add(name);
     if (!res.ok) {
       const failed = Array.isArray(json) ? json.filter(r => !r.ok) : [json];
       showMessage(failed.map(r => (r.name ? r.name + ": " : "") + (r.error || "") +
@@ -157,8 +181,7 @@ async function start() {
     $("#log-view").hidden = true;
   });
   try {
-    const res = await fetch(api + "csrf");
-    csrfToken = (await res.json()).csrf_token || "";
+    await fetchCsrfToken();
   } catch (e) {
     showMessage("cannot reach warden-web: " + e.message);
   }
