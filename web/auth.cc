@@ -2,6 +2,7 @@
 
 #include <crypt.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -45,11 +46,18 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-Result<std::string> ReadFile(const std::string& path, const char* what) {
+// The file's text; refused when every user may read or write it (a secret that is not one).
+Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status(ErrorCode::kIo, std::string("cannot read the ") + what + " " + path + ": " +
                                       std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    return Status(
+        ErrorCode::kInvalidArgument,
+        path + ": the " + what + " is open to every user on this machine: chmod o-rw " + path);
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -64,7 +72,7 @@ Result<Auth> Auth::Load(const std::string& token_file, const std::string& passwo
   std::string token_text;
   std::string password_text;
   if (!token_file.empty()) {
-    Result<std::string> text = ReadFile(token_file, "token file");
+    Result<std::string> text = ReadSecretFile(token_file, "token file");
     if (!text.ok()) return text.status();
     token_text = std::move(*text);
     if (Trim(token_text).empty()) {
@@ -75,7 +83,7 @@ Result<Auth> Auth::Load(const std::string& token_file, const std::string& passwo
     }
   }
   if (!password_file.empty()) {
-    Result<std::string> text = ReadFile(password_file, "password file");
+    Result<std::string> text = ReadSecretFile(password_file, "password file");
     if (!text.ok()) return text.status();
     password_text = std::move(*text);
   }

@@ -182,6 +182,10 @@ def test_package_metadata(deb):
     # warden-web is shipped disabled: configured first, then enabled by the admin.
     assert "deb-systemd-helper enable 'warden-web.service'" not in postinst
     assert "systemd-sysusers" in postinst
+    # The Python module is byte-compiled on install and its byte code removed before removal.
+    assert "py3compile -p warden" in postinst
+    assert "py3clean -p warden" in control_file(deb["deb"], "prerm")
+    assert control["Recommends"].startswith("python3")
     assert "rm -rf /var/log/warden" in control_file(deb["deb"], "postrm")
 
 

@@ -151,11 +151,13 @@ def test_refuses_open_non_loopback_and_bad_auth_files(daemon, tmp_path):
     assert r.returncode == 2 and "without authentication" in r.stderr, r
     short = tmp_path / "token"
     short.write_text("short\n")
+    short.chmod(0o600)
     r = subprocess.run([WARDEN_WEB, "-s", daemon.socket, "--token-file", str(short)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and str(short) in r.stderr, r
     plain = tmp_path / "passwords"
     plain.write_text("alice:secret\n")
+    plain.chmod(0o600)
     r = subprocess.run([WARDEN_WEB, "-s", daemon.socket, "--password-file", str(plain)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and f"{plain}:1: " in r.stderr, r
@@ -166,10 +168,15 @@ def test_refuses_open_non_loopback_and_bad_auth_files(daemon, tmp_path):
 def test_token_and_password_authentication(daemon, web, tmp_path):
     token = tmp_path / "token"
     token.write_text("0123456789abcdef0123456789abcdef\n")
+    r = subprocess.run([WARDEN_WEB, "-s", daemon.socket, "--token-file", str(token)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and f"chmod o-rw {token}" in r.stderr, r
+    token.chmod(0o600)
     hashed = subprocess.run(["openssl", "passwd", "-6", "wonderland"], capture_output=True,
                             text=True, check=True).stdout.strip()
     passwords = tmp_path / "passwords"
     passwords.write_text(f"# who may log in\nalice:{hashed}\n")
+    passwords.chmod(0o640)
     web.start(daemon.socket, "--token-file", str(token), "--password-file", str(passwords),
               listen="0.0.0.0:0")
     r = web.get("/api/v1/processes")
