@@ -141,6 +141,8 @@ class WardenWeb:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError(f"warden-web did not stop on SIGTERM:\n{self.log()}")
+            assert self.proc.returncode == 0, (
+                f"warden-web exited {self.proc.returncode} on SIGTERM:\n{self.log()}")
         self.stderr.close()
         report = sanitizer_report(self.log())
         assert report is None, f"warden-web: sanitizer report:\n{report}"
