@@ -179,8 +179,11 @@ def test_package_metadata(deb):
     postinst = control_file(deb["deb"], "postinst")
     for unit in ("warden.service", "warden.socket"):
         assert f"deb-systemd-helper enable '{unit}'" in postinst
-    # warden-web is shipped disabled: configured first, then enabled by the admin.
-    assert "deb-systemd-helper enable 'warden-web.service'" not in postinst
+    # warden-web is shipped disabled: configured first, then enabled by the admin (an upgrade
+    # keeps it enabled only if it was).
+    assert "deb-systemd-helper --quiet was-enabled 'warden-web.service'" in postinst
+    assert (postinst.count("deb-systemd-helper enable 'warden-web.service'")
+            == postinst.count("was-enabled 'warden-web.service'") == 1)
     assert "systemd-sysusers" in postinst
     # The Python module is byte-compiled on install and its byte code removed before removal.
     assert "py3compile -p warden" in postinst
