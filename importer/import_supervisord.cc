@@ -1,4 +1,4 @@
-#include "ctl/import_supervisord.h"
+#include "importer/import_supervisord.h"
 
 #include <glob.h>
 #include <sys/utsname.h>
@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "config/config.h"
-#include "ctl/import_supervisord_internal.h"
+#include "importer/import_supervisord_internal.h"
 
-namespace warden::ctl {
+namespace warden::importer {
 namespace import_internal {
 
 // ---------------------------------------------------------------------------------------------
@@ -853,29 +853,4 @@ ImportHost SystemImportHost() {
   return host;
 }
 
-int ImportSupervisordCommand(const Command& command, std::ostream& out, std::ostream& err) {
-  const std::string& path = command.names.at(0);
-  ImportResult result = ImportSupervisord(path, SystemImportHost());
-  for (const ImportMessage& m : result.messages) err << m.ToString() << "\n";
-  if (result.yaml.empty()) {
-    err << "wardenctl: nothing converted\n";
-    return kExitFailure;
-  }
-  out << result.yaml;
-  const int warnings = result.Count(ImportMessage::Severity::kWarning);
-  const int errors = result.Count(ImportMessage::Severity::kError);
-  err << "wardenctl: converted " << result.programs << " program"
-      << (result.programs == 1 ? "" : "s") << " and " << result.groups << " group"
-      << (result.groups == 1 ? "" : "s") << " from " << path;
-  if (warnings > 0) {
-    err << "; " << warnings << " warning" << (warnings == 1 ? "" : "s")
-        << " (what was not converted, listed above)";
-  }
-  if (errors > 0) {
-    err << "; " << errors << " error" << (errors == 1 ? "" : "s") << ": the output is incomplete";
-  }
-  err << "\n";
-  return errors > 0 ? kExitFailure : kExitOk;
-}
-
-}  // namespace warden::ctl
+}  // namespace warden::importer

@@ -27,9 +27,8 @@
 #include <vector>
 
 #include "base/status.h"
-#include "ctl/commands.h"
 
-namespace warden::ctl {
+namespace warden::importer {
 
 // What the importer needs from the system; tests pass their own.
 struct ImportHost {
@@ -68,8 +67,4 @@ struct ImportResult {
 
 ImportResult ImportSupervisord(const std::string& path, const ImportHost& host);
 
-// The command: YAML on `out`; messages and a one-line summary on `err`. Exit 0 when everything
-// converted (warnings allowed: they were listed), 1 when there was an error.
-int ImportSupervisordCommand(const Command& command, std::ostream& out, std::ostream& err);
-
-}  // namespace warden::ctl
+}  // namespace warden::importer

@@ -13,10 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "ctl/import_supervisord.h"
-#include "ctl/supervisord_ini.h"
+#include "importer/import_supervisord.h"
+#include "importer/supervisord_ini.h"
 
-namespace warden::ctl::import_internal {
+namespace warden::importer::import_internal {
 
 using supervisord::ExpansionValue;
 using supervisord::IniDocument;
@@ -187,4 +187,4 @@ class Importer {
   std::map<std::string, std::vector<std::string>, std::less<>> written_;  // program -> programs
 };
 
-}  // namespace warden::ctl::import_internal
+}  // namespace warden::importer::import_internal

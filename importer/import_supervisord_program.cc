@@ -5,11 +5,12 @@
 #include <limits>
 #include <sstream>
 
+#include "base/signals.h"
 #include "config/config.h"
-#include "ctl/import_supervisord_internal.h"
-#include "ctl/signals.h"
+#include "config/values.h"
+#include "importer/import_supervisord_internal.h"
 
-namespace warden::ctl::import_internal {
+namespace warden::importer::import_internal {
 
 // The keys of a [program:x] section (supervisord 4.x, options.py).
 // clang-format off
@@ -257,16 +258,13 @@ void Importer::ConvertProgram(const IniSection& s) {
     put("startretries", std::to_string(*v));
   }
   if (auto text = Text(s, "stopsignal", scope)) {
-    std::optional<int> number = ParseSignal(Trim(*text));
+    std::optional<int> number = config::internal::ParseSignal(Trim(*text));
     if (!number) {
       At(*Get(s, "stopsignal"), Severity::kError,
          What(s, "stopsignal") + ": '" + *text + "' is not a signal");
     } else {
-      std::string signal_name = SignalName(*number);
-      const bool plain = signal_name.starts_with("SIG") &&
-                         signal_name.find_first_of("+-") == std::string::npos &&
-                         !signal_name.starts_with("SIGRT");
-      put("stopsignal", plain ? signal_name.substr(3) : std::to_string(*number));
+      const std::string_view signal_name = SignalNameOf(*number);
+      put("stopsignal", signal_name.empty() ? std::to_string(*number) : std::string(signal_name));
     }
   }
   if (auto v = Int(s, "stopwaitsecs", scope, 0, kYear)) put("stopwaitsecs", std::to_string(*v));
@@ -471,4 +469,4 @@ void Importer::EmitProgram(const std::string& name, const std::string& origin,
   programs_.push_back(std::move(t));
 }
 
-}  // namespace warden::ctl::import_internal
+}  // namespace warden::importer::import_internal

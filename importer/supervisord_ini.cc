@@ -1,9 +1,9 @@
-#include "ctl/supervisord_ini.h"
+#include "importer/supervisord_ini.h"
 
 #include <algorithm>
 #include <limits>
 
-namespace warden::ctl::supervisord {
+namespace warden::importer::supervisord {
 namespace {
 
 // Python's str.isspace() for the ASCII range (what configparser and int() strip).
@@ -581,4 +581,4 @@ std::optional<uint32_t> ParseOctal(std::string_view text) {
   return static_cast<uint32_t>(*value);
 }
 
-}  // namespace warden::ctl::supervisord
+}  // namespace warden::importer::supervisord

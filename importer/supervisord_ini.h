@@ -24,7 +24,7 @@
 
 #include "base/status.h"
 
-namespace warden::ctl::supervisord {
+namespace warden::importer::supervisord {
 
 // One `key = value` as read: the value with continuation lines joined by '\n', and where the key
 // was written.
@@ -91,4 +91,4 @@ std::optional<int64_t> ParseInteger(std::string_view text);
 std::optional<uint64_t> ParseByteSize(std::string_view text);  // 1024, 10KB, 50MB, 1GB
 std::optional<uint32_t> ParseOctal(std::string_view text);     // int(text, 8): 022, 0o22
 
-}  // namespace warden::ctl::supervisord
+}  // namespace warden::importer::supervisord

@@ -1,10 +1,10 @@
-#include "ctl/supervisord_ini.h"
+#include "importer/supervisord_ini.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace warden::ctl::supervisord {
+namespace warden::importer::supervisord {
 namespace {
 
 using Words = std::vector<std::string>;
@@ -222,4 +222,4 @@ TEST(ValueTypesTest, AsSupervisordReadsThem) {
 }
 
 }  // namespace
-}  // namespace warden::ctl::supervisord
+}  // namespace warden::importer::supervisord
