@@ -1,0 +1,356 @@
+#include "daemon/control/control_server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include "daemon/control/access.h"
+#include "daemon/control/connection.h"
+#include "daemon/control/events.h"
+#include "daemon/control/log_requests.h"
+#include "daemon/control/wire_types.h"
+#include "daemon/os/os.h"
+#include "daemon/systemd/notify.h"
+#include "proto/frame.h"
+#include "proto/messages.h"
+
+namespace warden {
+
+using proto::MessageType;
+
+namespace {
+
+std::string Errno(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+uint16_t Type(MessageType t) { return static_cast<uint16_t>(t); }
+
+// Tells a connection that will not be served why (ERROR BUSY, request id 0), best effort.
+void Refuse(int fd, const std::string& why) {
+  auto bytes = proto::EncodeFrame(Type(MessageType::kError), 0,
+                                  proto::Encode(proto::ErrorReply{ErrorCode::kBusy, why}));
+  ssize_t ignored = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)ignored;
+}
+
+}  // namespace
+
+ControlServer::ControlServer(EventLoop& loop, Supervisor& supervisor,
+                             std::function<void()> request_shutdown)
+    : loop_(loop), supervisor_(supervisor), request_shutdown_(std::move(request_shutdown)) {}
+
+ControlServer::~ControlServer() {
+  for (auto& [fd, c] : connections_) {
+    loop_.Remove(fd);
+    loop_.CancelTimer(c->frame_timer);
+  }
+  connections_.clear();
+  if (listen_fd_) loop_.Remove(listen_fd_.get());
+  if (bound_) unlink(path_.c_str());
+}
+
+Status ControlServer::Listen(const config::Settings& settings) {
+  path_ = settings.socket;
+  int passed = sd::ListenFds();
+  if (passed > 0) {
+    int fd = sd::kListenFdsStart;
+    if (!sd::IsListeningUnixStream(fd)) {
+      return Status(ErrorCode::kIo,
+                    "the socket passed by systemd (LISTEN_FDS) is not a "
+                    "listening AF_UNIX stream socket");
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    listen_fd_.reset(fd);
+    activated_ = true;
+    sockaddr_un addr{};
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.sun_path[0]) {
+      path_ = addr.sun_path;
+    }
+  } else {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof addr.sun_path) {
+      return Status(ErrorCode::kInvalidArgument, "socket path too long: " + path_);
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    auto slash = path_.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      if (Status s = os::MakeDirs(path_.substr(0, slash)); !s.ok()) return s;
+    }
+
+    struct stat st {};
+    if (lstat(path_.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return Status(ErrorCode::kIo, path_ + " exists and is not a socket");
+      }
+      UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        return Status(ErrorCode::kBusy, "another wardend is already listening on " + path_);
+      }
+      if (errno != ECONNREFUSED && errno != ENOENT) {
+        return Status(ErrorCode::kIo, "cannot check " + path_ + ": " + strerror(errno));
+      }
+      spdlog::info("replacing stale socket {}", path_);
+      unlink(path_.c_str());
+    }
+
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return Status(ErrorCode::kIo, Errno("socket"));
+    // The mode is set through the umask so the socket is never reachable with wider rights.
+    mode_t old_umask = umask(static_cast<mode_t>(~settings.socket_mode & 0777));
+    int rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int bind_errno = errno;
+    umask(old_umask);
+    if (rc != 0) {
+      return Status(ErrorCode::kIo, "cannot bind " + path_ + ": " + strerror(bind_errno));
+    }
+    bound_ = true;
+    chmod(path_.c_str(), settings.socket_mode);
+    if (!settings.socket_group.empty()) {
+      group* gr = getgrnam(settings.socket_group.c_str());
+      if (gr == nullptr) {
+        return Status(ErrorCode::kConfig,
+                      "socket_group '" + settings.socket_group + "': no such group");
+      }
+      if (chown(path_.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
+        return Status(ErrorCode::kIo, "chown " + path_ + ": " + strerror(errno));
+      }
+    }
+    if (listen(fd.get(), 128) != 0) return Status(ErrorCode::kIo, Errno("listen"));
+    listen_fd_ = std::move(fd);
+  }
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
+                   [this](uint32_t) { OnAccept(); });
+}
+
+Status ControlServer::Adopt(UniqueFd fd, std::string path, bool bound, bool activated) {
+  if (!sd::IsListeningUnixStream(fd.get())) {
+    return Status(ErrorCode::kIo, "the kept control socket (fd " + std::to_string(fd.get()) +
+                                      ") is not a listening AF_UNIX stream socket");
+  }
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+  listen_fd_ = std::move(fd);
+  path_ = std::move(path);
+  bound_ = bound;
+  activated_ = activated;
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
+                   [this](uint32_t) { OnAccept(); });
+}
+
+void ControlServer::OnAccept() {
+  while (true) {
+    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of fds. The spare fd, given up for a moment, lets the client hear why. Without
+        // it the pending connection stays in the backlog: say so and stop accepting for a
+        // second (level-triggered epoll would spin).
+        // (accept reports EMFILE before it looks at the backlog, so there may be no one.)
+        const int error = errno;
+        const SpareOutcome spare = RefuseWithSpareFd(error);
+        if (spare == SpareOutcome::kRefused) continue;
+        if (spare == SpareOutcome::kNothingPending) return;
+        spdlog::error("cannot accept control connection: {}", strerror(error));
+        (void)loop_.Modify(listen_fd_.get(), 0);
+        loop_.AddTimer(EventLoop::Now() + std::chrono::seconds(1),
+                       [this] { (void)loop_.Modify(listen_fd_.get(), EPOLLIN); });
+      }
+      return;
+    }
+    if (out_of_fds_) {
+      spdlog::info("file descriptors available again: serving control connections");
+      out_of_fds_ = false;
+    }
+    auto c = std::make_shared<Connection>();
+    c->fd.reset(fd);
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      c->peer_pid = cred.pid;
+      c->peer_uid = cred.uid;
+      c->peer.pid = cred.pid;
+      c->peer.uid = cred.uid;
+      c->peer.gid = cred.gid;
+    } else {
+      c->peer.uid = static_cast<uid_t>(-1);  // unknown: trusted by no rule
+      c->peer.gid = static_cast<gid_t>(-1);
+    }
+    if (connections_.size() >= kMaxClients) {
+      spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
+                   connections_.size());
+      Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
+      continue;  // c goes out of scope: closed
+    }
+    std::weak_ptr<Connection> weak = c;
+    Status added = loop_.Add(fd, EPOLLIN, EventLoop::kPriorityIo, [this, weak](uint32_t events) {
+      auto conn = weak.lock();
+      if (!conn) return;
+      if (events & EPOLLOUT) OnWritable(conn);
+      if (!conn->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) OnReadable(conn);
+    });
+    if (!added.ok()) continue;
+    connections_[fd] = c;
+  }
+}
+
+ControlServer::SpareOutcome ControlServer::RefuseWithSpareFd(int error) {
+  if (!spare_fd_) return SpareOutcome::kUnavailable;
+  spare_fd_.reset();
+  int fd;
+  do {
+    fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  const bool nothing_pending = fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (fd >= 0) {
+    if (!out_of_fds_) {
+      spdlog::error(
+          "out of file descriptors ({}): refusing control connections until some "
+          "are free",
+          strerror(error));
+      out_of_fds_ = true;
+    }
+    Refuse(fd, std::string("wardend is out of file descriptors (") + strerror(error) +
+                   "); try again later");
+    close(fd);
+  }
+  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (fd >= 0) return SpareOutcome::kRefused;
+  return nothing_pending ? SpareOutcome::kNothingPending : SpareOutcome::kUnavailable;
+}
+
+void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
+  uint8_t buf[65536];
+  while (!c->closed && !c->closing) {
+    ssize_t n = recv(c->fd.get(), buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Close(c);
+      return;
+    }
+    if (n == 0) {  // the client hung up; replies still pending are dropped
+      Close(c);
+      return;
+    }
+    c->decoder.Feed(buf, static_cast<size_t>(n));
+    while (!c->closed && !c->closing) {
+      proto::Frame frame;
+      ::warden::Status error;
+      auto outcome = c->decoder.Next(&frame, &error);
+      if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
+      if (outcome == proto::FrameDecoder::Outcome::kError) {
+        SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+        return;
+      }
+      HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+    }
+  }
+  if (!c->closed) UpdateFrameTimer(c);
+}
+
+void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
+  if (c->decoder.buffered() == 0 || c->closing) {
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+    return;
+  }
+  if (c->frame_timer != 0) return;  // the deadline runs from the frame's first byte
+  std::weak_ptr<Connection> weak = c;
+  c->frame_timer = loop_.AddTimer(EventLoop::Now() + kFrameTimeout, [this, weak] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed) return;
+    conn->frame_timer = 0;
+    SendError(conn, 0, ErrorCode::kTimeout, "frame not completed within 10 s", true);
+  });
+}
+
+void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                         const std::vector<uint8_t>& payload) {
+  if (c->closed) return;
+  if (payload.size() > proto::kMaxPayload) {
+    SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
+    return;
+  }
+  auto bytes = proto::EncodeFrame(type, id, payload);
+  if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
+  if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
+    spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
+    Close(c);
+    return;
+  }
+  c->out.insert(c->out.end(), bytes.begin(), bytes.end());
+  Flush(c);
+}
+
+void ControlServer::SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
+                              const std::string& message, bool close_after) {
+  if (close_after) spdlog::info("closing control client pid {}: {}", c->peer_pid, message);
+  Send(c, Type(MessageType::kError), id, proto::Encode(proto::ErrorReply{code, message}));
+  if (close_after && !c->closed) {
+    c->closing = true;
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+    if (c->out_pos == c->out.size()) Close(c);
+  }
+}
+
+void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
+  while (c->out_pos < c->out.size()) {
+    ssize_t n = send(c->fd.get(), c->out.data() + c->out_pos, c->out.size() - c->out_pos,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Close(c);
+      return;
+    }
+    c->out_pos += static_cast<size_t>(n);
+  }
+  if (c->out_pos == c->out.size()) {
+    c->out.clear();
+    c->out_pos = 0;
+    if (c->closing) {
+      Close(c);
+      return;
+    }
+  } else if (c->out_pos > (1u << 16)) {
+    c->out.erase(c->out.begin(), c->out.begin() + static_cast<ptrdiff_t>(c->out_pos));
+    c->out_pos = 0;
+  }
+  bool want = !c->out.empty();
+  if (want != c->want_write) {
+    c->want_write = want;
+    (void)loop_.Modify(c->fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u));
+  }
+}
+
+void ControlServer::OnWritable(const std::shared_ptr<Connection>& c) { Flush(c); }
+
+void ControlServer::Close(const std::shared_ptr<Connection>& c) {
+  if (c->closed) return;
+  c->closed = true;
+  loop_.CancelTimer(c->frame_timer);
+  c->frame_timer = 0;
+  int fd = c->fd.get();
+  loop_.Remove(fd);
+  c->fd.reset();
+  c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
+  connections_.erase(fd);
+}
+
+}  // namespace warden
