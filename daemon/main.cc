@@ -22,12 +22,12 @@
 #include "config/config.h"
 #include "daemon/control/control_server.h"
 #include "daemon/logs/daemon_log.h"
-#include "daemon/os/event_loop.h"
 #include "daemon/logs/log_targets.h"
-#include "daemon/systemd/notify.h"
+#include "daemon/os/event_loop.h"
 #include "daemon/os/os.h"
 #include "daemon/reexec/reexec.h"
 #include "daemon/supervisor/supervisor.h"
+#include "daemon/systemd/notify.h"
 
 namespace {
 
@@ -206,7 +206,8 @@ int main(int argc, char** argv) {
   EnsureStandardFds();
   warden::os::ReserveSpawnSlots();  // while the lowest fds are free (daemon/os/os.h)
 
-  // Re-executed by `wardenctl reexec` (daemon/reexec/reexec.h): the state names the config in force.
+  // Re-executed by `wardenctl reexec` (daemon/reexec/reexec.h): the state names the config in
+  // force.
   std::optional<warden::DaemonState> restored;
   std::string restore_error;
   if (options.restore_fd >= 0) {
@@ -241,6 +242,11 @@ int main(int argc, char** argv) {
     config = std::move(*loaded.config);
   }
   if (options.check) {
+    // What the host must provide too: users and groups (errors), commands and folders.
+    const warden::config::HostCheck host = warden::config::CheckHost(config);
+    for (const auto& d : host.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    for (const auto& d : host.warnings) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (!host.errors.empty()) return 1;
     std::printf("%s: ok (%zu program%s)\n", options.config.c_str(), config.programs.size(),
                 config.programs.size() == 1 ? "" : "s");
     return 0;

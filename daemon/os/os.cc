@@ -309,7 +309,12 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return {0, core::SpawnError{StageName(report.stage), report.error_number}};
+  // The stage names what failed; for exec and chdir, with what they were given, so that the
+  // status says "exec /usr/bin/x: No such file or directory", not only "exec".
+  std::string stage = StageName(report.stage);
+  if (report.stage == kStageExec) stage += " " + spec.path;
+  if (report.stage == kStageChdir) stage += " " + spec.directory;
+  return {0, core::SpawnError{std::move(stage), report.error_number}};
 }
 
 namespace {
@@ -594,8 +599,10 @@ Result<UserInfo> LookupUser(const std::string& user) {
                ? getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found)
                : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
   if (found == nullptr) {
-    return Status(ErrorCode::kSpawnError, rc != 0 ? "user '" + user + "': " + std::strerror(rc)
-                                                  : "no such user '" + user + "'");
+    // 0, ENOENT, ESRCH, EBADF and EPERM all mean "no such name" for these calls (getpwnam(3)).
+    const bool missing = rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM;
+    return Status(ErrorCode::kSpawnError, missing ? "user " + user + ": no such user"
+                                                  : "user " + user + ": " + std::strerror(rc));
   }
   UserInfo info;
   info.uid = pw.pw_uid;
