@@ -226,17 +226,34 @@ DEPENDENT = """\
 
 
 def test_start_all_with_dependencies_inside_the_set(warden):
-    warden.start(DEPENDENT, extra="")
+    # api and web sort before the db they depend on, so the old order of requests started db
+    # as their dependency first, and db's own request then answered "already started".
+    warden.start("""\
+        api:
+          command: ["/bin/sleep", "1000"]
+          startsecs: 0
+          autostart: false
+          depends_on: [db]
+        db:
+          command: ["/bin/sleep", "1000"]
+          startsecs: 0
+          autostart: false
+        web:
+          command: ["/bin/sleep", "1000"]
+          startsecs: 0
+          autostart: false
+          depends_on: [api]
+        """, extra="")
     r = warden.ctl("start", "all", check=0)
     assert sorted(r.stdout.split("\n")) == sorted(
-        ["db: started", "webapp: started", "worker: started", ""]), r.stdout
+        ["api: started", "db: started", "web: started", ""]), r.stdout
     r = warden.ctl("stop", "all", check=0)
     assert "ERROR" not in r.stdout, r.stdout
-    r = warden.ctl("start", "worker", "webapp", "db", check=0)
+    r = warden.ctl("start", "web", "api", "db", check=0)
     assert "ERROR" not in r.stdout, r.stdout
     r = warden.ctl("restart", "all", check=0)
     assert "ERROR" not in r.stdout, r.stdout
-    r = warden.ctl("restart", "db", "worker", check=0)
+    r = warden.ctl("restart", "api", "db", check=0)
     assert "ERROR" not in r.stdout, r.stdout
 
 
