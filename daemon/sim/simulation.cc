@@ -96,7 +96,8 @@ class Simulation {
   void Reexec();
 
   // --- the clients' connections ---
-  void Connect();  // a server for supervisor_ and a session per client, each past its HELLO
+  void Connect();        // a server for supervisor_ and a session per client, each past its HELLO
+  void StartShutdown();  // what the server's SHUTDOWN asks for, as wardend's Daemon does
   void Send(int client, uint64_t request, proto::MessageType type, std::vector<uint8_t> payload);
   void OnReplyBytes(int client, const std::vector<uint8_t>& bytes);
 
@@ -148,6 +149,8 @@ class Simulation {
   // go in as frames and the replies come out as frames, through the real decoding, access
   // check, dispatch table and wire conversion.
   std::unique_ptr<ControlServer> server_;  // destroyed before the supervisor it serves
+  bool shutdown_started_ = false;
+  bool shut_ = false;  // the supervisor's shutdown is done
   std::shared_ptr<void> session_[kClients];
   proto::FrameDecoder replies_[kClients];
 };
@@ -340,7 +343,7 @@ void Simulation::ClientRequest(int client) {
 // --- the clients' connections --------------------------------------------------------------------
 
 void Simulation::Connect() {
-  server_ = std::make_unique<ControlServer>(*loop_, *supervisor_, [] {});
+  server_ = std::make_unique<ControlServer>(*loop_, *supervisor_, [this] { StartShutdown(); });
   for (int c = 0; c < kClients; ++c) {
     replies_[c] = proto::FrameDecoder();
     access::Peer root;  // uid 0: every right, no lookup
@@ -350,6 +353,17 @@ void Simulation::Connect() {
     server_->Feed(session_[c], proto::EncodeFrame(static_cast<uint16_t>(proto::MessageType::kHello),
                                                   0, proto::Encode(proto::HelloRequest{})));
   }
+}
+
+void Simulation::StartShutdown() {
+  if (shutdown_started_) return;
+  shutdown_started_ = true;
+  ++jobs_in_flight_;  // the shutdown is a job too
+  supervisor_->Shutdown([this] {
+    if (shut_ && failure_.empty()) failure_ = "shutdown finished twice";
+    if (!shut_) --jobs_in_flight_;
+    shut_ = true;
+  });
 }
 
 void Simulation::Send(int client, uint64_t request, proto::MessageType type,
@@ -608,22 +622,21 @@ Outcome Simulation::Run() {
   if (ok && !supervisor_->jobs().empty()) ok = Fail("no request in flight, yet a job is open");
   // Shutdown: everything stops; nothing may be left running or unreaped.
   if (ok) {
-    Step("shutdown");
-    bool shut = false;
-    ++jobs_in_flight_;  // the shutdown is a job too
-    supervisor_->Shutdown([&shut, this] {
-      if (shut && failure_.empty()) failure_ = "shutdown answered twice";
-      if (!shut) --jobs_in_flight_;
-      shut = true;
-    });
-    ok =
-        Check() && DriveUntil([&shut, this] { return shut && system_.zombies() == 0; }, "shutdown");
+    // `wardenctl shutdown`: answered at once; the server asks for the shutdown (StartShutdown).
+    const uint64_t id = Open(0, "shutdown", false);
+    Send(0, id, proto::MessageType::kShutdown, {});
+    if (!shutdown_started_) ok = Fail("SHUTDOWN did not start a shutdown");
+    ok = ok && Check() &&
+         DriveUntil([this] { return shut_ && in_flight_ == 0 && system_.zombies() == 0; },
+                    "shutdown");
     if (ok) {
       if (auto problem = CheckShutDown(*supervisor_, system_)) ok = Fail(*problem);
     }
   }
   if (ok) {
     // The processes' destruction must not answer anything again.
+    for (auto& session : session_) session.reset();
+    server_.reset();
     supervisor_.reset();
     if (!failure_.empty()) ok = Fail(failure_);
   }
