@@ -101,19 +101,28 @@ const char* RequestName(proto::MessageType type) {
 }
 
 Result<std::string> ResolveSocketPath(const std::string& socket_option,
-                                      const std::string& config_option, std::ostream& err) {
+                                      const std::string& config_option, std::ostream& err,
+                                      const char* program) {
   if (!socket_option.empty()) return socket_option;
   if (const char* env = std::getenv("WARDEN_SOCKET"); env != nullptr && *env != '\0') {
     return std::string(env);
   }
   if (!config_option.empty()) {
+    // Only warden.socket is needed from the config: a mistake elsewhere in it is a warning, not
+    // a refusal (wardend may well be running an older, valid version of the file).
     config::LoadResult loaded = config::LoadConfigFile(config_option);
-    if (!loaded.config) {
+    if (!loaded.socket) {
       for (const config::Diagnostic& d : loaded.errors) err << d.ToString() << "\n";
       return Status(ErrorCode::kConfig, "cannot take the socket path from " + config_option +
-                                            ": the configuration is invalid");
+                                            ": its warden.socket cannot be read");
     }
-    return loaded.config->warden.socket;
+    if (!loaded.errors.empty()) {
+      const size_t n = loaded.errors.size();
+      err << program << ": warning: " << config_option << " has " << n
+          << (n == 1 ? " problem" : " problems") << " (first: " << loaded.errors[0].ToString()
+          << "); see 'wardenctl check -c " << config_option << "'\n";
+    }
+    return *loaded.socket;
   }
   return config::DefaultSocketPath();
 }

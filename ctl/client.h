@@ -145,8 +145,10 @@ const char* RequestName(proto::MessageType type);
 
 // The control socket a client uses (wardenctl and warden-web alike): `socket_option` (-s) when
 // given, else $WARDEN_SOCKET, else the `config_option` (-c) file's warden.socket, else the
-// default. A config that does not load has its diagnostics printed to `err`.
+// default. Only warden.socket must be readable in the config: other problems are one warning
+// on `err` (starting with `program`); an unreadable socket has the diagnostics printed there.
 Result<std::string> ResolveSocketPath(const std::string& socket_option,
-                                      const std::string& config_option, std::ostream& err);
+                                      const std::string& config_option, std::ostream& err,
+                                      const char* program);
 
 }  // namespace warden::ctl

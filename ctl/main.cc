@@ -20,7 +20,7 @@ namespace {
 using namespace warden;
 
 Result<std::string> ResolveSocket(const ctl::GlobalOptions& options, std::ostream& err) {
-  return ctl::ResolveSocketPath(options.socket, options.config, err);
+  return ctl::ResolveSocketPath(options.socket, options.config, err, "wardenctl");
 }
 
 int Main(const std::vector<std::string>& args) {

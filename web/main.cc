@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     std::cout << "warden-web " WARDEN_VERSION "\n";
     return 0;
   }
-  Result<std::string> socket = ctl::ResolveSocketPath(options->socket, options->config, std::cerr);
+  Result<std::string> socket =
+      ctl::ResolveSocketPath(options->socket, options->config, std::cerr, "warden-web");
   if (!socket.ok()) {
     std::cerr << "warden-web: " << socket.status().message() << "\n";
     return 1;

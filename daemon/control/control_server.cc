@@ -288,6 +288,7 @@ void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, ui
   }
   auto bytes = proto::EncodeFrame(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
+  if (c->sink) return c->sink(bytes);                        // a local client: nothing to queue
   if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
     spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
     Close(c);
@@ -347,10 +348,37 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   loop_.CancelTimer(c->frame_timer);
   c->frame_timer = 0;
   int fd = c->fd.get();
-  loop_.Remove(fd);
   c->fd.reset();
   c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
-  connections_.erase(fd);
+  if (fd >= 0) {       // a local client has none
+    loop_.Remove(fd);
+    connections_.erase(fd);
+  }
+}
+
+std::shared_ptr<void> ControlServer::OpenLocal(access::Peer peer, FrameSink sink) {
+  auto c = std::make_shared<Connection>();
+  c->peer_pid = peer.pid;
+  c->peer_uid = peer.uid;
+  c->peer = std::move(peer);
+  c->sink = std::move(sink);
+  return std::shared_ptr<void>(c, c.get());
+}
+
+void ControlServer::Feed(const std::shared_ptr<void>& local, const std::vector<uint8_t>& bytes) {
+  auto c = std::static_pointer_cast<Connection>(local);
+  if (c->closed || c->closing) return;
+  c->decoder.Feed(bytes.data(), bytes.size());
+  while (!c->closed && !c->closing) {
+    proto::Frame frame;
+    ::warden::Status error;
+    auto outcome = c->decoder.Next(&frame, &error);
+    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) return;
+    if (outcome == proto::FrameDecoder::Outcome::kError) {
+      return SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+    }
+    HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+  }
 }
 
 }  // namespace warden
