@@ -95,11 +95,11 @@ def deb():
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                  start_new_session=True)
         try:
-            output, _ = build.communicate(timeout=900)
+            output, _ = build.communicate(timeout=1300)
         except subprocess.TimeoutExpired:
             os.killpg(build.pid, signal.SIGKILL)
             output, _ = build.communicate()
-            pytest.fail(f"packaging/build-deb took over 900 s:\n{output[-6000:]}")
+            pytest.fail(f"packaging/build-deb took over 1300 s:\n{output[-6000:]}")
         assert build.returncode == 0, (
             f"packaging/build-deb failed ({build.returncode}):\n{output[-6000:]}")
         arch = run("dpkg", "--print-architecture").stdout.strip()
