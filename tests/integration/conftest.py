@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import subprocess
@@ -233,3 +234,46 @@ def warden():
 def scratch():
     with tempfile.TemporaryDirectory(prefix="warden-test-") as root:
         yield root
+
+
+class EventReader:
+    """`wardenctl events --json` running in the background; lines are read with deadlines."""
+
+    def __init__(self, warden, *names):
+        self.proc = subprocess.Popen([WARDENCTL, "-s", warden.socket, "events", "--json",
+                                      "--current", *names],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.buf = b""
+        self.seen = []
+        # The current states come first, once the daemon holds the subscription: from then on
+        # no change is missed. They are not kept in `seen`.
+        self.current = [self.next() for _ in range(len(warden.status(*names)))]
+        self.seen = []
+
+    def next(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(0, remaining))
+            if not ready:
+                raise AssertionError(f"no event within {timeout}s; saw {self.seen}")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise AssertionError(f"events ended: {self.proc.stderr.read()}; saw {self.seen}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        event = json.loads(line)
+        self.seen.append(event)
+        return event
+
+    def until(self, predicate, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.next(max(0.01, deadline - time.monotonic()))
+            if predicate(event):
+                return event
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
