@@ -230,12 +230,26 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
           continue;  // not ours (a late reply to an abandoned request)
         }
         if (is_error) {
+          parts_.clear();
           proto::ErrorReply reply;
           if (!proto::Decode(frame.payload, &reply)) {
             return Fail(ErrorCode::kProtocol,
                         "bad reply from wardend on " + path_ + ": malformed ERROR reply");
           }
           return Status(reply.code, reply.message);
+        }
+        // A reply over 1 MiB comes as PART frames, then the reply frame with the rest.
+        const bool part = frame.header.type == proto::kPartType;
+        if (part || !parts_.empty()) {
+          if (parts_.size() + frame.payload.size() > kMaxReply) {
+            return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ +
+                                                  ": a reply over " +
+                                                  std::to_string(kMaxReply >> 20) + " MiB");
+          }
+          parts_.insert(parts_.end(), frame.payload.begin(), frame.payload.end());
+          if (part) continue;
+          frame.payload = std::move(parts_);
+          parts_.clear();
         }
         return frame;
       }

@@ -35,7 +35,10 @@ struct ControlServer::Connection {
   bool closing = false;  // close once `out` is flushed
   bool closed = false;
   bool want_write = false;
+  bool paused = false;  // complete requests wait in `decoder`: not reading until they are served
+  uint32_t interest = EPOLLIN;  // what the loop watches the fd for
   EventLoop::TimerId frame_timer = 0;
+  EventLoop::TimerId resume_timer = 0;
   pid_t peer_pid = 0;
   uid_t peer_uid = 0;
   access::Peer peer;  // SO_PEERCRED; its user and groups are looked up at the first check
@@ -74,6 +77,7 @@ ControlServer::~ControlServer() {
   for (auto& [fd, c] : connections_) {
     loop_.Remove(fd);
     loop_.CancelTimer(c->frame_timer);
+    loop_.CancelTimer(c->resume_timer);
   }
   connections_.clear();
   if (listen_fd_) loop_.Remove(listen_fd_.get());
@@ -256,33 +260,79 @@ ControlServer::SpareOutcome ControlServer::RefuseWithSpareFd(int error) {
 }
 
 void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
+  // While paused, the connection is not watched for input; a hang-up still wakes it (epoll
+  // always reports those), and waits for the turn that is already booked.
+  if (c->paused || c->closing) return;
+  // One read per wakeup: the loop is level-triggered, so more input wakes it again after the
+  // other connections had theirs.
   uint8_t buf[65536];
-  while (!c->closed && !c->closing) {
-    ssize_t n = recv(c->fd.get(), buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Close(c);
-      return;
-    }
-    if (n == 0) {  // the client hung up; replies still pending are dropped
-      Close(c);
-      return;
-    }
-    c->decoder.Feed(buf, static_cast<size_t>(n));
-    while (!c->closed && !c->closing) {
-      proto::Frame frame;
-      ::warden::Status error;
-      auto outcome = c->decoder.Next(&frame, &error);
-      if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
-      if (outcome == proto::FrameDecoder::Outcome::kError) {
-        SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
-        return;
-      }
-      HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
-    }
+  ssize_t n;
+  do {
+    n = recv(c->fd.get(), buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) Close(c);
+    return;
   }
-  if (!c->closed) UpdateFrameTimer(c);
+  if (n == 0) {  // the client hung up; replies still pending are dropped
+    Close(c);
+    return;
+  }
+  c->decoder.Feed(buf, static_cast<size_t>(n));
+  ServeBuffered(c);
+}
+
+void ControlServer::ServeBuffered(const std::shared_ptr<Connection>& c) {
+  const EventLoop::TimePoint began = EventLoop::Clock::now();
+  for (int served = 0; !c->closed && !c->closing; ++served) {
+    if (served == kRequestsPerTurn || EventLoop::Clock::now() - began >= kWorkPerTurn) {
+      ResumeLater(c);
+      return;
+    }
+    proto::Frame frame;
+    ::warden::Status error;
+    auto outcome = c->decoder.Next(&frame, &error);
+    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
+    if (outcome == proto::FrameDecoder::Outcome::kError) {
+      SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+      return;
+    }
+    HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+  }
+  if (c->closed) return;
+  if (c->paused) {
+    c->paused = false;
+    UpdateInterest(c);
+  }
+  UpdateFrameTimer(c);
+}
+
+void ControlServer::ResumeLater(const std::shared_ptr<Connection>& c) {
+  if (!c->paused) {
+    c->paused = true;
+    UpdateInterest(c);
+    // Complete requests are waiting, not a frame in progress: no deadline runs meanwhile.
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+  }
+  // A timer due now fires at the loop's next wait: the connections ready in this one are
+  // served first, and those ready then get their turn right after this one's.
+  std::weak_ptr<Connection> weak = c;
+  c->resume_timer = loop_.AddTimer(EventLoop::Now(), [this, weak] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed) return;
+    conn->resume_timer = 0;
+    ServeBuffered(conn);
+  });
+}
+
+void ControlServer::UpdateInterest(const std::shared_ptr<Connection>& c) {
+  // Closing: nothing more is read, so input must not wake the loop (it is level-triggered).
+  const uint32_t want = (c->paused || c->closing ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+                        (c->want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  if (want == c->interest) return;
+  c->interest = want;
+  (void)loop_.Modify(c->fd.get(), want);
 }
 
 void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
@@ -291,7 +341,7 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
     c->frame_timer = 0;
     return;
   }
-  if (c->frame_timer != 0) return;  // the deadline runs from the frame's first byte
+  if (c->frame_timer != 0 || c->paused) return;  // the deadline runs from the frame's first byte
   std::weak_ptr<Connection> weak = c;
   c->frame_timer = loop_.AddTimer(EventLoop::Now() + kFrameTimeout, [this, weak] {
     auto conn = weak.lock();
@@ -343,9 +393,23 @@ void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t t
 
 void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                              uint64_t serial, const std::vector<uint8_t>& received) {
+  // INVALID_ARGUMENT naming what was wrong, never the bytes themselves (they may not be text).
+  proto::ReadError why = proto::ReadError::kNone;
   auto malformed = [&](const char* what) {
-    SendError(c, id, ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request",
+    SendError(c, id, ErrorCode::kInvalidArgument,
+              std::string("malformed ") + what + " request: " + proto::ReadErrorText(why), false);
+  };
+  // START, STOP, RESTART and UPDATE carry an ActionRequest whose signal must be 0.
+  auto stray_signal = [&](const proto::ActionRequest& request) {
+    if (request.signal == 0) return false;
+    SendError(c, id, ErrorCode::kInvalidArgument, "the signal field is for SIGNAL only; send 0",
               false);
+    return true;
+  };
+  auto shutting_down = [&] {
+    if (!supervisor_.shutting_down()) return false;
+    SendError(c, id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
+    return true;
   };
   if (!c->hello_done && type != Type(MessageType::kHello)) {
     SendError(c, id, ErrorCode::kProtocol, "expected HELLO as the first request", true);
@@ -374,7 +438,7 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
   switch (static_cast<MessageType>(type)) {
     case MessageType::kHello: {
       proto::HelloRequest hello;
-      if (!proto::Decode(payload, &hello)) return malformed("HELLO");
+      if (!proto::Decode(payload, &hello, &why)) return malformed("HELLO");
       if (hello.min_version > proto::kProtocolVersion ||
           hello.max_version < proto::kProtocolVersion) {
         SendError(c, id, ErrorCode::kProtocol,
@@ -390,7 +454,7 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
     }
     case MessageType::kStatus: {
       proto::StatusRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("STATUS");
+      if (!proto::Decode(payload, &request, &why)) return malformed("STATUS");
       Send(c, Type(MessageType::kStatusReply), id,
            proto::Encode(supervisor_.Status(request.names)));
       return;
@@ -399,7 +463,13 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
     case MessageType::kStop:
     case MessageType::kRestart: {
       proto::ActionRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("action");
+      const char* name = type == Type(MessageType::kStart)  ? "START"
+                         : type == Type(MessageType::kStop) ? "STOP"
+                                                            : "RESTART";
+      if (!proto::Decode(payload, &request, &why)) return malformed(name);
+      if (stray_signal(request)) return;
+      // Nothing starts during shutdown; STOP is served (everything is stopping anyway).
+      if (type != Type(MessageType::kStop) && shutting_down()) return;
       auto reply_type = static_cast<MessageType>(type | proto::kReplyBit);
       if (type == Type(MessageType::kStart)) {
         supervisor_.Start(request.names, reply_later(reply_type));
@@ -412,7 +482,7 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
     }
     case MessageType::kSignal: {
       proto::ActionRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("SIGNAL");
+      if (!proto::Decode(payload, &request, &why)) return malformed("SIGNAL");
       if (request.signal <= 0 || request.signal >= 65) {
         SendError(c, id, ErrorCode::kInvalidArgument,
                   "bad signal number " + std::to_string(request.signal), false);
@@ -424,11 +494,11 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
     }
     case MessageType::kPid: {
       proto::PidRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("PID");
-      std::optional<int> pid =
-          request.name.empty() ? std::optional<int>(getpid()) : supervisor_.Pid(request.name);
-      if (!pid) {
-        SendError(c, id, ErrorCode::kNotFound, request.name + ": no such process", false);
+      if (!proto::Decode(payload, &request, &why)) return malformed("PID");
+      Result<int> pid = request.name.empty() ? Result<int>(static_cast<int>(getpid()))
+                                             : supervisor_.Pid(request.name);
+      if (!pid.ok()) {
+        SendError(c, id, pid.status().code(), pid.status().message(), false);
         return;
       }
       Send(c, Type(MessageType::kPidReply), id, proto::Encode(proto::PidReply{*pid}));
@@ -450,7 +520,7 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
                     : change.kind == config::ProgramChange::Kind::kRemoved
                         ? proto::ChangeKind::kRemoved
                         : proto::ChangeKind::kChanged;
-        reply.changes.push_back({change.name, kind, change.restart, change.keys});
+        reply.changes.push_back({change.name, kind, supervisor_.ApplyModeOf(change), change.keys});
       }
       Send(c, Type(MessageType::kRereadReply), id, proto::Encode(reply));
       return;
@@ -458,13 +528,12 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type
     case MessageType::kUpdate:
     case MessageType::kReload: {
       proto::ActionRequest request;
-      if (type == Type(MessageType::kUpdate) && !proto::Decode(payload, &request)) {
-        return malformed("UPDATE");
+      // RELOAD is empty: whatever comes with it is ignored, as trailing bytes are.
+      if (type == Type(MessageType::kUpdate)) {
+        if (!proto::Decode(payload, &request, &why)) return malformed("UPDATE");
+        if (stray_signal(request)) return;
       }
-      if (supervisor_.shutting_down()) {
-        SendError(c, id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
-        return;
-      }
+      if (shutting_down()) return;
       auto reply_type = static_cast<uint16_t>(type | proto::kReplyBit);
       supervisor_.Update(
           request.names, [this, weak, id, serial, reply_type](
@@ -558,13 +627,13 @@ void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, ui
     Send(c, type, id, with_refusals);
     return;
   }
-  if (payload.size() > proto::kMaxPayload) {
-    SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
-    return;
-  }
-  auto bytes = proto::EncodeFrame(type, id, payload);
+  // Over 1 MiB: PART frames, then the reply frame with the rest (docs/protocol.md).
+  auto bytes = proto::EncodeReplyFrames(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
-  if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
+  // The cap is on what waits before this reply: one reply, however large, always fits, so
+  // every legal configuration can be answered; a client that does not read loses its
+  // connection once earlier replies pile up.
+  if (c->out.size() - c->out_pos > kMaxQueuedBytes) {
     spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
     Close(c);
     return;
@@ -581,7 +650,11 @@ void ControlServer::SendError(const std::shared_ptr<Connection>& c, uint32_t id,
     c->closing = true;
     loop_.CancelTimer(c->frame_timer);
     c->frame_timer = 0;
-    if (c->out_pos == c->out.size()) Close(c);
+    if (c->out_pos == c->out.size()) {
+      Close(c);
+    } else {
+      UpdateInterest(c);
+    }
   }
 }
 
@@ -608,11 +681,8 @@ void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
     c->out.erase(c->out.begin(), c->out.begin() + static_cast<ptrdiff_t>(c->out_pos));
     c->out_pos = 0;
   }
-  bool want = !c->out.empty();
-  if (want != c->want_write) {
-    c->want_write = want;
-    (void)loop_.Modify(c->fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u));
-  }
+  c->want_write = !c->out.empty();
+  UpdateInterest(c);
 }
 
 void ControlServer::OnWritable(const std::shared_ptr<Connection>& c) { Flush(c); }
@@ -622,6 +692,8 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   c->closed = true;
   loop_.CancelTimer(c->frame_timer);
   c->frame_timer = 0;
+  loop_.CancelTimer(c->resume_timer);
+  c->resume_timer = 0;
   int fd = c->fd.get();
   loop_.Remove(fd);
   c->fd.reset();

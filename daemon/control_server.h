@@ -30,6 +30,11 @@ class ControlServer {
   static constexpr size_t kMaxQueuedBytes = 8u << 20;
   static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
   static constexpr std::chrono::seconds kFrameTimeout{10};
+  // Fairness (docs/protocol.md, "Serving order"): one connection's turn ends after this many
+  // requests, or after the first that brings its work past kWorkPerTurn; then the others are
+  // served before it gets another.
+  static constexpr int kRequestsPerTurn = 16;
+  static constexpr std::chrono::microseconds kWorkPerTurn{1000};
 
   ControlServer(EventLoop& loop, Supervisor& supervisor, std::function<void()> request_shutdown);
   ~ControlServer();
@@ -67,6 +72,12 @@ class ControlServer {
   enum class SpareOutcome { kRefused, kNothingPending, kUnavailable };
   SpareOutcome RefuseWithSpareFd(int error);
   void OnReadable(const std::shared_ptr<Connection>& c);
+  // Serves the complete requests buffered for `c`, one turn's worth; when some are left, stops
+  // reading from it and comes back once the loop has served everyone else (ResumeLater).
+  void ServeBuffered(const std::shared_ptr<Connection>& c);
+  void ResumeLater(const std::shared_ptr<Connection>& c);
+  // EPOLLIN unless paused, EPOLLOUT while replies wait.
+  void UpdateInterest(const std::shared_ptr<Connection>& c);
   void OnWritable(const std::shared_ptr<Connection>& c);
   // The access check of one request (daemon/access.h) for the connection's peer.
   access::Decision CheckAccess(Connection& c, uint16_t type, const std::vector<uint8_t>& payload);

@@ -174,14 +174,16 @@ bool IsEventRequest(proto::MessageType type) {
 std::shared_ptr<void> HandleEventRequest(Supervisor& supervisor, proto::MessageType type,
                                          const std::vector<uint8_t>& payload,
                                          const EventSendFrame& send) {
+  proto::ReadError why = proto::ReadError::kNone;
   auto malformed = [&](const char* what) {
     send(proto::MessageType::kError,
-         ErrorPayload(ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request"));
+         ErrorPayload(ErrorCode::kInvalidArgument,
+                      std::string("malformed ") + what + " request: " + proto::ReadErrorText(why)));
     return nullptr;
   };
   if (type == proto::MessageType::kEvents) {
     proto::EventsRequest request;
-    if (!proto::Decode(payload, &request)) return malformed("EVENTS");
+    if (!proto::Decode(payload, &request, &why)) return malformed("EVENTS");
     Supervisor::Resolved resolved = supervisor.Resolve(request.names);
     if (!resolved.unknown.empty()) {
       send(proto::MessageType::kError,
@@ -209,7 +211,7 @@ std::shared_ptr<void> HandleEventRequest(Supervisor& supervisor, proto::MessageT
   }
 
   proto::WaitRequest request;
-  if (!proto::Decode(payload, &request)) return malformed("WAIT");
+  if (!proto::Decode(payload, &request, &why)) return malformed("WAIT");
   if (!proto::IsKnownState(request.state)) {
     send(proto::MessageType::kError,
          ErrorPayload(ErrorCode::kInvalidArgument,

@@ -71,8 +71,10 @@ Result<std::shared_ptr<TailSource>> SourceFor(Supervisor& supervisor,
 std::shared_ptr<void> Tail(Supervisor& supervisor, const std::vector<uint8_t>& payload,
                            const SendFrame& send) {
   proto::TailRequest request;
-  if (!proto::Decode(payload, &request)) {
-    SendError(send, ErrorCode::kInvalidArgument, "malformed TAIL request");
+  proto::ReadError why = proto::ReadError::kNone;
+  if (!proto::Decode(payload, &request, &why)) {
+    SendError(send, ErrorCode::kInvalidArgument,
+              std::string("malformed TAIL request: ") + proto::ReadErrorText(why));
     return nullptr;
   }
   if (request.stream != proto::LogStream::kStdout && request.stream != proto::LogStream::kStderr) {
@@ -110,8 +112,12 @@ template <typename Fn>
 void ForEachLog(Supervisor& supervisor, MessageType reply_type, const std::vector<uint8_t>& payload,
                 const SendFrame& send, Fn apply) {
   proto::LogNamesRequest request;
-  if (!proto::Decode(payload, &request)) {
-    SendError(send, ErrorCode::kInvalidArgument, "malformed request");
+  proto::ReadError why = proto::ReadError::kNone;
+  if (!proto::Decode(payload, &request, &why)) {
+    SendError(send, ErrorCode::kInvalidArgument,
+              std::string("malformed ") +
+                  (reply_type == MessageType::kLogRotateReply ? "LOGROTATE" : "CLEAR") +
+                  " request: " + proto::ReadErrorText(why));
     return;
   }
   Supervisor::Resolved resolved = supervisor.Resolve(request.names);

@@ -271,7 +271,10 @@ void Supervisor::SortProcesses() {
       return a->program().priority < b->program().priority;
     }
     if (a->program().name != b->program().name) return a->program().name < b->program().name;
-    return a->name().name < b->name().name;
+    // PROGRAM_NN of one program: by number (web_9 before web_10), as they were loaded.
+    const std::string& x = a->name().name;
+    const std::string& y = b->name().name;
+    return x.size() != y.size() ? x.size() < y.size() : x < y;
   });
   tree_valid_ = false;  // slots are processes_ indexes
   FactsChanged();
@@ -495,10 +498,35 @@ std::vector<proto::ActionResult> Supervisor::Signal(const std::vector<std::strin
   return results;
 }
 
-std::optional<int> Supervisor::Pid(const std::string& name) const {
+Result<int> Supervisor::Pid(const std::string& name) const {
   Resolved resolved = Resolve({name});
-  if (resolved.processes.empty()) return std::nullopt;
+  if (resolved.processes.empty()) {
+    return ::warden::Status(ErrorCode::kNotFound, name + ": no such process");
+  }
+  if (resolved.processes.size() > 1) {
+    std::string names;
+    for (const Process* p : resolved.processes) {
+      names += (names.empty() ? "" : ", ") + p->full_name();
+    }
+    return ::warden::Status(ErrorCode::kInvalidArgument,
+                            "'" + name + "' names " + std::to_string(resolved.processes.size()) +
+                                " processes (" + names + "); ask for one of them");
+  }
   return resolved.processes.front()->machine().pid();
+}
+
+proto::ApplyMode Supervisor::ApplyModeOf(const config::ProgramChange& change) const {
+  if (change.kind != config::ProgramChange::Kind::kChanged || !change.restart) {
+    return proto::ApplyMode::kLive;
+  }
+  for (const auto& p : processes_) {
+    if (p->removing() || p->program().name != change.name) continue;
+    const core::State state = p->machine().state();
+    if (state == core::State::kStarting || state == core::State::kRunning) {
+      return proto::ApplyMode::kRestart;
+    }
+  }
+  return proto::ApplyMode::kNextStart;
 }
 
 Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {

@@ -545,6 +545,71 @@ TEST(DamagedPayloadTest, FailedDecodeLeavesOutputUntouched) {
   EXPECT_EQ(m.names, std::vector<std::string>{"keep"});
 }
 
+TEST(Utf8PayloadTest, RequestStringsMustBeUtf8) {
+  // A STATUS request naming "w\xFF" (not UTF-8): refused, and the decoder says why.
+  const Bytes status = {0, 0, 0, 1, 0, 0, 0, 2, 'w', 0xFF};
+  StatusRequest s;
+  ReadError why = ReadError::kNone;
+  EXPECT_FALSE(Decode(status, &s, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes action = {0, 0, 0, 1, 0, 0, 0, 1, 0xC0, 0, 0, 0, 0};
+  ActionRequest a;
+  why = ReadError::kNone;
+  EXPECT_FALSE(Decode(action, &a, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes pid = {0, 0, 0, 3, 0xED, 0xA0, 0x80};  // a surrogate
+  PidRequest p;
+  EXPECT_FALSE(Decode(pid, &p, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes hello = {0, 1, 0, 1, 0, 0, 0, 1, 0x80};
+  HelloRequest h;
+  EXPECT_FALSE(Decode(hello, &h, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  // Short payloads are told apart from bad text.
+  EXPECT_FALSE(Decode(Bytes{0, 0, 0, 1, 0, 0, 0, 5, 'a', 'b'}, &s, &why));
+  EXPECT_EQ(why, ReadError::kShort);
+  EXPECT_FALSE(Decode(Bytes{0xFF, 0xFF, 0xFF, 0xFF}, &s, &why));
+  EXPECT_EQ(why, ReadError::kCount);
+}
+
+TEST(Utf8PayloadTest, RepliesCarryOnlyUtf8) {
+  // Text that came from elsewhere (a process's STATUS=, a file name) goes out with U+FFFD in
+  // place of what is not UTF-8, so a client that checks its strings can read every reply.
+  StatusReply m;
+  ProcessInfo p;
+  p.name = p.group = "web";
+  p.reason = "exec /bin/\xFFx: No such file or directory";
+  p.status_text = "half a \xE2\x82";
+  m.processes.push_back(p);
+  StatusReply out;
+  ASSERT_TRUE(Decode(Encode(m), &out));
+  ASSERT_EQ(out.processes.size(), 1u);
+  EXPECT_EQ(out.processes[0].reason, "exec /bin/\xEF\xBF\xBDx: No such file or directory");
+  EXPECT_EQ(out.processes[0].status_text, "half a \xEF\xBF\xBD");
+
+  ErrorReply e{ErrorCode::kNotFound, "\xFF: no such process"};
+  ErrorReply back;
+  ASSERT_TRUE(Decode(Encode(e), &back));
+  EXPECT_EQ(back.message, "\xEF\xBF\xBD: no such process");
+}
+
+TEST(Utf8PayloadTest, ARecordWithBadTextIsRefused) {
+  // An ActionReply whose result names "\xFF": a reader that checks strings refuses it.
+  Writer rec;
+  rec.Str("\xFF");
+  rec.U16(0);
+  rec.Str("");
+  Writer w;
+  w.U32(1);
+  w.Str(std::string_view(reinterpret_cast<const char*>(rec.bytes().data()), rec.bytes().size()));
+  ActionReply reply;
+  EXPECT_FALSE(Decode(w.bytes(), &reply));
+}
+
 TEST(DamagedPayloadTest, UnknownEnumValuesSurvive) {
   StatusReply m;
   ProcessInfo p;
@@ -608,15 +673,17 @@ TEST(DamagedPayloadTest, MutatedPayloadsNeverCrash) {
 
 TEST(RereadReplyTest, RoundTripAndTruncation) {
   RereadReply m;
-  m.changes.push_back({"web", ChangeKind::kChanged, true, {"command", "autorestart"}});
-  m.changes.push_back({"new", ChangeKind::kAdded, false, {}});
+  m.changes.push_back(
+      {"web", ChangeKind::kChanged, ApplyMode::kNextStart, {"command", "autorestart"}});
+  m.changes.push_back({"new", ChangeKind::kAdded, ApplyMode::kLive, {}});
   std::vector<uint8_t> bytes = Encode(m);
   RereadReply out;
   ASSERT_TRUE(Decode(bytes, &out));
   ASSERT_EQ(out.changes.size(), 2u);
   EXPECT_EQ(out.changes[0].name, "web");
   EXPECT_EQ(out.changes[0].kind, ChangeKind::kChanged);
-  EXPECT_TRUE(out.changes[0].restart);
+  EXPECT_EQ(out.changes[0].apply, ApplyMode::kNextStart);
+  EXPECT_EQ(bytes[4 + 4 + 4 + 3 + 1], 2);  // count, record length, name "web", kind: then apply
   EXPECT_EQ(out.changes[0].keys, (std::vector<std::string>{"command", "autorestart"}));
   EXPECT_EQ(out.changes[1].kind, ChangeKind::kAdded);
   for (size_t n = 0; n < bytes.size(); ++n) {
