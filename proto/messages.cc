@@ -155,12 +155,12 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   if (!ReadRecords(r, kChildMin, &p->children, ReadChild)) return false;
   // Appended fields: a record from an older daemon ends before them (then they are reset, so
   // that a ProcessInfo read again keeps nothing of the one before).
-  if (r.remaining() == 0) {
-    p->status_text.clear();
-    p->retry_in_ms = 0;
-    return true;
-  }
-  return r.Utf8(&p->status_text) && r.U64(&p->retry_in_ms);
+  // Each appended field may be the record's end (docs/protocol.md, section 1).
+  p->status_text.clear();
+  p->retry_in_ms = 0;
+  if (r.remaining() == 0) return true;
+  if (!r.Utf8(&p->status_text)) return false;
+  return r.remaining() == 0 || r.U64(&p->retry_in_ms);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {

@@ -216,30 +216,39 @@ TEST(MessageBytesTest, StatusReplyLayout) {
 }
 
 // A version-1 record stops after the children: the appended fields read as empty and 0.
-TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
-  ProcessInfo p = SampleProcess();
-  StatusReply m;
-  m.processes.push_back(p);
-  Bytes bytes = Encode(m);
-  // Cut the appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8) out of the record and
-  // fix its length, as an older daemon would have sent it.
-  const size_t appended = 4 + p.status_text.size() + 8;
+// A one-process StatusReply with the last `n` bytes of its record cut out and the record's
+// length fixed, as an older daemon would have sent it.
+Bytes CutFromRecordEnd(Bytes bytes, size_t n) {
   const size_t record_end = bytes.size() - 4;  // before the empty unknown-name list
-  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - appended),
+  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - n),
               bytes.begin() + static_cast<std::ptrdiff_t>(record_end));
   const uint32_t length =
       (uint32_t{bytes[4]} << 24 | uint32_t{bytes[5]} << 16 | uint32_t{bytes[6]} << 8 | bytes[7]) -
-      static_cast<uint32_t>(appended);
+      static_cast<uint32_t>(n);
   bytes[4] = static_cast<uint8_t>(length >> 24);
   bytes[5] = static_cast<uint8_t>(length >> 16);
   bytes[6] = static_cast<uint8_t>(length >> 8);
   bytes[7] = static_cast<uint8_t>(length);
+  return bytes;
+}
+
+TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
+  ProcessInfo p = SampleProcess();
+  StatusReply m;
+  m.processes.push_back(p);
+  // Without both appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8).
   StatusReply out;
-  ASSERT_TRUE(Decode(bytes, &out));
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 4 + p.status_text.size() + 8), &out));
   ASSERT_EQ(out.processes.size(), 1u);
   EXPECT_EQ(out.processes[0].children.size(), 3u);
   EXPECT_EQ(out.processes[0].status_text, "");
   EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+  // Each appended field may be the end: without retry_in_ms only.
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 8), &out));
+  EXPECT_EQ(out.processes[0].status_text, p.status_text);
+  EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+  // Inside a field it may not.
+  EXPECT_FALSE(Decode(CutFromRecordEnd(Encode(m), 3), &out));
 }
 
 // DecodeStatusReply into a StatusReply, to compare with Decode.
