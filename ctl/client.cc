@@ -229,16 +229,7 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
         if (frame.header.request_id != request_id && !(is_error && frame.header.request_id == 0)) {
           continue;  // not ours (a late reply to an abandoned request)
         }
-        if (is_error) {
-          parts_.clear();
-          proto::ErrorReply reply;
-          if (!proto::Decode(frame.payload, &reply)) {
-            return Fail(ErrorCode::kProtocol,
-                        "bad reply from wardend on " + path_ + ": malformed ERROR reply");
-          }
-          return Status(reply.code, reply.message);
-        }
-        // A reply over 1 MiB comes as PART frames, then the reply frame with the rest.
+        // A reply over 1 MiB comes as PART frames, then the reply (or ERROR) frame with the rest.
         const bool part = frame.header.type == proto::kPartType;
         if (part || !parts_.empty()) {
           if (parts_.size() + frame.payload.size() > kMaxReply) {
@@ -250,6 +241,14 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
           if (part) continue;
           frame.payload = std::move(parts_);
           parts_.clear();
+        }
+        if (is_error) {
+          proto::ErrorReply reply;
+          if (!proto::Decode(frame.payload, &reply)) {
+            return Fail(ErrorCode::kProtocol,
+                        "bad reply from wardend on " + path_ + ": malformed ERROR reply");
+          }
+          return Status(reply.code, reply.message);
         }
         return frame;
       }

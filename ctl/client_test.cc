@@ -213,6 +213,29 @@ TEST(Client, AReplyInPartsIsPutBackTogether) {
   EXPECT_EQ(frame->payload, payload);
 }
 
+TEST(Client, AnErrorInPartsIsPutBackTogether) {
+  // REREAD of a big broken config: an ERROR whose message passes 1 MiB comes in parts too.
+  const std::string message(proto::kMaxPayload + 1000, 'e');
+  TempSocket socket;
+  ScriptedDaemon daemon(socket, [&message](Peer& peer) {
+    peer.Handshake();
+    std::optional<proto::Frame> reread = peer.Read();
+    ASSERT_TRUE(reread.has_value());
+    peer.WriteRaw(proto::EncodeReplyFrames(
+        static_cast<uint16_t>(MessageType::kError), reread->header.request_id,
+        proto::Encode(proto::ErrorReply{ErrorCode::kConfig, message})));
+    EXPECT_FALSE(peer.Read().has_value());
+  });
+
+  Result<Client> client = Client::Connect(socket.path());
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  Result<proto::Frame> frame = client->Call(MessageType::kReread, {});
+  ASSERT_FALSE(frame.ok());
+  EXPECT_EQ(frame.status().code(), ErrorCode::kConfig);
+  EXPECT_EQ(frame.status().message(), message);
+  EXPECT_TRUE(client->connected());
+}
+
 TEST(Client, ErrorReplyKeepsTheConnection) {
   TempSocket socket;
   ScriptedDaemon daemon(socket, [](Peer& peer) {
