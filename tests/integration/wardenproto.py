@@ -9,7 +9,8 @@ tests that use it check the document, not the C++ code that implements it.
         results = c.start(["web"])
 
 Frame-level helpers (``send_frame``, ``send_raw``, ``recv_frame``) let tests send garbage and
-look at exactly what comes back.
+look at exactly what comes back; ``recv_message`` puts a reply over 1 MiB back together from
+its PART frames. Strings are checked to be UTF-8 as they are read (a ProtocolError if not).
 """
 
 from __future__ import annotations
