@@ -18,15 +18,15 @@
 #include <unordered_set>
 #include <utility>
 
+#include "daemon/supervisor/outcomes.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
-namespace {
 
-bool IsStoppedState(core::State s) {
-  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal ||
-         s == core::State::kUnknown;
-}
+using outcomes::IsStoppedState;
+using outcomes::Ok;
+
+namespace {
 
 // A process with a live main process (or on its way to one).
 bool IsUp(core::State s) {
@@ -37,8 +37,6 @@ bool IsUp(core::State s) {
 bool IsSettledStopped(const Process& p) {
   return IsStoppedState(p.machine().state()) && !p.machine().cleaning() && !p.start_pending();
 }
-
-ActionOutcome Ok(const std::string& name) { return {name, ErrorCode::kOk, ""}; }
 
 // What a job reports for a process that an update removed while the job was under way.
 ActionOutcome Removed(const std::string& name) {

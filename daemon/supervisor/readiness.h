@@ -38,23 +38,22 @@ class ReadinessWatch {
  public:
   struct Options {
     config::ReadyMode mode = config::ReadyMode::kStartsecs;
-    int fd = 0;    // kFd: the child's fd number
-    int port = 0;  // kTcp
+    int fd = 0;               // kFd: the child's fd number
+    int port = 0;             // kTcp
     std::string notify_path;  // kNotify: where to bind the socket (shorter than 108 bytes)
     uid_t uid = 0;            // kNotify: the child's user (owner of the socket)
     gid_t gid = 0;
     std::string name;  // the process's full name, for logs
   };
   struct Callbacks {
-    std::function<void()> on_ready;                         // may be called more than once
-    std::function<void(const std::string&)> on_status;      // STATUS= text
+    std::function<void()> on_ready;                     // may be called more than once
+    std::function<void(const std::string&)> on_status;  // STATUS= text
   };
 
   // Before the fork: creates the socket or pipe and adds $NOTIFY_SOCKET or the readiness fd to
   // `spec`. kStartsecs needs no watch: returns nullptr. A failure is the spawn's failure.
   static Result<std::unique_ptr<ReadinessWatch>> Prepare(EventLoop& loop, const Options& options,
-                                                         os::SpawnSpec* spec,
-                                                         Callbacks callbacks);
+                                                         os::SpawnSpec* spec, Callbacks callbacks);
   ~ReadinessWatch();
   ReadinessWatch(const ReadinessWatch&) = delete;
   ReadinessWatch& operator=(const ReadinessWatch&) = delete;
