@@ -5,7 +5,8 @@
 //     with the exits and timers that are then due;
 //   - the SIGCHLD path: Supervisor::ReapChildren (only while there are zombies; time does not
 //     pass while there are);
-//   - a crash of a random live process, from outside.
+//   - a crash of a random live process, from outside;
+//   - a re-execution (`wardenctl reexec`): the state through its bytes into a new supervisor.
 // As EventLoop::Run does after every source, each step ends with the posted callbacks; then every
 // invariant is checked. After the random steps, clients stop asking and the run drains until every
 // request has its answer, then shuts down.
@@ -30,6 +31,7 @@
 
 #include "config/config.h"
 #include "daemon/os/event_loop.h"
+#include "daemon/reexec/state_codec.h"
 #include "daemon/sim/invariants.h"
 #include "daemon/sim/sim_system.h"
 #include "daemon/supervisor/supervisor.h"
@@ -88,6 +90,7 @@ class Simulation {
   void Advance();
   void Reap();
   void Crash();
+  void Reexec();
 
   // --- requests ---
   uint64_t Open(int client, const std::string& what, bool job);
@@ -119,6 +122,7 @@ class Simulation {
     std::string what;
     bool job = false;  // a request the supervisor makes a job of
     int answers = 0;
+    bool dropped = false;  // its connection ended with a re-execution: no answer is due
   };
   std::map<uint64_t, Request> requests_;
   uint64_t next_request_ = 0;
@@ -129,7 +133,8 @@ class Simulation {
   std::set<uint64_t> destroyed_;  // ids of processes seen gone
 
   SimSystem system_;
-  EventLoop loop_;
+  // A re-execution replaces the loop and the supervisor, as the new image does.
+  std::unique_ptr<EventLoop> loop_ = std::make_unique<EventLoop>();
   std::unique_ptr<Supervisor> supervisor_;  // last: destroyed first
 };
 
@@ -171,6 +176,7 @@ uint64_t Simulation::Open(int client, const std::string& what, bool job) {
 
 void Simulation::Answer(uint64_t id) {
   Request& r = requests_.at(id);
+  if (r.dropped) return;  // the old image answers into a connection that is gone
   if (++r.answers > 1) {
     if (failure_.empty())
       failure_ = "request #r" + std::to_string(id) + " (" + r.what + ") answered twice";
@@ -183,7 +189,7 @@ void Simulation::Answer(uint64_t id) {
 }
 
 bool Simulation::Check() {
-  loop_.RunPosted();  // as the real loop does after every source
+  loop_->RunPosted();  // as the real loop does after every source
   if (!failure_.empty()) return Fail(failure_);
   // Processes that are gone since the last step.
   std::set<uint64_t> present;
@@ -334,7 +340,7 @@ void Simulation::Advance() {
   // A child's exit wakes wardend at once (signalfd, before timers): time does not pass while a
   // zombie waits. Requests may still come between an exit and its reaping.
   if (system_.zombies() > 0) return Reap();
-  std::optional<TimePoint> next = loop_.NextDeadline();
+  std::optional<TimePoint> next = loop_->NextDeadline();
   if (auto exit = system_.NextExit(); exit && (!next || *exit < *next)) next = exit;
   if (!next) {
     now_ += Seconds(0.1 + 5 * Uniform());
@@ -346,7 +352,7 @@ void Simulation::Advance() {
   std::snprintf(line, sizeof line, "advance to t=%.3f", SimSeconds());
   Step(line);
   system_.ExitDue();
-  loop_.RunDueTimers();
+  loop_->RunDueTimers();
 }
 
 void Simulation::Reap() {
@@ -379,7 +385,8 @@ bool Simulation::RandomStep() {
   const size_t w_advance = 35;
   const size_t w_reap = zombies ? 30 : 0;
   const size_t w_crash = 2;
-  size_t pick = Below(w_request + w_edit + w_advance + w_reap + w_crash);
+  const size_t w_reexec = 1;
+  size_t pick = Below(w_request + w_edit + w_advance + w_reap + w_crash + w_reexec);
   if (pick < w_request) {
     ClientRequest(idle[Below(idle.size())]);
   } else if ((pick -= w_request) < w_edit) {
@@ -388,10 +395,63 @@ bool Simulation::RandomStep() {
     Advance();
   } else if ((pick -= w_advance) < w_reap) {
     Reap();
-  } else {
+  } else if ((pick -= w_reap) < w_crash) {
     Crash();
+  } else {
+    Reexec();
   }
   return Check();
+}
+
+// `wardenctl reexec`: the supervisor's state goes through the bytes the real execve carries
+// (EncodeState, DecodeState) into a new loop and a new Supervisor built from the configuration in
+// force, which takes the processes over (RestoreState) with the same pids and deadlines. Refused,
+// as the real one is, while removed processes are still stopping. The clients' connections end
+// with the old image: their requests in flight get no answer, and that is not a loss.
+void Simulation::Reexec() {
+  Step("reexec");
+  if (supervisor_->shutting_down() || supervisor_->removing_count() > 0) {
+    Log("refused: busy");
+    return;
+  }
+  DaemonState state;
+  supervisor_->SaveState(&state);
+  // What the control server adds (reexec.cc): the simulation has no socket, only its name.
+  state.listen_fd = 3;
+  state.socket_path = supervisor_->config().warden.socket;
+  const std::vector<uint8_t> bytes = EncodeState(state);
+  Result<DaemonState> decoded = DecodeState(bytes);
+  if (!decoded.ok()) {
+    failure_ = "the saved state does not decode: " + decoded.status().message();
+    return;
+  }
+  if (EncodeState(*decoded) != bytes) {
+    failure_ = "the saved state changes across encode and decode";
+    return;
+  }
+  config::LoadResult loaded = config::LoadConfigSources(decoded->config_sources);
+  if (!loaded.config) {
+    failure_ = "the configuration in force cannot be built again from the state";
+    return;
+  }
+  for (auto& [id, r] : requests_) {
+    if (r.answers > 0 || r.dropped) continue;
+    r.dropped = true;
+    busy_[r.client] = 0;
+    --in_flight_;
+    if (r.job) --jobs_in_flight_;
+  }
+  // The execve: the old image's memory is gone, its processes are not.
+  supervisor_.reset();
+  loop_ = std::make_unique<EventLoop>();
+  known_.clear();  // a new image numbers its processes afresh
+  destroyed_.clear();
+  supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
+    if (failure_.empty()) failure_ = "restore: " + problem;
+  }
+  supervisor_->ReapChildren();  // children that exited during the exec window
+  Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");
 }
 
 // Moves time and reaps, and nothing else, until `done` or kDrainSteps (then a failure named
@@ -432,7 +492,7 @@ Outcome Simulation::Run() {
     return outcome_;
   }
   spdlog::set_level(options_.verbose ? spdlog::level::debug : spdlog::level::err);
-  supervisor_ = std::make_unique<Supervisor>(loop_, std::move(*loaded.config), system_);
+  supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   supervisor_->StartAutostart();
   bool ok = Check();
 
@@ -453,8 +513,7 @@ Outcome Simulation::Run() {
       if (stop == 0) {
         ok = Fail("drain: every client still waits");
       } else {
-        supervisor_->Stop({"all"},
-                          [this, stop](std::vector<ActionOutcome>) { Answer(stop); });
+        supervisor_->Stop({"all"}, [this, stop](std::vector<ActionOutcome>) { Answer(stop); });
         ok = Check() && DriveUntil([this] { return in_flight_ == 0; }, "drain");
       }
     }
