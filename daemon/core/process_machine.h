@@ -1,6 +1,6 @@
 // ProcessMachine: the supervision state machine of ONE process, with no syscalls in it.
 //
-// The model (supervisord's, see shared/research/features.md §2.1-2.2, plus issue 3's additions):
+// The model (supervisord's, plus crash-loop backoff, readiness and leftover cleanup):
 //
 //   STOPPED/EXITED/FATAL --Start--> STARTING   (spawn; a spawn error counts as an early exit)
 //   STARTING --startsecs elapsed (ready: startsecs) or OnReady (reported readiness)--> RUNNING

@@ -6,7 +6,7 @@
 //           child's user, named in the child's $NOTIFY_SOCKET (sd_notify(3)). The socket is
 //           the authority on who sent: a datagram arriving there is this process's, whatever
 //           pid the kernel credentials carry (systemd-notify sends as itself, or with its
-//           parent's pid: see shared/research/systemd.md §6). Credentials are checked only for
+//           parent's pid: systemd-notify(1), --pid). Credentials are checked only for
 //           the uid (the child's, or root). READY=1 makes the process RUNNING; STATUS=text is
 //           shown in its status; every fd passed with SCM_RIGHTS is closed at once (that is what
 //           `systemd-notify` waits for with BARRIER=1); other fields are ignored. The socket

@@ -1,4 +1,4 @@
-// ProcessMachine, issue 3's additions: crash-loop backoff, readiness that never comes, and the
+// ProcessMachine when things go wrong: crash-loop backoff, readiness that never comes, and the
 // cleanup of processes a main process leaves behind. Fake clock, fake process layer.
 #include <memory>
 #include <string>
