@@ -131,7 +131,8 @@ struct ProcessInfo {
   uint64_t cpu_time_ms = 0;  // user + system CPU of the main process
   uint64_t rss_bytes = 0;    // resident set of the main process
   std::vector<ChildProcess> children;  // descendants of the main process, zombies included
-  // Appended in issue 3 (absent from older daemons: then empty / 0).
+  // Appended to the record later than the fields above (absent from older daemons: then
+  // empty / 0; docs/protocol.md, section 1).
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
 

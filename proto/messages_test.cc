@@ -207,8 +207,8 @@ TEST(MessageBytesTest, StatusReplyLayout) {
       0x00, 0x00, 0x00, 0x05,                          // child record length
       0x00, 0x00, 0x00, 0x07,                          // child pid
       'Z',                                             // child kernel_state
-      0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended, issue 3)
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended, issue 3)
+      0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended)
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended)
       0x00, 0x00, 0x00, 0x01,                          // unknown name count
       0x00, 0x00, 0x00, 0x01, 'x',                     // "x"
   };
@@ -537,7 +537,7 @@ TEST(DamagedPayloadTest, HugeChildCountIsRefused) {
   m.processes[0].children.clear();
   Bytes b = Encode(m);
   // Layout: count(4) record_len(4) ... child_count(4) status_text(4+n) retry_in_ms(8)
-  // unknown_count(4): the child count comes before the fields appended in issue 3.
+  // unknown_count(4): the child count comes before the appended fields.
   const size_t appended = 4 + m.processes[0].status_text.size() + 8;
   const size_t child_count_at = b.size() - 8 - appended;
   ASSERT_EQ(b[child_count_at + 3], 0);

@@ -338,7 +338,7 @@ def decode_process_info(r: Reader) -> Dict:
         c = r.record()
         children.append({"pid": c.i32(), "kernel_state": _letter(c.u8())})
     p["children"] = children
-    # Appended fields (issue 3); absent when the daemon is older.
+    # Appended fields: each may be where the record ends (an older daemon); then 0 / empty.
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() else 0
     p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
