@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "ctl/render.h"
 #include "importer/import_supervisord.h"
 
 namespace warden::ctl {
@@ -158,8 +159,7 @@ int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, 
     } else if (ok) {
       out << r.name << ": " << r.message << "\n";
     } else {
-      out << r.name << ": ERROR (" << ErrorCodeName(r.code)
-          << (r.message.empty() ? "" : ": " + r.message) << ")\n";
+      out << r.name << ": " << ErrorText(r.code, r.message) << "\n";
     }
   }
   if (command.json) out << array.dump(2) << "\n";
@@ -174,6 +174,11 @@ int Check(const Command& command, std::ostream& out, std::ostream& err) {
     for (const auto& d : loaded.errors) err << d.ToString() << "\n";
     return kExitFailure;
   }
+  // What the host must provide too: users and groups (errors), commands and folders.
+  const config::HostCheck host = config::CheckHost(*loaded.config);
+  for (const auto& d : host.errors) err << d.ToString() << "\n";
+  for (const auto& d : host.warnings) err << d.ToString() << "\n";
+  if (!host.errors.empty()) return kExitFailure;
   out << path << ": ok (" << loaded.config->programs.size() << " program"
       << (loaded.config->programs.size() == 1 ? "" : "s") << ")\n";
   return kExitOk;

@@ -156,6 +156,11 @@ std::optional<int> Daemon::LoadConfiguration() {
     config_ = std::move(*loaded.config);
   }
   if (options_.check) {
+    // What the host must provide too: users and groups (errors), commands and folders.
+    const config::HostCheck host = config::CheckHost(config_);
+    for (const auto& d : host.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    for (const auto& d : host.warnings) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (!host.errors.empty()) return 1;
     std::printf("%s: ok (%zu program%s)\n", options_.config.c_str(), config_.programs.size(),
                 config_.programs.size() == 1 ? "" : "s");
     return 0;

@@ -40,6 +40,7 @@ struct ControlServer::Connection {
   uint64_t served = 0;
   std::unordered_set<uint64_t> abandoned;
   bool Abandoned(uint64_t serial) { return !abandoned.empty() && abandoned.erase(serial) > 0; }
+  ControlServer::FrameSink sink;  // a local client's (OpenLocal): every reply frame, in order
   std::vector<std::shared_ptr<void>> streams;  // `tail -f` subscriptions; end with the connection
 };
 

@@ -302,6 +302,7 @@ void ControlServer::ResumeLater(const std::shared_ptr<Connection>& c) {
 }
 
 void ControlServer::UpdateInterest(const std::shared_ptr<Connection>& c) {
+  if (!c->fd.valid()) return;  // a local client (OpenLocal): nothing is watched
   // Closing: nothing more is read, so input must not wake the loop (it is level-triggered).
   const uint32_t want = (c->paused || c->closing ? 0u : static_cast<uint32_t>(EPOLLIN)) |
                         (c->want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
@@ -332,6 +333,7 @@ void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, ui
   // Over 1 MiB: PART frames, then the reply frame with the rest (docs/protocol.md).
   auto bytes = proto::EncodeReplyFrames(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
+  if (c->sink) return c->sink(bytes);                        // a local client: nothing to queue
   // The cap is on what waits before this reply: one reply, however large, always fits, so
   // every legal configuration can be answered; a client that does not read loses its
   // connection once earlier replies pile up.
@@ -397,10 +399,28 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   loop_.CancelTimer(c->resume_timer);
   c->resume_timer = 0;
   int fd = c->fd.get();
-  loop_.Remove(fd);
   c->fd.reset();
   c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
-  connections_.erase(fd);
+  if (fd >= 0) {       // a local client has none
+    loop_.Remove(fd);
+    connections_.erase(fd);
+  }
+}
+
+std::shared_ptr<void> ControlServer::OpenLocal(access::Peer peer, FrameSink sink) {
+  auto c = std::make_shared<Connection>();
+  c->peer_pid = peer.pid;
+  c->peer_uid = peer.uid;
+  c->peer = std::move(peer);
+  c->sink = std::move(sink);
+  return std::shared_ptr<void>(c, c.get());
+}
+
+void ControlServer::Feed(const std::shared_ptr<void>& local, const std::vector<uint8_t>& bytes) {
+  auto c = std::static_pointer_cast<Connection>(local);
+  if (c->closed || c->closing) return;
+  c->decoder.Feed(bytes.data(), bytes.size());
+  if (!c->paused) ServeBuffered(c);  // paused: its next turn is booked already
 }
 
 }  // namespace warden

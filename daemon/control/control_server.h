@@ -53,6 +53,15 @@ class ControlServer {
   bool bound() const { return bound_; }
   // In the new image, instead of Listen: the listening socket the previous image kept.
   Status Adopt(UniqueFd fd, std::string path, bool bound, bool activated);
+
+  // A client without a socket, for the simulation: frames go in through Feed, and every frame
+  // of the replies comes out through `sink`, in order, at once. It is served exactly as a
+  // socket's client is (HELLO first, the access rules for `peer`, one reply per request) and
+  // ends when the last copy of the returned handle is dropped.
+  using FrameSink = std::function<void(const std::vector<uint8_t>& frame)>;
+  std::shared_ptr<void> OpenLocal(access::Peer peer, FrameSink sink);
+  void Feed(const std::shared_ptr<void>& local, const std::vector<uint8_t>& bytes);
+
   // REEXEC requests: `check` finds out whether wardend can re-execute now, and tells its
   // `reply` (maybe later: the loop goes on meanwhile; why not, when it cannot: the error reply).
   // When it can and the requester is still connected, the reply is sent first and `run` is

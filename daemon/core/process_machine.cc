@@ -230,9 +230,10 @@ void ProcessMachine::OnExit(ExitStatus status, TimePoint now) {
       break;
     case State::kStopping:
       if (!cleaning_ && host_->HasLeftovers()) {
-        // The stop deadline stays: at it, SIGKILL goes to whatever is left.
+        // The stop deadline stays: at it, SIGKILL goes to whatever is left. After the deadline's
+        // SIGKILL they are dying already: no stop signal follows it.
         cleaning_ = true;
-        host_->KillLeftovers(policy_.stopsignal);
+        if (!killed_) host_->KillLeftovers(policy_.stopsignal);
         break;
       }
       if (cleaning_) break;  // STOPPED once the leftovers are gone
@@ -282,6 +283,7 @@ void ProcessMachine::OnTimer(TimePoint now) {
       case State::kStopping:
         if (pid_ != 0) host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
         host_->KillLeftovers(SIGKILL);
+        killed_ = true;
         state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
         break;
       case State::kStopped:
@@ -450,9 +452,11 @@ void ProcessMachine::SetState(State to, TimePoint now) {
       state_deadline_.reset();  // these states wait for nothing
       abandoning_ = false;
       break;
+    case State::kStopping:
+      killed_ = false;  // a new stop: its deadline's SIGKILL is still to come
+      break;
     case State::kStarting:
     case State::kBackoff:
-    case State::kStopping:
       break;
   }
   const State from = state_;

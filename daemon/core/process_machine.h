@@ -271,6 +271,7 @@ class ProcessMachine {
   bool cleaning_ = false;        // leftovers are being stopped
   bool spawn_deferred_ = false;  // STARTING with no pid: spawn once the cleanup is done
   bool abandoning_ = false;      // STARTING: readiness timed out, the process is being stopped
+  bool killed_ = false;          // STOPPING: the stop deadline's SIGKILL has been sent
 };
 
 }  // namespace warden::core

@@ -306,8 +306,10 @@ Result<UserInfo> LookupUser(const std::string& user) {
                ? getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found)
                : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
   if (found == nullptr) {
-    return Status(ErrorCode::kSpawnError, rc != 0 ? "user '" + user + "': " + std::strerror(rc)
-                                                  : "no such user '" + user + "'");
+    // 0, ENOENT, ESRCH, EBADF and EPERM all mean "no such name" for these calls (getpwnam(3)).
+    const bool missing = rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM;
+    return Status(ErrorCode::kSpawnError, missing ? "user " + user + ": no such user"
+                                                  : "user " + user + ": " + std::strerror(rc));
   }
   UserInfo info;
   info.uid = pw.pw_uid;

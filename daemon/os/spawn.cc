@@ -311,7 +311,12 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return {0, core::SpawnError{StageName(report.stage), report.error_number}};
+  // The stage names what failed; for exec and chdir, with what they were given, so that the
+  // status says "exec /usr/bin/x: No such file or directory", not only "exec".
+  std::string stage = StageName(report.stage);
+  if (report.stage == kStageExec) stage += " " + spec.path;
+  if (report.stage == kStageChdir) stage += " " + spec.directory;
+  return {0, core::SpawnError{std::move(stage), report.error_number}};
 }
 
 namespace {

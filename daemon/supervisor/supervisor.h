@@ -267,7 +267,10 @@ class Supervisor {
   std::vector<Process*> WithDependents(const std::vector<Process*>& processes) const;
   // Requests the start of `process` and of what it depends on; the requests wait in
   // start_pending until their dependencies are RUNNING (PumpStarts).
-  void RequestStart(Process* process, std::function<void(ActionOutcome)> done);
+  // `pump` false: the caller requests several starts and calls PumpStarts() once after the last,
+  // so that no process of the set is launched (as another's dependency) before its own request
+  // has joined its waiters; else it would answer "already started" to its own request.
+  void RequestStart(Process* process, std::function<void(ActionOutcome)> done, bool pump = true);
   // Starts every pending process whose dependencies are RUNNING, fails those whose
   // dependencies failed, and notes why the others wait.
   void PumpStarts();

@@ -2,6 +2,7 @@
 // the running programs (added, removed, changed), as one job.
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -27,6 +28,65 @@ Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
   }
   return config::Diff(config_, *loaded.config);
 }
+
+namespace {
+
+// The `warden` settings wardend applies only at start-up (the socket is bound, the log folder and
+// target opened, once), changed between `in_force` and `in_file`: one result each.
+std::vector<ActionOutcome> SettingsNeedingRestart(const config::Settings& in_force,
+                                                  const config::Settings& in_file) {
+  std::vector<ActionOutcome> results;
+  auto check = [&](const char* key, const std::string& now, const std::string& wanted) {
+    if (now == wanted) return;
+    results.push_back({std::string("warden.") + key, ErrorCode::kOk,
+                       "changed to " + wanted +
+                           ": not applied, wardend must be restarted for it "
+                           "(in force until then: " +
+                           now + ")"});
+  };
+  auto octal = [](mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+    return std::string(text);
+  };
+  auto target = [](const config::Settings& s) -> std::string {
+    switch (s.log_target) {
+      case config::LogTarget::kStderr:
+        return "stderr";
+      case config::LogTarget::kJournald:
+        return "journald";
+      case config::LogTarget::kFile:
+        return s.log_file;
+    }
+    return "stderr";
+  };
+  check("socket", in_force.socket, in_file.socket);
+  check("socket_mode", octal(in_force.socket_mode), octal(in_file.socket_mode));
+  check("socket_group", in_force.socket_group.empty() ? "(wardend's group)" : in_force.socket_group,
+        in_file.socket_group.empty() ? "(wardend's group)" : in_file.socket_group);
+  check("log_dir", in_force.log_dir, in_file.log_dir);
+  check("log_target", target(in_force), target(in_file));
+  return results;
+}
+
+}  // namespace
+
+namespace {
+
+// The result of a program whose process `failed` to start during an update: the cause, and which
+// process when the program has several ("spawn error: web:web_01: exec /x: ..."). Set after the
+// program's own message, so that "added process group" never hides it.
+ActionOutcome StartFailure(const std::string& program, const ActionOutcome& failed) {
+  std::string message = failed.message;
+  if (failed.name != program) {
+    const std::string lead = "spawn error: ";
+    const size_t at = message.starts_with(lead) ? lead.size() : 0;
+    message.insert(at, failed.name + ": ");
+  }
+  return {program, failed.code, std::move(message)};
+}
+
+}  // namespace
 
 void Supervisor::Update(const std::vector<std::string>& names,
                         std::function<void(::warden::Status, std::vector<ActionOutcome>)> done) {
@@ -65,6 +125,13 @@ void Supervisor::Update(const std::vector<std::string>& names,
   if (!names.empty() && programs.empty()) {
     done(::warden::Status::Ok(), std::move(unknown));
     return;
+  }
+  if (names.empty()) {
+    // Settings bound at start-up stay as they are (config::Merge); each one changed in the file
+    // gets a result of its own saying so, rather than being ignored in silence.
+    std::vector<ActionOutcome> kept = SettingsNeedingRestart(config_.warden, next.warden);
+    for (const ActionOutcome& r : kept) spdlog::warn("{}: {}", r.name, r.message);
+    unknown.insert(unknown.end(), kept.begin(), kept.end());
   }
   if (on_reload_begin_) on_reload_begin_();
   if (names.empty()) {
@@ -161,7 +228,7 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
             return true;
           }
           StartOne(p, [op](ActionOutcome r) {
-            if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
+            if (r.code != ErrorCode::kOk) op->result = StartFailure(op->result.name, r);
             op->Finish();
           });
           return true;
@@ -176,21 +243,6 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
         at_next_start = true;
       }
     }
-    for (const auto& name : wanted) {
-      if (by_full_name_.count(name.FullName())) continue;
-      Process* added = AddProcess(shared, name);
-      // The removed process of the same name, if it is still stopping, goes first.
-      for (const auto& p : processes_) {
-        if (p->removing() && p->full_name() == added->full_name()) added->predecessor_ = p->id();
-      }
-      if (shared->autostart && !shutting_down_) {
-        op->pending++;
-        StartOne(added, [op](ActionOutcome r) {
-          if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
-          op->Finish();
-        });
-      }
-    }
     if (change.kind == config::ProgramChange::Kind::kAdded) {
       op->result.message = "added process group";
       spdlog::info("{}: added to the configuration", change.name);
@@ -203,6 +255,21 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
                                       : "updated process group (applied live: ") +
           keys + ")";
       spdlog::info("{}: {}", change.name, op->result.message);
+    }
+    for (const auto& name : wanted) {
+      if (by_full_name_.count(name.FullName())) continue;
+      Process* added = AddProcess(shared, name);
+      // The removed process of the same name, if it is still stopping, goes first.
+      for (const auto& p : processes_) {
+        if (p->removing() && p->full_name() == added->full_name()) added->predecessor_ = p->id();
+      }
+      if (shared->autostart && !shutting_down_) {
+        op->pending++;
+        StartOne(added, [op](ActionOutcome r) {
+          if (r.code != ErrorCode::kOk) op->result = StartFailure(op->result.name, r);
+          op->Finish();
+        });
+      }
     }
     op->Finish();
   }
