@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
+#include "config/config.h"
 #include "ctl/render.h"
 
 namespace warden::ctl {
@@ -98,7 +100,35 @@ const char* RequestName(proto::MessageType type) {
   }
 }
 
-Result<Client> Client::Connect(const std::string& path, milliseconds timeout) {
+Result<std::string> ResolveSocketPath(const std::string& socket_option,
+                                      const std::string& config_option, std::ostream& err,
+                                      const char* program) {
+  if (!socket_option.empty()) return socket_option;
+  if (const char* env = std::getenv("WARDEN_SOCKET"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  if (!config_option.empty()) {
+    // Only warden.socket is needed from the config: a mistake elsewhere in it is a warning, not
+    // a refusal (wardend may well be running an older, valid version of the file).
+    config::LoadResult loaded = config::LoadConfigFile(config_option);
+    if (!loaded.socket) {
+      for (const config::Diagnostic& d : loaded.errors) err << d.ToString() << "\n";
+      return Status(ErrorCode::kConfig, "cannot take the socket path from " + config_option +
+                                            ": its warden.socket cannot be read");
+    }
+    if (!loaded.errors.empty()) {
+      const size_t n = loaded.errors.size();
+      err << program << ": warning: " << config_option << " has " << n
+          << (n == 1 ? " problem" : " problems") << " (first: " << loaded.errors[0].ToString()
+          << "); see 'wardenctl check -c " << config_option << "'\n";
+    }
+    return *loaded.socket;
+  }
+  return config::DefaultSocketPath();
+}
+
+Result<Client> Client::Connect(const std::string& path, milliseconds timeout,
+                               const std::string& client_name) {
   const auto deadline = steady_clock::now() + timeout;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -129,7 +159,7 @@ Result<Client> Client::Connect(const std::string& path, milliseconds timeout) {
   proto::HelloRequest hello;
   hello.min_version = proto::kProtocolVersion;
   hello.max_version = proto::kProtocolVersion;
-  hello.client = "wardenctl " WARDEN_VERSION;
+  hello.client = client_name;
   auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
   Result<proto::Frame> reply = client.Call(proto::MessageType::kHello, proto::Encode(hello),
                                            std::max(left, milliseconds(1)));
@@ -173,15 +203,26 @@ Result<proto::Frame> Client::Call(proto::MessageType type, const std::vector<uin
 }
 
 Status Client::CallStream(proto::MessageType type, const std::vector<uint8_t>& payload,
-                          const OnReply& on_reply) {
+                          const OnReply& on_reply, std::optional<milliseconds> idle,
+                          const OnIdle& on_idle) {
   if (!connected()) return Status(ErrorCode::kIo, "not connected to wardend on " + path_);
   const uint32_t id = next_request_id_++;
   Status sent = Send(proto::EncodeFrame(static_cast<uint16_t>(type), id, payload), std::nullopt);
   if (!sent.ok()) return sent;
   const uint16_t expected = static_cast<uint16_t>(static_cast<uint16_t>(type) | proto::kReplyBit);
+  const bool watch_idle = idle.has_value() && on_idle != nullptr;
   while (true) {
-    Result<proto::Frame> frame = Receive(id, std::nullopt, milliseconds(0));
-    if (!frame.ok()) return frame.status();
+    Deadline deadline;
+    if (watch_idle) deadline = steady_clock::now() + *idle;
+    Result<proto::Frame> frame = Receive(id, deadline, idle.value_or(milliseconds(0)), watch_idle);
+    if (!frame.ok()) {
+      if (watch_idle && connected() && frame.status().code() == ErrorCode::kTimeout &&
+          frame.status().message().empty()) {
+        if (!on_idle()) return Status::Ok();
+        continue;
+      }
+      return frame.status();
+    }
     if (frame->header.type != expected) {
       return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ + ": message type " +
                                             std::to_string(frame->header.type) + " in answer to " +
@@ -216,7 +257,8 @@ Status Client::Send(const std::vector<uint8_t>& bytes, Deadline deadline) {
   return Status::Ok();
 }
 
-Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, milliseconds timeout) {
+Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, milliseconds timeout,
+                                     bool idle_ok) {
   for (;;) {
     proto::Frame frame;
     Status error;
@@ -270,6 +312,7 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
       return Fail(ErrorCode::kIo, "cannot wait for " + path_ + ": " + ErrnoText(errno));
     }
     if (ready == 0) {
+      if (idle_ok) return Status(ErrorCode::kTimeout, "");  // the caller's idle tick
       return Fail(ErrorCode::kTimeout,
                   "no answer from wardend on " + path_ + " within " + SecondsText(timeout));
     }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,10 @@ inline constexpr std::chrono::milliseconds kConnectTimeout{5000};
 class Client {
  public:
   // Connects to the socket at `path` and completes the HELLO handshake, both within `timeout`.
+  // `client_name` is HELLO's free text ("wardenctl 0.1.0", "warden-web 0.1.0").
   static Result<Client> Connect(const std::string& path,
-                                std::chrono::milliseconds timeout = kConnectTimeout);
+                                std::chrono::milliseconds timeout = kConnectTimeout,
+                                const std::string& client_name = "wardenctl " WARDEN_VERSION);
 
   Client(Client&&) = default;
   Client& operator=(Client&&) = default;
@@ -46,9 +49,16 @@ class Client {
   // For requests answered by a stream of replies with the request's id (TAIL): sends the
   // request, then calls on_reply with each reply's payload until it returns false. Failures as
   // for Call; an ERROR reply ends the stream.
+  //
+  // With `idle` and `on_idle`: each time no reply has come for `idle`, on_idle is called (the
+  // connection stays); the stream ends, successfully, when it returns false. A proxy uses it to
+  // notice that its own client has gone while the stream is quiet.
   using OnReply = std::function<bool(const std::vector<uint8_t>& payload)>;
+  using OnIdle = std::function<bool()>;
   Status CallStream(proto::MessageType type, const std::vector<uint8_t>& payload,
-                    const OnReply& on_reply);
+                    const OnReply& on_reply,
+                    std::optional<std::chrono::milliseconds> idle = std::nullopt,
+                    const OnIdle& on_idle = nullptr);
 
   // The interactive shell's Ctrl-C: while `*flag` is non-zero, a wait for the daemon that a
   // signal interrupts gives up with "interrupted" (kIo) and drops the connection, so that
@@ -68,8 +78,10 @@ class Client {
 
   using Deadline = std::optional<std::chrono::steady_clock::time_point>;
   Status Send(const std::vector<uint8_t>& bytes, Deadline deadline);
+  // A deadline that passes is a transport failure (the connection is dropped), unless
+  // `idle_ok`: then it is kTimeout with the connection kept.
   Result<proto::Frame> Receive(uint32_t request_id, Deadline deadline,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout, bool idle_ok = false);
   // Closes the connection and returns a transport failure.
   Status Fail(ErrorCode code, const std::string& message);
   // After a failed write: the ERROR the daemon sent about the connection before it closed it
@@ -134,5 +146,13 @@ class Session : public DaemonLink {
 
 // "status", "start", ... for a request type; used in messages.
 const char* RequestName(proto::MessageType type);
+
+// The control socket a client uses (wardenctl and warden-web alike): `socket_option` (-s) when
+// given, else $WARDEN_SOCKET, else the `config_option` (-c) file's warden.socket, else the
+// default. Only warden.socket must be readable in the config: other problems are one warning
+// on `err` (starting with `program`); an unreadable socket has the diagnostics printed there.
+Result<std::string> ResolveSocketPath(const std::string& socket_option,
+                                      const std::string& config_option, std::ostream& err,
+                                      const char* program);
 
 }  // namespace warden::ctl

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/log_messages.h"
+
 namespace warden::ctl {
 namespace {
 
@@ -381,6 +383,39 @@ TEST(Session, ReconnectsAfterTheConnectionDrops) {
   proto::VersionReply reply;
   ASSERT_TRUE(proto::Decode(*again, &reply));
   EXPECT_EQ(reply.version, "1.2.3");
+}
+
+TEST(Client, StreamIdleTicksKeepTheConnectionUntilOnIdleSaysStop) {
+  TempSocket socket;
+  ScriptedDaemon daemon(socket, [](Peer& peer) {
+    peer.Handshake();
+    std::optional<proto::Frame> tail = peer.Read();
+    ASSERT_TRUE(tail.has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // quiet: idle ticks
+    proto::TailReply reply;
+    reply.more = true;
+    reply.data = "a";
+    peer.Reply(*tail, proto::Encode(reply));
+    EXPECT_FALSE(peer.Read().has_value());  // the client hangs up after on_idle said stop
+  });
+
+  Result<Client> client = Client::Connect(socket.path());
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  int ticks = 0;
+  std::string data;
+  Status status = client->CallStream(
+      MessageType::kTail, proto::Encode(proto::TailRequest{}),
+      [&](const std::vector<uint8_t>& payload) {
+        proto::TailReply reply;
+        EXPECT_TRUE(proto::Decode(payload, &reply));
+        data += reply.data;
+        return true;
+      },
+      std::chrono::milliseconds(20), [&] { return ++ticks < 3 || data.empty(); });
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(data, "a");
+  EXPECT_GE(ticks, 3);
+  EXPECT_TRUE(client->connected()) << "an idle tick is not a failure";
 }
 
 }  // namespace

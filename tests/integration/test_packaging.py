@@ -33,16 +33,33 @@ REQUIRED = {
     "usr/share/doc/warden/systemd.md", "usr/share/doc/warden/README.md",
     "usr/share/man/man1/wardenctl.1.gz", "usr/share/man/man8/wardend.8.gz",
     "usr/share/man/man5/warden.yaml.5.gz", "usr/share/bash-completion/completions/wardenctl",
+    "usr/bin/warden-web", "lib/systemd/system/warden-web.service",
+    "usr/share/man/man1/warden-web.1.gz",
+    "usr/share/warden/web/index.html", "usr/share/warden/web/app.js",
+    "usr/share/warden/web/style.css", "usr/lib/sysusers.d/warden.conf",
+    "usr/lib/python3/dist-packages/warden/__init__.py",
+    "usr/lib/python3/dist-packages/warden/client.py",
+    "usr/lib/python3/dist-packages/warden/protocol.py",
+    "usr/share/doc/warden/web.md", "usr/share/doc/warden/python.md",
+    "usr/share/doc/warden/prometheus/prometheus.yml",
+    "usr/share/doc/warden/prometheus/warden-alerts.yml",
 }
-ALLOWED = re.compile(r"^(usr/sbin/wardend|usr/bin/wardenctl|lib/systemd/system/warden\.(service|"
-                     r"socket)|etc/warden/.*|var/log/warden/|usr/share/doc/warden/.*|"
-                     r"usr/share/man/man[158]/(wardenctl\.1|wardend\.8|warden\.yaml\.5)\.gz|"
+ALLOWED = re.compile(r"^(usr/sbin/wardend|usr/bin/wardenctl|usr/bin/warden-web|"
+                     r"lib/systemd/system/warden(\.service|\.socket|-web\.service)|"
+                     r"usr/share/warden/(web/(\w+\.(html|js|css))?)?|"
+                     r"usr/lib/(sysusers\.d/(warden\.conf)?|python3/(dist-packages/(warden/(\w+\.py)?)?)?)|"
+                     r"etc/warden/.*|var/log/warden/|usr/share/doc/warden/.*|"
+                     r"usr/share/man/man[158]/(wardenctl\.1|warden-web\.1|wardend\.8|warden\.yaml\.5)\.gz|"
                      r"usr/share/bash-completion/completions/wardenctl|"
-                     r"(etc|lib|lib/systemd|lib/systemd/system|usr|usr/bin|usr/sbin|usr/share|"
+                     r"(etc|lib|lib/systemd|lib/systemd/system|usr|usr/bin|usr/sbin|usr/share|usr/lib|"
                      r"usr/share/doc|usr/share/man|usr/share/man/man[158]|usr/share/bash-completion|"
                      r"usr/share/bash-completion/completions|var|var/log)/)$")
 CONFFILES = {"/etc/warden/warden.yaml", "/etc/warden/conf.d/README"}
-LEFTOVERS = ["/usr/sbin/wardend", "/usr/bin/wardenctl", "/lib/systemd/system/warden.service",
+LEFTOVERS = ["/usr/sbin/wardend", "/usr/bin/wardenctl", "/usr/bin/warden-web",
+             "/usr/share/warden", "/usr/lib/python3/dist-packages/warden",
+             "/lib/systemd/system/warden-web.service",
+             "/etc/systemd/system/multi-user.target.wants/warden-web.service",
+             "/lib/systemd/system/warden.service",
              "/lib/systemd/system/warden.socket", "/etc/warden", "/var/log/warden",
              "/var/lib/warden", "/usr/share/doc/warden",
              "/etc/systemd/system/multi-user.target.wants/warden.service",
@@ -78,11 +95,11 @@ def deb():
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                  start_new_session=True)
         try:
-            output, _ = build.communicate(timeout=900)
+            output, _ = build.communicate(timeout=1300)
         except subprocess.TimeoutExpired:
             os.killpg(build.pid, signal.SIGKILL)
             output, _ = build.communicate()
-            pytest.fail(f"packaging/build-deb took over 900 s:\n{output[-6000:]}")
+            pytest.fail(f"packaging/build-deb took over 1300 s:\n{output[-6000:]}")
         assert build.returncode == 0, (
             f"packaging/build-deb failed ({build.returncode}):\n{output[-6000:]}")
         arch = run("dpkg", "--print-architecture").stdout.strip()
@@ -132,11 +149,16 @@ def test_package_contents(deb):
         assert (info.uname, info.gname) == ("root", "root"), name
     assert files["usr/sbin/wardend"][0].mode == 0o755
     assert files["usr/bin/wardenctl"][0].mode == 0o755
+    assert files["usr/bin/warden-web"][0].mode == 0o755
     assert files["etc/warden/warden.yaml"][0].mode == 0o644
     # The files are the project's own, unchanged (the units already name /usr paths).
     for packaged, source in (("etc/warden/warden.yaml", "config/warden.yaml"),
                              ("lib/systemd/system/warden.service", "units/warden.service"),
                              ("lib/systemd/system/warden.socket", "units/warden.socket"),
+                             ("lib/systemd/system/warden-web.service", "units/warden-web.service"),
+                             ("usr/share/warden/web/app.js", "web/static/app.js"),
+                             ("usr/lib/python3/dist-packages/warden/client.py",
+                              "python/warden/client.py"),
                              ("usr/share/doc/warden/systemd.md", "docs/systemd.md")):
         with open(os.path.join(REPO, source), "rb") as f:
             assert files[packaged][1] == f.read(), f"{packaged} differs from {source}"
@@ -157,6 +179,16 @@ def test_package_metadata(deb):
     postinst = control_file(deb["deb"], "postinst")
     for unit in ("warden.service", "warden.socket"):
         assert f"deb-systemd-helper enable '{unit}'" in postinst
+    # warden-web is shipped disabled: configured first, then enabled by the admin (an upgrade
+    # keeps it enabled only if it was).
+    assert "deb-systemd-helper --quiet was-enabled 'warden-web.service'" in postinst
+    assert (postinst.count("deb-systemd-helper enable 'warden-web.service'")
+            == postinst.count("was-enabled 'warden-web.service'") == 1)
+    assert "systemd-sysusers" in postinst
+    # The Python module is byte-compiled on install and its byte code removed before removal.
+    assert "py3compile -p warden" in postinst
+    assert "py3clean -p warden" in control_file(deb["deb"], "prerm")
+    assert control["Recommends"].startswith("python3")
     assert "rm -rf /var/log/warden" in control_file(deb["deb"], "postrm")
 
 
@@ -224,11 +256,19 @@ def install_and_purge(deb):
         run("/usr/bin/wardenctl", "--version")
         # The units as installed (their ExecStart= paths exist now).
         r = run("systemd-analyze", "verify", "--man=no", "/lib/systemd/system/warden.service",
-                "/lib/systemd/system/warden.socket", check=False)
+                "/lib/systemd/system/warden.socket", "/lib/systemd/system/warden-web.service",
+                check=False)
         assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
-        # Enabled through deb-systemd-helper, which works without systemd running.
-        r = run("systemctl", "is-enabled", "warden.service", "warden.socket", check=False)
-        assert r.stdout.split() == ["enabled", "enabled"], r.stdout + r.stderr
+        # Enabled through deb-systemd-helper, which works without systemd running; warden-web
+        # is not, and its user exists.
+        r = run("systemctl", "is-enabled", "warden.service", "warden.socket",
+                "warden-web.service", check=False)
+        assert r.stdout.split() == ["enabled", "enabled", "disabled"], r.stdout + r.stderr
+        run("getent", "passwd", "warden-web")
+        run("/usr/bin/warden-web", "--version")
+        # The Python module, for Debian's python3.
+        r = run("/usr/bin/python3", "-c", "import warden; print(warden.Client.__name__)")
+        assert r.stdout.strip() == "Client"
         if not os.path.isdir("/run/systemd/system"):
             # No systemd: the maintainer scripts must not have started anything.
             assert set(wardend_pids()) == before
