@@ -271,6 +271,19 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
         if (frame.header.request_id != request_id && !(is_error && frame.header.request_id == 0)) {
           continue;  // not ours (a late reply to an abandoned request)
         }
+        // A reply over 1 MiB comes as PART frames, then the reply (or ERROR) frame with the rest.
+        const bool part = frame.header.type == proto::kPartType;
+        if (part || !parts_.empty()) {
+          if (parts_.size() + frame.payload.size() > kMaxReply) {
+            return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ +
+                                                  ": a reply over " +
+                                                  std::to_string(kMaxReply >> 20) + " MiB");
+          }
+          parts_.insert(parts_.end(), frame.payload.begin(), frame.payload.end());
+          if (part) continue;
+          frame.payload = std::move(parts_);
+          parts_.clear();
+        }
         if (is_error) {
           proto::ErrorReply reply;
           if (!proto::Decode(frame.payload, &reply)) {

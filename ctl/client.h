@@ -93,6 +93,10 @@ class Client {
   proto::FrameDecoder decoder_;
   uint32_t next_request_id_ = 1;
   proto::HelloReply hello_;
+  // The PART frames of the reply being received (docs/protocol.md, "Replies over 1 MiB"),
+  // up to kMaxReply bytes: more than any configuration wardend can load would need.
+  static constexpr size_t kMaxReply = size_t{1} << 30;
+  std::vector<uint8_t> parts_;
 };
 
 // The daemon as commands see it: one request, one reply payload. Session is the real one; tests

@@ -181,6 +181,63 @@ TEST(Client, HandshakeThenCallsMatchedById) {
   EXPECT_TRUE(client->connected());
 }
 
+TEST(Client, AReplyInPartsIsPutBackTogether) {
+  // A STATUS reply over 1 MiB (docs/protocol.md, "Replies over 1 MiB"): PART frames, then the
+  // reply frame with the rest. Another request's reply may come before the parts.
+  proto::StatusReply big;
+  for (int i = 0; i < 12000; ++i) {
+    proto::ProcessInfo p;
+    p.name = "worker_" + std::to_string(i);
+    p.group = "pool";
+    p.reason = std::string(60, 'r');
+    big.processes.push_back(std::move(p));
+  }
+  const std::vector<uint8_t> payload = proto::Encode(big);
+  ASSERT_GT(payload.size(), proto::kMaxPayload);
+  TempSocket socket;
+  ScriptedDaemon daemon(socket, [&payload](Peer& peer) {
+    peer.Handshake();
+    std::optional<proto::Frame> status = peer.Read();
+    ASSERT_TRUE(status.has_value());
+    peer.Write(static_cast<uint16_t>(MessageType::kPidReply), status->header.request_id + 7,
+               proto::Encode(proto::PidReply{1}));
+    peer.WriteRaw(proto::EncodeReplyFrames(static_cast<uint16_t>(MessageType::kStatusReply),
+                                           status->header.request_id, payload));
+    EXPECT_FALSE(peer.Read().has_value());
+  });
+
+  Result<Client> client = Client::Connect(socket.path());
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  Result<proto::Frame> frame =
+      client->Call(MessageType::kStatus, proto::Encode(proto::StatusRequest{}));
+  ASSERT_TRUE(frame.ok()) << frame.status().message();
+  EXPECT_EQ(frame->header.type, static_cast<uint16_t>(MessageType::kStatusReply));
+  EXPECT_EQ(frame->payload, payload);
+}
+
+TEST(Client, AnErrorInPartsIsPutBackTogether) {
+  // REREAD of a big broken config: an ERROR whose message passes 1 MiB comes in parts too.
+  const std::string message(proto::kMaxPayload + 1000, 'e');
+  TempSocket socket;
+  ScriptedDaemon daemon(socket, [&message](Peer& peer) {
+    peer.Handshake();
+    std::optional<proto::Frame> reread = peer.Read();
+    ASSERT_TRUE(reread.has_value());
+    peer.WriteRaw(proto::EncodeReplyFrames(
+        static_cast<uint16_t>(MessageType::kError), reread->header.request_id,
+        proto::Encode(proto::ErrorReply{ErrorCode::kConfig, message})));
+    EXPECT_FALSE(peer.Read().has_value());
+  });
+
+  Result<Client> client = Client::Connect(socket.path());
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  Result<proto::Frame> frame = client->Call(MessageType::kReread, {});
+  ASSERT_FALSE(frame.ok());
+  EXPECT_EQ(frame.status().code(), ErrorCode::kConfig);
+  EXPECT_EQ(frame.status().message(), message);
+  EXPECT_TRUE(client->connected());
+}
+
 TEST(Client, ErrorReplyKeepsTheConnection) {
   TempSocket socket;
   ScriptedDaemon daemon(socket, [](Peer& peer) {

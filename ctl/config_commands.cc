@@ -29,6 +29,23 @@ const char* KindWord(proto::ChangeKind kind) {
   return "changed";
 }
 
+// ConfigChange.apply: its word for --json, and what `reread` says update would do.
+struct ApplyText {
+  const char* word;
+  const char* says;
+};
+ApplyText ApplyTexts(proto::ApplyMode apply) {
+  switch (apply) {
+    case proto::ApplyMode::kLive:
+      return {"live", "applies it live"};
+    case proto::ApplyMode::kNextStart:
+      return {"next start", "applies it at the next start"};
+    case proto::ApplyMode::kRestart:
+      break;
+  }
+  return {"restart", "restarts it"};  // also a number this version does not know: to be safe
+}
+
 // A config error reply carries one diagnostic per line.
 int ReportCallFailure(const Status& status, std::ostream& err) {
   if (status.code() == ErrorCode::kConfig) {
@@ -55,7 +72,8 @@ int Reread(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
     for (const auto& c : reply.changes) {
       array.push_back({{"name", c.name},
                        {"change", KindWord(c.kind)},
-                       {"restart", c.restart},
+                       {"restart", c.apply == proto::ApplyMode::kRestart},
+                       {"apply", ApplyTexts(c.apply).word},
                        {"keys", c.keys}});
     }
     out << array.dump(2) << "\n";
@@ -68,7 +86,7 @@ int Reread(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
     if (c.kind == proto::ChangeKind::kChanged) {
       out << " (";
       for (size_t i = 0; i < c.keys.size(); ++i) out << (i ? ", " : "") << c.keys[i];
-      out << (c.restart ? "; update restarts it)" : "; update applies it live)");
+      out << "; update " << ApplyTexts(c.apply).says << ")";
     }
     out << "\n";
   }
@@ -120,9 +138,11 @@ int Avail(const Command& command, DaemonLink& daemon, std::ostream& out, std::os
 
 int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, std::ostream& out,
            std::ostream& err) {
+  // UPDATE names programs and groups; RELOAD is empty (docs/protocol.md).
   proto::ActionRequest request;
   request.names = command.names;
-  Result<std::vector<uint8_t>> payload = daemon.Call(type, proto::Encode(request));
+  Result<std::vector<uint8_t>> payload = daemon.Call(
+      type, type == proto::MessageType::kReload ? std::vector<uint8_t>{} : proto::Encode(request));
   if (!payload.ok()) return ReportCallFailure(payload.status(), err);
   proto::ActionReply reply;
   if (!proto::Decode(*payload, &reply)) {

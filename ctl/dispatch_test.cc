@@ -321,5 +321,23 @@ TEST(Dispatch, ReexecRefusalIsAFailureWithTheReason) {
   EXPECT_EQ(link.types.size(), 1u);
 }
 
+TEST(Dispatch, ReloadSendsAnEmptyPayloadAndUpdateItsNames) {
+  // docs/protocol.md: RELOAD is empty; UPDATE carries an ActionRequest (names, signal 0).
+  FakeLink link;
+  link.reply = proto::Encode(proto::ActionReply{});
+  RunIt({"reload"}, link);
+  ASSERT_EQ(link.requests.size(), 1u);
+  EXPECT_EQ(link.requests[0].type, MessageType::kReload);
+  EXPECT_TRUE(link.requests[0].payload.empty());
+
+  RunIt({"update", "web"}, link);
+  ASSERT_EQ(link.requests.size(), 2u);
+  EXPECT_EQ(link.requests[1].type, MessageType::kUpdate);
+  proto::ActionRequest request;
+  ASSERT_TRUE(proto::Decode(link.requests[1].payload, &request));
+  EXPECT_EQ(request.names, Words{"web"});
+  EXPECT_EQ(request.signal, 0);
+}
+
 }  // namespace
 }  // namespace warden::ctl

@@ -22,7 +22,7 @@ static_assert(static_cast<uint16_t>(MessageType::kWaitReply) == 0x8021);
 
 void WriteStrings(Writer& w, const std::vector<std::string>& v) {
   w.U32(static_cast<uint32_t>(v.size()));
-  for (const std::string& s : v) w.Str(s);
+  for (const std::string& s : v) w.Utf8(s);
 }
 
 bool ReadStrings(Reader& r, std::vector<std::string>* out) {
@@ -32,7 +32,7 @@ bool ReadStrings(Reader& r, std::vector<std::string>* out) {
   out->reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     std::string s;
-    if (!r.Str(&s)) return false;
+    if (!r.Utf8(&s)) return false;
     out->push_back(std::move(s));
   }
   return true;
@@ -42,11 +42,11 @@ bool ReadStrings(Reader& r, std::vector<std::string>* out) {
 void WriteEvent(Writer& w, const StateEvent& e) {
   Writer rec;
   rec.I64(e.time_ms);
-  rec.Str(e.process);
+  rec.Utf8(e.process);
   rec.U16(static_cast<uint16_t>(e.from));
   rec.U16(static_cast<uint16_t>(e.to));
   rec.I32(e.pid);
-  rec.Str(e.reason);
+  rec.Utf8(e.reason);
   const std::vector<uint8_t>& b = rec.bytes();
   w.Str(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }
@@ -62,8 +62,8 @@ bool ReadEvents(Reader& r, std::vector<StateEvent>* out) {
     Reader rr(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     StateEvent e;
     uint16_t from = 0, to = 0;
-    if (!(rr.I64(&e.time_ms) && rr.Str(&e.process) && rr.U16(&from) && rr.U16(&to) &&
-          rr.I32(&e.pid) && rr.Str(&e.reason))) {
+    if (!(rr.I64(&e.time_ms) && rr.Utf8(&e.process) && rr.U16(&from) && rr.U16(&to) &&
+          rr.I32(&e.pid) && rr.Utf8(&e.reason))) {
       return false;
     }
     e.from = static_cast<ProcessState>(from);  // unknown numbers kept: shown as UNKNOWN
@@ -74,10 +74,13 @@ bool ReadEvents(Reader& r, std::vector<StateEvent>* out) {
 }
 
 template <typename T, typename Fn>
-bool DecodeInto(const std::vector<uint8_t>& payload, T* m, Fn decode) {
+bool DecodeInto(const std::vector<uint8_t>& payload, T* m, Fn decode, ReadError* why = nullptr) {
   Reader r(payload);
   T tmp;
-  if (!decode(r, &tmp) || !r.ok()) return false;
+  if (!decode(r, &tmp) || !r.ok()) {
+    if (why != nullptr) *why = r.error() == ReadError::kNone ? ReadError::kShort : r.error();
+    return false;
+  }
   *m = std::move(tmp);
   return true;
 }
@@ -113,8 +116,9 @@ std::vector<uint8_t> Encode(const WaitReply& m) {
   return w.Take();
 }
 
-bool Decode(const std::vector<uint8_t>& payload, EventsRequest* m) {
-  return DecodeInto(payload, m, [](Reader& r, EventsRequest* t) { return ReadStrings(r, &t->names); });
+bool Decode(const std::vector<uint8_t>& payload, EventsRequest* m, ReadError* why) {
+  return DecodeInto(
+      payload, m, [](Reader& r, EventsRequest* t) { return ReadStrings(r, &t->names); }, why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, EventsReply* m) {
@@ -126,13 +130,16 @@ bool Decode(const std::vector<uint8_t>& payload, EventsReply* m) {
   });
 }
 
-bool Decode(const std::vector<uint8_t>& payload, WaitRequest* m) {
-  return DecodeInto(payload, m, [](Reader& r, WaitRequest* t) {
-    uint16_t state = 0;
-    if (!(ReadStrings(r, &t->names) && r.U16(&state) && r.U32(&t->timeout_ms))) return false;
-    t->state = static_cast<ProcessState>(state);  // the daemon refuses unknown numbers
-    return true;
-  });
+bool Decode(const std::vector<uint8_t>& payload, WaitRequest* m, ReadError* why) {
+  return DecodeInto(
+      payload, m,
+      [](Reader& r, WaitRequest* t) {
+        uint16_t state = 0;
+        if (!(ReadStrings(r, &t->names) && r.U16(&state) && r.U32(&t->timeout_ms))) return false;
+        t->state = static_cast<ProcessState>(state);  // the daemon refuses unknown numbers
+        return true;
+      },
+      why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, WaitReply* m) {
@@ -157,9 +164,9 @@ bool IsKnownState(ProcessState state) {
 
 std::optional<ProcessState> ParseProcessState(std::string_view name) {
   static constexpr ProcessState kStates[] = {
-      ProcessState::kStopped,  ProcessState::kStarting, ProcessState::kRunning,
-      ProcessState::kBackoff,  ProcessState::kStopping, ProcessState::kExited,
-      ProcessState::kFatal,    ProcessState::kUnknown,
+      ProcessState::kStopped, ProcessState::kStarting, ProcessState::kRunning,
+      ProcessState::kBackoff, ProcessState::kStopping, ProcessState::kExited,
+      ProcessState::kFatal,   ProcessState::kUnknown,
   };
   for (ProcessState s : kStates) {
     std::string_view known = ProcessStateName(s);

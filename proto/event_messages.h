@@ -20,12 +20,12 @@ namespace warden::proto {
 
 // One state change of one process (or, in a snapshot, its state now: from == to).
 struct StateEvent {
-  int64_t time_ms = 0;   // Unix time in ms when it happened
-  std::string process;   // full name: "web", "webapps:web_00"
+  int64_t time_ms = 0;  // Unix time in ms when it happened
+  std::string process;  // full name: "web", "webapps:web_00"
   ProcessState from = ProcessState::kStopped;
   ProcessState to = ProcessState::kStopped;
-  int32_t pid = 0;       // the process in the new state, or the one that just ended; 0: none
-  std::string reason;    // why (exit status, spawn error, "Stopped", ...); may be empty
+  int32_t pid = 0;     // the process in the new state, or the one that just ended; 0: none
+  std::string reason;  // why (exit status, spawn error, "Stopped", ...); may be empty
 };
 
 // NAME arguments as STATUS takes them; empty: every process, including ones added later.
@@ -56,9 +56,9 @@ std::vector<uint8_t> Encode(const EventsReply& m);
 std::vector<uint8_t> Encode(const WaitRequest& m);
 std::vector<uint8_t> Encode(const WaitReply& m);
 
-bool Decode(const std::vector<uint8_t>& payload, EventsRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, EventsRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, EventsReply* m);
-bool Decode(const std::vector<uint8_t>& payload, WaitRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, WaitRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, WaitReply* m);
 
 // Whether `state` is one of the states this version names.

@@ -144,5 +144,17 @@ TEST(EventMessagesTest, StateNames) {
   EXPECT_FALSE(IsKnownState(static_cast<ProcessState>(7)));
 }
 
+TEST(EventMessages, RequestNamesMustBeUtf8) {
+  const Bytes events = {0, 0, 0, 1, 0, 0, 0, 1, 0xFF};
+  EventsRequest e;
+  ReadError why = ReadError::kNone;
+  EXPECT_FALSE(Decode(events, &e, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+  const Bytes wait = {0, 0, 0, 1, 0, 0, 0, 1, 0xFF, 0, 20, 0, 0, 0, 0};
+  WaitRequest w;
+  EXPECT_FALSE(Decode(wait, &w, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+}
+
 }  // namespace
 }  // namespace warden::proto

@@ -40,6 +40,29 @@ std::vector<uint8_t> EncodeFrame(uint16_t type, uint32_t request_id,
   return out;
 }
 
+std::vector<uint8_t> EncodeReplyFrames(uint16_t type, uint32_t request_id,
+                                       const std::vector<uint8_t>& payload) {
+  if (payload.size() <= kMaxPayload) return EncodeFrame(type, request_id, payload);
+  const size_t pieces = (payload.size() + kMaxPayload - 1) / kMaxPayload;
+  std::vector<uint8_t> out;
+  out.reserve(payload.size() + pieces * kHeaderSize);
+  for (size_t offset = 0; offset < payload.size(); offset += kMaxPayload) {
+    const size_t n = std::min<size_t>(kMaxPayload, payload.size() - offset);
+    const bool last = offset + n == payload.size();
+    Writer w;
+    for (uint8_t b : kMagic) w.U8(b);
+    w.U16(kProtocolVersion);
+    w.U16(last ? type : kPartType);
+    w.U32(request_id);
+    w.U32(static_cast<uint32_t>(n));
+    const std::vector<uint8_t>& header = w.bytes();
+    out.insert(out.end(), header.begin(), header.end());
+    const auto from = payload.begin() + static_cast<std::ptrdiff_t>(offset);
+    out.insert(out.end(), from, from + static_cast<std::ptrdiff_t>(n));
+  }
+  return out;
+}
+
 void FrameDecoder::Feed(const uint8_t* data, size_t size) {
   if (failed_ || size == 0) return;  // a failed stream is never read again
   Compact();

@@ -40,6 +40,14 @@ struct Frame {
 std::vector<uint8_t> EncodeFrame(uint16_t type, uint32_t request_id,
                                  const std::vector<uint8_t>& payload);
 
+// A reply whose payload is larger than kMaxPayload travels in pieces: PART frames (type
+// kPartType, the request's id) of kMaxPayload bytes each, then the reply frame itself with the
+// rest. The receiver appends the pieces in order; nothing else comes between them.
+inline constexpr uint16_t kPartType = 0x7FFE;
+// The frames of one reply, split as above (a single frame when the payload fits).
+std::vector<uint8_t> EncodeReplyFrames(uint16_t type, uint32_t request_id,
+                                       const std::vector<uint8_t>& payload);
+
 class FrameDecoder {
  public:
   enum class Outcome {

@@ -317,5 +317,31 @@ TEST(FrameDecoderTest, MutatedValidStreamNeverCrashes) {
   }
 }
 
+TEST(EncodeReplyFramesTest, AReplyThatFitsIsOneFrame) {
+  const std::vector<uint8_t> payload(kMaxPayload, 0x5A);
+  EXPECT_EQ(EncodeReplyFrames(0x8002, 7, payload), EncodeFrame(0x8002, 7, payload));
+}
+
+TEST(EncodeReplyFramesTest, ALargerReplyIsPartsThenTheReply) {
+  std::vector<uint8_t> payload(2 * kMaxPayload + 100);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<uint8_t> bytes = EncodeReplyFrames(0x8002, 9, payload);
+  FrameDecoder decoder;
+  decoder.Feed(bytes.data(), bytes.size());
+  std::vector<uint16_t> types;
+  std::vector<uint8_t> joined;
+  Frame frame;
+  Status error;
+  while (decoder.Next(&frame, &error) == FrameDecoder::Outcome::kFrame) {
+    EXPECT_EQ(frame.header.request_id, 9u);
+    EXPECT_LE(frame.payload.size(), kMaxPayload);
+    types.push_back(frame.header.type);
+    joined.insert(joined.end(), frame.payload.begin(), frame.payload.end());
+  }
+  EXPECT_EQ(types, (std::vector<uint16_t>{kPartType, kPartType, 0x8002}));
+  EXPECT_EQ(joined, payload);
+  EXPECT_EQ(decoder.buffered(), 0u);
+}
+
 }  // namespace
 }  // namespace warden::proto

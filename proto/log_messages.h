@@ -44,8 +44,8 @@ std::vector<uint8_t> Encode(const TailRequest& m);
 std::vector<uint8_t> Encode(const TailReply& m);
 std::vector<uint8_t> Encode(const LogNamesRequest& m);
 
-bool Decode(const std::vector<uint8_t>& payload, TailRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, TailRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, TailReply* m);
-bool Decode(const std::vector<uint8_t>& payload, LogNamesRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, LogNamesRequest* m, ReadError* why = nullptr);
 
 }  // namespace warden::proto

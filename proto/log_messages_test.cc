@@ -64,5 +64,23 @@ TEST(LogMessages, ShortOrImpossiblePayloadsAreRefusedAndTrailingBytesIgnored) {
   EXPECT_FALSE(Decode(Bytes{0, 0, 0, 0, 0, 0, 0, 0, 9}, &reply));  // data longer than the rest
 }
 
+TEST(LogMessages, TailDataIsRawButNamesAreUtf8) {
+  TailReply m;
+  m.path = "/var/log/web.log";
+  m.data = std::string("\xFF\x00\xC3", 3);  // program output: any bytes, cut anywhere
+  TailReply back;
+  ASSERT_TRUE(Decode(Encode(m), &back));
+  EXPECT_EQ(back.data, m.data);
+
+  const Bytes request = {0, 0, 0, 1, 0xFF, 1, 1, 0, 0, 0, 0, 0, 0, 0, 10, 0};
+  TailRequest t;
+  ReadError why = ReadError::kNone;
+  EXPECT_FALSE(Decode(request, &t, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+  LogNamesRequest names;
+  EXPECT_FALSE(Decode(Bytes{0, 0, 0, 1, 0, 0, 0, 1, 0xFE}, &names, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+}
+
 }  // namespace
 }  // namespace warden::proto

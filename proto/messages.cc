@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "proto/frame.h"
 #include "proto/wire.h"
 
 namespace warden::proto {
@@ -34,6 +35,7 @@ static_assert(kProcessInfoMin == 76);
 static_assert(static_cast<uint16_t>(MessageType::kHello) == 1);
 static_assert(static_cast<uint16_t>(MessageType::kShutdown) == 9);
 static_assert(static_cast<uint16_t>(MessageType::kError) == 0x7FFF);
+static_assert(static_cast<uint16_t>(MessageType::kPart) == kPartType);
 static_assert(static_cast<uint16_t>(MessageType::kHelloReply) == 0x8001);
 static_assert(static_cast<uint16_t>(ErrorCode::kInternal) == 16);
 static_assert(sizeof(ProcessState) == 2 && sizeof(ExitKind) == 1 && sizeof(ErrorCode) == 2);
@@ -42,7 +44,7 @@ static_assert(sizeof(ProcessState) == 2 && sizeof(ExitKind) == 1 && sizeof(Error
 
 void WriteStrings(Writer& w, const std::vector<std::string>& v) {
   w.U32(static_cast<uint32_t>(v.size()));
-  for (const std::string& s : v) w.Str(s);
+  for (const std::string& s : v) w.Utf8(s);
 }
 
 bool ReadStrings(Reader& r, std::vector<std::string>* out) {
@@ -52,7 +54,7 @@ bool ReadStrings(Reader& r, std::vector<std::string>* out) {
   v.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     std::string s;
-    if (!r.Str(&s)) return false;
+    if (!r.Utf8(&s)) return false;
     v.push_back(std::move(s));
   }
   *out = std::move(v);
@@ -90,11 +92,15 @@ bool ReadRecords(Reader& r, size_t min_size, std::vector<T>* out, Fn decode) {
 
 // Runs `decode` on the whole payload and stores the result only when every field was present,
 // so *m is untouched by a failed decode.
+// *why (when asked) says what was wrong with a refused payload.
 template <typename T, typename Fn>
-bool DecodePayload(const std::vector<uint8_t>& payload, T* m, Fn decode) {
+bool DecodePayload(const std::vector<uint8_t>& payload, T* m, Fn decode, ReadError* why = nullptr) {
   Reader r(payload);
   T tmp;
-  if (!decode(r, &tmp) || !r.ok()) return false;
+  if (!decode(r, &tmp) || !r.ok()) {
+    if (why != nullptr) *why = r.error() == ReadError::kNone ? ReadError::kShort : r.error();
+    return false;
+  }
   *m = std::move(tmp);
   return true;
 }
@@ -112,8 +118,8 @@ bool ReadChild(Reader& r, ChildProcess* c) { return r.I32(&c->pid) && r.U8(&c->k
 
 void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   Writer rec;
-  rec.Str(p.name);
-  rec.Str(p.group);
+  rec.Utf8(p.name);
+  rec.Utf8(p.group);
   rec.U16(static_cast<uint16_t>(p.state));
   rec.I32(p.pid);
   rec.U8(p.kernel_state);
@@ -123,12 +129,12 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   rec.U32(p.restarts);
   rec.U8(static_cast<uint8_t>(p.exit_kind));
   rec.I32(p.exit_value);
-  rec.Str(p.reason);
+  rec.Utf8(p.reason);
   rec.U64(p.cpu_time_ms);
   rec.U64(p.rss_bytes);
   rec.U32(static_cast<uint32_t>(p.children.size()));
   for (const ChildProcess& c : p.children) WriteChild(rec, c);
-  rec.Str(p.status_text);
+  rec.Utf8(p.status_text);
   rec.U64(p.retry_in_ms);
   WriteRecord(w, rec);
 }
@@ -136,10 +142,10 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
 bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   uint16_t state = 0;
   uint8_t exit_kind = 0;
-  bool ok = r.Str(&p->name) && r.Str(&p->group) && r.U16(&state) && r.I32(&p->pid) &&
+  bool ok = r.Utf8(&p->name) && r.Utf8(&p->group) && r.U16(&state) && r.I32(&p->pid) &&
             r.U8(&p->kernel_state) && r.I64(&p->start_time_ms) && r.I64(&p->stop_time_ms) &&
             r.U64(&p->uptime_ms) && r.U32(&p->restarts) && r.U8(&exit_kind) &&
-            r.I32(&p->exit_value) && r.Str(&p->reason) && r.U64(&p->cpu_time_ms) &&
+            r.I32(&p->exit_value) && r.Utf8(&p->reason) && r.U64(&p->cpu_time_ms) &&
             r.U64(&p->rss_bytes);
   if (!ok) return false;
   // Values this version does not name are kept as they are (the enums are fixed-width), so
@@ -149,25 +155,25 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   if (!ReadRecords(r, kChildMin, &p->children, ReadChild)) return false;
   // Appended fields: a record from an older daemon ends before them (then they are reset, so
   // that a ProcessInfo read again keeps nothing of the one before).
-  if (r.remaining() == 0) {
-    p->status_text.clear();
-    p->retry_in_ms = 0;
-    return true;
-  }
-  return r.Str(&p->status_text) && r.U64(&p->retry_in_ms);
+  // Each appended field may be the record's end (docs/protocol.md, section 1).
+  p->status_text.clear();
+  p->retry_in_ms = 0;
+  if (r.remaining() == 0) return true;
+  if (!r.Utf8(&p->status_text)) return false;
+  return r.remaining() == 0 || r.U64(&p->retry_in_ms);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {
   Writer rec;
-  rec.Str(a.name);
+  rec.Utf8(a.name);
   rec.U16(static_cast<uint16_t>(a.code));
-  rec.Str(a.message);
+  rec.Utf8(a.message);
   WriteRecord(w, rec);
 }
 
 bool ReadActionResult(Reader& r, ActionResult* a) {
   uint16_t code = 0;
-  if (!(r.Str(&a->name) && r.U16(&code) && r.Str(&a->message))) return false;
+  if (!(r.Utf8(&a->name) && r.U16(&code) && r.Utf8(&a->message))) return false;
   a->code = static_cast<ErrorCode>(code);
   return true;
 }
@@ -202,14 +208,14 @@ std::vector<uint8_t> Encode(const HelloRequest& m) {
   Writer w;
   w.U16(m.min_version);
   w.U16(m.max_version);
-  w.Str(m.client);
+  w.Utf8(m.client);
   return w.Take();
 }
 
 std::vector<uint8_t> Encode(const HelloReply& m) {
   Writer w;
   w.U16(m.version);
-  w.Str(m.server);
+  w.Utf8(m.server);
   w.U32(m.daemon_pid);
   return w.Take();
 }
@@ -217,7 +223,7 @@ std::vector<uint8_t> Encode(const HelloReply& m) {
 std::vector<uint8_t> Encode(const ErrorReply& m) {
   Writer w;
   w.U16(static_cast<uint16_t>(m.code));
-  w.Str(m.message);
+  w.Utf8(m.message);
   return w.Take();
 }
 
@@ -251,7 +257,7 @@ std::vector<uint8_t> Encode(const ActionReply& m) {
 
 std::vector<uint8_t> Encode(const PidRequest& m) {
   Writer w;
-  w.Str(m.name);
+  w.Utf8(m.name);
   return w.Take();
 }
 
@@ -263,36 +269,39 @@ std::vector<uint8_t> Encode(const PidReply& m) {
 
 std::vector<uint8_t> Encode(const VersionReply& m) {
   Writer w;
-  w.Str(m.version);
+  w.Utf8(m.version);
   return w.Take();
 }
 
 // --- Decoders ------------------------------------------------------------------------------
 
-bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m) {
-  return DecodePayload(payload, m, [](Reader& r, HelloRequest* t) {
-    return r.U16(&t->min_version) && r.U16(&t->max_version) && r.Str(&t->client);
-  });
+bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m, ReadError* why) {
+  return DecodePayload(
+      payload, m,
+      [](Reader& r, HelloRequest* t) {
+        return r.U16(&t->min_version) && r.U16(&t->max_version) && r.Utf8(&t->client);
+      },
+      why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, HelloReply* m) {
   return DecodePayload(payload, m, [](Reader& r, HelloReply* t) {
-    return r.U16(&t->version) && r.Str(&t->server) && r.U32(&t->daemon_pid);
+    return r.U16(&t->version) && r.Utf8(&t->server) && r.U32(&t->daemon_pid);
   });
 }
 
 bool Decode(const std::vector<uint8_t>& payload, ErrorReply* m) {
   return DecodePayload(payload, m, [](Reader& r, ErrorReply* t) {
     uint16_t code = 0;
-    if (!(r.U16(&code) && r.Str(&t->message))) return false;
+    if (!(r.U16(&code) && r.Utf8(&t->message))) return false;
     t->code = static_cast<ErrorCode>(code);  // unknown codes kept: the enum is append-only
     return true;
   });
 }
 
-bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m) {
-  return DecodePayload(payload, m,
-                       [](Reader& r, StatusRequest* t) { return ReadStrings(r, &t->names); });
+bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m, ReadError* why) {
+  return DecodePayload(
+      payload, m, [](Reader& r, StatusRequest* t) { return ReadStrings(r, &t->names); }, why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, StatusReply* m) {
@@ -316,10 +325,11 @@ bool DecodeStatusReply(const std::vector<uint8_t>& payload,
   return ReadStrings(r, unknown_names) && r.ok();
 }
 
-bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m) {
-  return DecodePayload(payload, m, [](Reader& r, ActionRequest* t) {
-    return ReadStrings(r, &t->names) && r.I32(&t->signal);
-  });
+bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m, ReadError* why) {
+  return DecodePayload(
+      payload, m,
+      [](Reader& r, ActionRequest* t) { return ReadStrings(r, &t->names) && r.I32(&t->signal); },
+      why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, ActionReply* m) {
@@ -328,8 +338,9 @@ bool Decode(const std::vector<uint8_t>& payload, ActionReply* m) {
   });
 }
 
-bool Decode(const std::vector<uint8_t>& payload, PidRequest* m) {
-  return DecodePayload(payload, m, [](Reader& r, PidRequest* t) { return r.Str(&t->name); });
+bool Decode(const std::vector<uint8_t>& payload, PidRequest* m, ReadError* why) {
+  return DecodePayload(
+      payload, m, [](Reader& r, PidRequest* t) { return r.Utf8(&t->name); }, why);
 }
 
 bool Decode(const std::vector<uint8_t>& payload, PidReply* m) {
@@ -337,11 +348,11 @@ bool Decode(const std::vector<uint8_t>& payload, PidReply* m) {
 }
 
 bool Decode(const std::vector<uint8_t>& payload, VersionReply* m) {
-  return DecodePayload(payload, m, [](Reader& r, VersionReply* t) { return r.Str(&t->version); });
+  return DecodePayload(payload, m, [](Reader& r, VersionReply* t) { return r.Utf8(&t->version); });
 }
 
 // --- Reread ---------------------------------------------------------------------------------
-// ConfigChange record: name str, kind u8, restart u8, keys (u32 count + strs).
+// ConfigChange record: name str, kind u8, apply u8, keys (u32 count + strs).
 namespace {
 constexpr size_t kConfigChangeMin = kRecordHead + kStrMin + 1 + 1 + 4;
 }  // namespace
@@ -351,9 +362,9 @@ std::vector<uint8_t> Encode(const RereadReply& m) {
   w.U32(static_cast<uint32_t>(m.changes.size()));
   for (const ConfigChange& c : m.changes) {
     Writer rec;
-    rec.Str(c.name);
+    rec.Utf8(c.name);
     rec.U8(static_cast<uint8_t>(c.kind));
-    rec.U8(c.restart ? 1 : 0);
+    rec.U8(static_cast<uint8_t>(c.apply));
     WriteStrings(rec, c.keys);
     WriteRecord(w, rec);
   }
@@ -363,10 +374,10 @@ std::vector<uint8_t> Encode(const RereadReply& m) {
 bool Decode(const std::vector<uint8_t>& payload, RereadReply* m) {
   return DecodePayload(payload, m, [](Reader& r, RereadReply* t) {
     return ReadRecords(r, kConfigChangeMin, &t->changes, [](Reader& rr, ConfigChange* c) {
-      uint8_t kind = 0, restart = 0;
-      bool ok = rr.Str(&c->name) && rr.U8(&kind) && rr.U8(&restart) && ReadStrings(rr, &c->keys);
+      uint8_t kind = 0, apply = 0;
+      bool ok = rr.Utf8(&c->name) && rr.U8(&kind) && rr.U8(&apply) && ReadStrings(rr, &c->keys);
       c->kind = static_cast<ChangeKind>(kind);
-      c->restart = restart != 0;
+      c->apply = static_cast<ApplyMode>(apply);  // unknown numbers kept: "restart" to a reader
       return ok;
     });
   });

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "proto/wire.h"
 
 namespace warden::proto {
 
@@ -30,6 +31,7 @@ enum class MessageType : uint16_t {
   kShutdown = 9,
 
   kError = 0x7FFF,  // a reply: the request failed as a whole
+  kPart = 0x7FFE,   // a piece of a reply over kMaxPayload (frame.h, EncodeReplyFrames)
 
   kHelloReply = kHello | kReplyBit,
   kStatusReply = kStatus | kReplyBit,
@@ -129,7 +131,8 @@ struct ProcessInfo {
   uint64_t cpu_time_ms = 0;  // user + system CPU of the main process
   uint64_t rss_bytes = 0;    // resident set of the main process
   std::vector<ChildProcess> children;  // descendants of the main process, zombies included
-  // Appended in issue 3 (absent from older daemons: then empty / 0).
+  // Appended to the record later than the fields above (absent from older daemons: then
+  // empty / 0; docs/protocol.md, section 1).
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
 
@@ -175,18 +178,26 @@ struct VersionReply {
 // --- Reread ---------------------------------------------------------------------------------
 // One program whose definition differs between the config in force and the file on disk.
 enum class ChangeKind : uint8_t { kAdded = 1, kRemoved = 2, kChanged = 3 };
+// How an UPDATE now would apply a change: what it would report for the program.
+enum class ApplyMode : uint8_t {
+  kLive = 0,       // supervision keys only: the running processes take them at once
+  kRestart = 1,    // process-shaping keys, and some of its processes run: they are restarted
+  kNextStart = 2,  // process-shaping keys, and none of its processes runs: at the next start
+};
 struct ConfigChange {
   std::string name;  // program name
   ChangeKind kind = ChangeKind::kChanged;
-  bool restart = false;           // kChanged: applying it restarts the program's processes
-  std::vector<std::string> keys;  // kChanged: the keys that differ
+  ApplyMode apply = ApplyMode::kLive;  // kChanged; kLive for the other kinds
+  std::vector<std::string> keys;       // kChanged: the keys that differ
 };
 struct RereadReply {
   std::vector<ConfigChange> changes;
 };
 
-// Payload codecs. Encode* returns the payload (without header). Decode* returns false when the
-// payload is too short or a count is impossible; trailing bytes are ignored.
+// Payload codecs. Encode* returns the payload (without header); a string that is not UTF-8 is
+// sent with U+FFFD in place of its ill-formed bytes. Decode* returns false when the payload is
+// too short, a count is impossible or a string is not UTF-8; trailing bytes are ignored. The
+// request decoders also say why (*why), for the daemon's INVALID_ARGUMENT message.
 std::vector<uint8_t> Encode(const HelloRequest& m);
 std::vector<uint8_t> Encode(const HelloReply& m);
 std::vector<uint8_t> Encode(const ErrorReply& m);
@@ -199,10 +210,10 @@ std::vector<uint8_t> Encode(const PidReply& m);
 std::vector<uint8_t> Encode(const VersionReply& m);
 std::vector<uint8_t> Encode(const RereadReply& m);
 
-bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, HelloReply* m);
 bool Decode(const std::vector<uint8_t>& payload, ErrorReply* m);
-bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, StatusRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, StatusReply* m);
 // StatusReply one process at a time, for a reader that need not hold them all: calls
 // on_process for each in order with one ProcessInfo reused between calls, then fills
@@ -210,9 +221,9 @@ bool Decode(const std::vector<uint8_t>& payload, StatusReply* m);
 bool DecodeStatusReply(const std::vector<uint8_t>& payload,
                        const std::function<void(const ProcessInfo&)>& on_process,
                        std::vector<std::string>* unknown_names);
-bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, ActionRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, ActionReply* m);
-bool Decode(const std::vector<uint8_t>& payload, PidRequest* m);
+bool Decode(const std::vector<uint8_t>& payload, PidRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, PidReply* m);
 bool Decode(const std::vector<uint8_t>& payload, VersionReply* m);
 bool Decode(const std::vector<uint8_t>& payload, RereadReply* m);

@@ -207,8 +207,8 @@ TEST(MessageBytesTest, StatusReplyLayout) {
       0x00, 0x00, 0x00, 0x05,                          // child record length
       0x00, 0x00, 0x00, 0x07,                          // child pid
       'Z',                                             // child kernel_state
-      0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended, issue 3)
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended, issue 3)
+      0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended)
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended)
       0x00, 0x00, 0x00, 0x01,                          // unknown name count
       0x00, 0x00, 0x00, 0x01, 'x',                     // "x"
   };
@@ -216,30 +216,39 @@ TEST(MessageBytesTest, StatusReplyLayout) {
 }
 
 // A version-1 record stops after the children: the appended fields read as empty and 0.
-TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
-  ProcessInfo p = SampleProcess();
-  StatusReply m;
-  m.processes.push_back(p);
-  Bytes bytes = Encode(m);
-  // Cut the appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8) out of the record and
-  // fix its length, as an older daemon would have sent it.
-  const size_t appended = 4 + p.status_text.size() + 8;
+// A one-process StatusReply with the last `n` bytes of its record cut out and the record's
+// length fixed, as an older daemon would have sent it.
+Bytes CutFromRecordEnd(Bytes bytes, size_t n) {
   const size_t record_end = bytes.size() - 4;  // before the empty unknown-name list
-  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - appended),
+  bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(record_end - n),
               bytes.begin() + static_cast<std::ptrdiff_t>(record_end));
   const uint32_t length =
       (uint32_t{bytes[4]} << 24 | uint32_t{bytes[5]} << 16 | uint32_t{bytes[6]} << 8 | bytes[7]) -
-      static_cast<uint32_t>(appended);
+      static_cast<uint32_t>(n);
   bytes[4] = static_cast<uint8_t>(length >> 24);
   bytes[5] = static_cast<uint8_t>(length >> 16);
   bytes[6] = static_cast<uint8_t>(length >> 8);
   bytes[7] = static_cast<uint8_t>(length);
+  return bytes;
+}
+
+TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
+  ProcessInfo p = SampleProcess();
+  StatusReply m;
+  m.processes.push_back(p);
+  // Without both appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8).
   StatusReply out;
-  ASSERT_TRUE(Decode(bytes, &out));
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 4 + p.status_text.size() + 8), &out));
   ASSERT_EQ(out.processes.size(), 1u);
   EXPECT_EQ(out.processes[0].children.size(), 3u);
   EXPECT_EQ(out.processes[0].status_text, "");
   EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+  // Each appended field may be the end: without retry_in_ms only.
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 8), &out));
+  EXPECT_EQ(out.processes[0].status_text, p.status_text);
+  EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+  // Inside a field it may not.
+  EXPECT_FALSE(Decode(CutFromRecordEnd(Encode(m), 3), &out));
 }
 
 // DecodeStatusReply into a StatusReply, to compare with Decode.
@@ -528,7 +537,7 @@ TEST(DamagedPayloadTest, HugeChildCountIsRefused) {
   m.processes[0].children.clear();
   Bytes b = Encode(m);
   // Layout: count(4) record_len(4) ... child_count(4) status_text(4+n) retry_in_ms(8)
-  // unknown_count(4): the child count comes before the fields appended in issue 3.
+  // unknown_count(4): the child count comes before the appended fields.
   const size_t appended = 4 + m.processes[0].status_text.size() + 8;
   const size_t child_count_at = b.size() - 8 - appended;
   ASSERT_EQ(b[child_count_at + 3], 0);
@@ -543,6 +552,71 @@ TEST(DamagedPayloadTest, FailedDecodeLeavesOutputUntouched) {
   const Bytes bad = {0, 0, 0, 2, 0, 0, 0, 1, 'x'};  // second string missing
   EXPECT_FALSE(Decode(bad, &m));
   EXPECT_EQ(m.names, std::vector<std::string>{"keep"});
+}
+
+TEST(Utf8PayloadTest, RequestStringsMustBeUtf8) {
+  // A STATUS request naming "w\xFF" (not UTF-8): refused, and the decoder says why.
+  const Bytes status = {0, 0, 0, 1, 0, 0, 0, 2, 'w', 0xFF};
+  StatusRequest s;
+  ReadError why = ReadError::kNone;
+  EXPECT_FALSE(Decode(status, &s, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes action = {0, 0, 0, 1, 0, 0, 0, 1, 0xC0, 0, 0, 0, 0};
+  ActionRequest a;
+  why = ReadError::kNone;
+  EXPECT_FALSE(Decode(action, &a, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes pid = {0, 0, 0, 3, 0xED, 0xA0, 0x80};  // a surrogate
+  PidRequest p;
+  EXPECT_FALSE(Decode(pid, &p, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  const Bytes hello = {0, 1, 0, 1, 0, 0, 0, 1, 0x80};
+  HelloRequest h;
+  EXPECT_FALSE(Decode(hello, &h, &why));
+  EXPECT_EQ(why, ReadError::kNotUtf8);
+
+  // Short payloads are told apart from bad text.
+  EXPECT_FALSE(Decode(Bytes{0, 0, 0, 1, 0, 0, 0, 5, 'a', 'b'}, &s, &why));
+  EXPECT_EQ(why, ReadError::kShort);
+  EXPECT_FALSE(Decode(Bytes{0xFF, 0xFF, 0xFF, 0xFF}, &s, &why));
+  EXPECT_EQ(why, ReadError::kCount);
+}
+
+TEST(Utf8PayloadTest, RepliesCarryOnlyUtf8) {
+  // Text that came from elsewhere (a process's STATUS=, a file name) goes out with U+FFFD in
+  // place of what is not UTF-8, so a client that checks its strings can read every reply.
+  StatusReply m;
+  ProcessInfo p;
+  p.name = p.group = "web";
+  p.reason = "exec /bin/\xFFx: No such file or directory";
+  p.status_text = "half a \xE2\x82";
+  m.processes.push_back(p);
+  StatusReply out;
+  ASSERT_TRUE(Decode(Encode(m), &out));
+  ASSERT_EQ(out.processes.size(), 1u);
+  EXPECT_EQ(out.processes[0].reason, "exec /bin/\xEF\xBF\xBDx: No such file or directory");
+  EXPECT_EQ(out.processes[0].status_text, "half a \xEF\xBF\xBD");
+
+  ErrorReply e{ErrorCode::kNotFound, "\xFF: no such process"};
+  ErrorReply back;
+  ASSERT_TRUE(Decode(Encode(e), &back));
+  EXPECT_EQ(back.message, "\xEF\xBF\xBD: no such process");
+}
+
+TEST(Utf8PayloadTest, ARecordWithBadTextIsRefused) {
+  // An ActionReply whose result names "\xFF": a reader that checks strings refuses it.
+  Writer rec;
+  rec.Str("\xFF");
+  rec.U16(0);
+  rec.Str("");
+  Writer w;
+  w.U32(1);
+  w.Str(std::string_view(reinterpret_cast<const char*>(rec.bytes().data()), rec.bytes().size()));
+  ActionReply reply;
+  EXPECT_FALSE(Decode(w.bytes(), &reply));
 }
 
 TEST(DamagedPayloadTest, UnknownEnumValuesSurvive) {
@@ -608,15 +682,17 @@ TEST(DamagedPayloadTest, MutatedPayloadsNeverCrash) {
 
 TEST(RereadReplyTest, RoundTripAndTruncation) {
   RereadReply m;
-  m.changes.push_back({"web", ChangeKind::kChanged, true, {"command", "autorestart"}});
-  m.changes.push_back({"new", ChangeKind::kAdded, false, {}});
+  m.changes.push_back(
+      {"web", ChangeKind::kChanged, ApplyMode::kNextStart, {"command", "autorestart"}});
+  m.changes.push_back({"new", ChangeKind::kAdded, ApplyMode::kLive, {}});
   std::vector<uint8_t> bytes = Encode(m);
   RereadReply out;
   ASSERT_TRUE(Decode(bytes, &out));
   ASSERT_EQ(out.changes.size(), 2u);
   EXPECT_EQ(out.changes[0].name, "web");
   EXPECT_EQ(out.changes[0].kind, ChangeKind::kChanged);
-  EXPECT_TRUE(out.changes[0].restart);
+  EXPECT_EQ(out.changes[0].apply, ApplyMode::kNextStart);
+  EXPECT_EQ(bytes[4 + 4 + 4 + 3 + 1], 2);  // count, record length, name "web", kind: then apply
   EXPECT_EQ(out.changes[0].keys, (std::vector<std::string>{"command", "autorestart"}));
   EXPECT_EQ(out.changes[1].kind, ChangeKind::kAdded);
   for (size_t n = 0; n < bytes.size(); ++n) {

@@ -40,11 +40,114 @@ void Writer::Str(std::string_view s) {
   buf_.insert(buf_.end(), s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-bool Reader::Take(size_t n, const uint8_t** out) {
-  if (!ok_ || n > remaining()) {
-    ok_ = false;
-    return false;
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i], or 0 when the bytes there are not one
+// (Unicode Table 3-7, well-formed byte sequences).
+size_t SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  const uint8_t b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  size_t n;
+  uint8_t lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
   }
+  if (i + 1 >= s.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (i + k >= s.size() || (byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// The length of the maximal ill-formed subpart at s[i]: the lead byte and the continuation
+// bytes that could still have begun a well-formed sequence (at least 1).
+size_t IllFormedLength(std::string_view s, size_t i) {
+  const uint8_t b0 = static_cast<uint8_t>(s[i]);
+  size_t n = b0 >= 0xC2 && b0 <= 0xDF   ? 2
+             : b0 >= 0xE0 && b0 <= 0xEF ? 3
+             : b0 >= 0xF0 && b0 <= 0xF4 ? 4
+                                        : 1;
+  size_t k = 1;
+  for (; k < n && i + k < s.size(); ++k) {
+    const uint8_t b = static_cast<uint8_t>(s[i + k]);
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (k == 1 && b0 == 0xE0) lo = 0xA0;
+    if (k == 1 && b0 == 0xED) hi = 0x9F;
+    if (k == 1 && b0 == 0xF0) lo = 0x90;
+    if (k == 1 && b0 == 0xF4) hi = 0x8F;
+    if (b < lo || b > hi) break;
+  }
+  return k;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string ToValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = SequenceLength(s, i);
+    if (n > 0) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+      i += IllFormedLength(s, i);
+    }
+  }
+  return out;
+}
+
+const char* ReadErrorText(ReadError error) {
+  switch (error) {
+    case ReadError::kNone:
+      return "";
+    case ReadError::kShort:
+      return "the payload ends before a field";
+    case ReadError::kCount:
+      return "a list count is larger than the payload can hold";
+    case ReadError::kNotUtf8:
+      return "a string is not valid UTF-8";
+  }
+  return "malformed";
+}
+
+void Writer::Utf8(std::string_view s) {
+  if (IsValidUtf8(s)) {
+    Str(s);
+  } else {
+    Str(ToValidUtf8(s));
+  }
+}
+
+bool Reader::Fail(ReadError error) {
+  if (ok_) error_ = error;  // the first failure is the reason
+  ok_ = false;
+  return false;
+}
+
+bool Reader::Take(size_t n, const uint8_t** out) {
+  if (!ok_ || n > remaining()) return Fail(ReadError::kShort);
   *out = p_;
   p_ += n;
   return true;
@@ -106,6 +209,15 @@ bool Reader::Str(std::string* s) {
   return true;
 }
 
+bool Reader::Utf8(std::string* s) {
+  if (!Str(s)) return false;
+  if (!IsValidUtf8(*s)) {
+    s->clear();  // never handed on: a caller might echo it
+    return Fail(ReadError::kNotUtf8);
+  }
+  return true;
+}
+
 bool Reader::Sub(Reader* sub) {
   uint32_t n;
   if (!U32(&n)) return false;
@@ -120,10 +232,7 @@ bool Reader::Count(uint32_t* n, size_t min_element_size) {
   if (!U32(&count)) return false;
   if (min_element_size == 0) min_element_size = 1;  // every element costs something
   // Division, not multiplication: count * size could overflow.
-  if (count > remaining() / min_element_size) {
-    ok_ = false;
-    return false;
-  }
+  if (count > remaining() / min_element_size) return Fail(ReadError::kCount);
   *n = count;
   return true;
 }

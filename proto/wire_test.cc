@@ -186,5 +186,80 @@ TEST(ReaderTest, CountWithHugeMinimumDoesNotOverflow) {
   EXPECT_FALSE(r.Count(&n, std::numeric_limits<size_t>::max()));
 }
 
+TEST(Utf8Test, WellFormedSequencesPass) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("web:web_00"));
+  EXPECT_TRUE(IsValidUtf8("\xC3\xA9"));              // é
+  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC"));          // €
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));      // U+1F600
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));      // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8(std::string("a\0b", 3)));  // NUL is a character
+}
+
+TEST(Utf8Test, IllFormedSequencesFail) {
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+  EXPECT_FALSE(IsValidUtf8("web\x80"));               // a lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xC3"));                  // cut short
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));              // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));          // overlong, 3 bytes
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));          // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));      // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xF8\x88\x80\x80\x80"));  // 5-byte form
+}
+
+TEST(Utf8Test, ToValidUtf8ReplacesEachIllFormedSubpart) {
+  EXPECT_EQ(ToValidUtf8("ok \xC3\xA9"), "ok \xC3\xA9");
+  EXPECT_EQ(ToValidUtf8("a\xFF"
+                        "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  // A cut-short sequence is one subpart; the byte that cut it starts afresh.
+  EXPECT_EQ(ToValidUtf8("\xE2\x82x"),
+            "\xEF\xBF\xBD"
+            "x");
+  EXPECT_EQ(ToValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(IsValidUtf8(ToValidUtf8("\xF0\x9F\x98")));
+}
+
+TEST(Utf8Test, WriterUtf8SendsOnlyUtf8) {
+  Writer w;
+  w.Utf8("a\xFF");
+  EXPECT_EQ(w.bytes(), (Bytes{0, 0, 0, 4, 'a', 0xEF, 0xBF, 0xBD}));
+  Writer raw;
+  raw.Str("a\xFF");  // Str keeps bytes as they are (records, raw data)
+  EXPECT_EQ(raw.bytes(), (Bytes{0, 0, 0, 2, 'a', 0xFF}));
+}
+
+TEST(Utf8Test, ReaderUtf8RefusesIllFormedTextAndSaysWhy) {
+  const Bytes bytes{0, 0, 0, 2, 'a', 0xFF, 0, 0, 0, 1};
+  Reader r(bytes);
+  std::string s = "before";
+  EXPECT_FALSE(r.Utf8(&s));
+  EXPECT_TRUE(s.empty());  // the bytes are not handed on
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), ReadError::kNotUtf8);
+  uint32_t v;
+  EXPECT_FALSE(r.U32(&v));
+  EXPECT_EQ(r.error(), ReadError::kNotUtf8);  // the first failure is the reason
+
+  Reader raw(bytes);
+  EXPECT_TRUE(raw.Str(&s));
+  EXPECT_EQ(s, "a\xFF");
+}
+
+TEST(ReadErrorTest, ShortAndCountAreTold) {
+  const Bytes short_bytes{0, 0, 0, 9, 'a'};
+  Reader r(short_bytes);
+  std::string s;
+  EXPECT_FALSE(r.Utf8(&s));
+  EXPECT_EQ(r.error(), ReadError::kShort);
+  const Bytes count{0xFF, 0xFF, 0xFF, 0xFF};
+  Reader c(count);
+  uint32_t n;
+  EXPECT_FALSE(c.Count(&n, 4));
+  EXPECT_EQ(c.error(), ReadError::kCount);
+  EXPECT_STREQ(ReadErrorText(ReadError::kNotUtf8), "a string is not valid UTF-8");
+}
+
 }  // namespace
 }  // namespace warden::proto

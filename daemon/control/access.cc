@@ -72,6 +72,7 @@ std::optional<Requirement> Classify(MessageType type) {
       return Requirement{Scope::kDaemon, Right::kControl, "re-execute wardend"};
     // Not requests: the server answers them UNKNOWN_MESSAGE.
     case MessageType::kError:
+    case MessageType::kPart:
     case MessageType::kHelloReply:
     case MessageType::kStatusReply:
     case MessageType::kStartReply:

@@ -2,6 +2,7 @@
 // (handlers.cc) see it.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -26,7 +27,10 @@ struct ControlServer::Connection {
   bool closing = false;  // close once `out` is flushed
   bool closed = false;
   bool want_write = false;
+  bool paused = false;  // complete requests wait in `decoder`: not reading until they are served
+  uint32_t interest = EPOLLIN;  // what the loop watches the fd for
   EventLoop::TimerId frame_timer = 0;
+  EventLoop::TimerId resume_timer = 0;  // the next turn of a paused connection
   pid_t peer_pid = 0;
   uid_t peer_uid = 0;
   access::Peer peer;  // SO_PEERCRED; its user and groups are looked up at the first check

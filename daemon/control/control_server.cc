@@ -52,6 +52,7 @@ ControlServer::~ControlServer() {
   for (auto& [fd, c] : connections_) {
     loop_.Remove(fd);
     loop_.CancelTimer(c->frame_timer);
+    loop_.CancelTimer(c->resume_timer);
   }
   connections_.clear();
   if (listen_fd_) loop_.Remove(listen_fd_.get());
@@ -234,33 +235,80 @@ ControlServer::SpareOutcome ControlServer::RefuseWithSpareFd(int error) {
 }
 
 void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
+  // While paused, the connection is not watched for input; a hang-up still wakes it (epoll
+  // always reports those), and waits for the turn that is already booked.
+  if (c->paused || c->closing) return;
+  // One read per wakeup: the loop is level-triggered, so more input wakes it again after the
+  // other connections had theirs.
   uint8_t buf[65536];
-  while (!c->closed && !c->closing) {
-    ssize_t n = recv(c->fd.get(), buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Close(c);
-      return;
-    }
-    if (n == 0) {  // the client hung up; replies still pending are dropped
-      Close(c);
-      return;
-    }
-    c->decoder.Feed(buf, static_cast<size_t>(n));
-    while (!c->closed && !c->closing) {
-      proto::Frame frame;
-      ::warden::Status error;
-      auto outcome = c->decoder.Next(&frame, &error);
-      if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
-      if (outcome == proto::FrameDecoder::Outcome::kError) {
-        SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
-        return;
-      }
-      HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
-    }
+  ssize_t n;
+  do {
+    n = recv(c->fd.get(), buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) Close(c);
+    return;
   }
-  if (!c->closed) UpdateFrameTimer(c);
+  if (n == 0) {  // the client hung up; replies still pending are dropped
+    Close(c);
+    return;
+  }
+  c->decoder.Feed(buf, static_cast<size_t>(n));
+  ServeBuffered(c);
+}
+
+void ControlServer::ServeBuffered(const std::shared_ptr<Connection>& c) {
+  const EventLoop::TimePoint began = EventLoop::Clock::now();
+  for (int served = 0; !c->closed && !c->closing; ++served) {
+    if (served == kRequestsPerTurn || EventLoop::Clock::now() - began >= kWorkPerTurn) {
+      ResumeLater(c);
+      return;
+    }
+    proto::Frame frame;
+    ::warden::Status error;
+    auto outcome = c->decoder.Next(&frame, &error);
+    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) break;
+    if (outcome == proto::FrameDecoder::Outcome::kError) {
+      SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+      return;
+    }
+    HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+  }
+  if (c->closed) return;
+  if (c->paused) {
+    c->paused = false;
+    UpdateInterest(c);
+  }
+  UpdateFrameTimer(c);
+}
+
+void ControlServer::ResumeLater(const std::shared_ptr<Connection>& c) {
+  if (!c->paused) {
+    c->paused = true;
+    UpdateInterest(c);
+    // Complete requests are waiting, not a frame in progress: no deadline runs meanwhile.
+    loop_.CancelTimer(c->frame_timer);
+    c->frame_timer = 0;
+  }
+  // A timer due now fires at the loop's next wait: the connections ready in this one are
+  // served first, and those ready then get their turn right after this one's.
+  std::weak_ptr<Connection> weak = c;
+  c->resume_timer = loop_.AddTimer(EventLoop::Now(), [this, weak] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed) return;
+    conn->resume_timer = 0;
+    ServeBuffered(conn);
+  });
+}
+
+void ControlServer::UpdateInterest(const std::shared_ptr<Connection>& c) {
+  if (!c->fd.valid()) return;  // a local client (OpenLocal): nothing is watched
+  // Closing: nothing more is read, so input must not wake the loop (it is level-triggered).
+  const uint32_t want = (c->paused || c->closing ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+                        (c->want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  if (want == c->interest) return;
+  c->interest = want;
+  (void)loop_.Modify(c->fd.get(), want);
 }
 
 void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
@@ -269,7 +317,7 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
     c->frame_timer = 0;
     return;
   }
-  if (c->frame_timer != 0) return;  // the deadline runs from the frame's first byte
+  if (c->frame_timer != 0 || c->paused) return;  // the deadline runs from the frame's first byte
   std::weak_ptr<Connection> weak = c;
   c->frame_timer = loop_.AddTimer(EventLoop::Now() + kFrameTimeout, [this, weak] {
     auto conn = weak.lock();
@@ -282,14 +330,14 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
 void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                          const std::vector<uint8_t>& payload) {
   if (c->closed) return;
-  if (payload.size() > proto::kMaxPayload) {
-    SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
-    return;
-  }
-  auto bytes = proto::EncodeFrame(type, id, payload);
+  // Over 1 MiB: PART frames, then the reply frame with the rest (docs/protocol.md).
+  auto bytes = proto::EncodeReplyFrames(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
   if (c->sink) return c->sink(bytes);                        // a local client: nothing to queue
-  if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
+  // The cap is on what waits before this reply: one reply, however large, always fits, so
+  // every legal configuration can be answered; a client that does not read loses its
+  // connection once earlier replies pile up.
+  if (c->out.size() - c->out_pos > kMaxQueuedBytes) {
     spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
     Close(c);
     return;
@@ -306,7 +354,11 @@ void ControlServer::SendError(const std::shared_ptr<Connection>& c, uint32_t id,
     c->closing = true;
     loop_.CancelTimer(c->frame_timer);
     c->frame_timer = 0;
-    if (c->out_pos == c->out.size()) Close(c);
+    if (c->out_pos == c->out.size()) {
+      Close(c);
+    } else {
+      UpdateInterest(c);
+    }
   }
 }
 
@@ -333,11 +385,8 @@ void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
     c->out.erase(c->out.begin(), c->out.begin() + static_cast<ptrdiff_t>(c->out_pos));
     c->out_pos = 0;
   }
-  bool want = !c->out.empty();
-  if (want != c->want_write) {
-    c->want_write = want;
-    (void)loop_.Modify(c->fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u));
-  }
+  c->want_write = !c->out.empty();
+  UpdateInterest(c);
 }
 
 void ControlServer::OnWritable(const std::shared_ptr<Connection>& c) { Flush(c); }
@@ -347,6 +396,8 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   c->closed = true;
   loop_.CancelTimer(c->frame_timer);
   c->frame_timer = 0;
+  loop_.CancelTimer(c->resume_timer);
+  c->resume_timer = 0;
   int fd = c->fd.get();
   c->fd.reset();
   c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
@@ -369,16 +420,7 @@ void ControlServer::Feed(const std::shared_ptr<void>& local, const std::vector<u
   auto c = std::static_pointer_cast<Connection>(local);
   if (c->closed || c->closing) return;
   c->decoder.Feed(bytes.data(), bytes.size());
-  while (!c->closed && !c->closing) {
-    proto::Frame frame;
-    ::warden::Status error;
-    auto outcome = c->decoder.Next(&frame, &error);
-    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) return;
-    if (outcome == proto::FrameDecoder::Outcome::kError) {
-      return SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
-    }
-    HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
-  }
+  if (!c->paused) ServeBuffered(c);  // paused: its next turn is booked already
 }
 
 }  // namespace warden

@@ -31,6 +31,11 @@ class ControlServer {
   static constexpr size_t kMaxQueuedBytes = 8u << 20;
   static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
   static constexpr std::chrono::seconds kFrameTimeout{10};
+  // Fairness (docs/protocol.md, "Serving order"): one connection's turn ends after this many
+  // requests, or after the first that brings its work past kWorkPerTurn; then the others are
+  // served before it gets another.
+  static constexpr int kRequestsPerTurn = 16;
+  static constexpr std::chrono::microseconds kWorkPerTurn{1000};
 
   ControlServer(EventLoop& loop, Supervisor& supervisor, std::function<void()> request_shutdown);
   ~ControlServer();
@@ -77,6 +82,12 @@ class ControlServer {
   enum class SpareOutcome { kRefused, kNothingPending, kUnavailable };
   SpareOutcome RefuseWithSpareFd(int error);
   void OnReadable(const std::shared_ptr<Connection>& c);
+  // Serves the complete requests buffered for `c`, one turn's worth; when some are left, stops
+  // reading from it and comes back once the loop has served everyone else (ResumeLater).
+  void ServeBuffered(const std::shared_ptr<Connection>& c);
+  void ResumeLater(const std::shared_ptr<Connection>& c);
+  // EPOLLIN unless paused, EPOLLOUT while replies wait.
+  void UpdateInterest(const std::shared_ptr<Connection>& c);
   void OnWritable(const std::shared_ptr<Connection>& c);
   // --- serving requests (handlers.cc) ---
   // One row of the dispatch table: a message type, its name, its decoder and its handler.
@@ -97,6 +108,9 @@ class ControlServer {
   void KeepStream(const std::shared_ptr<Connection>& c, std::shared_ptr<void> stream);
   void ServeHello(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeStatus(const std::shared_ptr<Connection>& c, control::Request& request);
+  // Answer the request with an error and return true when it must not be served.
+  bool RefuseStraySignal(const std::shared_ptr<Connection>& c, control::Request& request);
+  bool RefuseWhileShuttingDown(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeAction(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeSignal(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServePid(const std::shared_ptr<Connection>& c, control::Request& request);

@@ -26,15 +26,16 @@ namespace {
 uint16_t Type(MessageType t) { return static_cast<uint16_t>(t); }
 
 template <class T>
-bool DecodeAs(const std::vector<uint8_t>& payload, control::RequestBody* body) {
+bool DecodeAs(const std::vector<uint8_t>& payload, control::RequestBody* body,
+              proto::ReadError* why) {
   T message;
-  if (!proto::Decode(payload, &message)) return false;
+  if (!proto::Decode(payload, &message, why)) return false;
   *body = std::move(message);
   return true;
 }
 
 // VERSION, REREAD, RELOAD, SHUTDOWN, REEXEC: nothing to decode (a payload is ignored).
-bool DecodeEmpty(const std::vector<uint8_t>&, control::RequestBody* body) {
+bool DecodeEmpty(const std::vector<uint8_t>&, control::RequestBody* body, proto::ReadError*) {
   *body = std::monostate{};
   return true;
 }
@@ -44,7 +45,9 @@ bool DecodeEmpty(const std::vector<uint8_t>&, control::RequestBody* body) {
 struct ControlServer::Handler {
   MessageType type;
   const char* name;  // as in "malformed STATUS request"
-  bool (*decode)(const std::vector<uint8_t>& payload, control::RequestBody* body);
+  // False for a payload that is not as docs/protocol.md says; *why says what is wrong.
+  bool (*decode)(const std::vector<uint8_t>& payload, control::RequestBody* body,
+                 proto::ReadError* why);
   void (ControlServer::*serve)(const std::shared_ptr<Connection>& c, Request& request);
 };
 
@@ -105,9 +108,12 @@ void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, Request& requ
     return;
   }
   const Handler* handler = FindHandler(type);
-  if (handler && !handler->decode(payload, &request.body)) {
+  // INVALID_ARGUMENT naming what is wrong, never the bytes themselves (they may not be text).
+  proto::ReadError why = proto::ReadError::kNone;
+  if (handler && !handler->decode(payload, &request.body, &why)) {
     SendError(c, request.id, ErrorCode::kInvalidArgument,
-              std::string("malformed ") + handler->name + " request", false);
+              std::string("malformed ") + handler->name + " request: " + proto::ReadErrorText(why),
+              false);
     return;
   }
   // Access control (access.h): refused outright, or in part (only the allowed names go on).
@@ -196,7 +202,28 @@ void ControlServer::ServeStatus(const std::shared_ptr<Connection>& c, Request& r
        proto::Encode(wire::ToWire(supervisor_.Status(request.as<proto::StatusRequest>().names))));
 }
 
+// START, STOP, RESTART and UPDATE carry an ActionRequest whose signal must be 0: refused
+// (answered) otherwise.
+bool ControlServer::RefuseStraySignal(const std::shared_ptr<Connection>& c, Request& request) {
+  const auto* action = std::get_if<proto::ActionRequest>(&request.body);
+  if (action == nullptr || action->signal == 0) return false;
+  SendError(c, request.id, ErrorCode::kInvalidArgument,
+            "the signal field is for SIGNAL only; send 0", false);
+  return true;
+}
+
+// Nothing starts during shutdown (START, RESTART, UPDATE, RELOAD): refused (answered) then.
+bool ControlServer::RefuseWhileShuttingDown(const std::shared_ptr<Connection>& c,
+                                            Request& request) {
+  if (!supervisor_.shutting_down()) return false;
+  SendError(c, request.id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
+  return true;
+}
+
 void ControlServer::ServeAction(const std::shared_ptr<Connection>& c, Request& request) {
+  if (RefuseStraySignal(c, request)) return;
+  // STOP is served during shutdown: everything is stopping anyway.
+  if (request.type != MessageType::kStop && RefuseWhileShuttingDown(c, request)) return;
   const std::vector<std::string>& names = request.as<proto::ActionRequest>().names;
   if (request.type == MessageType::kStart) {
     supervisor_.Start(names, ReplyLater(c, request));
@@ -219,9 +246,9 @@ void ControlServer::ServeSignal(const std::shared_ptr<Connection>& c, Request& r
 
 void ControlServer::ServePid(const std::shared_ptr<Connection>& c, Request& request) {
   const std::string& name = request.as<proto::PidRequest>().name;
-  std::optional<int> pid = name.empty() ? std::optional<int>(getpid()) : supervisor_.Pid(name);
-  if (!pid) {
-    SendError(c, request.id, ErrorCode::kNotFound, name + ": no such process", false);
+  Result<int> pid = name.empty() ? Result<int>(static_cast<int>(getpid())) : supervisor_.Pid(name);
+  if (!pid.ok()) {
+    SendError(c, request.id, pid.status().code(), pid.status().message(), false);
     return;
   }
   Send(c, Type(MessageType::kPidReply), request.id, proto::Encode(proto::PidReply{*pid}));
@@ -244,17 +271,20 @@ void ControlServer::ServeReread(const std::shared_ptr<Connection>& c, Request& r
                 : change.kind == config::ProgramChange::Kind::kRemoved
                     ? proto::ChangeKind::kRemoved
                     : proto::ChangeKind::kChanged;
-    reply.changes.push_back({change.name, kind, change.restart, change.keys});
+    // What an update would do now: restart only processes that run (as Apply does).
+    const proto::ApplyMode apply = kind != proto::ChangeKind::kChanged || !change.restart
+                                       ? proto::ApplyMode::kLive
+                                   : supervisor_.AnyUp(change.name) ? proto::ApplyMode::kRestart
+                                                                    : proto::ApplyMode::kNextStart;
+    reply.changes.push_back({change.name, kind, apply, change.keys});
   }
   Send(c, Type(MessageType::kRereadReply), request.id, proto::Encode(reply));
 }
 
 // UPDATE of the names (programs and groups; none: everything), and RELOAD (everything).
+// RELOAD is empty: whatever comes with it is ignored, as trailing bytes are.
 void ControlServer::ServeUpdate(const std::shared_ptr<Connection>& c, Request& request) {
-  if (supervisor_.shutting_down()) {
-    SendError(c, request.id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
-    return;
-  }
+  if (RefuseStraySignal(c, request) || RefuseWhileShuttingDown(c, request)) return;
   std::vector<std::string> names;
   if (auto* update = std::get_if<proto::ActionRequest>(&request.body)) names = update->names;
   std::weak_ptr<Connection> weak = c;

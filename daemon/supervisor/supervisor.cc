@@ -251,7 +251,10 @@ void Supervisor::SortProcesses() {
       return a->program().priority < b->program().priority;
     }
     if (a->program().name != b->program().name) return a->program().name < b->program().name;
-    return a->name().name < b->name().name;
+    // PROGRAM_NN of one program: by number (web_9 before web_10), as they were loaded.
+    const std::string& x = a->name().name;
+    const std::string& y = b->name().name;
+    return x.size() != y.size() ? x.size() < y.size() : x < y;
   });
   tree_valid_ = false;  // slots are processes_ indexes
   FactsChanged();
@@ -474,10 +477,29 @@ std::vector<ActionOutcome> Supervisor::Signal(const std::vector<std::string>& na
   return results;
 }
 
-std::optional<int> Supervisor::Pid(const std::string& name) const {
+Result<int> Supervisor::Pid(const std::string& name) const {
   Resolved resolved = Resolve({name});
-  if (resolved.processes.empty()) return std::nullopt;
+  if (resolved.processes.empty()) {
+    return ::warden::Status(ErrorCode::kNotFound, name + ": no such process");
+  }
+  if (resolved.processes.size() > 1) {
+    std::string names;
+    for (const Process* p : resolved.processes) {
+      names += (names.empty() ? "" : ", ") + p->full_name();
+    }
+    return ::warden::Status(ErrorCode::kInvalidArgument,
+                            "'" + name + "' names " + std::to_string(resolved.processes.size()) +
+                                " processes (" + names + "); ask for one of them");
+  }
   return resolved.processes.front()->machine().pid();
+}
+
+bool Supervisor::AnyUp(const std::string& program) const {
+  return std::any_of(processes_.begin(), processes_.end(), [&](const auto& p) {
+    const core::State state = p->machine().state();
+    return !p->removing() && p->program().name == program &&
+           (state == core::State::kStarting || state == core::State::kRunning);
+  });
 }
 
 std::string Supervisor::Summary() const {

@@ -198,8 +198,12 @@ class Supervisor {
   void Stop(const std::vector<std::string>& names, ResultsCallback done);
   void Restart(const std::vector<std::string>& names, ResultsCallback done);
   std::vector<ActionOutcome> Signal(const std::vector<std::string>& names, int signal);
-  // 0 when the process is not running; nullopt when there is no such process.
-  std::optional<int> Pid(const std::string& name) const;
+  // 0 when the process is not running. NOT_FOUND for a name that matches nothing,
+  // INVALID_ARGUMENT for one that matches several processes (as TAIL refuses it).
+  Result<int> Pid(const std::string& name) const;
+  // Whether some process of `program` is STARTING or RUNNING: an update that changes its
+  // process-shaping keys restarts those, and otherwise applies at the next start (REREAD).
+  bool AnyUp(const std::string& program) const;
 
   // Stops everything, dependents before their dependencies and highest priority number first,
   // each tier waiting for the one before; then calls done. Further start requests are refused.

@@ -213,7 +213,8 @@ with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
                        timeout=30, cwd="/")
     assert r.returncode == 0, r
     assert r.stdout.split(maxsplit=3) == ["True", "9", str(wp.INVALID_ARGUMENT),
-                                          "malformed STOP request\n"], r
+                                          "malformed STOP request: a list count is "
+                                          "larger than the payload can hold\n"], r
     assert daemon.status("web")["web"]["pid"] == web_pid
 
 

@@ -9,7 +9,8 @@ tests that use it check the document, not the C++ code that implements it.
         results = c.start(["web"])
 
 Frame-level helpers (``send_frame``, ``send_raw``, ``recv_frame``) let tests send garbage and
-look at exactly what comes back.
+look at exactly what comes back; ``recv_message`` puts a reply over 1 MiB back together from
+its PART frames. Strings are checked to be UTF-8 as they are read (a ProtocolError if not).
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ LOGROTATE = 0x0011
 CLEAR = 0x0012
 EVENTS = 0x0020
 WAIT = 0x0021
+REREAD = 0x0030
+UPDATE = 0x0031
+RELOAD = 0x0032
 REEXEC = 0x0040
+PART = 0x7FFE
 ERROR = 0x7FFF
 REPLY_BIT = 0x8000
 
@@ -181,8 +186,17 @@ class Reader:
         return self.unpack(">q")
 
     def string(self) -> str:
+        """A `str`: its bytes must be UTF-8 (section 1)."""
         n = self.u32()
-        return self.take(n).decode("utf-8", errors="surrogateescape")
+        b = self.take(n)
+        try:
+            return b.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolError(f"a str at offset {self.pos - n} is not UTF-8: {b!r}") from e
+
+    def raw(self) -> bytes:
+        """A `bytes` field: any byte values."""
+        return self.take(self.u32())
 
     def count(self, min_element_size: int) -> int:
         n = self.u32()
@@ -324,7 +338,7 @@ def decode_process_info(r: Reader) -> Dict:
         c = r.record()
         children.append({"pid": c.i32(), "kernel_state": _letter(c.u8())})
     p["children"] = children
-    # Appended fields (issue 3); absent when the daemon is older.
+    # Appended fields: each may be where the record ends (an older daemon); then 0 / empty.
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() else 0
     p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
@@ -422,7 +436,7 @@ def decode_tail_reply(payload: bytes) -> Dict:
     r = Reader(payload)
     more = bool(r.u8())
     path = r.string()
-    data = r.take(r.u32())
+    data = r.raw()
     return {"more": more, "path": path, "data": data}
 
 
@@ -480,6 +494,25 @@ def encode_wait_request(names: Sequence[str], state: str | int, timeout_ms: int 
 def decode_wait_reply(payload: bytes) -> List[Dict]:
     r = Reader(payload)
     return [decode_state_event(r.record()) for _ in range(r.count(STATE_EVENT_MIN))]
+
+
+# --- section 6: configuration (REREAD, UPDATE, RELOAD) -------------------------------------------
+
+CONFIG_CHANGE_MIN = 14  # record length u32 + name str + kind u8 + restart u8 + keys count u32
+CHANGE_KINDS = {1: "added", 2: "removed", 3: "changed"}
+APPLY_NAMES = {0: "live", 1: "restart", 2: "next start"}
+
+
+def decode_reread_reply(payload: bytes) -> List[Dict]:
+    """[{"name", "kind", "apply", "keys"}]: kind added/removed/changed, apply as APPLY_NAMES."""
+    r = Reader(payload)
+    changes = []
+    for _ in range(r.count(CONFIG_CHANGE_MIN)):
+        rec = r.record()
+        name, kind, apply = rec.string(), rec.u8(), rec.u8()
+        changes.append({"name": name, "kind": CHANGE_KINDS.get(kind, str(kind)),
+                        "apply": APPLY_NAMES.get(apply, str(apply)), "keys": rec.str_list()})
+    return changes
 
 
 def _letter(b: int) -> Optional[str]:
@@ -545,6 +578,22 @@ class Connection:
         finally:
             self.sock.settimeout(old_timeout)
 
+    def recv_message(self, timeout: Optional[float] = None) -> Frame:
+        """The next reply, with a reply over 1 MiB put back together (section 5, "Replies over
+        1 MiB"): PART frames, then the reply frame with the rest, nothing between them."""
+        f = self.recv_frame(timeout)
+        if f.type != PART:
+            return f
+        pieces = [f.payload]
+        while True:
+            g = self.recv_frame(timeout)
+            if g.request_id != f.request_id:
+                raise ProtocolError(f"a frame for request {g.request_id} inside the parts of "
+                                    f"request {f.request_id}'s reply")
+            pieces.append(g.payload)
+            if g.type != PART:
+                return Frame(g.version, g.type, g.request_id, b"".join(pieces))
+
     def is_closed_by_peer(self, timeout: float = 5.0) -> bool:
         """True when the daemon closes the connection (after any frames it still sends)."""
         try:
@@ -567,7 +616,7 @@ class Connection:
         others = []
         try:
             while True:
-                f = self.recv_frame()
+                f = self.recv_message()
                 if f.request_id != request_id:
                     if f.type == ERROR and f.request_id == 0:
                         code, message = decode_error(f.payload)
@@ -632,7 +681,7 @@ class Connection:
         self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
         self.send_frame(TAIL, request_id, encode_tail_request(name, stream, unit, count, follow))
         while True:
-            f = self.recv_frame(timeout)
+            f = self.recv_message(timeout)
             if f.request_id != request_id:
                 continue
             if f.type == ERROR:
@@ -653,7 +702,7 @@ class Connection:
         self.next_id = (self.next_id + 1) & 0xFFFFFFFF or 1
         self.send_frame(EVENTS, request_id, encode_events_request(names))
         while True:
-            f = self.recv_frame(timeout)
+            f = self.recv_message(timeout)
             if f.request_id != request_id:
                 continue
             if f.type == ERROR:
@@ -667,6 +716,16 @@ class Connection:
         """WAIT: the processes once all are in `state`; WardenError TIMEOUT / NOT_FOUND."""
         return decode_wait_reply(self.request(WAIT, encode_wait_request(names, state,
                                                                         timeout_ms)))
+
+    def reread(self) -> List[Dict]:
+        return decode_reread_reply(self.request(REREAD))
+
+    def update(self, names: Sequence[str] = ()) -> List[Dict]:
+        return decode_action_reply(self.request(UPDATE, encode_action_request(names)))
+
+    def reload(self) -> List[Dict]:
+        """RELOAD: an empty request; UPDATE of everything."""
+        return decode_action_reply(self.request(RELOAD))
 
     def logrotate(self, names: Sequence[str] = ()) -> List[Dict]:
         return decode_action_reply(self.request(LOGROTATE, encode_log_names_request(names)))
