@@ -403,8 +403,9 @@ void Simulation::OnReplyBytes(int client, const std::vector<uint8_t>& bytes) {
     if (type == proto::MessageType::kError) {
       proto::ErrorReply e;
       (void)proto::Decode(frame.payload, &e);
-      Log("#r" + std::to_string(id) + ": ERROR " + std::string(ErrorCodeName(e.code)) + " " +
-          e.message);
+      // The code only: a message may name the scratch folder, which differs from run to run
+      // (the trace of a seed must not).
+      Log("#r" + std::to_string(id) + ": ERROR " + std::string(ErrorCodeName(e.code)));
     } else if (type == proto::MessageType::kStatusReply) {
       proto::StatusReply status;
       if (!proto::Decode(frame.payload, &status) && failure_.empty()) {
