@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/env_file.h"
 
 namespace warden::ctl {
 namespace {
@@ -149,7 +150,8 @@ int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, 
 int Check(const Command& command, std::ostream& out, std::ostream& err) {
   const std::string& path = command.names.at(0);
   config::LoadResult loaded = config::LoadConfigFile(path);
-  if (!loaded.config) {
+  if (loaded.config) loaded.errors = config::CheckEnvFiles(*loaded.config);
+  if (!loaded.errors.empty()) {
     for (const auto& d : loaded.errors) err << d.ToString() << "\n";
     return kExitFailure;
   }

@@ -172,6 +172,7 @@ int RunLine(const std::string& line, const ShellOptions& options, DaemonLink& da
   std::optional<Command> command = ParseOrReport(*words, options.json, err);
   if (!command) return kExitUsage;
   command->color = options.color;
+  command->columns = options.fit_terminal ? TerminalColumns(STDOUT_FILENO) : 0;
   if (command->kind == CommandKind::kCheck && command->names.empty() && !command->help) {
     command->names.push_back(options.check_config);
   }

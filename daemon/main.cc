@@ -20,6 +20,7 @@
 
 #include "base/unique_fd.h"
 #include "config/config.h"
+#include "config/env_file.h"
 #include "daemon/control_server.h"
 #include "daemon/daemon_log.h"
 #include "daemon/event_loop.h"
@@ -241,6 +242,9 @@ int main(int argc, char** argv) {
     config = std::move(*loaded.config);
   }
   if (options.check) {
+    const auto problems = warden::config::CheckEnvFiles(config);
+    for (const auto& d : problems) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (!problems.empty()) return 1;
     std::printf("%s: ok (%zu program%s)\n", options.config.c_str(), config.programs.size(),
                 config.programs.size() == 1 ? "" : "s");
     return 0;
@@ -304,6 +308,11 @@ int main(int argc, char** argv) {
       loop.Stop();
     });
   };
+  int exit_status = 0;
+  supervisor.set_on_exit_on_fatal([&] {
+    exit_status = 1;
+    shutdown();
+  });
   warden::ControlServer server(loop, supervisor, shutdown);
   const bool reexecuted = options.restore_fd >= 0;
   if (reexecuted) {
@@ -367,6 +376,6 @@ int main(int argc, char** argv) {
 
   loop.Run();
   notifier.FlushBlocking(std::chrono::milliseconds(200));  // STOPPING=1, if still queued
-  spdlog::info("wardend stopped");
-  return 0;
+  spdlog::info("wardend stopped{}", exit_status == 0 ? "" : " (a program went FATAL)");
+  return exit_status;
 }
