@@ -151,7 +151,7 @@ std::string DefaultLogDir();  // $LOGS_DIRECTORY under systemd, else /var/log/wa
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 // Where wardend's own log goes: stderr (with journal priority prefixes when $JOURNAL_STREAM says
 // stderr is the journal), structured entries sent to journald directly, or a rotated file
-// (daemon/log_targets.h).
+// (daemon/logs/log_targets.h).
 enum class LogTarget { kStderr, kJournald, kFile };
 
 struct Settings {

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "config/env_file.h"
+#include "importer/import_supervisord.h"
 
 namespace warden::ctl {
 namespace {
@@ -158,6 +159,31 @@ int Check(const Command& command, std::ostream& out, std::ostream& err) {
   out << path << ": ok (" << loaded.config->programs.size() << " program"
       << (loaded.config->programs.size() == 1 ? "" : "s") << ")\n";
   return kExitOk;
+}
+
+int ImportSupervisordCommand(const Command& command, std::ostream& out, std::ostream& err) {
+  const std::string& path = command.names.at(0);
+  importer::ImportResult result = importer::ImportSupervisord(path, importer::SystemImportHost());
+  for (const importer::ImportMessage& m : result.messages) err << m.ToString() << "\n";
+  if (result.yaml.empty()) {
+    err << "wardenctl: nothing converted\n";
+    return kExitFailure;
+  }
+  out << result.yaml;
+  const int warnings = result.Count(importer::ImportMessage::Severity::kWarning);
+  const int errors = result.Count(importer::ImportMessage::Severity::kError);
+  err << "wardenctl: converted " << result.programs << " program"
+      << (result.programs == 1 ? "" : "s") << " and " << result.groups << " group"
+      << (result.groups == 1 ? "" : "s") << " from " << path;
+  if (warnings > 0) {
+    err << "; " << warnings << " warning" << (warnings == 1 ? "" : "s")
+        << " (what was not converted, listed above)";
+  }
+  if (errors > 0) {
+    err << "; " << errors << " error" << (errors == 1 ? "" : "s") << ": the output is incomplete";
+  }
+  err << "\n";
+  return errors > 0 ? kExitFailure : kExitOk;
 }
 
 }  // namespace warden::ctl

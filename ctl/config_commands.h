@@ -20,4 +20,8 @@ int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, 
 // Loads command.names[0] with its includes; prints every problem as FILE:LINE:COL: message.
 int Check(const Command& command, std::ostream& out, std::ostream& err);
 
+// `import-supervisord FILE`: YAML on `out`; messages and a one-line summary on `err`. Exit 0
+// when everything converted (warnings allowed: they were listed), 1 when there was an error.
+int ImportSupervisordCommand(const Command& command, std::ostream& out, std::ostream& err);
+
 }  // namespace warden::ctl

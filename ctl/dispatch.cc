@@ -10,7 +10,6 @@
 
 #include "ctl/config_commands.h"
 #include "ctl/event_commands.h"
-#include "ctl/import_supervisord.h"
 #include "ctl/log_commands.h"
 #include "ctl/render.h"
 

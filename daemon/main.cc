@@ -21,14 +21,14 @@
 #include "base/unique_fd.h"
 #include "config/config.h"
 #include "config/env_file.h"
-#include "daemon/control_server.h"
-#include "daemon/daemon_log.h"
-#include "daemon/event_loop.h"
-#include "daemon/log_targets.h"
-#include "daemon/notify.h"
-#include "daemon/os.h"
-#include "daemon/reexec.h"
-#include "daemon/supervisor.h"
+#include "daemon/control/control_server.h"
+#include "daemon/logs/daemon_log.h"
+#include "daemon/logs/log_targets.h"
+#include "daemon/os/event_loop.h"
+#include "daemon/os/os.h"
+#include "daemon/reexec/reexec.h"
+#include "daemon/supervisor/supervisor.h"
+#include "daemon/systemd/notify.h"
 
 namespace {
 
@@ -50,7 +50,7 @@ struct Options {
   std::string config = warden::config::DefaultConfigPath();
   bool check = false;
   std::optional<std::string> log_level;
-  // Re-execution (daemon/reexec.h): the state's memfd and the kept listening socket.
+  // Re-execution (daemon/reexec/reexec.h): the state's memfd and the kept listening socket.
   int restore_fd = -1;
   int listen_fd = -1;
 };
@@ -194,7 +194,7 @@ void EnsureStandardFds() {
 int main(int argc, char** argv) {
   Options options;
   if (auto rc = ParseArgs(argc, argv, &options)) return *rc;
-  // First of all: a re-executed image starts with the old one's fds open (daemon/os.h).
+  // First of all: a re-executed image starts with the old one's fds open (daemon/os/os.h).
   warden::os::RaiseFdLimit();
 
   // Block the signals we handle before anything else exists, so none is lost or delivered the
@@ -205,9 +205,10 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);
   EnsureStandardFds();
-  warden::os::ReserveSpawnSlots();  // while the lowest fds are free (daemon/os.h)
+  warden::os::ReserveSpawnSlots();  // while the lowest fds are free (daemon/os/os.h)
 
-  // Re-executed by `wardenctl reexec` (daemon/reexec.h): the state names the config in force.
+  // Re-executed by `wardenctl reexec` (daemon/reexec/reexec.h): the state names the config in
+  // force.
   std::optional<warden::DaemonState> restored;
   std::string restore_error;
   if (options.restore_fd >= 0) {

@@ -218,7 +218,7 @@ class ProcessMachine {
   // Leftovers are being stopped; the host calls OnLeftoversGone once it finds none.
   bool cleaning() const { return cleaning_; }
 
-  // --- re-execution of wardend (daemon/reexec.h) ---
+  // --- re-execution of wardend (daemon/reexec/reexec.h) ---
   // Everything the machine knows, so that a new wardend image can carry on where this one
   // stopped: same pid, counters and deadlines (steady-clock time points: CLOCK_MONOTONIC is the
   // same before and after execve). process_machine_restore.cc.

@@ -1,5 +1,5 @@
 // ProcessMachine::Save and Restore: the machine's whole state, for re-executing wardend
-// (daemon/reexec.h). Kept apart from the transitions in process_machine.cc.
+// (daemon/reexec/reexec.h). Kept apart from the transitions in process_machine.cc.
 #include "daemon/core/process_machine.h"
 
 namespace warden::core {

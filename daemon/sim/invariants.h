@@ -9,7 +9,7 @@
 #include <string>
 
 #include "daemon/sim/sim_system.h"
-#include "daemon/supervisor.h"
+#include "daemon/supervisor/supervisor.h"
 
 namespace warden::sim {
 

@@ -4,7 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "daemon/spawn_setup.h"
+#include "daemon/os/spawn_setup.h"
 
 namespace warden::sim {
 namespace {

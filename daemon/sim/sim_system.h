@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event_loop.h"
-#include "daemon/os.h"
+#include "daemon/os/event_loop.h"
+#include "daemon/os/os.h"
 
 namespace warden::sim {
 

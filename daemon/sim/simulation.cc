@@ -29,10 +29,10 @@
 #include <set>
 
 #include "config/config.h"
-#include "daemon/event_loop.h"
+#include "daemon/os/event_loop.h"
 #include "daemon/sim/invariants.h"
 #include "daemon/sim/sim_system.h"
-#include "daemon/supervisor.h"
+#include "daemon/supervisor/supervisor.h"
 
 namespace warden::sim {
 namespace {
@@ -291,13 +291,13 @@ void Simulation::ClientRequest(int client) {
   const size_t verb = Below(100);
   if (verb < 22) {
     const uint64_t id = Open(client, "start " + Join(names), true);
-    supervisor_->Start(names, [this, id](std::vector<proto::ActionResult>) { Answer(id); });
+    supervisor_->Start(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
   } else if (verb < 44) {
     const uint64_t id = Open(client, "stop " + Join(names), true);
-    supervisor_->Stop(names, [this, id](std::vector<proto::ActionResult>) { Answer(id); });
+    supervisor_->Stop(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
   } else if (verb < 66) {
     const uint64_t id = Open(client, "restart " + Join(names), true);
-    supervisor_->Restart(names, [this, id](std::vector<proto::ActionResult>) { Answer(id); });
+    supervisor_->Restart(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
   } else if (verb < 74) {
     static const int kSignals[] = {SIGHUP, SIGUSR1, SIGTERM, SIGKILL};
     const int signal = kSignals[Below(std::size(kSignals))];
@@ -306,7 +306,7 @@ void Simulation::ClientRequest(int client) {
     Answer(id);
   } else if (verb < 86) {
     const uint64_t id = Open(client, "status " + Join(names), false);
-    proto::StatusReply reply = supervisor_->Status(names);
+    StatusReport reply = supervisor_->Status(names);
     for (const auto& info : reply.processes) {
       if (info.pid != 0 && !system_.processes().count(static_cast<int>(info.pid))) {
         if (failure_.empty()) failure_ = "status shows pid " + std::to_string(info.pid) + ", gone";
@@ -321,7 +321,7 @@ void Simulation::ClientRequest(int client) {
       }
     }
     const uint64_t id = Open(client, "update " + Join(programs), true);
-    supervisor_->Update(programs, [this, id](::warden::Status s, std::vector<proto::ActionResult>) {
+    supervisor_->Update(programs, [this, id](::warden::Status s, std::vector<ActionOutcome>) {
       if (!s.ok()) Log("update refused: " + std::string(ErrorCodeName(s.code())));
       Answer(id);
     });
@@ -454,7 +454,7 @@ Outcome Simulation::Run() {
         ok = Fail("drain: every client still waits");
       } else {
         supervisor_->Stop({"all"},
-                          [this, stop](std::vector<proto::ActionResult>) { Answer(stop); });
+                          [this, stop](std::vector<ActionOutcome>) { Answer(stop); });
         ok = Check() && DriveUntil([this] { return in_flight_ == 0; }, "drain");
       }
     }

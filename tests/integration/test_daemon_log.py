@@ -1,5 +1,5 @@
 """wardend's own log: journal priorities on a journal stream, structured journal entries, a
-rotated file (log_target; daemon/log_targets.h)."""
+rotated file (log_target; daemon/logs/log_targets.h)."""
 
 import os
 import re

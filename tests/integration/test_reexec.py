@@ -1,5 +1,5 @@
 """wardenctl reexec: wardend re-executes its binary and keeps every program, pid, counter, log
-pipe, timer and the control socket (daemon/reexec.h)."""
+pipe, timer and the control socket (daemon/reexec/reexec.h)."""
 
 import contextlib
 import os

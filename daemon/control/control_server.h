@@ -1,0 +1,102 @@
+// ControlServer: the Unix-domain control socket. Accepts connections, decodes frames with
+// proto::FrameDecoder, dispatches requests to the Supervisor and writes replies.
+//
+// It never blocks on a client: sockets are non-blocking, replies are queued per connection up
+// to kMaxQueuedBytes (a client that does not read loses its connection), a frame that does not
+// complete within kFrameTimeout gets an error and the connection is closed, and past kMaxClients
+// a new connection gets a "busy" error and is closed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "base/unique_fd.h"
+#include "config/config.h"
+#include "daemon/control/access.h"
+#include "daemon/os/event_loop.h"
+#include "daemon/supervisor/supervisor.h"
+
+namespace warden {
+
+class ControlServer {
+ public:
+  static constexpr size_t kMaxClients = 256;
+  static constexpr size_t kMaxQueuedBytes = 8u << 20;
+  static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
+  static constexpr std::chrono::seconds kFrameTimeout{10};
+
+  ControlServer(EventLoop& loop, Supervisor& supervisor, std::function<void()> request_shutdown);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Binds settings.socket (replacing a stale socket file, refusing one a live wardend holds),
+  // or adopts a listening socket passed by systemd socket activation (LISTEN_FDS).
+  Status Listen(const config::Settings& settings);
+  const std::string& path() const { return path_; }
+  bool socket_activated() const { return activated_; }
+
+  // Re-execution of wardend (daemon/reexec/reexec.h): the listening socket survives execve.
+  int listen_fd() const { return listen_fd_.get(); }
+  bool bound() const { return bound_; }
+  // In the new image, instead of Listen: the listening socket the previous image kept.
+  Status Adopt(UniqueFd fd, std::string path, bool bound, bool activated);
+  // REEXEC requests: `check` finds out whether wardend can re-execute now, and tells its
+  // `reply` (maybe later: the loop goes on meanwhile; why not, when it cannot: the error reply).
+  // When it can and the requester is still connected, the reply is sent first and `run` is
+  // called from the loop right after; the connections are then dropped by the execve. One
+  // check at a time: a request during one is refused as busy.
+  using ReexecCheck = std::function<void(std::function<void(Status)> reply)>;
+  void set_reexec(ReexecCheck check, std::function<void()> run) {
+    reexec_check_ = std::move(check);
+    reexec_run_ = std::move(run);
+  }
+
+ private:
+  struct Connection;
+
+  void OnAccept();
+  // Out of fds: accepts one pending connection in the spare fd's slot and refuses it with an
+  // error saying why (`error`, the accept's errno).
+  enum class SpareOutcome { kRefused, kNothingPending, kUnavailable };
+  SpareOutcome RefuseWithSpareFd(int error);
+  void OnReadable(const std::shared_ptr<Connection>& c);
+  void OnWritable(const std::shared_ptr<Connection>& c);
+  // The access check of one request (daemon/control/access.h) for the connection's peer.
+  access::Decision CheckAccess(Connection& c, uint16_t type, const std::vector<uint8_t>& payload);
+  // Serves one request; memory running out while serving it gets an error reply (BUSY) and
+  // drops whatever reply that request would still have sent.
+  void HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+                   const std::vector<uint8_t>& received);
+  void Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id, uint64_t serial,
+                const std::vector<uint8_t>& payload);
+  void Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
+            const std::vector<uint8_t>& payload);
+  void SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
+                 const std::string& message, bool close_after);
+  void Flush(const std::shared_ptr<Connection>& c);
+  void Close(const std::shared_ptr<Connection>& c);
+  void UpdateFrameTimer(const std::shared_ptr<Connection>& c);
+
+  EventLoop& loop_;
+  Supervisor& supervisor_;
+  std::function<void()> request_shutdown_;
+  UniqueFd listen_fd_;
+  UniqueFd spare_fd_;  // /dev/null, held so that a client can be told "out of fds"
+  bool out_of_fds_ = false;
+  std::string path_;
+  bool bound_ = false;      // we created the socket file (and remove it on exit)
+  bool activated_ = false;  // the socket came from systemd
+  std::unordered_map<int, std::shared_ptr<Connection>> connections_;
+  ReexecCheck reexec_check_;
+  bool reexec_checking_ = false;
+  std::function<void()> reexec_run_;
+};
+
+}  // namespace warden

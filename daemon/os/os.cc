@@ -1,0 +1,691 @@
+#include "daemon/os/os.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if __has_include(<sanitizer/asan_interface.h>)
+#include <sanitizer/asan_interface.h>  // ASAN_UNPOISON_MEMORY_REGION: a no-op without ASan
+#endif
+#ifndef ASAN_UNPOISON_MEMORY_REGION
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+// The child runs on its own stack, which ASan does not know: left instrumented, every call to
+// a [[noreturn]] function there makes ASan warn "ignoring requested __asan_handle_no_return"
+// on wardend's stderr and leaves poisoned redzones behind. The child code is not instrumented.
+#define WARDEN_CHILD_CODE __attribute__((no_sanitize_address))
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include "base/signals.h"
+#include "base/unique_fd.h"
+
+namespace warden::os {
+namespace {
+
+// Steps the child takes between fork and exec; a failure names one of them.
+enum ChildStage : int32_t {
+  kStageSignals = 1,
+  kStageSetsid,
+  kStageStdio,
+  kStageSetgroups,
+  kStageSetgid,
+  kStageSetuid,
+  kStageChdir,
+  kStageExec,
+  kStageReadyFd,
+  kStageRlimit,
+  kStageFdTable,
+};
+
+const char* StageName(int32_t stage) {
+  switch (stage) {
+    case kStageSignals:
+      return "signals";
+    case kStageSetsid:
+      return "setsid";
+    case kStageStdio:
+      return "stdio";
+    case kStageSetgroups:
+      return "setgroups";
+    case kStageSetgid:
+      return "setgid";
+    case kStageSetuid:
+      return "setuid";
+    case kStageChdir:
+      return "chdir";
+    case kStageExec:
+      return "exec";
+    case kStageReadyFd:
+      return "readiness fd";
+    case kStageRlimit:
+      return "setrlimit";
+    case kStageFdTable:
+      return "fd table";
+  }
+  return "child";
+}
+
+struct ChildReport {
+  int32_t stage;
+  int32_t error_number;
+};
+
+// Runs in the child, which shares wardend's memory (CLONE_VM) until it execs or exits: raw
+// system calls only, nothing allocated, nothing written but its own stack and `report`, and
+// never a glibc call that acts on wardend's threads (setuid and friends broadcast to every
+// thread of the caller, so they go through syscall(2)).
+//
+// `fds` are the stdin, stdout, stderr and readiness sources (-1: none). With `unshare_from` > 0
+// the child starts out sharing wardend's fd table too (CLONE_FILES) and its first act is to
+// take a private copy of the fds below unshare_from only (close_range's CLOSE_RANGE_UNSHARE):
+// the sources are there (Spawn put them in its low slots), and the thousands of fds wardend
+// may hold above are neither copied nor closed one by one.
+[[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv,
+                                             char* const* envp, volatile ChildReport* report,
+                                             const int (&fds)[4], unsigned unshare_from) {
+  auto fail = [report](int32_t stage) WARDEN_CHILD_CODE {
+    report->error_number = errno;
+    report->stage = stage;
+    _exit(127);
+  };
+
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // EINVAL for some: fine
+  sigset_t empty;
+  sigemptyset(&empty);
+  if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
+  if (unshare_from > 0 && close_range(unshare_from, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
+    fail(kStageFdTable);
+  }
+  const int stdin_fd = fds[0], stdout_fd = fds[1], stderr_fd = fds[2], ready_source = fds[3];
+
+  if (setsid() < 0) fail(kStageSetsid);
+
+  // The readiness fd moves above every fd in play first, so that installing stdio cannot
+  // clobber it and it cannot clobber a stdio source.
+  int ready_fd = -1;
+  if (ready_source >= 0) {
+    int floor = spec.ready_fd_target;
+    for (int fd : {stdin_fd, stdout_fd, stderr_fd}) {
+      if (fd > floor) floor = fd;
+    }
+    ready_fd = fcntl(ready_source, F_DUPFD_CLOEXEC, floor + 1);
+    if (ready_fd < 0) fail(kStageReadyFd);
+  }
+
+  int null_fd = -1;
+  auto source = [&](int fd) {
+    if (fd >= 0) return fd;
+    if (null_fd < 0) null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    return null_fd;
+  };
+  const int sources[3] = {source(stdin_fd), source(stdout_fd), source(stderr_fd)};
+  for (int target = 0; target < 3; ++target) {
+    if (sources[target] < 0) fail(kStageStdio);
+    if (dup2(sources[target], target) < 0) fail(kStageStdio);
+  }
+  // Keep nothing but 0, 1, 2 and the readiness fd.
+  if (ready_fd >= 0) {
+    if (dup2(ready_fd, spec.ready_fd_target) < 0) fail(kStageReadyFd);  // open across exec
+    const auto target = static_cast<unsigned>(spec.ready_fd_target);
+    if (target > 3) close_range(3, target - 1, 0);
+    close_range(target + 1, ~0U, 0);
+  } else {
+    close_range(3, ~0U, 0);
+  }
+
+  if (spec.umask) umask(*spec.umask);
+  // Limits and the OOM score are set while still privileged: raising a hard limit, or an OOM
+  // score lower than wardend's own, needs root.
+  for (const SpawnSpec::Limit& limit : spec.rlimits) {
+    const rlimit value{limit.soft, limit.hard};
+    if (setrlimit(static_cast<__rlimit_resource_t>(limit.resource), &value) != 0) {
+      fail(kStageRlimit);
+    }
+  }
+  if (spec.reset_oom_score_adj) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t ignored = write(fd, "0", 1);
+      (void)ignored;
+      close(fd);
+    }
+  }
+  if (spec.uid || spec.change_group) {
+    if (syscall(SYS_setgroups, spec.groups.size(), spec.groups.data()) != 0) {
+      fail(kStageSetgroups);
+    }
+    if (syscall(SYS_setgid, spec.gid) != 0) fail(kStageSetgid);
+  }
+  if (spec.uid && syscall(SYS_setuid, *spec.uid) != 0) fail(kStageSetuid);
+  if (!spec.directory.empty() && chdir(spec.directory.c_str()) != 0) fail(kStageChdir);
+
+  execve(spec.path.c_str(), argv, envp);
+  fail(kStageExec);
+  _exit(127);  // not reached
+}
+
+struct ChildArgs {
+  const SpawnSpec* spec;
+  char* const* argv;
+  char* const* envp;
+  volatile ChildReport* report;
+  int fds[4];             // stdin, stdout, stderr, readiness sources
+  unsigned unshare_from;  // 0: the child has a copy of the whole fd table already
+};
+
+WARDEN_CHILD_CODE int ChildMain(void* arg) {
+  auto* args = static_cast<ChildArgs*>(arg);
+  RunChild(*args->spec, args->argv, args->envp, args->report, args->fds, args->unshare_from);
+}
+
+// The child's stack: mapped once, reused by every spawn (wardend spawns from one thread, and
+// CLONE_VFORK holds that thread until the child is done with it).
+constexpr size_t kChildStackSize = 256 * 1024;
+
+void* ChildStackTop() {
+  static void* top = []() -> void* {
+    void* base = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return nullptr;
+    return static_cast<char*>(base) + kChildStackSize;
+  }();
+  return top;
+}
+
+// Spawn's low fd slots: /dev/null until a spawn puts its sources there for the child to find
+// below the slots' end; -1 when ReserveSpawnSlots was not called or failed.
+int g_slots[4] = {-1, -1, -1, -1};
+int g_null = -1;  // what a slot goes back to
+unsigned g_slots_end = 0;
+
+// Puts the sources into the slots; false (slots back to /dev/null) when a dup fails.
+bool FillSlots(const int (&sources)[4]) {
+  for (int i = 0; i < 4; ++i) {
+    if (sources[i] < 0) continue;
+    if (dup3(sources[i], g_slots[i], O_CLOEXEC) < 0) {
+      for (int k = 0; k < 4; ++k) dup3(g_null, g_slots[k], O_CLOEXEC);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+void ReserveSpawnSlots() {
+  if (g_slots_end > 0) return;
+  int fds[5];
+  for (int i = 0; i < 5; ++i) {
+    fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fds[i] < 0) {
+      for (int k = 0; k < i; ++k) close(fds[k]);
+      return;
+    }
+  }
+  int end = 0;
+  for (int i = 0; i < 4; ++i) {
+    g_slots[i] = fds[i];
+    end = std::max(end, fds[i] + 1);
+  }
+  g_null = fds[4];
+  g_slots_end = static_cast<unsigned>(end);
+}
+
+core::SpawnOutcome Spawn(const SpawnSpec& spec) {
+  // Everything the child touches is allocated here, before the clone.
+  std::vector<char*> argv = CStrings(spec.argv);
+  std::vector<char*> envp = CStrings(spec.env);
+  void* stack = ChildStackTop();
+  if (stack == nullptr) return {0, core::SpawnError{"stack", ENOMEM}};
+  // Under ASan the stack's shadow is shared too (CLONE_VM), and the last child never returned
+  // from its frames (it exec'd or _exit'ed), so their redzones are still poisoned: the next
+  // child's frames, laid out differently, would trip over them.
+  ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack) - kChildStackSize, kChildStackSize);
+
+  // Like posix_spawn: the child shares this memory and this thread waits until it has exec'd
+  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`.
+  // Every signal is blocked meanwhile, so that no handler runs in the child before it has reset
+  // them.
+  volatile ChildReport report{0, 0};
+  const int sources[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.ready_fd};
+  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0};
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (g_slots_end > 0 && FillSlots(sources)) {
+    // The child shares the fd table and copies only what is below the slots' end.
+    for (int i = 0; i < 4; ++i) args.fds[i] = sources[i] < 0 ? -1 : g_slots[i];
+    args.unshare_from = g_slots_end;
+    flags |= CLONE_FILES;
+  } else {
+    for (int i = 0; i < 4; ++i) args.fds[i] = sources[i];
+  }
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  const pid_t pid = clone(ChildMain, stack, flags, &args);
+  const int clone_error = errno;
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  if (args.unshare_from > 0) {
+    // The slots must not keep a pipe's write end open in wardend (its reader would never see
+    // the end of the program's output).
+    for (int i = 0; i < 4; ++i) {
+      if (sources[i] >= 0) dup3(g_null, g_slots[i], O_CLOEXEC);
+    }
+  }
+  if (pid < 0) return {0, core::SpawnError{"fork", clone_error}};
+  if (report.stage == 0) return {pid, std::nullopt};  // exec'd: the program runs
+
+  // The child failed before exec and has exited: reap it here so the reaper never sees a pid
+  // the state machine did not know about.
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {0, core::SpawnError{StageName(report.stage), report.error_number}};
+}
+
+namespace {
+std::optional<rlimit> fd_limit_started_with;
+}  // namespace
+
+void RaiseFdLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlimit raised{limit.rlim_max, limit.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) fd_limit_started_with = limit;
+}
+
+std::optional<rlimit> FdLimitForPrograms() { return fd_limit_started_with; }
+
+void RestoreFdLimit() {
+  if (fd_limit_started_with) (void)setrlimit(RLIMIT_NOFILE, &*fd_limit_started_with);
+}
+
+std::string SearchPath(const std::string& name, const std::string& path_var, int* error) {
+  *error = ENOENT;
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return name;
+  int last_error = ENOENT;
+  std::string_view rest = path_var.empty() ? std::string_view("/usr/local/bin:/usr/bin:/bin")
+                                           : std::string_view(path_var);
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    std::string candidate = dir.empty() ? name : std::string(dir) + "/" + name;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      last_error = EACCES;
+    }
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  *error = last_error;
+  return "";
+}
+
+bool SendSignal(int pid, int signal, bool whole_group) {
+  if (pid <= 0) return false;  // never kill(0) or kill(-1)
+  return kill(whole_group ? -pid : pid, signal) == 0;
+}
+
+std::vector<Reaped> ReapAll() {
+  std::vector<Reaped> out;
+  while (true) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      if (pid < 0 && errno == EINTR) continue;
+      break;
+    }
+    Reaped r;
+    r.pid = pid;
+    if (WIFSIGNALED(status)) {
+      r.status = {true, WTERMSIG(status)};
+    } else {
+      r.status = {false, WEXITSTATUS(status)};
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+namespace {
+
+// The next space-separated field of /proc/PID/stat as a number (negative ones too: tty, nice).
+bool NextField(std::string_view* text, long long* out) {
+  size_t i = 0;
+  while (i < text->size() && (*text)[i] == ' ') ++i;
+  bool negative = i < text->size() && (*text)[i] == '-';
+  if (negative) ++i;
+  const size_t digits = i;
+  long long value = 0;
+  while (i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9') {
+    value = value * 10 + ((*text)[i] - '0');
+    ++i;
+  }
+  if (i == digits) return false;
+  *out = negative ? -value : value;
+  text->remove_prefix(i);
+  return true;
+}
+
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = read(fd.get(), buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+std::optional<ProcStat> ParseProcStat(int pid, std::string_view text) {
+  // "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  //  cutime cstime priority nice threads itreal starttime vsize rss ..." ; comm may hold ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
+  std::string_view rest = text.substr(close + 2);
+  ProcStat ps;
+  ps.pid = pid;
+  ps.state = rest[0];
+  rest.remove_prefix(1);
+  // Fields 4..24, numbered as proc(5) does; the ones status needs are kept.
+  long long field[25] = {};
+  int parsed = 3;
+  while (parsed < 24 && NextField(&rest, &field[parsed + 1])) ++parsed;
+  if (parsed < 6) return std::nullopt;  // ppid, pgrp and session at least
+  ps.ppid = static_cast<int>(field[4]);
+  ps.pgrp = static_cast<int>(field[5]);
+  ps.session = static_cast<int>(field[6]);
+  ps.cpu_ticks = static_cast<uint64_t>(std::max(0LL, field[14]) + std::max(0LL, field[15]));
+  if (parsed >= 20) ps.threads = static_cast<int>(field[20]);
+  ps.start_ticks = static_cast<uint64_t>(std::max(0LL, field[22]));
+  ps.rss_pages = static_cast<uint64_t>(std::max(0LL, field[24]));
+  return ps;
+}
+
+std::optional<ProcStat> ReadProcStat(int pid) {
+  auto text = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  return ParseProcStat(pid, *text);
+}
+
+UniqueFd OpenProcStat(int pid) {
+  return UniqueFd(open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+std::optional<ProcStat> ReadProcStat(int pid, int stat_fd) {
+  char buf[1024];
+  ssize_t n;
+  do {
+    n = pread(stat_fd, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;  // ESRCH once the process is reaped
+  return ParseProcStat(pid, std::string_view(buf, static_cast<size_t>(n)));
+}
+
+std::vector<int> ListChildren(int pid, int threads) {
+  std::vector<int> out;
+  auto read_children = [&out](const std::string& path) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return;
+    // One read for a thousand children: each read(2) of this file walks the child list anew.
+    std::string text;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    const char* p = text.c_str();
+    for (;;) {
+      char* end = nullptr;
+      long child = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (child > 0 && child <= INT_MAX) out.push_back(static_cast<int>(child));
+      p = end;
+    }
+  };
+  const std::string base = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
+  if (pid != 0 && threads <= 1) {
+    read_children(base + "/task/" + std::to_string(pid) + "/children");
+    return out;
+  }
+  DIR* dir = opendir((base + "/task").c_str());
+  if (dir == nullptr) return out;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    read_children(base + "/task/" + entry->d_name + "/children");
+  }
+  closedir(dir);
+  return out;
+}
+
+std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                  const StatReader& read) {
+  std::vector<ProcStat> out;
+  std::unordered_set<int> seen;  // a pid reused during the walk must not loop it
+  const bool self = root == static_cast<int>(getpid());
+  std::vector<int> level = ListChildren(self ? 0 : root, self ? 2 : 1);
+  while (!level.empty()) {
+    std::vector<int> next;
+    for (int pid : level) {
+      if ((skip && skip(pid)) || !seen.insert(pid).second) continue;
+      auto ps = read ? read(pid) : ReadProcStat(pid);
+      if (!ps) continue;  // gone since its parent listed it
+      if (ps->state != 'Z' && ps->state != 'X') {
+        for (int child : ListChildren(pid, ps->threads)) next.push_back(child);
+      }
+      out.push_back(*ps);
+    }
+    level = std::move(next);
+  }
+  return out;
+}
+
+std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) {
+  std::vector<int> pids;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return ScanSubtree(root, {}, read);
+  while (dirent* entry = readdir(dir)) {
+    const char* name = entry->d_name;
+    if (name[0] < '1' || name[0] > '9') continue;
+    char* end = nullptr;
+    long pid = std::strtol(name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid > INT_MAX) continue;
+    pids.push_back(static_cast<int>(pid));
+  }
+  closedir(dir);
+  if (pids.size() > 2 * expected) return ScanSubtree(root, {}, read);
+  std::vector<ProcStat> out;
+  out.reserve(pids.size());
+  for (int pid : pids) {
+    if (auto ps = read ? read(pid) : ReadProcStat(pid)) out.push_back(*ps);
+  }
+  return out;
+}
+
+std::string ReadProcEnviron(int pid, size_t max_bytes) {
+  UniqueFd fd(open(("/proc/" + std::to_string(pid) + "/environ").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  std::string out;
+  char buf[4096];
+  while (out.size() < max_bytes) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  if (out.size() > max_bytes) out.resize(max_bytes);
+  return out;
+}
+
+bool SignalProcess(const ProcStat& process, int signal) {
+  if (process.pid <= 0) return false;
+  // Through a pidfd, after checking the pid still names the process that was scanned (same
+  // start time), so a pid reused since the scan is never signalled.
+  const long pidfd = syscall(SYS_pidfd_open, process.pid, 0);
+  if (pidfd < 0) {
+    if (errno != ENOSYS) return false;  // ESRCH: gone already
+    auto now = ReadProcStat(process.pid);
+    if (!now || now->start_ticks != process.start_ticks) return false;
+    return kill(process.pid, signal) == 0;
+  }
+  UniqueFd holder(static_cast<int>(pidfd));
+  auto now = ReadProcStat(process.pid);
+  if (!now || now->start_ticks != process.start_ticks) {
+    errno = ESRCH;
+    return false;
+  }
+  return syscall(SYS_pidfd_send_signal, holder.get(), signal, nullptr, 0) == 0;
+}
+
+long ClockTicksPerSecond() {
+  static const long ticks = sysconf(_SC_CLK_TCK);
+  return ticks > 0 ? ticks : 100;
+}
+
+long PageSize() {
+  static const long size = sysconf(_SC_PAGESIZE);
+  return size > 0 ? size : 4096;
+}
+
+Result<UserInfo> LookupUser(const std::string& user) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  char* end = nullptr;
+  unsigned long numeric = std::strtoul(user.c_str(), &end, 10);
+  int rc = (!user.empty() && *end == '\0')
+               ? getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found)
+               : getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (found == nullptr) {
+    return Status(ErrorCode::kSpawnError, rc != 0 ? "user '" + user + "': " + std::strerror(rc)
+                                                  : "no such user '" + user + "'");
+  }
+  UserInfo info;
+  info.uid = pw.pw_uid;
+  info.gid = pw.pw_gid;
+  info.name = pw.pw_name;
+  info.home = pw.pw_dir;
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  while (getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<size_t>(count) + 64);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<size_t>(count));
+  info.groups = std::move(groups);
+  return info;
+}
+
+Status MakeDirs(const std::string& dir) {
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    std::string partial = dir.substr(0, pos);
+    if (partial.empty()) continue;
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status(ErrorCode::kIo, "cannot create " + partial + ": " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SignalName(int signal) {
+  if (std::string_view name = SignalNameOf(signal); !name.empty()) return std::string(name);
+  return std::to_string(signal);
+}
+
+std::optional<int> SignalFromName(const std::string& name) {
+  std::string_view n = name;
+  if (n.size() > 3 && (n.substr(0, 3) == "SIG" || n.substr(0, 3) == "sig")) n.remove_prefix(3);
+  if (n.empty()) return std::nullopt;
+  char* end = nullptr;
+  std::string s(n);
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (*end == '\0') {
+    if (v > 0 && v < NSIG) return static_cast<int>(v);
+    return std::nullopt;
+  }
+  for (const SignalEntry& entry : kSignalTable) {
+    if (entry.name.size() == s.size() && strncasecmp(entry.name.data(), s.c_str(), s.size()) == 0) {
+      return entry.number;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+class Kernel final : public System {
+ public:
+  core::SpawnOutcome Spawn(const SpawnSpec& spec) override { return os::Spawn(spec); }
+  bool SendSignal(int pid, int signal, bool whole_group) override {
+    return os::SendSignal(pid, signal, whole_group);
+  }
+  bool SignalProcess(const ProcStat& process, int signal) override {
+    return os::SignalProcess(process, signal);
+  }
+  std::vector<Reaped> ReapAll() override { return os::ReapAll(); }
+  std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
+  UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
+  std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {
+    return os::ReadProcStat(pid, stat_fd);
+  }
+  std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& skip,
+                                    const StatReader& read) override {
+    return os::ScanSubtree(root, skip, read);
+  }
+  std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) override {
+    return os::ScanWhole(root, expected, read);
+  }
+  std::string ReadProcEnviron(int pid, size_t max_bytes) override {
+    return os::ReadProcEnviron(pid, max_bytes);
+  }
+  int SelfPid() override { return static_cast<int>(getpid()); }
+  uint64_t RandomSeed() override { return std::random_device{}(); }
+};
+
+}  // namespace
+
+System& RealSystem() {
+  static Kernel kernel;
+  return kernel;
+}
+
+}  // namespace warden::os

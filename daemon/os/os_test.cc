@@ -1,0 +1,78 @@
+// The /proc/PID/stat reader: parsing, and reading a real child through a kept fd.
+#include "daemon/os/os.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace warden::os {
+namespace {
+
+TEST(ParseProcStat, ReadsTheFieldsStatusNeeds) {
+  // A real line (sleep under wardend), fields 1..24 and a few more.
+  const std::string line =
+      "4242 (sleep) S 100 4242 4242 0 -1 4194304 93 0 0 0 7 3 0 0 20 0 1 0 123456 5705728 "
+      "129 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  auto ps = ParseProcStat(4242, line);
+  ASSERT_TRUE(ps);
+  EXPECT_EQ(ps->pid, 4242);
+  EXPECT_EQ(ps->state, 'S');
+  EXPECT_EQ(ps->ppid, 100);
+  EXPECT_EQ(ps->pgrp, 4242);
+  EXPECT_EQ(ps->session, 4242);
+  EXPECT_EQ(ps->cpu_ticks, 10u);  // utime 7 + stime 3
+  EXPECT_EQ(ps->threads, 1);
+  EXPECT_EQ(ps->start_ticks, 123456u);
+  EXPECT_EQ(ps->rss_pages, 129u);
+}
+
+TEST(ParseProcStat, CommMayHoldSpacesAndParentheses) {
+  auto ps = ParseProcStat(7, "7 (a) b (c) ) Z 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 99 0 0\n");
+  ASSERT_TRUE(ps);
+  EXPECT_EQ(ps->state, 'Z');
+  EXPECT_EQ(ps->ppid, 1);
+  EXPECT_EQ(ps->threads, 3);
+  EXPECT_EQ(ps->start_ticks, 99u);
+}
+
+TEST(ParseProcStat, RejectsWhatIsNotAStatLine) {
+  EXPECT_FALSE(ParseProcStat(1, ""));
+  EXPECT_FALSE(ParseProcStat(1, "1 (x)"));
+  EXPECT_FALSE(ParseProcStat(1, "1 (x) S 0 1"));  // no session
+  EXPECT_FALSE(ParseProcStat(1, "no parenthesis at all S 1 2 3"));
+  auto short_line = ParseProcStat(1, "1 (x) R 0 1 1");  // the first fields only
+  ASSERT_TRUE(short_line);
+  EXPECT_EQ(short_line->state, 'R');
+  EXPECT_EQ(short_line->rss_pages, 0u);
+}
+
+TEST(OpenProcStat, AKeptFdFollowsTheProcessUntilItIsReaped) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  UniqueFd fd = OpenProcStat(child);
+  ASSERT_TRUE(fd);
+  auto alive = ReadProcStat(child, fd.get());
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->ppid, getpid());
+  EXPECT_EQ(alive->start_ticks, ReadProcStat(child)->start_ticks);  // the same as a fresh read
+
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  // A zombie still reads (state Z) until it is reaped.
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  auto zombie = ReadProcStat(child, fd.get());
+  ASSERT_TRUE(zombie);
+  EXPECT_EQ(zombie->state, 'Z');
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_FALSE(ReadProcStat(child, fd.get()));  // gone for good, whatever the pid becomes
+}
+
+}  // namespace
+}  // namespace warden::os

@@ -1,0 +1,533 @@
+// Supervisor: starting and stopping processes in dependency order (the rules are in
+// dependencies.h).
+//
+// A start request marks the process, and every stopped process of the programs it depends on,
+// as start_pending. PumpStarts runs after each request and after every state change (posted,
+// never inside a machine): it launches the pending processes whose dependencies are all
+// RUNNING, fails those whose dependencies failed (they stay STOPPED, the reason in
+// hold_reason), and notes what the others wait for. Nothing recurses: a launch changes states,
+// whose notifications are posted and pump again.
+//
+// Stops go tier by tier, highest tier first (dependents before their dependencies, then
+// supervisord's priority order), each tier waiting until every process of the one before is
+// stopped. Stopping a program stops its running dependents first; a program that goes FATAL
+// stops its running dependents.
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <memory>
+#include <unordered_set>
+#include <utility>
+
+#include "daemon/supervisor/supervisor.h"
+
+namespace warden {
+namespace {
+
+bool IsStoppedState(core::State s) {
+  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal ||
+         s == core::State::kUnknown;
+}
+
+// A process with a live main process (or on its way to one).
+bool IsUp(core::State s) {
+  return s == core::State::kStarting || s == core::State::kRunning || s == core::State::kStopping;
+}
+
+// Stopped for good: nothing runs, nothing is being cleaned up, no start is waiting.
+bool IsSettledStopped(const Process& p) {
+  return IsStoppedState(p.machine().state()) && !p.machine().cleaning() && !p.start_pending();
+}
+
+ActionOutcome Ok(const std::string& name) { return {name, ErrorCode::kOk, ""}; }
+
+// What a job reports for a process that an update removed while the job was under way.
+ActionOutcome Removed(const std::string& name) {
+  return {name, ErrorCode::kNotFound, "removed by update"};
+}
+
+// One result per slot; `done` once the last one is in.
+struct Collect {
+  std::vector<ActionOutcome> results;
+  size_t remaining = 0;
+  Supervisor::ResultsCallback done;
+  void Put(size_t slot, ActionOutcome r) {
+    results[slot] = std::move(r);
+    if (--remaining == 0 && done) {
+      auto callback = std::move(done);
+      done = nullptr;
+      callback(std::move(results));
+    }
+  }
+};
+
+// Stops processes tier by tier: every process of one tier, then (once all of them are
+// stopped) the next lower tier. Observers hold the batch; nothing holds itself. Processes are
+// held by id and looked up when their tier comes: an update may remove one meanwhile.
+struct StopBatch {
+  const Supervisor* supervisor = nullptr;
+  std::vector<uint64_t> ids;  // descending tier
+  std::vector<std::string> names;
+  std::vector<int> tiers;
+  std::vector<ActionOutcome> results;
+  size_t next = 0;       // first process of the next tier
+  size_t in_flight = 0;  // processes of the current tier not yet stopped
+  Supervisor::ResultsCallback done;
+  std::function<void(Process*)> cancel_start;  // drops a pending start of a process
+};
+
+void RunTiers(const std::shared_ptr<StopBatch>& batch) {
+  const size_t count = batch->ids.size();
+  while (batch->in_flight == 0) {
+    if (batch->next == count) {
+      if (batch->done) {
+        auto callback = std::move(batch->done);
+        batch->done = nullptr;
+        callback(std::move(batch->results));
+      }
+      return;
+    }
+    const int tier = batch->tiers[batch->next];
+    size_t end = batch->next;
+    while (end < count && batch->tiers[end] == tier) ++end;
+    for (size_t i = batch->next; i < end; ++i) {
+      Process* p = batch->supervisor->Find(batch->ids[i]);
+      if (p == nullptr) {  // removed and destroyed while an earlier tier stopped
+        batch->results[i] = Removed(batch->names[i]);
+        continue;
+      }
+      const bool was_pending = p->start_pending();
+      if (was_pending) batch->cancel_start(p);
+      ::warden::Status stopped = p->machine().Stop(EventLoop::Now());
+      if (!stopped.ok()) {
+        // A process that only waited to start is stopped by dropping that wait.
+        batch->results[i] = was_pending && stopped.code() == ErrorCode::kNotRunning
+                                ? Ok(p->full_name())
+                                : ActionOutcome{p->full_name(), stopped.code(), stopped.message()};
+        continue;
+      }
+      // Stop succeeded, so STOPPED is still to come (a posted change or a later exit).
+      batch->in_flight++;
+      p->Observe([batch, i, p](core::State state) {
+        if (!IsStoppedState(state)) return false;
+        batch->results[i] = p->removing() ? Removed(p->full_name()) : Ok(p->full_name());
+        if (--batch->in_flight == 0) RunTiers(batch);
+        return true;
+      });
+    }
+    batch->next = end;
+  }
+}
+
+}  // namespace
+
+// --- the dependency graph -----------------------------------------------------------------------
+
+const DependencyGraph& Supervisor::Graph() const {
+  std::vector<DependencyGraph::Program> input;
+  std::unordered_set<std::string> seen;
+  for (const auto& p : processes_) {
+    if (p->removing()) continue;
+    const config::Program& program = p->program();
+    if (!seen.insert(program.name).second) continue;
+    input.push_back({program.name, program.priority, program.depends_on});
+  }
+  if (input != graph_input_) {
+    graph_ = DependencyGraph(input);
+    graph_input_ = std::move(input);
+  }
+  return graph_;
+}
+
+std::vector<Process*> Supervisor::ProcessesOf(const std::string& program) const {
+  std::vector<Process*> out;
+  for (const auto& p : processes_) {
+    if (p->program().name == program && !p->removing()) out.push_back(p.get());
+  }
+  return out;
+}
+
+std::vector<Process*> Supervisor::WithDependents(const std::vector<Process*>& processes) const {
+  std::unordered_set<Process*> chosen(processes.begin(), processes.end());
+  std::unordered_set<std::string> programs;
+  for (Process* p : processes) programs.insert(p->program().name);
+  for (const std::string& program : programs) {
+    for (const std::string& dependent : Graph().Dependents(program)) {
+      for (Process* q : ProcessesOf(dependent)) {
+        if (!IsSettledStopped(*q)) chosen.insert(q);
+      }
+    }
+  }
+  std::vector<Process*> out;
+  for (const auto& p : processes_) {
+    if (chosen.count(p.get())) out.push_back(p.get());
+  }
+  return out;
+}
+
+// --- starting -----------------------------------------------------------------------------------
+
+void Supervisor::StartAutostart() {
+  for (auto& process : processes_) {
+    if (process->program().autostart) RequestStart(process.get(), nullptr);
+  }
+}
+
+void Supervisor::StartOne(Process* process, std::function<void(ActionOutcome)> done) {
+  RequestStart(process, std::move(done));
+}
+
+void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome)> done) {
+  // Nobody waits for an autostart: no waiter is kept, and Launch then watches nothing.
+  auto reply = [&done](ActionOutcome result) {
+    if (done) done(std::move(result));
+  };
+  const std::string& name = process->full_name();
+  if (shutting_down_) {
+    reply({name, ErrorCode::kShuttingDown, "wardend is shutting down"});
+    return;
+  }
+  if (process->removing()) {
+    reply(Removed(name));
+    return;
+  }
+  if (!process->start_pending_ && IsUp(process->machine().state())) {
+    reply({name, ErrorCode::kAlreadyStarted, "already started"});
+    return;
+  }
+  // What it depends on is started too, unless it is up or retrying on its own already.
+  for (const std::string& dependency : Graph().Requirements(process->program().name)) {
+    for (Process* q : ProcessesOf(dependency)) {
+      const core::State s = q->machine().state();
+      if (q->start_pending_ || !(IsStoppedState(s) || s == core::State::kStopping)) continue;
+      q->start_pending_ = true;
+      ++pending_starts_;
+    }
+  }
+  if (!process->start_pending_) {
+    process->start_pending_ = true;
+    ++pending_starts_;
+  }
+  if (done) process->start_waiters_.push_back(std::move(done));
+  PumpStarts();
+}
+
+void Supervisor::PumpStarts() {
+  if (pending_starts_ == 0) return;
+  struct TrimWhenDone {  // a start of many programs leaves freed memory behind
+    Supervisor* s;
+    ~TrimWhenDone() {
+      if (s->pending_starts_ == 0) s->loop_.TrimAfter();
+    }
+  } trim_when_done{this};
+  const DependencyGraph& graph = Graph();
+  std::vector<Process*> order;
+  for (const auto& p : processes_) {
+    if (p->start_pending_) order.push_back(p.get());
+  }
+  std::stable_sort(order.begin(), order.end(), [&](Process* a, Process* b) {
+    return graph.Tier(a->program().name) < graph.Tier(b->program().name);
+  });
+  // A launch can make a later process's dependencies RUNNING at once (startsecs 0): go round
+  // until nothing moves.
+  bool progress = true;
+  while (progress && pending_starts_ > 0) {
+    progress = false;
+    for (Process* q : order) {
+      if (!q->start_pending_) continue;
+      if (q->predecessor_ != 0) {
+        if (Find(q->predecessor_) != nullptr) {
+          q->hold_reason_ = "waiting for the previous instance to stop";
+          continue;
+        }
+        q->predecessor_ = 0;  // gone: this one may start
+      }
+      if (q->machine().state() == core::State::kStopping) {
+        q->hold_reason_ = "waiting for the previous instance to stop";
+        continue;
+      }
+      std::vector<DependencyState> deps;
+      for (const std::string& program : graph.DependsOn(q->program().name)) {
+        for (Process* r : ProcessesOf(program)) {
+          deps.push_back({r->full_name(), r->machine().state(), r->start_pending_,
+                          !r->hold_reason_.empty() && IsStoppedState(r->machine().state())
+                              ? r->hold_reason_
+                              : r->machine().reason()});
+        }
+      }
+      StartVerdict verdict = JudgeStart(deps);
+      switch (verdict.kind) {
+        case StartVerdict::kWait:
+          if (q->hold_reason_ != verdict.reason) {
+            spdlog::info("{}: {}", q->full_name(), verdict.reason);
+            q->hold_reason_ = verdict.reason;
+          }
+          break;
+        case StartVerdict::kGo:
+          q->start_pending_ = false;
+          --pending_starts_;
+          q->hold_reason_.clear();
+          Launch(q);
+          progress = true;
+          break;
+        case StartVerdict::kFail: {
+          spdlog::warn("{}: not started: {}", q->full_name(), verdict.reason);
+          q->hold_reason_ = verdict.reason;
+          CancelStart(q, {q->full_name(), ErrorCode::kAbnormalTermination, verdict.reason});
+          progress = true;
+          break;
+        }
+      }
+    }
+  }
+}
+
+void Supervisor::Launch(Process* process) {
+  auto waiters = std::make_shared<std::vector<std::function<void(ActionOutcome)>>>(
+      std::move(process->start_waiters_));
+  process->start_waiters_.clear();
+  const std::string name = process->full_name();
+  process->ApplyPendingProgram();  // it is not up: a definition that waited for its stop applies
+  auto finish = [waiters](const ActionOutcome& r) {
+    for (auto& waiter : *waiters) waiter(r);
+  };
+  ::warden::Status started = process->machine().Start(EventLoop::Now());
+  if (!started.ok()) {
+    finish({name, started.code(), started.message()});
+    return;
+  }
+  if (waiters->empty()) return;
+  // Start always changes the state (to STARTING at least), so the observer sees every step.
+  process->Observe([process, name, finish](core::State state) {
+    if (process->removing() && IsStoppedState(state)) {
+      finish(Removed(name));
+      return true;
+    }
+    switch (state) {
+      case core::State::kStarting:
+        return false;
+      case core::State::kRunning:
+        finish(Ok(name));
+        return true;
+      case core::State::kBackoff:
+      case core::State::kFatal: {
+        const std::string& reason = process->machine().reason();
+        bool spawn = reason.rfind("spawn error", 0) == 0;
+        finish({name, spawn ? ErrorCode::kSpawnError : ErrorCode::kAbnormalTermination, reason});
+        return true;
+      }
+      default:
+        finish({name, ErrorCode::kAbnormalTermination, process->machine().reason()});
+        return true;
+    }
+  });
+}
+
+void Supervisor::CancelStart(Process* process, const ActionOutcome& result) {
+  if (!process->start_pending_) return;
+  process->start_pending_ = false;
+  --pending_starts_;
+  auto waiters = std::move(process->start_waiters_);
+  process->start_waiters_.clear();
+  for (auto& waiter : waiters) waiter(result);
+}
+
+void Supervisor::OnProcessChanged(Process* process, core::State to) {
+  if (to == core::State::kFatal && !shutting_down_) {
+    // Its dependents cannot run without it: they are stopped, and say why.
+    std::vector<Process*> dependents;
+    for (const std::string& program : Graph().Dependents(process->program().name)) {
+      for (Process* q : ProcessesOf(program)) {
+        if (q->start_pending_ || IsSettledStopped(*q)) continue;  // PumpStarts fails pending ones
+        dependents.push_back(q);
+      }
+    }
+    if (!dependents.empty()) {
+      const std::string& why = process->machine().reason();
+      const std::string reason =
+          "dependency " + process->full_name() + " is FATAL" + (why.empty() ? "" : ": " + why);
+      for (Process* q : dependents) {
+        spdlog::warn("{}: stopping: {}", q->full_name(), reason);
+        q->hold_reason_ = reason;
+      }
+      StopTiers(dependents, [](std::vector<ActionOutcome>) {});
+    }
+  }
+  PumpStarts();
+}
+
+namespace {
+
+std::vector<uint64_t> IdsOf(const std::vector<Process*>& processes) {
+  std::vector<uint64_t> ids;
+  ids.reserve(processes.size());
+  for (const Process* p : processes) ids.push_back(p->id());
+  return ids;
+}
+
+}  // namespace
+
+// Like supervisorctl: "all" and "group:*" pass over processes already in the wanted state;
+// a process named on its own reports "already started" / "not running" instead.
+void Supervisor::Start(const std::vector<std::string>& names, ResultsCallback done) {
+  Resolved resolved = Resolve(names);
+  DropSettled(&resolved, /*want_running=*/true);
+  const JobTable::Id job = jobs_.Open(JobKind::kStart, IdsOf(resolved.processes));
+  done = jobs_.Completion(job, std::move(done));
+  const size_t total = resolved.unknown.size() + resolved.processes.size();
+  if (total == 0) {
+    done({});
+    return;
+  }
+  auto collect = std::make_shared<Collect>();
+  collect->results.resize(total);
+  collect->remaining = total;
+  collect->done = std::move(done);
+  size_t slot = 0;
+  for (const auto& name : resolved.unknown) {
+    collect->Put(slot++, {name, ErrorCode::kNotFound, "no such process"});
+  }
+  for (Process* p : resolved.processes) {
+    const size_t mine = slot++;
+    RequestStart(p, [collect, mine](ActionOutcome r) { collect->Put(mine, std::move(r)); });
+  }
+}
+
+// --- stopping -----------------------------------------------------------------------------------
+
+void Supervisor::StopTiers(std::vector<Process*> processes, ResultsCallback done) {
+  const DependencyGraph& graph = Graph();
+  std::reverse(processes.begin(), processes.end());
+  std::stable_sort(processes.begin(), processes.end(), [&](Process* a, Process* b) {
+    return graph.Tier(a->program().name) > graph.Tier(b->program().name);
+  });
+  auto batch = std::make_shared<StopBatch>();
+  batch->supervisor = this;
+  for (Process* p : processes) {
+    batch->ids.push_back(p->id());
+    batch->names.push_back(p->full_name());
+    batch->tiers.push_back(graph.Tier(p->program().name));
+  }
+  batch->results.resize(processes.size());
+  batch->done = std::move(done);
+  batch->cancel_start = [this](Process* p) {
+    CancelStart(p, {p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
+  };
+  RunTiers(batch);
+}
+
+void Supervisor::Stop(const std::vector<std::string>& names, ResultsCallback done) {
+  Resolved resolved = Resolve(names);
+  DropSettled(&resolved, /*want_running=*/false);
+  std::vector<ActionOutcome> unknown;
+  for (const auto& name : resolved.unknown) {
+    unknown.push_back({name, ErrorCode::kNotFound, "no such process"});
+  }
+  for (Process* p : resolved.processes) p->hold_reason_.clear();  // stopped on request now
+  std::vector<Process*> stop = WithDependents(resolved.processes);
+  // A restart or update in flight that meant to start one of them afterwards does not now.
+  for (Process* p : stop) ++p->stop_requests_;
+  const JobTable::Id job = jobs_.Open(JobKind::kStop, IdsOf(stop));
+  StopTiers(std::move(stop),
+            jobs_.Completion(job, ResultsCallback([unknown, done = std::move(done)](
+                                                      std::vector<ActionOutcome> results) {
+                               results.insert(results.begin(), unknown.begin(), unknown.end());
+                               done(std::move(results));
+                             })));
+}
+
+void Supervisor::Restart(const std::vector<std::string>& names, ResultsCallback done) {
+  Resolved resolved = Resolve(names);
+  // Dependents stopped on the way come back too, after their dependencies.
+  const std::vector<Process*> stop = WithDependents(resolved.processes);
+  std::vector<Process*> start;
+  for (Process* p : stop) {
+    const bool named = std::find(resolved.processes.begin(), resolved.processes.end(), p) !=
+                       resolved.processes.end();
+    if (named || !IsSettledStopped(*p)) start.push_back(p);
+  }
+  const JobTable::Id job = jobs_.Open(JobKind::kRestart, IdsOf(stop));
+  done = jobs_.Completion(job, std::move(done));
+  const size_t total = resolved.unknown.size() + start.size();
+  if (total == 0) {
+    done({});
+    return;
+  }
+  auto collect = std::make_shared<Collect>();
+  collect->results.resize(total);
+  collect->remaining = total;
+  collect->done = std::move(done);
+  size_t slot = 0;
+  for (const auto& name : resolved.unknown) {
+    collect->Put(slot++, {name, ErrorCode::kNotFound, "no such process"});
+  }
+  if (shutting_down_) {
+    for (Process* p : start) {
+      collect->Put(slot++, {p->full_name(), ErrorCode::kShuttingDown, "wardend is shutting down"});
+    }
+    return;
+  }
+  for (Process* p : resolved.processes) p->hold_reason_.clear();
+  StopThenStart(stop, start, [collect, first = slot](size_t i, ActionOutcome r) {
+    collect->Put(first + i, std::move(r));
+  });
+}
+
+void Supervisor::StopThenStart(std::vector<Process*> stop, std::vector<Process*> start,
+                               std::function<void(size_t, ActionOutcome)> started) {
+  // What is to start, by id: an update may remove any of them while the stops go on. Marked
+  // until the stops are done, so that a re-execution meanwhile carries the start over, and an
+  // update that changes one of them leaves its start to this restart.
+  struct Planned {
+    uint64_t id;
+    std::string name;
+    uint64_t stop_requests;  // a client's stop since then cancels the start
+  };
+  std::vector<Planned> planned;
+  planned.reserve(start.size());
+  for (Process* p : start) {
+    ++p->start_after_stop_;
+    planned.push_back({p->id(), p->full_name(), p->stop_requests_});
+  }
+  StopTiers(std::move(stop), [this, planned = std::move(planned),
+                              started = std::move(started)](std::vector<ActionOutcome>) {
+    for (const Planned& plan : planned) {
+      if (Process* p = Find(plan.id)) --p->start_after_stop_;
+    }
+    for (size_t i = 0; i < planned.size(); ++i) {
+      auto report = [&started, i](ActionOutcome r) {
+        if (started) started(i, std::move(r));
+      };
+      Process* p = Find(planned[i].id);
+      if (p == nullptr || p->removing()) {
+        report(Removed(planned[i].name));
+        continue;
+      }
+      if (p->stop_requests_ != planned[i].stop_requests) {
+        report({p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
+        continue;
+      }
+      if (!started) {
+        RequestStart(p, nullptr);
+        continue;
+      }
+      RequestStart(p, [started, i](ActionOutcome r) { started(i, std::move(r)); });
+    }
+  });
+}
+
+void Supervisor::Shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  std::vector<Process*> all;
+  for (auto& p : processes_) {
+    CancelStart(p.get(), {p->full_name(), ErrorCode::kShuttingDown, "wardend is shutting down"});
+    ++p->stop_requests_;
+    all.push_back(p.get());
+  }
+  const JobTable::Id job = jobs_.Open(JobKind::kShutdown, IdsOf(all));
+  StopTiers(
+      all,
+      jobs_.Completion(
+          job, ResultsCallback([done = std::move(done)](std::vector<ActionOutcome>) { done(); })));
+}
+
+}  // namespace warden

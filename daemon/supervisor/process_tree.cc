@@ -1,0 +1,262 @@
+// Process (the ProcessHost of one supervised process): readiness watches, leftover processes and
+// jitter. The rest of Process is in supervisor.cc.
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+#include "daemon/supervisor/supervisor.h"
+
+namespace warden {
+namespace {
+
+// Notify sockets live in a folder beside the control socket: /run/warden/notify/7.sock.
+std::string NotifyDir(const std::string& control_socket) {
+  const size_t slash = control_socket.rfind('/');
+  const std::string parent = slash == std::string::npos ? "." : control_socket.substr(0, slash);
+  return (parent.empty() ? "" : parent) + "/notify";
+}
+
+}  // namespace
+
+std::optional<core::SpawnError> Process::PrepareReadiness(os::SpawnSpec* spec) {
+  readiness_.reset();
+  status_text_.clear();
+  const config::Program& p = *program_;
+  if (p.ready == config::ReadyMode::kStartsecs) return std::nullopt;
+
+  ReadinessWatch::Options options;
+  options.mode = p.ready;
+  options.fd = p.ready_fd;
+  options.port = p.ready_port;
+  options.name = full_name_;
+  options.uid = spec->uid.value_or(geteuid());
+  options.gid = spec->uid || spec->change_group ? spec->gid : getegid();
+  if (p.ready == config::ReadyMode::kNotify) {
+    const std::string dir = NotifyDir(supervisor_.config().warden.socket);
+    if (Status made = os::MakeDirs(dir); !made.ok()) {
+      return core::SpawnError{"notify socket folder " + dir, errno};
+    }
+    options.notify_path = dir + "/" + std::to_string(serial_) + ".sock";
+  }
+
+  std::weak_ptr<bool> alive = alive_;
+  ReadinessWatch::Callbacks callbacks;
+  callbacks.on_ready = [this, alive] {
+    if (!alive.expired()) machine_.OnReady(EventLoop::Now());
+  };
+  callbacks.on_status = [this, alive](const std::string& text) {
+    if (alive.expired()) return;
+    if (text != status_text_) spdlog::info("{}: STATUS={}", full_name_, text);
+    status_text_ = text;
+  };
+  auto watch = ReadinessWatch::Prepare(supervisor_.loop(), options, spec, std::move(callbacks));
+  if (!watch.ok()) {
+    spdlog::warn("{}: readiness: {}", full_name_, watch.status().message());
+    return core::SpawnError{"readiness: " + watch.status().message(), 0};
+  }
+  readiness_ = std::move(watch).value();
+  return std::nullopt;
+}
+
+// --- leftovers ---------------------------------------------------------------------------------
+
+namespace {
+
+bool Alive(const os::ProcStat& p) { return p.state != 'Z' && p.state != 'X'; }
+
+}  // namespace
+
+bool Process::HasLeftovers() {
+  for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
+    if (Alive(m)) return true;
+  }
+  return false;
+}
+
+void Process::KillLeftovers(int signal) {
+  supervisor_.FactsChanged();
+  if (signal != leftover_signal_) {
+    leftover_signal_ = signal;
+    signalled_.clear();
+  }
+  for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
+    if (!Alive(m)) continue;
+    auto sent = signalled_.find(m.pid);
+    if (signal != SIGKILL && sent != signalled_.end() && sent->second == m.start_ticks) continue;
+    signalled_[m.pid] = m.start_ticks;
+    spdlog::info("{}: sending SIG{} to leftover pid {}", full_name_, os::SignalName(signal), m.pid);
+    if (!supervisor_.system_.SignalProcess(m, signal) && errno != ESRCH) {
+      spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, m.pid, os::SignalName(signal),
+                   strerror(errno));
+    }
+    // A stopped leftover can act on it only once continued (as Process::Continue).
+    if (signal != SIGKILL && signal != SIGCONT) (void)supervisor_.system_.SignalProcess(m, SIGCONT);
+  }
+}
+
+void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
+  std::vector<const ProcessClaim*> claims;
+  claims.reserve(processes_.size());
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    const Process* p = processes_[i].get();
+    p->claim_.main_pid = p->machine().pid();
+    if (p->claim_.process.empty()) {
+      p->claim_.group = p->name().group;
+      p->claim_.process = p->name().name;
+    }
+    claims.push_back(&p->claim_);
+    p->tree_slot_ = i;
+    p->tree_complete_ = wanted == nullptr || p->claim_.main_pid == 0;
+  }
+  std::unordered_set<int> descend;  // the live main processes to look below
+  if (wanted != nullptr) {
+    for (const Process* p : *wanted) {
+      p->tree_complete_ = true;
+      if (p->claim_.main_pid != 0) descend.insert(p->claim_.main_pid);
+    }
+  }
+  const int self = system_.SelfPid();
+  std::vector<os::ProcStat> snapshot;
+  const os::StatReader read = [this](int pid) { return ReadStat(pid); };
+  if (wanted == nullptr) {
+    snapshot = system_.ScanWhole(self, processes_.size(), read);
+  } else {
+    snapshot = system_.ScanSubtree(
+        self,
+        [this, &descend](int pid) { return by_pid_.count(pid) != 0 && descend.count(pid) == 0; },
+        read);
+  }
+  tree_ =
+      Attribute(self, snapshot, claims, [this](int pid) { return ReadEnvironNames(system_, pid); });
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    // What is remembered of a process the scan did not see whole stays.
+    if (processes_[i]->tree_complete_) Remember(&processes_[i]->claim_, tree_.members[i]);
+  }
+  for (int pid : tree_.unclaimed) {
+    spdlog::debug("pid {} is wardend's child but no program's: left alone", pid);
+  }
+  // Valid for the rest of this event-loop callback only: processes come and go. Dropped then
+  // (a scan of 1000 programs holds ~90 KiB), as every use scans again first.
+  if (!tree_valid_) {
+    loop_.Post([this] {
+      tree_valid_ = false;
+      tree_ = Attribution{};
+    });
+  }
+  tree_valid_ = true;
+}
+
+void Supervisor::Track(int pid, Process* process) {
+  // A kept fd costs one of wardend's fds per program: keep it only while at most half of the
+  // fd limit is in use (fds are handed out lowest first, so the number says how many are), and
+  // leave the rest to log pipes and clients.
+  static const rlim_t spare = [] {
+    rlimit limit{};
+    return getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur / 2 : 512;
+  }();
+  UniqueFd stat = system_.OpenProcStat(pid);
+  if (stat && static_cast<rlim_t>(stat.get()) >= spare) stat.reset();
+  by_pid_[pid] = Tracked{process, std::move(stat)};
+  FactsChanged();
+}
+
+bool Supervisor::FactsFresh(core::TimePoint now) const {
+  const double max_age = config_.warden.status_max_age;
+  return facts_valid_ && max_age > 0 && facts_main_.size() == processes_.size() &&
+         now - facts_taken_ <= std::chrono::duration<double>(max_age);
+}
+
+void Supervisor::KeepFacts(core::TimePoint now) const {
+  facts_main_.assign(processes_.size(), KernelFacts{});
+  facts_members_begin_.assign(processes_.size() + 1, 0);
+  facts_members_.clear();
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
+    if (i < tree_.main.size() && tree_.main[i]) {
+      const os::ProcStat& ps = *tree_.main[i];
+      facts_main_[i] = {ps.state, ps.cpu_ticks, ps.rss_pages};
+    }
+    if (i < tree_.members.size()) {
+      for (const os::ProcStat& ps : tree_.members[i]) {
+        facts_members_.push_back({ps.pid, ps.state});
+      }
+    }
+  }
+  facts_members_begin_[processes_.size()] = static_cast<uint32_t>(facts_members_.size());
+  facts_taken_ = now;
+  facts_valid_ = true;
+}
+
+std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end() || !it->second.stat) return system_.ReadProcStat(pid);
+  return system_.ReadOpenProcStat(pid, it->second.stat.get());
+}
+
+void Supervisor::ScanFor(const Process* process) const {
+  if (tree_valid_ && process->tree_complete_) return;
+  const std::vector<Process*> just{const_cast<Process*>(process)};
+  ScanTree(&just);
+}
+
+const std::vector<os::ProcStat>& Supervisor::MembersOf(const Process* process) const {
+  static const std::vector<os::ProcStat> kNone;
+  ScanFor(process);
+  if (process->tree_slot_ >= tree_.members.size()) return kNone;
+  return tree_.members[process->tree_slot_];
+}
+
+std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
+  ScanFor(process);
+  if (process->tree_slot_ >= tree_.main.size()) return std::nullopt;
+  return tree_.main[process->tree_slot_];
+}
+
+void Supervisor::CheckCleanups(bool orphan_reaped) {
+  for (auto& p : processes_) {
+    if (!p->machine().cleaning()) {
+      if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
+          p->HasLeftovers()) {
+        spdlog::info("{}: found processes its exited main process left behind", p->full_name());
+        p->machine().OnLeftoversFound(EventLoop::Now());
+      }
+      continue;
+    }
+    if (p->HasLeftovers()) {
+      // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
+      // wardend's): they get the signal the others got.
+      if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
+      continue;
+    }
+    spdlog::info("{}: no processes left behind", p->full_name());
+    p->leftover_signal_ = 0;
+    p->signalled_.clear();
+    p->machine().OnLeftoversGone(EventLoop::Now());
+  }
+}
+
+StateChange Process::EventFor(core::State from, core::State to) const {
+  StateChange e;
+  e.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  e.process = full_name_;
+  e.from = from;
+  e.to = to;
+  // The process in the new state, else the one that just ended (leaving a state that had one).
+  const bool had_process = from == core::State::kStarting || from == core::State::kRunning ||
+                           from == core::State::kStopping;
+  e.pid = machine_.pid() != 0 ? machine_.pid() : had_process ? last_pid_ : 0;
+  e.reason = machine_.reason();
+  return e;
+}
+
+double Process::Random() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(supervisor_.random_);
+}
+
+}  // namespace warden

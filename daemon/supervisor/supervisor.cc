@@ -1,0 +1,717 @@
+#include "daemon/supervisor/supervisor.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <map>
+
+#include "base/unique_fd.h"
+#include "daemon/os/os.h"
+#include "daemon/os/spawn_setup.h"
+
+namespace warden {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+core::Duration Seconds(double s) {
+  return std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(s));
+}
+
+core::Policy PolicyFor(const config::Program& p) {
+  core::Policy policy;
+  switch (p.autorestart) {
+    case config::AutoRestart::kFalse:
+      policy.autorestart = core::AutoRestart::kFalse;
+      break;
+    case config::AutoRestart::kTrue:
+      policy.autorestart = core::AutoRestart::kTrue;
+      break;
+    case config::AutoRestart::kUnexpected:
+      policy.autorestart = core::AutoRestart::kUnexpected;
+      break;
+  }
+  policy.exitcodes = p.exitcodes;
+  policy.startsecs = Seconds(p.startsecs);
+  policy.startretries = p.startretries;
+  policy.readiness = p.ready == config::ReadyMode::kStartsecs ? core::Readiness::kStartsecs
+                                                              : core::Readiness::kReported;
+  policy.ready_timeout = Seconds(p.ready_timeout);
+  policy.stopsignal = p.stopsignal;
+  policy.stopwaitsecs = Seconds(p.stopwaitsecs);
+  policy.stopasgroup = p.stopasgroup;
+  policy.killasgroup = p.killasgroup || p.stopasgroup;
+  policy.crash_backoff = {Seconds(p.backoff.initial), Seconds(p.backoff.max),
+                          Seconds(p.backoff.reset_after), p.backoff.jitter};
+  policy.keep_orphans = p.keep_orphans;
+  policy.fatal_retry = Seconds(p.fatal_retry);
+  return policy;
+}
+
+bool IsStoppedState(core::State s) {
+  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal ||
+         s == core::State::kUnknown;
+}
+
+ActionOutcome Ok(const std::string& name) { return {name, ErrorCode::kOk, ""}; }
+
+// Collects one result per slot and calls done when the last one is in.
+struct Gather {
+  std::vector<ActionOutcome> results;
+  size_t remaining = 0;
+  Supervisor::ResultsCallback done;
+  void Put(size_t slot, ActionOutcome r) {
+    results[slot] = std::move(r);
+    Release();
+  }
+  // Drops one count without a result (a hold taken while operations are being set up).
+  void Release() {
+    if (--remaining == 0 && done) {
+      auto callback = std::move(done);
+      done = nullptr;
+      callback(std::move(results));
+    }
+  }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Process
+
+Process::Process(Supervisor& supervisor, std::shared_ptr<const config::Program> program,
+                 config::ProcessName name)
+    : supervisor_(supervisor),
+      program_(std::move(program)),
+      name_(std::move(name)),
+      full_name_(name_.FullName()),
+      id_(++supervisor.next_id_),
+      logs_(supervisor.logs(), full_name_),
+      machine_(PolicyFor(*program_), this),
+      serial_(++supervisor.next_serial_) {}
+
+Process::~Process() {
+  *alive_ = false;
+  if (start_pending_) supervisor_.pending_starts_--;
+  for (auto& waiter : start_waiters_) {
+    waiter({full_name_, ErrorCode::kNotFound, "removed from the configuration"});
+  }
+  supervisor_.loop().CancelTimer(timer_);
+  if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
+}
+
+void Process::Replace(std::shared_ptr<const config::Program> program) {
+  pending_program_.reset();  // the newest definition wins
+  program_ = std::move(program);
+  machine_.SetPolicy(PolicyFor(*program_));
+  logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
+}
+
+void Process::ApplyPendingProgram() {
+  if (!pending_program_) return;
+  spdlog::info("{}: now stopped: its new definition takes effect", full_name_);
+  Replace(std::move(pending_program_));
+}
+
+core::SpawnOutcome Process::Spawn() {
+  const config::Program& p = *program_;
+  os::SpawnSpec spec;
+  // Identity, environment, argv, directory, umask, limits (daemon/os/spawn_setup.h).
+  if (auto error = PrepareProgramSpawn(p, name_, &spec)) {
+    spdlog::warn("{}: cannot start: {}", full_name_, error->ToString());
+    return {0, *error};
+  }
+  // Readiness other than startsecs: the notify socket or readiness pipe
+  // (daemon/supervisor/readiness.h).
+  if (auto error = PrepareReadiness(&spec)) return {0, *error};
+  last_pid_ = 0;
+
+  // Output goes through pipes into the log files (daemon/logs/log_capture.h). Our copies of the
+  // write ends close when `pipes` goes out of scope, once the child has its own.
+  ProcessLogs::SpawnPipes pipes;
+  if (auto error = logs_.Prepare(p, supervisor_.config().warden.log_dir, &pipes)) {
+    return {0, *error};
+  }
+  spec.stdout_fd = pipes.stdout_fd;
+  spec.stderr_fd = pipes.stderr_fd;
+
+  core::SpawnOutcome outcome = supervisor_.system_.Spawn(spec);
+  if (outcome.pid > 0) {
+    claim_.sessions.insert(outcome.pid);  // setsid: its session id
+    last_pid_ = outcome.pid;
+    ++spawn_count_;
+  }
+  if (readiness_ && outcome.pid > 0) readiness_->Started();
+  if (outcome.pid <= 0) readiness_.reset();
+  if (outcome.pid > 0) {
+    start_wall_ms_ = WallMs();
+    supervisor_.Track(outcome.pid, this);
+    spdlog::info("{}: spawned with pid {}", full_name_, outcome.pid);
+  } else if (outcome.error) {
+    spdlog::warn("{}: spawn failed: {}", full_name_, outcome.error->ToString());
+  }
+  return outcome;
+}
+
+void Process::Kill(int pid, int signal, bool whole_group) {
+  spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
+                whole_group ? "group " : "pid ", pid);
+  supervisor_.FactsChanged();
+  if (!supervisor_.system_.SendSignal(pid, signal, whole_group) && errno != ESRCH) {
+    spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
+                 os::SignalName(signal), strerror(errno));
+  }
+}
+
+void Process::Continue(int pid, bool whole_group) {
+  if (!supervisor_.system_.SendSignal(pid, SIGCONT, whole_group) && errno != ESRCH) {
+    spdlog::warn("{}: kill({}, SIGCONT): {}", full_name_, whole_group ? -pid : pid,
+                 strerror(errno));
+  }
+}
+
+void Process::SetTimer(std::optional<core::TimePoint> deadline) {
+  EventLoop& loop = supervisor_.loop();
+  loop.CancelTimer(timer_);
+  timer_ = 0;
+  if (!deadline) return;
+  timer_ = loop.AddTimer(*deadline, [this] {
+    timer_ = 0;
+    machine_.OnTimer(EventLoop::Now());
+  });
+}
+
+void Process::OnStateChange(core::State from, core::State to) {
+  supervisor_.CountTransition(from, to);
+  supervisor_.FactsChanged();
+  if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {
+    readiness_.reset();  // the process it watched is gone
+    status_text_.clear();
+  }
+  if (IsStoppedState(to) || to == core::State::kBackoff) stop_wall_ms_ = WallMs();
+  if (to == core::State::kFatal || to == core::State::kBackoff) {
+    spdlog::warn("{}: {} -> {} ({})", full_name_, core::StateName(from), core::StateName(to),
+                 machine_.reason());
+  } else {
+    spdlog::info("{}: {} -> {}", full_name_, core::StateName(from), core::StateName(to));
+  }
+  // The event, as of now; published from the loop with the observers. A STARTING published
+  // before its spawn gets the pid once the spawn is done.
+  StateChange event = EventFor(from, to);
+  const uint64_t spawns = spawn_count_;
+  std::weak_ptr<bool> alive = alive_;
+  supervisor_.loop().Post([this, alive, to, event, spawns]() mutable {
+    if (alive.expired()) return;
+    if (to == core::State::kStarting && event.pid == 0 && spawn_count_ == spawns + 1) {
+      event.pid = last_pid_;
+    }
+    supervisor_.events().Publish(event);
+    // A definition that waited for the stop is in place before any observer starts it again.
+    if (IsStoppedState(to)) ApplyPendingProgram();
+    // Observers may add observers: run the ones present now, keep those not finished.
+    std::vector<Observer> current;
+    current.swap(observers_);
+    std::vector<Observer> keep;
+    for (auto& observer : current) {
+      if (!observer(to)) keep.push_back(std::move(observer));
+      if (alive.expired()) return;
+    }
+    keep.insert(keep.end(), std::make_move_iterator(observers_.begin()),
+                std::make_move_iterator(observers_.end()));
+    observers_ = std::move(keep);
+    supervisor_.OnProcessChanged(this, to);
+    if (to == core::State::kFatal && machine_.state() == core::State::kFatal) {
+      supervisor_.OnFatal(*this);
+    }
+    supervisor_.NotifyChange();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supervisor
+
+Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& system)
+    : loop_(loop), system_(system), config_(std::move(config)) {
+  for (const auto& program : config_.programs) {
+    auto shared = std::make_shared<const config::Program>(program);
+    for (auto& name : config::ExpandProcessNames(config_, program)) AddProcess(shared, name);
+  }
+}
+
+Supervisor::~Supervisor() {
+  // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
+  auto processes = std::move(processes_);
+  processes_.clear();
+  by_full_name_.clear();
+  by_id_.clear();
+  while (!processes.empty()) processes.pop_back();
+}
+
+Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
+                                config::ProcessName name) {
+  auto process = std::make_unique<Process>(*this, std::move(program), std::move(name));
+  Process* raw = process.get();
+  by_full_name_[raw->full_name()] = raw;
+  by_id_[raw->id()] = raw;
+  state_counts_[core::State::kStopped]++;
+  processes_.push_back(std::move(process));
+  tree_valid_ = false;  // the scan has no slot for it
+  FactsChanged();
+  return raw;
+}
+
+void Supervisor::SortProcesses() {
+  std::stable_sort(processes_.begin(), processes_.end(), [](const auto& a, const auto& b) {
+    if (a->program().priority != b->program().priority) {
+      return a->program().priority < b->program().priority;
+    }
+    if (a->program().name != b->program().name) return a->program().name < b->program().name;
+    return a->name().name < b->name().name;
+  });
+  tree_valid_ = false;  // slots are processes_ indexes
+  FactsChanged();
+}
+
+void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
+  // From now on no name resolves to it and nothing starts it; a program of the same name added
+  // meanwhile is a new process that waits for this one to stop (PumpStarts).
+  process->removing_ = true;
+  by_full_name_.erase(process->full_name());
+  jobs_.Forget(process->id());
+  CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
+  tree_valid_ = false;
+  FactsChanged();
+  const uint64_t id = process->id();
+  auto destroy = [this, id, done = std::move(done)] {
+    // Never destroy a process inside its own notification: do it as a separate step.
+    loop_.Post([this, id, done] {
+      Process* gone = Find(id);
+      if (gone == nullptr) return done();
+      gone->FinishObservers(core::State::kStopped);
+      state_counts_[gone->machine().state()]--;
+      by_id_.erase(id);
+      auto it = std::find_if(processes_.begin(), processes_.end(),
+                             [gone](const auto& p) { return p.get() == gone; });
+      if (it != processes_.end()) processes_.erase(it);
+      tree_valid_ = false;
+      FactsChanged();
+      PumpStarts();  // a successor of the same name may start now
+      done();
+    });
+  };
+  if (!process->machine().Stop(EventLoop::Now()).ok()) {
+    destroy();  // it was not running
+    return;
+  }
+  process->Observe([destroy](core::State state) {
+    if (!IsStoppedState(state)) return false;
+    destroy();
+    return true;
+  });
+}
+
+size_t Supervisor::removing_count() const {
+  return static_cast<size_t>(std::count_if(processes_.begin(), processes_.end(),
+                                           [](const auto& p) { return p->removing(); }));
+}
+
+void Supervisor::ReapChildren() {
+  tree_valid_ = false;  // what was scanned before may have just been reaped
+  FactsChanged();       // or stopped, or continued
+  bool orphan_reaped = false;
+  for (const os::Reaped& reaped : system_.ReapAll()) {
+    if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
+      auto on_exit = std::move(watched->second);
+      watched_.erase(watched);
+      on_exit(reaped.status);
+      continue;
+    }
+    auto it = by_pid_.find(reaped.pid);
+    if (it == by_pid_.end()) {
+      spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
+      orphan_reaped = true;
+      continue;
+    }
+    Process* process = it->second.process;
+    by_pid_.erase(it);
+    if (reaped.status.signaled) {
+      spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
+                   os::SignalName(reaped.status.value));
+    } else {
+      spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
+                   reaped.status.value);
+    }
+    process->machine().OnExit(reaped.status, EventLoop::Now());
+  }
+  CheckCleanups(orphan_reaped);
+}
+
+Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {
+  Resolved out;
+  enum Pick : uint8_t { kNo, kWildcard, kExplicit };
+  std::vector<Pick> picked(processes_.size(), kNo);
+  auto choose_if = [&](bool wildcard, auto predicate) {
+    bool any = false;
+    for (size_t i = 0; i < processes_.size(); ++i) {
+      if (processes_[i]->removing()) continue;
+      if (predicate(*processes_[i])) {
+        picked[i] = std::max(picked[i], wildcard ? kWildcard : kExplicit);
+        any = true;
+      }
+    }
+    return any;
+  };
+  if (names.empty()) choose_if(true, [](const Process&) { return true; });
+  for (const std::string& name : names) {
+    bool any = false;
+    if (name == "all") {
+      any = choose_if(true, [](const Process&) { return true; });
+    } else if (size_t colon = name.find(':'); colon != std::string::npos) {
+      std::string group = name.substr(0, colon);
+      std::string proc = name.substr(colon + 1);
+      any = choose_if(proc == "*", [&](const Process& p) {
+        return p.name().group == group && (proc == "*" || p.name().name == proc);
+      });
+    } else {
+      any = choose_if(false, [&](const Process& p) { return p.full_name() == name; }) ||
+            choose_if(true, [&](const Process& p) {
+              return p.name().group == name || p.program().name == name;
+            });
+    }
+    if (!any) out.unknown.push_back(name);
+  }
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    if (picked[i] == kNo) continue;  // removing ones were never picked
+    out.processes.push_back(processes_[i].get());
+    out.explicitly.push_back(picked[i] == kExplicit);
+  }
+  return out;
+}
+
+StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
+  Resolved resolved = Resolve(names);
+  StatusReport reply;
+  reply.unknown_names = resolved.unknown;
+
+  // One scan of wardend's subtree: main processes and what each program started or lost;
+  // or, within status_max_age of the last whole one with nothing changed, what it read.
+  const core::TimePoint now = EventLoop::Now();
+  const bool reuse = FactsFresh(now);
+  if (!reuse) {
+    const bool whole = resolved.processes.size() == processes_.size();
+    ScanTree(whole ? nullptr : &resolved.processes);
+    if (whole) KeepFacts(now);
+  }
+  const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
+  const uint64_t page = static_cast<uint64_t>(os::PageSize());
+
+  for (Process* p : resolved.processes) {
+    const core::ProcessMachine& m = p->machine();
+    ProcessReport info;
+    info.name = p->name().name;
+    info.group = p->name().group;
+    info.state = m.state();
+    info.pid = m.pid();
+    info.start_time_ms = p->start_wall_ms();
+    info.stop_time_ms = p->stop_wall_ms();
+    info.restarts = m.restarts();
+    // A process held back by its dependencies says so rather than "Stopped".
+    info.reason =
+        !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
+    info.status_text = p->status_text();
+    if (auto next = m.next_spawn_at(); next && *next > now) {
+      info.retry_in_ms = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count());
+    }
+    if (auto exit = m.last_exit()) {
+      info.exit_kind = exit->signaled ? ExitKind::kSignaled : ExitKind::kExited;
+      info.exit_value = exit->value;
+    }
+    if (m.pid() > 0) {
+      if (auto started = m.started_at()) {
+        info.uptime_ms = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - *started).count());
+      }
+      KernelFacts facts;
+      if (reuse) {
+        facts = facts_main_[p->tree_slot_];
+      } else if (auto ps = MainOf(p)) {
+        facts = {ps->state, ps->cpu_ticks, ps->rss_pages};
+      }
+      if (facts.state != 0) {
+        info.kernel_state = facts.state;
+        info.cpu_time_ms = facts.cpu_ticks * 1000 / ticks;
+        info.rss_bytes = facts.rss_pages * page;
+      }
+    }
+    // Descendants, and what the program lost (orphans still attributed to it), even when its
+    // main process is gone.
+    if (reuse) {
+      info.children.assign(facts_members_.begin() + facts_members_begin_[p->tree_slot_],
+                           facts_members_.begin() + facts_members_begin_[p->tree_slot_ + 1]);
+    } else {
+      for (const os::ProcStat& ps : MembersOf(p)) {
+        info.children.push_back({ps.pid, ps.state});
+      }
+    }
+    reply.processes.push_back(std::move(info));
+  }
+  return reply;
+}
+
+// Like supervisorctl: "all" and "group:*" pass over processes already in the wanted state;
+// a process named on its own reports "already started" / "not running" instead.
+void Supervisor::DropSettled(Resolved* resolved, bool want_running) {
+  std::vector<Process*> kept;
+  for (size_t i = 0; i < resolved->processes.size(); ++i) {
+    Process* p = resolved->processes[i];
+    core::State s = p->machine().state();
+    bool settled = want_running
+                       ? !IsStoppedState(s) && s != core::State::kBackoff
+                       : IsStoppedState(s) && !p->start_pending() && !p->machine().cleaning();
+    if (resolved->explicitly[i] || !settled) kept.push_back(p);
+  }
+  resolved->processes = std::move(kept);
+  resolved->explicitly.assign(resolved->processes.size(), true);
+}
+
+std::vector<ActionOutcome> Supervisor::Signal(const std::vector<std::string>& names, int signal) {
+  Resolved resolved = Resolve(names);
+  std::vector<ActionOutcome> results;
+  for (const auto& name : resolved.unknown) {
+    results.push_back({name, ErrorCode::kNotFound, "no such process"});
+  }
+  for (Process* p : resolved.processes) {
+    ::warden::Status s = p->machine().Signal(signal);
+    results.push_back(s.ok() ? Ok(p->full_name())
+                             : ActionOutcome{p->full_name(), s.code(), s.message()});
+  }
+  return results;
+}
+
+std::optional<int> Supervisor::Pid(const std::string& name) const {
+  Resolved resolved = Resolve({name});
+  if (resolved.processes.empty()) return std::nullopt;
+  return resolved.processes.front()->machine().pid();
+}
+
+Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
+  config::LoadResult loaded = config::LoadConfigFile(config_.path);
+  if (!loaded.config) {
+    std::string message;
+    for (const auto& d : loaded.errors) message += (message.empty() ? "" : "\n") + d.ToString();
+    return ::warden::Status(ErrorCode::kConfig, message);
+  }
+  return config::Diff(config_, *loaded.config);
+}
+
+void Supervisor::Update(const std::vector<std::string>& names,
+                        std::function<void(::warden::Status, std::vector<ActionOutcome>)> done) {
+  done = jobs_.Completion(jobs_.Open(JobKind::kUpdate), std::move(done));
+  config::LoadResult loaded = config::LoadConfigFile(config_.path);
+  if (!loaded.config) {
+    std::string message;
+    for (const auto& d : loaded.errors) {
+      spdlog::error("{}", d.ToString());
+      message += (message.empty() ? "" : "\n") + d.ToString();
+    }
+    spdlog::error("{} is not valid; the configuration in force is kept", config_.path);
+    done(::warden::Status(ErrorCode::kConfig, message), {});
+    return;
+  }
+  config::Config next = std::move(*loaded.config);
+
+  // Names are program names or group names, in either config.
+  std::vector<std::string> programs;
+  std::vector<ActionOutcome> unknown;
+  for (const std::string& name : names) {
+    bool any = false;
+    for (const config::Config* c : {&config_, &next}) {
+      if (c->FindProgram(name)) {
+        programs.push_back(name);
+        any = true;
+      }
+      for (const config::Group& g : c->groups) {
+        if (g.name != name) continue;
+        programs.insert(programs.end(), g.programs.begin(), g.programs.end());
+        any = true;
+      }
+    }
+    if (!any) unknown.push_back({name, ErrorCode::kNotFound, "no such program or group"});
+  }
+  if (!names.empty() && programs.empty()) {
+    done(::warden::Status::Ok(), std::move(unknown));
+    return;
+  }
+  if (on_reload_begin_) on_reload_begin_();
+  if (names.empty()) {
+    // config::LogLevel lists the levels in spdlog's order (trace .. error).
+    spdlog::set_level(static_cast<spdlog::level::level_enum>(next.warden.log_level));
+  }
+  Apply(std::move(next), programs,
+        [this, unknown, done = std::move(done)](std::vector<ActionOutcome> results) {
+          results.insert(results.begin(), unknown.begin(), unknown.end());
+          if (on_reload_end_) on_reload_end_();
+          done(::warden::Status::Ok(), std::move(results));
+        });
+}
+
+void Supervisor::Apply(config::Config next, const std::vector<std::string>& only,
+                       ResultsCallback done) {
+  config::Config merged = config::Merge(config_, std::move(next), only);
+  std::vector<config::ProgramChange> changes = config::Diff(config_, merged);
+  config_ = std::move(merged);
+
+  auto gather = std::make_shared<Gather>();
+  gather->results.resize(changes.size());
+  gather->remaining = changes.size() + 1;  // +1 until every operation is under way
+  gather->done = std::move(done);
+
+  // Each program's result is complete when its own operations are.
+  struct ProgramOp {
+    std::shared_ptr<Gather> gather;
+    size_t slot;
+    ActionOutcome result;
+    size_t pending = 1;
+    void Finish() {
+      if (--pending == 0) gather->Put(slot, result);
+    }
+  };
+
+  std::vector<Process*> to_start;
+  for (size_t slot = 0; slot < changes.size(); ++slot) {
+    const config::ProgramChange& change = changes[slot];
+    auto op = std::make_shared<ProgramOp>();
+    op->gather = gather;
+    op->slot = slot;
+    op->result = {change.name, ErrorCode::kOk, ""};
+
+    std::vector<Process*> existing;
+    for (auto& p : processes_) {
+      if (p->program().name == change.name && !p->removing()) existing.push_back(p.get());
+    }
+    const config::Program* program = config_.FindProgram(change.name);
+    if (change.kind == config::ProgramChange::Kind::kRemoved || program == nullptr) {
+      op->result.message = "removed process group";
+      spdlog::info("{}: removed from the configuration", change.name);
+      for (Process* p : existing) {
+        op->pending++;
+        RemoveProcess(p, [op] { op->Finish(); });
+      }
+      op->Finish();
+      continue;
+    }
+
+    auto shared = std::make_shared<const config::Program>(*program);
+    std::vector<config::ProcessName> wanted = config::ExpandProcessNames(config_, *program);
+    auto wanted_has = [&](const std::string& full) {
+      return std::any_of(wanted.begin(), wanted.end(),
+                         [&](const auto& n) { return n.FullName() == full; });
+    };
+    bool restarted = false;
+    bool at_next_start = false;
+    for (Process* p : existing) {
+      if (!wanted_has(p->full_name())) {
+        op->pending++;
+        RemoveProcess(p, [op] { op->Finish(); });
+        restarted = restarted || change.restart;  // its instances are replaced
+        continue;
+      }
+      const core::State state = p->machine().state();
+      const bool up = state == core::State::kStarting || state == core::State::kRunning;
+      if (!change.restart) {
+        p->Replace(shared);  // supervision keys: live
+      } else if (up) {
+        // Stopped now, started again with the new definition once down, unless a client's stop
+        // or an update's removal comes first, or a restart in flight starts it anyway.
+        restarted = true;
+        op->pending++;
+        p->pending_program_ = shared;
+        (void)p->machine().Stop(EventLoop::Now());
+        const uint64_t stops = p->stop_requests_;
+        p->Observe([this, p, op, stops](core::State s) {
+          if (!IsStoppedState(s)) return false;
+          const core::State now = p->machine().state();
+          if (p->removing() || p->stop_requests_ != stops || p->start_after_stop() ||
+              p->start_pending() || !IsStoppedState(now)) {
+            op->Finish();
+            return true;
+          }
+          StartOne(p, [op](ActionOutcome r) {
+            if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
+            op->Finish();
+          });
+          return true;
+        });
+      } else if (state == core::State::kStopping) {
+        // On its way down: the new definition waits for the stop. A restart in flight then
+        // starts it with the new definition; otherwise it stays stopped, as asked.
+        p->pending_program_ = shared;
+        (p->start_after_stop() ? restarted : at_next_start) = true;
+      } else {
+        p->Replace(shared);  // not running: its next start uses the new definition
+        at_next_start = true;
+      }
+    }
+    for (const auto& name : wanted) {
+      if (by_full_name_.count(name.FullName())) continue;
+      Process* added = AddProcess(shared, name);
+      // The removed process of the same name, if it is still stopping, goes first.
+      for (const auto& p : processes_) {
+        if (p->removing() && p->full_name() == added->full_name()) added->predecessor_ = p->id();
+      }
+      if (shared->autostart && !shutting_down_) {
+        op->pending++;
+        StartOne(added, [op](ActionOutcome r) {
+          if (r.code != ErrorCode::kOk) op->result = {op->result.name, r.code, r.message};
+          op->Finish();
+        });
+      }
+    }
+    if (change.kind == config::ProgramChange::Kind::kAdded) {
+      op->result.message = "added process group";
+      spdlog::info("{}: added to the configuration", change.name);
+    } else {
+      std::string keys;
+      for (const auto& k : change.keys) keys += (keys.empty() ? "" : ", ") + k;
+      op->result.message =
+          std::string(restarted       ? "updated process group (restarted: "
+                      : at_next_start ? "updated process group (at the next start: "
+                                      : "updated process group (applied live: ") +
+          keys + ")";
+      spdlog::info("{}: {}", change.name, op->result.message);
+    }
+    op->Finish();
+  }
+  SortProcesses();
+  gather->Release();  // the hold: if nothing is pending, the results go out now
+}
+
+std::string Supervisor::Summary() const {
+  std::string out;
+  for (const auto& [state, n] : state_counts_) {
+    if (n == 0) continue;
+    if (!out.empty()) out += ", ";
+    std::string name = core::StateName(state);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out += std::to_string(n) + " " + name;
+  }
+  return out.empty() ? "no programs" : out;
+}
+
+void Supervisor::NotifyChange() {
+  if (on_change_) on_change_();
+}
+
+}  // namespace warden

@@ -1,0 +1,361 @@
+// Supervisor: the set of supervised processes. It turns the config into Process objects (one per
+// numprocs instance), connects each one's core::ProcessMachine to the real world (fork/exec,
+// kill, the loop's timers), routes reaped pids to their machine, and carries out the control
+// commands, answering through callbacks once their outcome is known.
+//
+// State-change notifications are never delivered inside a machine's own call: Process posts them
+// to the event loop, which runs them right after the current event (no re-entrancy).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "config/diff.h"
+#include "daemon/core/process_machine.h"
+#include "daemon/supervisor/dependencies.h"
+#include "daemon/os/event_loop.h"
+#include "daemon/supervisor/event_bus.h"
+#include "daemon/supervisor/jobs.h"
+#include "daemon/logs/log_capture.h"
+#include "daemon/supervisor/orphans.h"
+#include "daemon/os/os.h"
+#include "daemon/supervisor/readiness.h"
+#include "daemon/supervisor/saved_state.h"
+#include "daemon/supervisor/reports.h"
+
+namespace warden {
+
+class Supervisor;
+
+class Process final : public core::ProcessHost {
+ public:
+  Process(Supervisor& supervisor, std::shared_ptr<const config::Program> program,
+          config::ProcessName name);
+  ~Process() override;
+
+  core::SpawnOutcome Spawn() override;
+  void Kill(int pid, int signal, bool whole_group) override;
+  void Continue(int pid, bool whole_group) override;
+  void SetTimer(std::optional<core::TimePoint> deadline) override;
+  void OnStateChange(core::State from, core::State to) override;
+  // The state change from -> to as an event (daemon/control/events.h); process_tree.cc.
+  StateChange EventFor(core::State from, core::State to) const;
+  // Leftovers, jitter: daemon/supervisor/process_tree.cc.
+  bool HasLeftovers() override;
+  void KillLeftovers(int signal) override;
+  double Random() override;
+
+  core::ProcessMachine& machine() { return machine_; }
+  const core::ProcessMachine& machine() const { return machine_; }
+  const config::Program& program() const { return *program_; }
+  // Takes a new definition of the same program: supervision settings apply from now on; the
+  // running process keeps what it was started with until it is restarted.
+  void Replace(std::shared_ptr<const config::Program> program);
+  // Installs pending_program_, if any (the process is not up).
+  void ApplyPendingProgram();
+  const config::ProcessName& name() const { return name_; }
+  const std::string& full_name() const { return full_name_; }
+  // Its identity for jobs and callbacks that outlive a loop turn: never reused within one
+  // wardend (a program removed and added again is a new process with a new id). Whoever keeps
+  // it looks the process up again (Supervisor::Find) on every use.
+  uint64_t id() const { return id_; }
+  // An update removed it: it is being stopped and will then be destroyed. Nothing starts it,
+  // no name resolves to it, and a job that waits for it ends for it with "removed by update".
+  bool removing() const { return removing_; }
+  ProcessLogs& logs() { return logs_; }
+  int64_t start_wall_ms() const { return start_wall_ms_; }
+  int64_t stop_wall_ms() const { return stop_wall_ms_; }
+
+  // Called (from the loop, after the change) with each new state until it returns true. An
+  // observer lives inside its process, so it may use the process; anything else keeps ids.
+  using Observer = std::function<bool(core::State)>;
+  void Observe(Observer observer) { observers_.push_back(std::move(observer)); }
+  // Tells every observer the process reached `state` for good (it is being removed).
+  void FinishObservers(core::State state) {
+    auto observers = std::move(observers_);
+    observers_.clear();
+    for (auto& observer : observers) observer(state);
+  }
+
+  // A start was requested and waits for the program's dependencies (see dependencies.h).
+  bool start_pending() const { return start_pending_; }
+  // A restart is under way: the process is to be started once its stop (and the stops of the
+  // restart before it) completes.
+  bool start_after_stop() const { return start_after_stop_ > 0; }
+  // Why the process is held STOPPED by its dependencies ("waiting for db", "dependency db is
+  // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
+  const std::string& hold_reason() const { return hold_reason_; }
+  // The last STATUS= line the process sent to its notify socket, while it lives.
+  const std::string& status_text() const { return status_text_; }
+
+ private:
+  friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
+  Supervisor& supervisor_;
+  std::shared_ptr<const config::Program> program_;
+  // A definition that changed a process-shaping key while the process was up: it takes effect
+  // once the process has stopped, before anything starts it again (ApplyPendingProgram).
+  std::shared_ptr<const config::Program> pending_program_;
+  config::ProcessName name_;
+  std::string full_name_;
+  uint64_t id_ = 0;
+  bool removing_ = false;
+  // The id of the removed process of the same name that must stop before this one may start.
+  uint64_t predecessor_ = 0;
+  // Stops requested by a client or shutdown (not by a restart): a restart or an update that
+  // planned to start the process afterwards does not when this moved meanwhile.
+  uint64_t stop_requests_ = 0;
+  ProcessLogs logs_;
+  core::ProcessMachine machine_;
+  EventLoop::TimerId timer_ = 0;
+  int64_t start_wall_ms_ = 0;
+  int64_t stop_wall_ms_ = 0;
+  std::vector<Observer> observers_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool start_pending_ = false;
+  int start_after_stop_ = 0;  // restarts under way that will start it
+  std::string hold_reason_;
+  std::vector<std::function<void(ActionOutcome)>> start_waiters_;
+
+  // Readiness (daemon/supervisor/readiness.h, process_tree.cc): the watch of the current spawn.
+  std::optional<core::SpawnError> PrepareReadiness(os::SpawnSpec* spec);
+  std::unique_ptr<ReadinessWatch> readiness_;
+  std::string status_text_;
+  uint64_t serial_ = 0;  // unique per wardend, names the notify socket
+  // Leftovers (daemon/supervisor/orphans.h): what this process owns beyond its main process, as of the
+  // last scan of wardend's subtree (updated by every scan, hence mutable).
+  mutable ProcessClaim claim_;
+  mutable size_t tree_slot_ = 0;        // its index in Supervisor::tree_ after a scan
+  mutable bool tree_complete_ = false;  // that scan saw all of its processes
+  // The signal the current cleanup sends, and to whom it went (pid -> start ticks), so that a
+  // leftover found later (a daemon's grandchild) gets it too, and nobody gets it twice.
+  int leftover_signal_ = 0;
+  std::unordered_map<int, uint64_t> signalled_;
+  // Events (daemon/control/events.h): the pid of the latest spawn (0 while one is being attempted) and
+  // how many succeeded, to name the process a state change concerns.
+  int last_pid_ = 0;
+  uint64_t spawn_count_ = 0;
+};
+
+class Supervisor {
+ public:
+  using ResultsCallback = std::function<void(std::vector<ActionOutcome>)>;
+
+  // `system` is the operating system the processes live in: the kernel, or a simulation's.
+  Supervisor(EventLoop& loop, config::Config config, os::System& system = os::RealSystem());
+  // Destroys the processes first: their destructors answer the start waiters they hold, whose
+  // jobs, and the pid table, must still exist then.
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  EventLoop& loop() { return loop_; }
+  os::System& system() const { return system_; }
+  // The process with this id (Process::id()), removing ones included; null once destroyed.
+  Process* Find(uint64_t id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+  // Every process, in priority order, removing ones included (for checks and tests).
+  const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
+  // The control operations in flight (daemon/supervisor/jobs.h).
+  const JobTable& jobs() const { return jobs_; }
+  // Processes removed by an update that are still stopping.
+  size_t removing_count() const;
+  // Program output capture: pipes, log files, tail -f (daemon/logs/log_capture.h).
+  LogCapture& logs() { return log_capture_; }
+  const config::Config& config() const { return config_; }
+
+  // Starts every autostart program (and what it depends on), dependencies first.
+  void StartAutostart();
+  // Reaps every exited child and feeds the exits to their machines, or to the callback
+  // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
+  void ReapChildren();
+  // A child wardend started for itself (no program's process): `on_exit` gets its exit status
+  // once ReapChildren reaps it.
+  void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
+    watched_[pid] = std::move(on_exit);
+  }
+
+  struct Resolved {
+    std::vector<Process*> processes;  // in priority order, no duplicates
+    std::vector<bool> explicitly;     // per process: named itself, not through all/group:*
+    std::vector<std::string> unknown;
+  };
+  // NAME forms: "all", "group:*", "group:name", "name" (a program or group name). Empty names
+  // resolve to every process.
+  Resolved Resolve(const std::vector<std::string>& names) const;
+
+  StatusReport Status(const std::vector<std::string>& names) const;
+  void Start(const std::vector<std::string>& names, ResultsCallback done);
+  void Stop(const std::vector<std::string>& names, ResultsCallback done);
+  void Restart(const std::vector<std::string>& names, ResultsCallback done);
+  std::vector<ActionOutcome> Signal(const std::vector<std::string>& names, int signal);
+  // 0 when the process is not running; nullopt when there is no such process.
+  std::optional<int> Pid(const std::string& name) const;
+
+  // Stops everything, dependents before their dependencies and highest priority number first,
+  // each tier waiting for the one before; then calls done. Further start requests are refused.
+  void Shutdown(std::function<void()> done);
+  bool shutting_down() const { return shutting_down_; }
+
+  // The config file in force, read again: what `reread` shows. Errors as FILE:LINE:COL lines.
+  Result<std::vector<config::ProgramChange>> Reread() const;
+  // Reads the config file again and applies it to the programs named (program or group names;
+  // all when empty): starts added programs, stops and removes removed ones, restarts processes
+  // whose process-shaping keys changed, applies supervision keys live, and leaves everything
+  // else untouched. One result per program, once all of it is done. An invalid file changes
+  // nothing: the error carries every problem.
+  void Update(const std::vector<std::string>& names,
+              std::function<void(::warden::Status, std::vector<ActionOutcome>)> done);
+  void set_reload_hooks(std::function<void()> begin, std::function<void()> end) {
+    on_reload_begin_ = std::move(begin);
+    on_reload_end_ = std::move(end);
+  }
+
+  // "3 running, 1 fatal" for sd_notify STATUS= and logs.
+  std::string Summary() const;
+  // Every state change of every process, in order (EVENTS, WAIT).
+  EventBus& events() { return events_; }
+  // Called after any state change (for STATUS= updates).
+  void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+  // Called when a process goes FATAL and warden.exit_on_fatal is set: main shuts down, exit 1.
+  void set_on_exit_on_fatal(std::function<void()> fn) { on_exit_on_fatal_ = std::move(fn); }
+  // A process went FATAL (failure_hooks.cc): starts its program's on_fatal, then warden.on_fatal
+  // (each a child of wardend, watched and reaped, never waited for), then exit_on_fatal.
+  void OnFatal(const Process& process);
+
+  // Re-execution of wardend (daemon/reexec/reexec.h; daemon/reexec/reexec_state.cc). SaveState: every process
+  // (machine, counters, deadlines, leftovers, readiness fds) and every log pipe, into `state`.
+  // RestoreState, in the new image right after construction from the same config: takes them
+  // over (same pids, no spawn, no signal); returns one line per thing it could not restore.
+  void SaveState(DaemonState* state) const;
+  std::vector<std::string> RestoreState(const DaemonState& state);
+
+ private:
+  friend class Process;
+  // The live main processes by pid, each with its /proc/PID/stat kept open (os::OpenProcStat)
+  // while wardend has fds to spare: the scans behind status read it with one pread.
+  void Track(int pid, Process* process);
+  void Untrack(int pid) {
+    by_pid_.erase(pid);
+    FactsChanged();
+  }
+  std::optional<os::ProcStat> ReadStat(int pid) const;
+  void NotifyChange();
+  static void DropSettled(Resolved* resolved, bool want_running);
+  void CountTransition(core::State from, core::State to) {
+    state_counts_[from]--;
+    state_counts_[to]++;
+  }
+
+  // --- starting and stopping with dependencies (operations.cc) ---
+  // Stops `processes` tier by tier (dependents and high priority numbers first, see
+  // dependencies.h) and reports one result each. A pending start among them is cancelled.
+  void StopTiers(std::vector<Process*> processes, ResultsCallback done);
+  // The depends_on graph of the programs in processes_, rebuilt when that set changes.
+  const DependencyGraph& Graph() const;
+  std::vector<Process*> ProcessesOf(const std::string& program) const;
+  // `processes` plus every process of a program that depends on one of theirs (directly or
+  // not) and is not settled in STOPPED/EXITED/FATAL; in processes_ order.
+  std::vector<Process*> WithDependents(const std::vector<Process*>& processes) const;
+  // Requests the start of `process` and of what it depends on; the requests wait in
+  // start_pending until their dependencies are RUNNING (PumpStarts).
+  void RequestStart(Process* process, std::function<void(ActionOutcome)> done);
+  // Starts every pending process whose dependencies are RUNNING, fails those whose
+  // dependencies failed, and notes why the others wait.
+  void PumpStarts();
+  void Launch(Process* process);
+  void CancelStart(Process* process, const ActionOutcome& result);
+  // After every state change of `process` (posted, never inside its machine).
+  void OnProcessChanged(Process* process, core::State to);
+
+  // --- what the programs started, beyond their main processes (process_tree.cc) ---
+  // One scan of wardend's subtree, attributed to the processes (orphans.h); kept until the
+  // current event-loop callback returns, and dropped when children are reaped. It always reads
+  // what programs lost (wardend's children that are no main process), and below the live main
+  // processes of `wanted` only (all of them when null): the leftover check after an exit, or a
+  // status of one program, costs what it asks about, not every program's processes. A process's
+  // members and main are known after a scan that wanted it, or when its main process is gone.
+  void ScanTree(const std::vector<Process*>* wanted) const;
+  // Scans for `process` unless the current scan already saw all of it.
+  void ScanFor(const Process* process) const;
+  const std::vector<os::ProcStat>& MembersOf(const Process* process) const;
+  std::optional<os::ProcStat> MainOf(const Process* process) const;
+  // Tells each process whose leftovers are being stopped, and that has none left, so. After an
+  // orphan was reaped, also looks for leftovers of programs whose main process is gone that
+  // could not be seen before (an exiting parent hides its children's names).
+  void CheckCleanups(bool orphan_reaped);
+  Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
+  // Stops the process (if it runs), then destroys it; calls done after.
+  void RemoveProcess(Process* process, std::function<void()> done);
+  void SortProcesses();
+  void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
+
+  // A restart: stops `stop` tier by tier, then requests the start of `start` (some of them),
+  // calling started(i, result) with the outcome of start[i] (may be null).
+  void StopThenStart(std::vector<Process*> stop, std::vector<Process*> start,
+                     std::function<void(size_t, ActionOutcome)> started);
+
+  // Starts one process (after what it depends on) and reports its outcome once known.
+  void StartOne(Process* process, std::function<void(ActionOutcome)> done);
+
+  EventLoop& loop_;
+  os::System& system_;
+  LogCapture log_capture_{loop_};  // before the processes, whose logs it feeds
+  config::Config config_;
+  std::vector<std::unique_ptr<Process>> processes_;         // priority order
+  std::unordered_map<std::string, Process*> by_full_name_;  // not the removing ones
+  std::unordered_map<uint64_t, Process*> by_id_;
+  uint64_t next_id_ = 0;
+  JobTable jobs_;
+  struct Tracked {
+    Process* process = nullptr;
+    UniqueFd stat;  // invalid when none was kept
+  };
+  std::unordered_map<int, Tracked> by_pid_;
+  std::unordered_map<int, std::function<void(core::ExitStatus)>> watched_;  // WatchChild
+  std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
+  bool shutting_down_ = false;
+  std::function<void()> on_change_;
+  std::function<void()> on_exit_on_fatal_;
+  std::function<void()> on_reload_begin_;
+  std::function<void()> on_reload_end_;
+  EventBus events_;
+  size_t pending_starts_ = 0;
+  mutable bool tree_valid_ = false;
+  mutable Attribution tree_;
+
+  // --- the kernel facts status shows (process_tree.cc) ---
+  // What the last whole status read from /proc, by processes_ index: each main process's state
+  // letter, cpu and rss, and each process's members. Status reuses them for up to
+  // warden.status_max_age, unless something wardend sees happens first (a child's exit, stop
+  // or continue, a state change, a signal it sends, a process added or removed: FactsChanged).
+  // At most one whole /proc read per max age, however many clients ask.
+  struct KernelFacts {
+    char state = 0;  // 0: no main process was seen
+    uint64_t cpu_ticks = 0;
+    uint64_t rss_pages = 0;
+  };
+  void FactsChanged() { facts_valid_ = false; }
+  bool FactsFresh(core::TimePoint now) const;
+  void KeepFacts(core::TimePoint now) const;
+  mutable bool facts_valid_ = false;
+  mutable core::TimePoint facts_taken_{};
+  mutable std::vector<KernelFacts> facts_main_;
+  mutable std::vector<uint32_t> facts_members_begin_;  // one more than facts_main_
+  mutable std::vector<ChildReport> facts_members_;
+  uint64_t next_serial_ = 0;
+  std::mt19937_64 random_{system_.RandomSeed()};
+  mutable DependencyGraph graph_;
+  mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
+};
+
+}  // namespace warden
