@@ -42,6 +42,7 @@ enum class CommandKind {
   kCheck,
   kImportSupervisord,
   kTail,
+  kLogs,
   kMaintail,
   kLogRotate,
   kClear,

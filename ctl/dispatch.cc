@@ -64,6 +64,7 @@ MessageType RequestType(CommandKind kind) {
     case CommandKind::kReload:
       return MessageType::kReload;
     case CommandKind::kTail:
+    case CommandKind::kLogs:
     case CommandKind::kMaintail:
       return MessageType::kTail;
     case CommandKind::kLogRotate:
@@ -334,6 +335,7 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
     case CommandKind::kReload:
       return Update(command, RequestType(command.kind), daemon, out, err);
     case CommandKind::kTail:
+    case CommandKind::kLogs:
     case CommandKind::kMaintail:
       return Tail(command, daemon, out, err);
     case CommandKind::kLogRotate:

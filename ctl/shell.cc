@@ -43,6 +43,9 @@ std::vector<std::string> OptionsOf(CommandKind kind) {
     case CommandKind::kMaintail:
       options.insert(options.end(), {"-f", "-n", "-c", "--follow", "--lines", "--bytes"});
       break;
+    case CommandKind::kLogs:
+      options.insert(options.end(), {"-f", "-n", "--follow", "--lines"});
+      break;
     case CommandKind::kEvents:
       options.push_back("--current");
       break;
@@ -76,6 +79,7 @@ std::vector<std::string> ArgumentWords(CommandKind kind, size_t index,
     case CommandKind::kUpdate:
     case CommandKind::kLogRotate:
     case CommandKind::kEvents:
+    case CommandKind::kLogs:
       return programs;
     case CommandKind::kStart:
     case CommandKind::kStop:

@@ -1,6 +1,7 @@
 """The features users ask for most (env files, failure hooks, backoff before RUNNING, the status
 list at a glance): each driven with the real wardend and wardenctl on real processes."""
 
+import json
 import os
 import re
 import subprocess
@@ -301,3 +302,88 @@ def test_dev_stdout_is_wardends_own_fd_even_a_socket(warden, scratch):
         ours.close()
     assert proc.returncode == 0, warden.log()
     assert not pid_alive(p["pid"])
+
+
+def test_logs_follows_several_processes_with_lifecycle_lines(warden, scratch):
+    gate = os.path.join(scratch, "gate")
+    warden.start(f"""\
+        api:
+          command: ["sh", "-c", "echo api-ready; echo api-warn >&2; exec sleep 1000"]
+          startsecs: 0
+        web:
+          command: ["sh", "-c", "echo web-ready; exec sleep 1000"]
+          startsecs: 0
+          stderr: stdout
+        worker:
+          command: ["sh", "-c", "echo worker-$$; while [ ! -e {gate} ]; do sleep 0.05; done; rm {gate}; exit 3"]
+          startsecs: 0
+          autorestart: true
+        """)
+    for name in ("api", "web", "worker"):
+        warden.wait_state(name, "RUNNING")
+    log = lambda n: os.path.join(warden.log_dir, n)
+    wait_until(lambda: "api-warn" in read(log("api.stderr.log")) and "web-ready" in read(
+        log("web.stdout.log")) and "worker-" in read(log("worker.stdout.log")), what="output")
+
+    # Without -f: the last lines of each, prefixed and aligned; web's stderr (its stdout log)
+    # is shown once.
+    lines = warden.ctl("logs", check=0).stdout.splitlines()
+    assert "api    | api-ready" in lines and "api    | api-warn" in lines, lines
+    assert lines.count("web    | web-ready") == 1, lines
+    assert any(line.startswith("worker | worker-") for line in lines), lines
+
+    out = os.path.join(scratch, "logs.out")
+    with open(out, "w") as sink:
+        follower = subprocess.Popen([WARDENCTL, "-s", warden.socket, "logs", "-f", "-n", "0"],
+                                    stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        # The follower is connected once a line written now shows up: a restart of worker.
+        old = warden.status("worker")["worker"]["pid"]
+        open(gate, "w").close()
+        wait_until(lambda: warden.status("worker")["worker"]["pid"] not in (None, old),
+                   what="worker restarted")
+        new = warden.status("worker")["worker"]["pid"]
+        wait_until(lambda: f"worker | worker-{new}" in read(out), timeout=60,
+                   what=f"the new worker's line in logs -f:\n{read(out)}")
+        text = read(out)
+        assert "worker | exited: exit status 3" in text, text
+        assert f"worker | started, pid {new}" in text, text
+        warden.ctl("signal", "USR1", "api", check=0)  # api is `sleep` by now: it dies
+        wait_until(lambda: "api    | exited: terminated by SIGUSR1" in read(out), timeout=60,
+                   what=f"api's exit in the stream:\n{read(out)}")
+    finally:
+        follower.kill()
+        follower.wait(timeout=60)
+
+    # --json: one object a line.
+    objects = [json.loads(line) for line in
+               warden.ctl("logs", "--json", "-n", "1", "api", check=0).stdout.splitlines()]
+    assert {o["process"] for o in objects} == {"api"}
+    assert {o["stream"] for o in objects} <= {"stdout", "stderr"}
+    warden.ctl("logs", "nope", check=4)
+
+
+def test_tail_f_marks_a_restart(warden, scratch):
+    warden.start("""\
+        job:
+          command: ["sh", "-c", "echo run-$$; exec sleep 1000"]
+          startsecs: 0
+        """)
+    first = warden.wait_state("job", "RUNNING")
+    log = os.path.join(warden.log_dir, "job.stdout.log")
+    wait_until(lambda: "run-" in read(log), what="the first line")
+    out = os.path.join(scratch, "tail.out")
+    with open(out, "w") as sink:
+        follower = subprocess.Popen([WARDENCTL, "-s", warden.socket, "tail", "-f", "job"],
+                                    stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: f"run-{first['pid']}" in read(out), what="tail's first lines")
+        warden.ctl("restart", "job", check=0)
+        new = warden.wait_state("job", "RUNNING")["pid"]
+        wait_until(lambda: f"run-{new}" in read(out), timeout=60, what="the new run's line")
+        text = read(out)
+        marker = f"==> job: started, pid {new} <=="
+        assert marker in text, text
+    finally:
+        follower.kill()
+        follower.wait(timeout=60)
