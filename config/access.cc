@@ -26,9 +26,8 @@ constexpr std::array<std::string_view, 2> kListKeys = {"users", "groups"};
 // (uid_t)-1 and (gid_t)-1 mean "no change" to chown and friends: never a real id.
 constexpr int64_t kMaxId = std::numeric_limits<uint32_t>::max() - 1;
 
-enum class IdKind { kUser, kGroup };
+}  // namespace
 
-// The id a user or group name stands for; nullopt (with *why set) when there is none.
 std::optional<uint32_t> LookUp(IdKind kind, const std::string& name, std::string* why) {
   std::vector<char> buffer(16384);
   for (;;) {
@@ -57,6 +56,8 @@ std::optional<uint32_t> LookUp(IdKind kind, const std::string& name, std::string
     return std::nullopt;
   }
 }
+
+namespace {
 
 template <typename Id>
 void ReadIds(const FileReader& reader, const Entry& entry, IdKind kind, const std::string& context,
@@ -116,6 +117,9 @@ void ReadList(const FileReader& reader, const Entry& entry, const std::string& c
 }
 
 }  // namespace
+
+std::span<const std::string_view> AccessKeys() { return kAccessKeys; }
+std::span<const std::string_view> AccessListKeys() { return kListKeys; }
 
 void ReadAccess(const FileReader& reader, const Entry& entry, const std::string& owner,
                 AccessRules* rules) {

@@ -137,6 +137,10 @@ struct Program {
   LogSpec stdout_log;
   LogSpec stderr_log;
   AccessRules access;  // widens warden.access for this program's processes
+  // Where these keys were written, for CheckHost's messages (`where` when not written).
+  struct Places {
+    SourceLocation command, directory, user, group;
+  } places;
 };
 
 // A heterogeneous group from the `groups:` section.
@@ -219,7 +223,27 @@ std::vector<ProcessName> ExpandProcessNames(const Config& config, const Program&
 struct LoadResult {
   std::optional<Config> config;    // set if and only if errors is empty
   std::vector<Diagnostic> errors;  // every problem found, in file order
+  // warden.socket as the main file sets it (DefaultSocketPath() when it does not), known even
+  // when other parts of the configuration are wrong: `wardenctl -c` needs nothing else. nullopt
+  // when the main file cannot be read or parsed, or its `warden` section or `socket` is wrong.
+  std::optional<std::string> socket;
 };
+
+// What a configuration asks of the host it runs on, beyond what loading checks: every program's
+// `user` and `group` exist (errors: wardend would start the program only to see it FATAL), its
+// command is found (on PATH when it has no '/') and its `directory` exists (warnings: they may
+// appear before the program starts). `wardend --check` and `wardenctl check` run it; wardend
+// itself does not refuse to start over it, a program that cannot start goes FATAL with why.
+struct HostCheck {
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;  // printed as "FILE:LINE:COL: warning: ..."
+};
+HostCheck CheckHost(const Config& config);
+
+// Every key the loader accepts, as a path: "warden.socket", "programs.NAME.command",
+// "programs.NAME.stdout.file", "programs.NAME.backoff.initial", "warden.access.read.users", ...
+// (so that the documentation can be checked against it).
+std::vector<std::string> AcceptedKeys();
 
 // Reads, validates and resolves the config at `path` with its includes. Never throws.
 LoadResult LoadConfigFile(const std::string& path);

@@ -16,9 +16,11 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/eventhandler.h>
@@ -165,6 +167,52 @@ std::optional<YAML::Mark> SecondDocument(const std::string& text) {
   return counter.second();
 }
 
+// The first line (1-based) that opens a supervisord INI section at its start ("[supervisord]",
+// "[program:web]"), or 0: a supervisord.conf given where warden YAML belongs.
+int SupervisordSectionLine(std::string_view text) {
+  static constexpr std::array<std::string_view, 10> kSections = {"[supervisord]",
+                                                                 "[supervisorctl]",
+                                                                 "[unix_http_server]",
+                                                                 "[inet_http_server]",
+                                                                 "[include]",
+                                                                 "[program:",
+                                                                 "[group:",
+                                                                 "[eventlistener:",
+                                                                 "[fcgi-program:",
+                                                                 "[rpcinterface:"};
+  int number = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    ++number;
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    for (std::string_view section : kSections) {
+      if (line.starts_with(section) && line.find(']') != std::string_view::npos) return number;
+    }
+    start = end + 1;
+  }
+  return 0;
+}
+
+// The first tab in the indentation of a line up to `last_line` (1-based; 0: any line), as a
+// position, or nullopt.
+std::optional<std::pair<int, int>> IndentingTab(std::string_view text, int last_line) {
+  int number = 0;
+  size_t start = 0;
+  while (start < text.size() && (last_line == 0 || number < last_line)) {
+    ++number;
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    const size_t indent = line.find_first_not_of(" \t");
+    const size_t tab = line.find('\t');
+    if (tab != std::string_view::npos && (indent == std::string_view::npos || tab < indent)) {
+      return std::make_pair(number, static_cast<int>(tab) + 1);
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 class Loader {
  public:
   Loader() = default;
@@ -249,9 +297,17 @@ class Loader {
       // yaml-cpp's marks are 0-based; an error at the very end may come without one.
       const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
       const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+      if (SupervisordIni(reader, text)) return;
+      if (const auto tab = IndentingTab(text, line)) {
+        reader.Error({path, tab->first, tab->second},
+                     "YAML forbids tabs for indentation: indent with spaces (" + e.msg + ")");
+        return;
+      }
       reader.Error({path, line, column}, "YAML syntax error: " + e.msg);
       return;
     }
+    if (!root.IsNull() && !root.IsMap() && SupervisordIni(reader, text)) return;
+    if (is_main) main_parsed_ = true;
     if (second_document) {
       reader.Error({path, second_document->line + 1, second_document->column + 1},
                    "a config file holds one YAML document; this is a second one");
@@ -261,6 +317,18 @@ class Loader {
     ReadDocument(reader, root, is_main, &includes);
     for (const Located& pattern : includes) Include(reader, pattern);
     include_stack_.pop_back();
+  }
+
+  // Reports a supervisord.conf given as warden YAML, pointing at the importer; false when the
+  // text does not look like one.
+  static bool SupervisordIni(const FileReader& reader, std::string_view text) {
+    const int line = SupervisordSectionLine(text);
+    if (line == 0) return false;
+    reader.Error({reader.path(), line, 1},
+                 "this looks like a supervisord configuration (INI), not warden YAML: convert it "
+                 "with 'wardenctl import-supervisord " +
+                     reader.path() + " > warden.yaml'");
+    return true;
   }
 
   void ReadDocument(const FileReader& reader, const YAML::Node& root, bool is_main,
@@ -308,13 +376,27 @@ class Loader {
 
   void ReadWarden(const FileReader& reader, const Entry& section, const std::string& base_dir) {
     Settings& s = config_.warden;
+    const YAML::Node& value = section.value;
+    if (value.IsDefined() && !value.IsNull() && !value.IsMap()) socket_bad_ = true;
     reader.ForEachEntry(section.value, section.value_where, "'warden'", [&](const Entry& e) {
       if (e.key == "socket") {
-        if (auto v = reader.NonEmptyString(e)) s.socket = internal::ResolvePath(base_dir, *v);
+        if (auto v = reader.NonEmptyString(e)) {
+          s.socket = internal::ResolvePath(base_dir, *v);
+        } else {
+          socket_bad_ = true;
+        }
       } else if (e.key == "socket_mode") {
         if (auto v = reader.Octal(e, 0777)) s.socket_mode = static_cast<mode_t>(*v);
       } else if (e.key == "socket_group") {
-        if (auto v = reader.NonEmptyString(e)) s.socket_group = *v;
+        // Resolved now, as access rules are: wardend cannot bind its socket without it.
+        if (auto v = reader.NonEmptyString(e)) {
+          std::string why;
+          if (internal::LookUp(internal::IdKind::kGroup, *v, &why)) {
+            s.socket_group = *v;
+          } else {
+            reader.Error(e.value_where, "'socket_group' '" + *v + "': " + why);
+          }
+        }
       } else if (e.key == "log_dir") {
         if (auto v = reader.NonEmptyString(e)) s.log_dir = internal::ResolvePath(base_dir, *v);
       } else if (e.key == "log_level") {
@@ -421,6 +503,9 @@ class Loader {
   LoadResult Finish() {
     internal::ValidateReferences(programs_, groups_, &errors_);
     LoadResult result;
+    if (main_parsed_ && !socket_bad_) {
+      result.socket = config_.warden.socket.empty() ? DefaultSocketPath() : config_.warden.socket;
+    }
     if (!errors_.empty()) {
       // In file order: files as read, then line and column within each.
       std::map<std::string, size_t, std::less<>> file_order;
@@ -453,6 +538,8 @@ class Loader {
   };
 
   const std::vector<SourceFile>* saved_ = nullptr;
+  bool main_parsed_ = false;  // the main file is YAML (whatever else is wrong with it)
+  bool socket_bad_ = false;   // its warden.socket (or the section holding it) is wrong
   Config config_;
   std::vector<Diagnostic> errors_;
   std::vector<ProgramDraft> programs_;
@@ -470,6 +557,33 @@ LoadResult InternalError(const std::string& path, const char* what) {
 }
 
 }  // namespace
+
+std::vector<std::string> AcceptedKeys() {
+  std::vector<std::string> keys;
+  for (std::string_view k : kTopLevelKeys) keys.emplace_back(k);
+  auto access = [&](const std::string& prefix) {
+    for (std::string_view a : internal::AccessKeys()) {
+      for (std::string_view l : internal::AccessListKeys()) {
+        keys.push_back(prefix + "access." + std::string(a) + "." + std::string(l));
+      }
+    }
+  };
+  for (std::string_view k : kWardenKeys) keys.push_back("warden." + std::string(k));
+  access("warden.");
+  for (std::string_view k : internal::ProgramKeys())
+    keys.push_back("programs.NAME." + std::string(k));
+  for (const char* stream : {"stdout", "stderr"}) {
+    for (std::string_view k : internal::LogKeys()) {
+      keys.push_back("programs.NAME." + std::string(stream) + "." + std::string(k));
+    }
+  }
+  for (std::string_view k : internal::BackoffKeys()) {
+    keys.push_back("programs.NAME.backoff." + std::string(k));
+  }
+  keys.push_back("programs.NAME.ready.tcp");
+  access("programs.NAME.");
+  return keys;
+}
 
 LoadResult LoadConfigFile(const std::string& path) {
   try {

@@ -3,7 +3,9 @@
 // program.cc reads one program; validate.cc checks names, dependencies and groups.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,18 @@ void CheckExpansions(const FileReader& reader, const SourceLocation& where, std:
 // names are errors. `owner` names the section in messages: "'warden'", "program 'web'".
 void ReadAccess(const FileReader& reader, const Entry& entry, const std::string& owner,
                 AccessRules* rules);
+
+// The id a user or group name stands for on this host; nullopt (with *why set: "no such user",
+// "no such group", or why it could not be looked up) when there is none.
+enum class IdKind { kUser, kGroup };
+std::optional<uint32_t> LookUp(IdKind kind, const std::string& name, std::string* why);
+
+// The keys each section accepts, for config::AcceptedKeys (and the docs test).
+std::span<const std::string_view> ProgramKeys();     // program.cc
+std::span<const std::string_view> LogKeys();         // program.cc: stdout/stderr
+std::span<const std::string_view> BackoffKeys();     // program_lifecycle.cc
+std::span<const std::string_view> AccessKeys();      // access.cc: read, control
+std::span<const std::string_view> AccessListKeys();  // access.cc: users, groups
 
 // Checks what spans programs and groups: names, duplicates, depends_on targets and cycles, group
 // membership and process names. Reports through `errors`.

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,7 +141,7 @@ TEST(LoadConfigTest, ReadsEveryKey) {
 warden:
   socket: /run/warden/warden.sock
   socket_mode: "0660"
-  socket_group: warden
+  socket_group: root
   log_dir: /var/log/warden
   log_level: debug
   log_target: journald
@@ -176,7 +179,7 @@ programs:
 )");
   EXPECT_EQ(config.warden.socket, "/run/warden/warden.sock");
   EXPECT_EQ(config.warden.socket_mode, 0660u);
-  EXPECT_EQ(config.warden.socket_group, "warden");
+  EXPECT_EQ(config.warden.socket_group, "root");
   EXPECT_EQ(config.warden.log_level, LogLevel::kDebug);
   EXPECT_EQ(config.warden.log_target, LogTarget::kJournald);
   EXPECT_EQ(config.warden.status_max_age, 0.0);
@@ -739,6 +742,138 @@ TEST(LoadConfigTest, UnreadableMainFile) {
   EXPECT_EQ(Errors(result), Lines{path + ": cannot read config file: No such file or directory"});
 }
 
+TEST(LoadConfigTest, TheSocketIsKnownDespiteMistakesElsewhere) {
+  // wardenctl -c needs warden.socket only: a typo in a program must not hide it.
+  const LoadResult typo = LoadConfigString(Text(R"(
+warden:
+  socket: /run/w/w.sock
+  log_levle: info
+programs:
+  web: {comand: /bin/true}
+)"),
+                                           "/etc/w.yaml");
+  EXPECT_FALSE(typo.config.has_value());
+  EXPECT_EQ(typo.socket, "/run/w/w.sock");
+  EXPECT_EQ(LoadConfigString("programs: {web: {}}\n", "w.yaml").socket, DefaultSocketPath());
+  EXPECT_EQ(MustLoad("warden: {socket: /a/b.sock}\n").warden.socket, "/a/b.sock");
+  // Not known: the socket itself is wrong, the file is not YAML, or it cannot be read.
+  EXPECT_EQ(LoadConfigString("warden: {socket: [1]}\n", "w.yaml").socket, std::nullopt);
+  EXPECT_EQ(LoadConfigString("warden: 3\n", "w.yaml").socket, std::nullopt);
+  EXPECT_EQ(LoadConfigString("warden: {socket: /a\n", "w.yaml").socket, std::nullopt);
+  EXPECT_EQ(LoadConfigFile("/nonexistent/w.yaml").socket, std::nullopt);
+}
+
+TEST(LoadConfigTest, ASupervisordConfPointsAtTheImporter) {
+  EXPECT_EQ(ErrorsOf(R"(
+; supervisord.conf
+[supervisord]
+nodaemon=true
+
+[program:web]
+command=/usr/bin/python3 -m http.server
+)"),
+            Lines{"w.yaml:2:1: this looks like a supervisord configuration (INI), not warden YAML: "
+                  "convert it with 'wardenctl import-supervisord w.yaml > warden.yaml'"});
+  // An INI that happens to parse as YAML (a flow sequence first) is caught too.
+  EXPECT_EQ(ErrorsOf("[program:web]\n"),
+            Lines{"w.yaml:1:1: this looks like a supervisord configuration (INI), not warden "
+                  "YAML: convert it with 'wardenctl import-supervisord w.yaml > warden.yaml'"});
+}
+
+TEST(LoadConfigTest, ATabInTheIndentationIsNamed) {
+  const std::vector<std::string> errors = ErrorsOf("programs:\n  web:\n\tcommand: /bin/true\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(
+      errors[0].starts_with("w.yaml:3:1: YAML forbids tabs for indentation: indent with "
+                            "spaces ("))
+      << errors[0];
+  // A tab after the key is no indentation, and fine.
+  EXPECT_EQ(MustLoad("programs:\n  web:\n    command:\t/bin/true\n").programs.size(), 1u);
+}
+
+TEST(LoadConfigTest, SupervisordKeysSuggestTheWardenForm) {
+  EXPECT_EQ(ErrorsOf(R"(
+programs:
+  web:
+    cmd: /bin/true
+    stdout_logfile: /var/log/web.log
+    redirect_stderr: true
+    stderr_logfile_maxbytes: 1MB
+    cwd: /srv
+)"),
+            (Lines{
+                "w.yaml:2:3: program 'web' has no 'command'",
+                "w.yaml:3:5: unknown key 'cmd' in program 'web' (did you mean 'command'?)",
+                "w.yaml:4:5: unknown key 'stdout_logfile' in program 'web' (did you mean "
+                "'stdout: {file: PATH}'?)",
+                "w.yaml:5:5: unknown key 'redirect_stderr' in program 'web' (did you mean "
+                "'stderr: stdout'?)",
+                "w.yaml:6:5: unknown key 'stderr_logfile_maxbytes' in program 'web' (did you "
+                "mean 'stderr: {max_bytes: SIZE}'?)",
+                "w.yaml:7:5: unknown key 'cwd' in program 'web' (did you mean 'directory'?)",
+            }));
+}
+
+TEST(LoadConfigTest, AnUnknownSocketGroupIsAnErrorAtItsValue) {
+  EXPECT_EQ(ErrorsOf("warden:\n  socket_group: no-such-group-here\n"),
+            Lines{"w.yaml:2:17: 'socket_group' 'no-such-group-here': no such group"});
+}
+
+TEST(LoadConfigTest, NamesTooLongForTheirLogFilesAreRefused) {
+  // The AUTO log file is GROUP.PROCESS.stdout.log (PROCESS alone when it is its own group); a
+  // file name holds 255 bytes.
+  const std::string name(125, 'a');
+  EXPECT_EQ(MustLoad("programs:\n  " + name + ": {command: /bin/true}\n").programs.size(), 1u);
+  EXPECT_EQ(ErrorsOf("programs:\n  " + name + ": {command: /bin/true, numprocs: 2}\n"),
+            Lines{"w.yaml:2:3: process name '" + name + ":" + name + "_00' of program '" + name +
+                  "' is too long for its log file name (265 bytes with '.stdout.log'; at most "
+                  "255)"});
+  const std::string group(130, 'g');
+  EXPECT_EQ(ErrorsOf("programs:\n  " + name + ": {command: /bin/true}\ngroups:\n  " + group +
+                     ": [" + name + "]\n"),
+            Lines{"w.yaml:2:3: process name '" + group + ":" + name + "' of program '" + name +
+                  "' is too long for its log file name (267 bytes with '.stdout.log'; at most "
+                  "255)"});
+}
+
+TEST(CheckHostTest, UsersGroupsCommandsAndFolders) {
+  const Config config = MustLoad(R"(
+programs:
+  ok:
+    command: sh -c true
+    user: root
+    group: root
+    directory: /
+  bad:
+    command: /nonexistent/bin/x
+    user: no-such-user-here
+    group: no-such-group-here
+    directory: /nonexistent/dir
+  nopath:
+    command: no-such-command-here --flag
+  expanded:
+    command: ${HOME}/bin/x
+)");
+  const HostCheck check = CheckHost(config);
+  std::vector<std::string> errors, warnings;
+  for (const Diagnostic& d : check.errors) errors.push_back(d.ToString());
+  for (const Diagnostic& d : check.warnings) warnings.push_back(d.ToString());
+  EXPECT_EQ(errors, (Lines{
+                        "w.yaml:9:11: program 'bad': user 'no-such-user-here': no such user",
+                        "w.yaml:10:12: program 'bad': group 'no-such-group-here': no such group",
+                    }));
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_EQ(warnings[0],
+            "w.yaml:8:14: warning: program 'bad': command '/nonexistent/bin/x' does not exist");
+  EXPECT_EQ(warnings[1],
+            "w.yaml:11:16: warning: program 'bad': directory '/nonexistent/dir' does not exist "
+            "(yet)");
+  EXPECT_TRUE(
+      warnings[2].starts_with("w.yaml:13:14: warning: program 'nopath': command "
+                              "'no-such-command-here' is not found on PATH ("))
+      << warnings[2];
+}
+
 TEST(LoadConfigTest, SyntaxErrorInAnIncludedFileKeepsTheRest) {
   ScratchDir dir;
   const std::string main = dir.Write("main.yaml", R"(
@@ -973,6 +1108,44 @@ TEST(LoadConfigSourcesTest, AFileMissingFromTheSourcesIsAnError) {
   EXPECT_FALSE(result.config.has_value());
   EXPECT_EQ(Errors(result),
             Lines{"/nowhere/w.yaml:1:11: included file '/nowhere/x.yaml' does not exist"});
+}
+
+}  // namespace
+}  // namespace warden::config
+
+namespace warden::config {
+namespace {
+
+std::string ReadSource(const std::string& relative) {
+  std::ifstream in(std::string(WARDEN_SOURCE_DIR) + "/" + relative);
+  EXPECT_TRUE(in.good()) << relative;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every key the loader accepts is in warden.yaml(5) (as *key*, or a section's heading) and in
+// docs/configuration.md (as `key...`): a key added to the code without its documentation fails.
+TEST(DocumentationTest, EveryAcceptedKeyIsDocumented) {
+  const std::string man = ReadSource("man/warden.yaml.5.scd");
+  const std::string docs = ReadSource("docs/configuration.md");
+  const std::vector<std::string> keys = AcceptedKeys();
+  EXPECT_GT(keys.size(), 40u);
+  for (const std::string& path : keys) {
+    const std::string leaf = path.substr(path.rfind('.') + 1);
+    std::string heading = "# " + leaf;
+    std::transform(heading.begin(), heading.end(), heading.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    auto has_any = [](const std::string& text, const std::vector<std::string>& forms) {
+      return std::any_of(forms.begin(), forms.end(),
+                         [&](const std::string& f) { return text.find(f) != std::string::npos; });
+    };
+    EXPECT_TRUE(has_any(man, {"*" + leaf + "*", "*" + leaf + ":", "{" + leaf + ":",
+                              ", " + leaf + ":", "_" + leaf + "_", "\n" + heading + "\n"}))
+        << path << " is not in man/warden.yaml.5.scd";
+    EXPECT_TRUE(has_any(docs, {"`" + leaf, "." + leaf + "`", "{" + leaf + ":"}))
+        << path << " is not in docs/configuration.md";
+  }
 }
 
 }  // namespace

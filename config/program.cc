@@ -2,10 +2,12 @@
 // docs/configuration.md is the reference for each.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/loader_internal.h"
 #include "config/values.h"
@@ -20,6 +22,33 @@ constexpr std::array<std::string_view, 30> kProgramKeys = {
     "depends_on", "stdout",       "stderr",         "group",       "ready_timeout", "backoff",
     "rlimits",    "keep_orphans", "access",         "env_file",    "on_fatal",      "fatal_retry",
 };
+// Keys of supervisord's [program:x] (and of other supervisors) that warden spells otherwise:
+// "did you mean" names the warden form. Kept apart from kProgramKeys so that they are never
+// accepted, only explained.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kForeignKeys = {{
+    {"stdout_logfile", "stdout: {file: PATH}"},
+    {"stdout_logfile_maxbytes", "stdout: {max_bytes: SIZE}"},
+    {"stdout_logfile_backups", "stdout: {backups: N}"},
+    {"stderr_logfile", "stderr: {file: PATH}"},
+    {"stderr_logfile_maxbytes", "stderr: {max_bytes: SIZE}"},
+    {"stderr_logfile_backups", "stderr: {backups: N}"},
+    {"redirect_stderr", "stderr: stdout"},
+    {"logfile", "stdout: {file: PATH}"},
+    {"process_name", "numprocs (processes are named NAME_00, NAME_01, ...)"},
+    {"cmd", "command"},
+    {"exec", "command"},
+    {"args", "command (a list: [program, arg, ...])"},
+    {"cwd", "directory"},
+    {"workdir", "directory"},
+    {"working_dir", "directory"},
+    {"env", "environment"},
+    {"restart", "autorestart"},
+    {"retries", "startretries"},
+    {"stop_signal", "stopsignal"},
+    {"depends", "depends_on"},
+    {"requires", "depends_on"},
+    {"after", "depends_on"},
+}};
 constexpr std::array<std::string_view, 6> kLogKeys = {"file",    "max_bytes",  "backups",
                                                       "on_full", "timestamps", "journal"};
 constexpr std::array<std::string_view, 2> kOnFullModes = {"block", "drop"};
@@ -190,12 +219,16 @@ std::optional<std::vector<std::string>> ReadCommandWords(const FileReader& reade
   return command;
 }
 
+std::span<const std::string_view> ProgramKeys() { return kProgramKeys; }
+std::span<const std::string_view> LogKeys() { return kLogKeys; }
+
 ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
                          const std::string& base_dir) {
   ProgramDraft draft;
   Program& p = draft.program;
   p.name = entry.key;
   p.where = entry.key_where;
+  p.places = {p.where, p.where, p.where, p.where};
   const std::string context = "program " + Quote(p.name);
   bool has_command = false;
 
@@ -207,6 +240,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     const std::string_view key = e.key;
     if (key == "command") {
       has_command = true;
+      p.places.command = e.value_where;
       ReadCommand(reader, e, &p);
       CheckExpansions(reader, e.value_where, "'command'", p.command);
     } else if (key == "numprocs") {
@@ -214,6 +248,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     } else if (key == "numprocs_start") {
       if (auto v = reader.Integer(e, 0, kIntMax)) p.numprocs_start = static_cast<int>(*v);
     } else if (key == "directory") {
+      p.places.directory = e.value_where;
       if (auto v = reader.String(e)) p.directory = *v;
     } else if (key == "environment") {
       ReadEnvironment(reader, e, &p);
@@ -227,6 +262,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     } else if (key == "env_file") {
       ReadEnvFiles(reader, e, base_dir, &p);
     } else if (key == "user") {
+      p.places.user = e.value_where;
       if (auto v = reader.NonEmptyString(e)) p.user = *v;
     } else if (key == "umask") {
       if (auto v = reader.Octal(e, 0777)) p.umask = static_cast<mode_t>(*v);
@@ -253,6 +289,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
     } else if (key == "access") {
       ReadAccess(reader, e, context, &p.access);
     } else if (key == "group") {
+      p.places.group = e.value_where;
       if (auto v = reader.NonEmptyString(e)) p.group = *v;
     } else if (key == "stopsignal") {
       if (auto v = reader.Signal(e)) p.stopsignal = *v;
@@ -273,6 +310,12 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
       p.stdout_log = ReadLog(reader, e, p.name, base_dir);
     } else if (key == "stderr") {
       p.stderr_log = ReadLog(reader, e, p.name, base_dir);
+    } else if (const auto* foreign =
+                   std::find_if(kForeignKeys.begin(), kForeignKeys.end(),
+                                [&](const auto& known) { return known.first == key; });
+               foreign != kForeignKeys.end()) {
+      reader.Error(e.key_where, "unknown key " + Quote(key) + " in " + context +
+                                    " (did you mean '" + std::string(foreign->second) + "'?)");
     } else {
       reader.UnknownKey(e, "in " + context, kProgramKeys);
     }

@@ -15,8 +15,8 @@ constexpr std::array<std::string_view, 4> kBackoffKeys = {"initial", "max", "res
                                                           "jitter"};
 // setrlimit(2) resources by their names without RLIMIT_, lower case.
 constexpr std::array<std::string_view, 16> kResources = {
-    "as",     "core",  "cpu",    "data",   "fsize",  "locks",  "memlock",    "msgqueue",
-    "nice",   "nofile", "nproc", "rss",    "rtprio", "rttime", "sigpending", "stack",
+    "as",   "core",   "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue",
+    "nice", "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack",
 };
 constexpr int64_t kMaxReadyFd = 1023;
 
@@ -26,6 +26,8 @@ constexpr std::string_view kReadyExpected =
     "'ready' must be startsecs, notify, fd:N (N from 3 to 1023) or a map {tcp: PORT}";
 
 }  // namespace
+
+std::span<const std::string_view> BackoffKeys() { return kBackoffKeys; }
 
 void ReadReady(const FileReader& reader, const Entry& entry, Program* program) {
   if (entry.value.IsMap()) {
@@ -93,11 +95,20 @@ void ReadBackoff(const FileReader& reader, const Entry& entry, Program* program)
   bool ok = true;
   reader.ForEachEntry(entry.value, entry.value_where, "'backoff'", [&](const Entry& e) {
     if (e.key == "initial") {
-      if (auto v = reader.Seconds(e)) b.initial = *v; else ok = false;
+      if (auto v = reader.Seconds(e))
+        b.initial = *v;
+      else
+        ok = false;
     } else if (e.key == "max") {
-      if (auto v = reader.Seconds(e)) b.max = *v; else ok = false;
+      if (auto v = reader.Seconds(e))
+        b.max = *v;
+      else
+        ok = false;
     } else if (e.key == "reset_after") {
-      if (auto v = reader.Seconds(e)) b.reset_after = *v; else ok = false;
+      if (auto v = reader.Seconds(e))
+        b.reset_after = *v;
+      else
+        ok = false;
     } else if (e.key == "jitter") {
       const auto v = e.value.IsScalar() ? ParseNumber(e.value.Scalar()) : std::nullopt;
       if (!v || *v < 0 || *v > 1) {
@@ -122,12 +133,10 @@ void ReadRlimits(const FileReader& reader, const Entry& entry, Program* program)
     bool known = false;
     for (std::string_view r : kResources) known = known || e.key == r;
     if (!known) {
-      reader.UnknownKey(e, "in 'rlimits' (resources are setrlimit's, without RLIMIT_)",
-                        kResources);
+      reader.UnknownKey(e, "in 'rlimits' (resources are setrlimit's, without RLIMIT_)", kResources);
       return;
     }
-    if (e.value.IsScalar() &&
-        (e.value.Scalar() == "unlimited" || e.value.Scalar() == "infinity")) {
+    if (e.value.IsScalar() && (e.value.Scalar() == "unlimited" || e.value.Scalar() == "infinity")) {
       program->rlimits.push_back({e.key, std::nullopt});
       return;
     }
@@ -142,8 +151,8 @@ void ReadRlimits(const FileReader& reader, const Entry& entry, Program* program)
   });
 }
 
-void CheckExpansions(const FileReader& reader, const SourceLocation& where,
-                     std::string_view what, const std::vector<std::string>& texts) {
+void CheckExpansions(const FileReader& reader, const SourceLocation& where, std::string_view what,
+                     const std::vector<std::string>& texts) {
   for (const std::string& text : texts) {
     auto expanded = ExpandVariables(text, [](std::string_view) { return std::nullopt; });
     if (!expanded.ok()) {

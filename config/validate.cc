@@ -186,6 +186,7 @@ class Validator {
           processes.push_back(p.name + "_" + number);
         }
       }
+      CheckFileNameLength(p, processes);
       for (const std::string& process : processes) {
         const auto [it, inserted] = owner.emplace(process, i);
         if (inserted) continue;
@@ -195,6 +196,28 @@ class Validator {
                            Place(other.where) + ")");
         break;
       }
+    }
+  }
+
+  // A process's AUTO log file is named after it (group.name.stdout.log): a name longer than a
+  // file name may be is refused here, not when the process first starts.
+  void CheckFileNameLength(const Program& p, const std::vector<std::string>& processes) {
+    constexpr size_t kMaxFileName = 255;  // NAME_MAX on Linux file systems
+    std::string group = p.name;
+    for (const GroupDraft& g : groups_) {
+      for (const Located& member : g.members) {
+        if (member.text == p.name) group = g.group.name;
+      }
+    }
+    for (const std::string& process : processes) {
+      const std::string full = group == process ? process : group + ":" + process;
+      std::string file = (group == process ? process : group + "." + process) + ".stdout.log";
+      if (file.size() <= kMaxFileName) continue;
+      Error(p.where, "process name " + Quote(full) + " of program " + Quote(p.name) +
+                         " is too long for its log file name (" + std::to_string(file.size()) +
+                         " bytes with '.stdout.log'; at most " + std::to_string(kMaxFileName) +
+                         ")");
+      return;
     }
   }
 

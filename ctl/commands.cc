@@ -63,7 +63,8 @@ const std::vector<CommandSpec>& Commands() {
       {CommandKind::kSignal, "signal", "SIG NAME...|all",
        "send a signal (TERM, SIGHUP, 10, ...) to processes", "wardenctl signal HUP web"},
       {CommandKind::kPid, "pid", "[NAME]",
-       "print a process's pid (0: not running); without NAME, wardend's own", "wardenctl pid web"},
+       "print a process's pid (nothing, exit 1: not running); without NAME, wardend's own",
+       "wardenctl pid web"},
       {CommandKind::kVersion, "version", "", "print the versions of wardenctl and wardend",
        "wardenctl version"},
       {CommandKind::kShutdown, "shutdown", "", "stop every process, then wardend itself",
@@ -87,7 +88,8 @@ const std::vector<CommandSpec>& Commands() {
        "not change keep running)",
        "wardenctl reload"},
       {CommandKind::kCheck, "check", "[FILE]",
-       "validate a configuration offline (default: -c FILE, else /etc/warden/warden.yaml)",
+       "validate a configuration offline (default: -c FILE, else /etc/warden/warden.yaml), with "
+       "its users, groups, commands and folders",
        "wardenctl check -c /etc/warden/warden.yaml"},
       {CommandKind::kImportSupervisord, "import-supervisord", "FILE",
        "convert a supervisord.conf (and its includes) to warden YAML on stdout; what cannot be "
@@ -153,51 +155,95 @@ std::string SuggestCommand(std::string_view typo) {
     if (matches == 1) return only->name;
   }
   // Otherwise the nearest name within two edits (never a rewrite of the whole word).
-  const CommandSpec* best = nullptr;
+  std::vector<std::string> names;
+  for (const CommandSpec& spec : Commands()) names.emplace_back(spec.name);
+  return SuggestName(typo, names);
+}
+
+std::string SuggestName(std::string_view typo, const std::vector<std::string>& names) {
+  const std::string* best = nullptr;
   size_t best_distance = 3;
-  for (const CommandSpec& spec : Commands()) {
-    size_t d = EditDistance(typo, spec.name);
+  for (const std::string& name : names) {
+    size_t d = EditDistance(typo, name);
     if (d < best_distance && d < typo.size()) {
-      best = &spec;
+      best = &name;
       best_distance = d;
     }
   }
-  return best != nullptr ? best->name : "";
+  return best != nullptr ? *best : "";
 }
+
+namespace {
+
+// `-s X`, `-sX`, `--socket X`, `--socket=X` and the same for -c/--config: when argv[*i] is one
+// of them, stores the value (advancing *i past a separate one) and returns true. `joined`:
+// whether "-sX" counts (not after the command, where "-c5" may be tail's option). `take_c`:
+// whether -c is the config (not after tail/maintail, whose -c is a byte count).
+Result<bool> TakeValueOption(const std::vector<std::string>& argv, size_t* i, bool joined,
+                             bool take_c, GlobalOptions* opts) {
+  std::string_view arg = argv[*i];
+  std::string_view value;
+  bool has_value = false;
+  std::string* target = nullptr;
+  std::string_view option;
+  const bool short_s = arg.starts_with("-s") && (joined || arg.size() == 2);
+  const bool short_c = take_c && arg.starts_with("-c") && (joined || arg.size() == 2);
+  if (arg.size() >= 2 && (short_s || short_c) && !arg.starts_with("--")) {
+    target = arg[1] == 's' ? &opts->socket : &opts->config;
+    option = arg.substr(0, 2);
+    has_value = arg.size() > 2;
+    value = arg.substr(2);
+  } else if (MatchLong(arg, "--socket", &value, &has_value)) {
+    target = &opts->socket;
+    option = "--socket";
+  } else if (MatchLong(arg, "--config", &value, &has_value)) {
+    target = &opts->config;
+    option = "--config";
+  }
+  if (target == nullptr) return false;
+  if (!has_value) {
+    if (*i + 1 >= argv.size()) {
+      return UsageError("option '" + std::string(option) + "' needs a value");
+    }
+    value = argv[++*i];
+  }
+  if (value.empty()) return UsageError("option '" + std::string(option) + "' needs a value");
+  *target = std::string(value);
+  return true;
+}
+
+// The command's words after global options written after the command (`wardenctl check -c
+// FILE`, `wardenctl status -s SOCK`) are taken out; everything after `--` stays.
+Result<std::vector<std::string>> TakeTrailingOptions(const std::vector<std::string>& words,
+                                                     GlobalOptions* opts) {
+  const bool tail = words[0] == "tail" || words[0] == "maintail";
+  std::vector<std::string> kept = {words[0]};
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--") {
+      kept.insert(kept.end(), words.begin() + static_cast<std::ptrdiff_t>(i), words.end());
+      break;
+    }
+    Result<bool> taken = TakeValueOption(words, &i, /*joined=*/false, /*take_c=*/!tail, opts);
+    if (!taken.ok()) return taken.status();
+    if (*taken) continue;
+    if (words[i] == "--no-color" || words[i] == "--no-colour") {
+      opts->no_color = true;
+      continue;
+    }
+    kept.push_back(words[i]);
+  }
+  return kept;
+}
+
+}  // namespace
 
 Result<GlobalOptions> ParseGlobalOptions(const std::vector<std::string>& argv) {
   GlobalOptions opts;
   for (size_t i = 1; i < argv.size(); ++i) {
     std::string_view arg = argv[i];
-    std::string_view value;
-    bool has_value = false;
-    // -s/--socket and -c/--config take a value: "-s X", "-sX", "--socket X", "--socket=X".
-    std::string* target = nullptr;
-    std::string_view option;
-    if (arg.size() >= 2 && (arg.starts_with("-s") || arg.starts_with("-c")) &&
-        !arg.starts_with("--")) {
-      target = arg[1] == 's' ? &opts.socket : &opts.config;
-      option = arg.substr(0, 2);
-      has_value = arg.size() > 2;
-      value = arg.substr(2);
-    } else if (MatchLong(arg, "--socket", &value, &has_value)) {
-      target = &opts.socket;
-      option = "--socket";
-    } else if (MatchLong(arg, "--config", &value, &has_value)) {
-      target = &opts.config;
-      option = "--config";
-    }
-    if (target != nullptr) {
-      if (!has_value) {
-        if (i + 1 >= argv.size()) {
-          return UsageError("option '" + std::string(option) + "' needs a value");
-        }
-        value = argv[++i];
-      }
-      if (value.empty()) return UsageError("option '" + std::string(option) + "' needs a value");
-      *target = std::string(value);
-      continue;
-    }
+    Result<bool> taken = TakeValueOption(argv, &i, /*joined=*/true, /*take_c=*/true, &opts);
+    if (!taken.ok()) return taken.status();
+    if (*taken) continue;
     if (arg == "--json") {
       opts.json = true;
     } else if (arg == "-h" || arg == "--help") {
@@ -212,7 +258,11 @@ Result<GlobalOptions> ParseGlobalOptions(const std::vector<std::string>& argv) {
     } else if (arg.size() > 1 && arg[0] == '-') {
       return UsageError("unknown option '" + std::string(arg) + "'");
     } else {
-      opts.words.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+      Result<std::vector<std::string>> words = TakeTrailingOptions(
+          std::vector<std::string>(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end()),
+          &opts);
+      if (!words.ok()) return words.status();
+      opts.words = std::move(words).value();
       break;
     }
   }

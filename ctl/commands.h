@@ -3,9 +3,11 @@
 //
 //   wardenctl [-c FILE | -s SOCKET] [--json] COMMAND [ARGS...]
 //
-// ParseGlobalOptions takes the whole argv and stops at the first word that is not an option (the
-// command); ParseCommand takes that word and the rest. After the command only --json, -h/--help
-// and `--` (everything after it is an argument) are options.
+// ParseGlobalOptions takes the whole argv: the options before the first word that is not an
+// option (the command), and -c/-s/--config/--socket/--no-color written after it too (`wardenctl
+// check -c FILE`; not -c after tail and maintail, whose -c is a byte count; nothing after `--`).
+// ParseCommand takes the command word and the rest; there --json, -h/--help and `--`
+// (everything after it is an argument) are options.
 #pragma once
 
 #include <cstddef>
@@ -68,6 +70,9 @@ const CommandSpec* FindCommand(std::string_view name);
 
 // The closest command name to a mistyped one ("stauts" -> "status"), or "" when none is close.
 std::string SuggestCommand(std::string_view typo);
+// The closest of `names` to a mistyped one (within two edits, never a rewrite of the whole
+// word), or "" when none is close.
+std::string SuggestName(std::string_view typo, const std::vector<std::string>& names);
 
 // The options before the command, and the command's words.
 struct GlobalOptions {

@@ -57,6 +57,29 @@ TEST(GlobalOptions, ConfigJsonHelpVersion) {
   EXPECT_TRUE(ParseGlobalOk({"wardenctl"}).words.empty());
 }
 
+TEST(GlobalOptions, SocketAndConfigAfterTheCommand) {
+  GlobalOptions check = ParseGlobalOk({"wardenctl", "check", "-c", "warden.yaml"});
+  EXPECT_EQ(check.config, "warden.yaml");
+  EXPECT_EQ(check.words, (Words{"check"}));
+  GlobalOptions status =
+      ParseGlobalOk({"wardenctl", "status", "--socket=/tmp/s", "web", "--json", "--no-color"});
+  EXPECT_EQ(status.socket, "/tmp/s");
+  EXPECT_TRUE(status.no_color);
+  EXPECT_EQ(status.words, (Words{"status", "web", "--json"}));
+  EXPECT_EQ(ParseGlobalOk({"wardenctl", "stop", "web", "--config", "w.yaml"}).config, "w.yaml");
+  // tail's -c is a byte count, not the config; after `--` everything is an argument.
+  GlobalOptions tail = ParseGlobalOk({"wardenctl", "tail", "-c", "100", "web", "-s", "/tmp/t"});
+  EXPECT_EQ(tail.config, "");
+  EXPECT_EQ(tail.socket, "/tmp/t");
+  EXPECT_EQ(tail.words, (Words{"tail", "-c", "100", "web"}));
+  GlobalOptions dashes = ParseGlobalOk({"wardenctl", "status", "--", "-c", "x"});
+  EXPECT_EQ(dashes.config, "");
+  EXPECT_EQ(dashes.words, (Words{"status", "--", "-c", "x"}));
+  Result<GlobalOptions> missing = ParseGlobalOptions({"wardenctl", "check", "-c"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "option '-c' needs a value");
+}
+
 TEST(GlobalOptions, DoubleDashEndsOptions) {
   GlobalOptions o = ParseGlobalOk({"wardenctl", "--", "status"});
   EXPECT_EQ(o.words, (Words{"status"}));

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "config/env_file.h"
+#include "ctl/render.h"
 #include "importer/import_supervisord.h"
 
 namespace warden::ctl {
@@ -139,8 +140,7 @@ int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, 
     } else if (ok) {
       out << r.name << ": " << r.message << "\n";
     } else {
-      out << r.name << ": ERROR (" << ErrorCodeName(r.code)
-          << (r.message.empty() ? "" : ": " + r.message) << ")\n";
+      out << r.name << ": " << ErrorText(r.code, r.message) << "\n";
     }
   }
   if (command.json) out << array.dump(2) << "\n";
@@ -151,11 +151,18 @@ int Update(const Command& command, proto::MessageType type, DaemonLink& daemon, 
 int Check(const Command& command, std::ostream& out, std::ostream& err) {
   const std::string& path = command.names.at(0);
   config::LoadResult loaded = config::LoadConfigFile(path);
-  if (loaded.config) loaded.errors = config::CheckEnvFiles(*loaded.config);
-  if (!loaded.errors.empty()) {
+  if (!loaded.config) {
     for (const auto& d : loaded.errors) err << d.ToString() << "\n";
     return kExitFailure;
   }
+  // What the host must provide too: users and groups (errors), commands and folders; and the
+  // env files, as each start will read them (a bad line as FILE:LINE).
+  const config::HostCheck host = config::CheckHost(*loaded.config);
+  for (const auto& d : host.errors) err << d.ToString() << "\n";
+  for (const auto& d : host.warnings) err << d.ToString() << "\n";
+  const std::vector<config::Diagnostic> env_problems = config::CheckEnvFiles(*loaded.config);
+  for (const auto& d : env_problems) err << d.ToString() << "\n";
+  if (!host.errors.empty() || !env_problems.empty()) return kExitFailure;
   out << path << ": ok (" << loaded.config->programs.size() << " program"
       << (loaded.config->programs.size() == 1 ? "" : "s") << ")\n";
   return kExitOk;

@@ -84,6 +84,40 @@ MessageType RequestType(CommandKind kind) {
   return MessageType::kError;  // unreachable: help never reaches the daemon
 }
 
+// For each name that matched nothing, the nearest name wardend knows (a process, a group as
+// "group:*", or "all"), on `err`: "wardenctl: did you mean 'web'?". Asks for the names only when
+// a name was unknown; says nothing when wardend cannot answer.
+void SuggestNames(const std::vector<std::string>& unknown, DaemonLink& daemon, std::ostream& err) {
+  if (unknown.empty()) return;
+  Result<std::vector<uint8_t>> payload =
+      daemon.Call(MessageType::kStatus, proto::Encode(proto::StatusRequest{}));
+  if (!payload.ok()) return;
+  std::vector<std::string> names = {"all"};
+  std::vector<std::string> none;  // the request named nothing: every process is in the reply
+  if (!proto::DecodeStatusReply(
+          *payload,
+          [&](const proto::ProcessInfo& info) {
+            if (info.group == info.name) {
+              names.push_back(info.name);
+              return;
+            }
+            names.push_back(info.group + ":" + info.name);
+            names.push_back(info.group + ":*");
+          },
+          &none)) {
+    return;
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const std::string& name : unknown) {
+    const std::string suggestion = SuggestName(name, names);
+    if (!suggestion.empty()) {
+      err << "wardenctl: no process is named '" << name << "' (did you mean '" << suggestion
+          << "'?)\n";
+    }
+  }
+}
+
 int Help(const Command& command, std::ostream& out) {
   if (command.help) {
     out << CommandHelp(SpecFor(command.kind));
@@ -106,6 +140,7 @@ int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
     PrintJson(StatusJson(reply.processes), out);
     // stdout stays pure JSON; the names that matched nothing are reported beside it.
     for (const std::string& name : reply.unknown_names) err << NoSuchProcessLine(name) << "\n";
+    SuggestNames(reply.unknown_names, daemon, err);
     return StatusExitCode(reply);
   }
   // Text: the reply is decoded twice, one process at a time, instead of into a list of them
@@ -160,6 +195,8 @@ int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
   }
   // One write of the whole text rather than a stream insertion per line.
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.flush();
+  SuggestNames(unknown_names, daemon, err);
   return StatusExitCode(!unknown_names.empty(), all_running);
 }
 
@@ -177,6 +214,12 @@ int Action(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
   } else {
     for (const std::string& line : ActionLines(command.kind, reply)) out << line << "\n";
   }
+  std::vector<std::string> unknown;
+  for (const proto::ActionResult& r : reply.results) {
+    if (r.code == ErrorCode::kNotFound) unknown.push_back(r.name);
+  }
+  out.flush();
+  SuggestNames(unknown, daemon, err);
   return ActionExitCode(reply);
 }
 
@@ -187,6 +230,8 @@ int Pid(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostr
   if (!payload.ok()) {
     if (payload.status().code() == ErrorCode::kNotFound && !request.name.empty()) {
       out << NoSuchProcessLine(request.name) << "\n";
+      out.flush();
+      SuggestNames({request.name}, daemon, err);
       return kExitNoSuchProcess;
     }
     return ReportFailure(payload.status(), err);
@@ -199,8 +244,12 @@ int Pid(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostr
     json["name"] = request.name.empty() ? Json(nullptr) : Json(request.name);
     json["pid"] = reply.pid != 0 ? Json(reply.pid) : Json(nullptr);
     PrintJson(json, out);
-  } else {
+  } else if (reply.pid != 0) {
     out << reply.pid << "\n";
+  } else {
+    // Nothing on stdout: `kill $(wardenctl pid web)` must not become `kill 0`, which signals
+    // the caller's own process group.
+    err << "wardenctl: " << request.name << " is not running\n";
   }
   // As supervisorctl: asking for the pid of a process that is not running is a failure.
   return reply.pid == 0 ? kExitFailure : kExitOk;

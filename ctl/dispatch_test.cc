@@ -70,22 +70,31 @@ TEST(Dispatch, StatusTextWithAnUnknownName) {
   reply.processes = {Process("web", proto::ProcessState::kRunning, 4242),
                      Process("api", proto::ProcessState::kStopped)};
   reply.processes[0].uptime_ms = 62000;
-  reply.unknown_names = {"nope"};
+  reply.unknown_names = {"wbe"};
   link.reply = proto::Encode(reply);
 
-  Outcome r = RunIt({"status", "web", "api", "nope"}, link);
+  Outcome r = RunIt({"status", "web", "api", "wbe"}, link);
   EXPECT_EQ(r.exit_code, kExitNoSuchProcess);
   // Sorted by name, whatever the daemon's order (its order is by priority).
   EXPECT_EQ(r.out, "api" + std::string(30, ' ') + "STOPPED   Not started\n" + "web" +
                        std::string(30, ' ') + "RUNNING   pid 4242, uptime 0:01:02\n" +
-                       "nope: ERROR (no such process)\n");
-  EXPECT_EQ(r.err, "");
+                       "wbe: ERROR (no such process)\n");
+  // The nearest name wardend knows, asked for only because a name matched nothing.
+  EXPECT_EQ(r.err, "wardenctl: no process is named 'wbe' (did you mean 'web'?)\n");
 
-  ASSERT_EQ(link.requests.size(), 1u);
+  ASSERT_EQ(link.requests.size(), 2u);
   EXPECT_EQ(link.requests[0].type, MessageType::kStatus);
   proto::StatusRequest request;
   ASSERT_TRUE(proto::Decode(link.requests[0].payload, &request));
-  EXPECT_EQ(request.names, (Words{"web", "api", "nope"}));
+  EXPECT_EQ(request.names, (Words{"web", "api", "wbe"}));
+  ASSERT_TRUE(proto::Decode(link.requests[1].payload, &request));
+  EXPECT_EQ(request.names, Words{});
+
+  // Nothing close: no suggestion.
+  reply.unknown_names = {"zzzzzz"};
+  link.reply = proto::Encode(reply);
+  Outcome far = RunIt({"status", "zzzzzz"}, link);
+  EXPECT_EQ(far.err, "");
 }
 
 TEST(Dispatch, StatusJsonKeepsStdoutPureJson) {
@@ -186,7 +195,9 @@ TEST(Dispatch, PidOfTheDaemonAndOfAProcess) {
   reply.pid = 0;
   link.reply = proto::Encode(reply);
   Outcome stopped = RunIt({"pid", "web"}, link);
-  EXPECT_EQ(stopped.out, "0\n");
+  // Nothing on stdout, so that `kill $(wardenctl pid web)` cannot become `kill 0`.
+  EXPECT_EQ(stopped.out, "");
+  EXPECT_EQ(stopped.err, "wardenctl: web is not running\n");
   EXPECT_EQ(stopped.exit_code, kExitFailure);
 }
 

@@ -19,8 +19,9 @@ namespace {
 
 using namespace warden;
 
-// -s, else $WARDEN_SOCKET, else the -c config's warden.socket, else the default. A config that
-// does not load has its diagnostics printed to `err`.
+// -s, else $WARDEN_SOCKET, else the -c config's warden.socket, else the default. Only
+// warden.socket is needed from the config: a mistake elsewhere in it is a warning on `err`, not a
+// refusal (wardend may well be running an older, valid version of the file).
 Result<std::string> ResolveSocket(const ctl::GlobalOptions& options, std::ostream& err) {
   if (!options.socket.empty()) return options.socket;
   if (const char* env = std::getenv("WARDEN_SOCKET"); env != nullptr && *env != '\0') {
@@ -28,12 +29,18 @@ Result<std::string> ResolveSocket(const ctl::GlobalOptions& options, std::ostrea
   }
   if (!options.config.empty()) {
     config::LoadResult loaded = config::LoadConfigFile(options.config);
-    if (!loaded.config) {
+    if (!loaded.socket) {
       for (const config::Diagnostic& d : loaded.errors) err << d.ToString() << "\n";
       return Status(ErrorCode::kConfig, "cannot take the socket path from " + options.config +
-                                            ": the configuration is invalid");
+                                            ": its warden.socket cannot be read");
     }
-    return loaded.config->warden.socket;
+    if (!loaded.errors.empty()) {
+      const size_t n = loaded.errors.size();
+      err << "wardenctl: warning: " << options.config << " has " << n
+          << (n == 1 ? " problem" : " problems") << " (first: " << loaded.errors[0].ToString()
+          << "); see 'wardenctl check -c " << options.config << "'\n";
+    }
+    return *loaded.socket;
   }
   return config::DefaultSocketPath();
 }

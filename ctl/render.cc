@@ -476,6 +476,10 @@ std::vector<std::string> ActionLines(CommandKind kind, const proto::ActionReply&
     } else if (kind == CommandKind::kRestart) {
       lines.push_back(result.name + ": stopped");
       lines.push_back(result.name + ": started");
+    } else if (!result.message.empty() &&
+               (kind == CommandKind::kStart || kind == CommandKind::kStop)) {
+      // "app: stopped (depends on web)", "web: started (dependents still stopped: app)"
+      lines.push_back(result.name + ": " + DoneWord(kind) + " (" + result.message + ")");
     } else {
       lines.push_back(result.name + ": " + DoneWord(kind));
     }

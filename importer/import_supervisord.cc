@@ -224,7 +224,8 @@ const IniValue* Importer::Get(const IniSection& s, std::string_view key) const {
 }
 
 std::optional<std::string> Importer::Expand(const IniValue& v, const Scope& scope,
-                                            const std::string& what, bool references) {
+                                            const std::string& what, bool references,
+                                            const std::set<std::string>* fixed) {
   std::vector<std::pair<std::string, std::string>> from_env;
   std::vector<std::string> as_references;
   bool node_name = false;
@@ -236,7 +237,7 @@ std::optional<std::string> Importer::Expand(const IniValue& v, const Scope& scop
     }
     if (!name.starts_with("ENV_")) return std::nullopt;
     const std::string variable(name.substr(4));
-    if (references && IsVariableName(variable)) {
+    if (references && IsVariableName(variable) && (fixed == nullptr || !fixed->count(variable))) {
       as_references.push_back(variable);
       return Marker(variable);
     }

@@ -97,9 +97,15 @@ class Importer {
   // `v`'s text with its %(...)s expansions done as supervisord does them. With `references`
   // (a command or an environment value, which wardend expands itself when it starts the
   // program), %(ENV_X)s of the conversion's environment becomes a marker for ${X} (see Resolve);
-  // elsewhere it becomes X's value here.
+  // elsewhere it becomes X's value here. The variables in `fixed` become their value here even
+  // with `references`.
   std::optional<std::string> Expand(const IniValue& v, const Scope& scope, const std::string& what,
-                                    bool references = false);
+                                    bool references = false,
+                                    const std::set<std::string>* fixed = nullptr);
+  // The %(ENV_X)s of a command whose value here supervisord would split into other words than
+  // the one ${X} is to wardend (blanks, quotes, backslashes, or nothing), each with a note.
+  std::set<std::string> ValuesToSplit(const IniValue& command, const Scope& scope,
+                                      const std::string& what);
   // A marker stands for ${X} while the text is split into words or key=value pairs: it is made
   // of word characters only, so that both treat it as part of a word.
   std::string Marker(const std::string& name);

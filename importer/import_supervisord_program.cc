@@ -58,6 +58,30 @@ std::optional<std::string> Importer::CommandYaml(const std::string& command, con
   return list + "]";
 }
 
+std::set<std::string> Importer::ValuesToSplit(const IniValue& command, const Scope& scope,
+                                              const std::string& what) {
+  std::set<std::string> split;
+  const std::string& text = command.text;
+  for (size_t at = text.find("%(ENV_"); at != std::string::npos; at = text.find("%(ENV_", at + 1)) {
+    const size_t end = text.find(")s", at);
+    if (end == std::string::npos) break;
+    const std::string name = text.substr(at + 6, end - at - 6);
+    if (scope.count("ENV_" + name) || split.count(name)) continue;  // the program's own value
+    const std::optional<std::string> value = host_.getenv(name);
+    if (!value) continue;
+    Result<std::vector<std::string>> words = supervisord::ShlexSplit(*value);
+    if (!words.ok() || (words->size() == 1 && (*words)[0] == *value)) continue;
+    split.insert(name);
+    At(command, Severity::kNote,
+       what + ": %(ENV_" + name + ")s is " + std::to_string(words->size()) +
+           (words->size() == 1 ? " word" : " words") +
+           " to supervisord, which splits the expanded command line (its value here has "
+           "blanks, quotes or backslashes); written out as those words, since ${" +
+           name + "} would be one word to wardend");
+  }
+  return split;
+}
+
 std::optional<LogSettings> Importer::ConvertLog(const IniSection& s, const std::string& stream,
                                                 const Scope& scope) {
   LogSettings log;
@@ -159,8 +183,10 @@ std::optional<ProcessSettings> Importer::ConvertProcess(const IniSection& s, Sco
                   "not converted");
     return std::nullopt;
   }
+  // supervisord expands the command line, then splits it: a value of several words stays several.
+  const std::set<std::string> split = ValuesToSplit(*command, scope, What(s, "command"));
   std::optional<std::string> text =
-      Expand(*command, scope, What(s, "command"), /*references=*/true);
+      Expand(*command, scope, What(s, "command"), /*references=*/true, &split);
   if (!text) return std::nullopt;
   std::optional<std::string> yaml = CommandYaml(*text, *command, What(s, "command"));
   if (!yaml) return std::nullopt;
@@ -301,9 +327,31 @@ void Importer::ConvertProgram(const IniSection& s) {
          What(s, prefix + "_capture_maxbytes") +
              " not converted: warden has no capture mode (PROCESS_COMMUNICATION events)");
     }
-    if (auto v = Bool(s, prefix + "_events_enabled", scope); v && *v) {
+    const bool events = Bool(s, prefix + "_events_enabled", scope).value_or(false);
+    if (events) {
       At(*Get(s, prefix + "_events_enabled"), Severity::kWarning,
          What(s, prefix + "_events_enabled") + " not converted: warden has no event listeners");
+    }
+    // Output forwarded by an event listener (supervisor_stdout and the like: the program's
+    // file is NONE, its lines go out as PROCESS_LOG events): without the listener it would be
+    // dropped in silence.
+    const std::string key = prefix + "_logfile";
+    // The raw text: a file name may hold %(process_num)s, expanded per process elsewhere.
+    const IniValue* file = Get(s, key);
+    const std::string written = file != nullptr ? Lower(Trim(file->text)) : "";
+    const bool dropped = written == "none" || written == "off";
+    const bool merged = prefix == "stderr" && redirect_stderr;
+    const bool listener =
+        std::any_of(doc_.sections.begin(), doc_.sections.end(),
+                    [](const IniSection& x) { return x.name.starts_with("eventlistener:"); });
+    if (dropped && !merged && (events || listener)) {
+      At(*Get(s, key), Severity::kWarning,
+         What(s, key) + "=NONE: the program's " + prefix +
+             " went out through an [eventlistener] (PROCESS_LOG events), which warden does not "
+             "have: as converted (file: NONE) it is lost. Write `" +
+             prefix +
+             ": {file: /dev/stdout, max_bytes: 0}` to send it to wardend's standard output (a "
+             "container's log), or `file: AUTO` and read it with `wardenctl tail -f`");
     }
     if (auto v = Bool(s, prefix + "_syslog", scope); v && *v) {
       At(*Get(s, prefix + "_syslog"), Severity::kWarning,

@@ -648,6 +648,68 @@ environment=A="${B}",C="x%(ENV_X)sy",D="$PATH"
   EXPECT_TRUE(c.Says(Severity::kNote, "/d.conf:3:", "the value of D keeps its '$'"));
 }
 
+// supervisord expands %(ENV_X)s into the command line, then splits the line with shlex: a
+// value with blanks is several arguments, quotes in it quote. The words expected here are what
+// supervisord 4.2.5 (Debian 12) passed to a program that printed its argv, for the same
+// command and environment.
+TEST(ImportSupervisordTest, EnvironmentValuesAreSplitAsSupervisordSplitsThem) {
+  FakeSystem system;
+  system.env["WORKER_OPTS"] = "--concurrency=4 --loglevel=INFO";
+  system.env["QUOTED"] = "'a b' \"c d\" e\\ f";
+  system.env["PLAIN"] = "/srv/app";
+  system.files["/w.conf"] = R"([program:celery]
+command=celery worker %(ENV_WORKER_OPTS)s --x=%(ENV_QUOTED)s --dir=%(ENV_PLAIN)s
+)";
+  const Converted c = Convert(system, "/w.conf");
+  EXPECT_TRUE(c.result.ok()) << AllMessages(c.result);
+  EXPECT_EQ(c.Program("celery").command,
+            (Words{"celery", "worker", "--concurrency=4", "--loglevel=INFO", "--x=a b", "c d",
+                   "e f", "--dir=${PLAIN}"}));
+  EXPECT_TRUE(c.Says(Severity::kNote, "/w.conf:2:", "%(ENV_WORKER_OPTS)s is 2 words"))
+      << AllMessages(c.result);
+  EXPECT_TRUE(c.Says(Severity::kNote, "/w.conf:2:", "%(ENV_QUOTED)s is 3 words"));
+  // A value of one plain word stays a reference that wardend expands when it starts.
+  EXPECT_FALSE(c.Says(Severity::kNote, "/w.conf:2:", "%(ENV_PLAIN)s is"));
+}
+
+// supervisor_stdout's documented setup: the programs' output goes to the listener as
+// PROCESS_LOG events, their files are NONE. warden has no listener: each program says so.
+TEST(ImportSupervisordTest, OutputForwardedByAnEventListenerIsNotLostInSilence) {
+  FakeSystem system;
+  system.files["/l.conf"] = R"([program:app]
+command=/bin/app
+stdout_events_enabled=true
+stderr_events_enabled=true
+stdout_logfile=NONE
+stderr_logfile=NONE
+
+[program:quiet]
+command=/bin/quiet
+stdout_logfile=NONE
+redirect_stderr=true
+
+[eventlistener:stdout]
+command = supervisor_stdout
+buffer_size = 100
+events = PROCESS_LOG
+result_handler = supervisor_stdout:event_handler
+)";
+  const Converted c = Convert(system, "/l.conf");
+  EXPECT_TRUE(c.result.ok()) << AllMessages(c.result);
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/l.conf:5:",
+                     "[program:app] stdout_logfile=NONE: the program's stdout went out through "
+                     "an [eventlistener]"))
+      << AllMessages(c.result);
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/l.conf:5:", "{file: /dev/stdout, max_bytes: 0}"));
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/l.conf:6:", "stderr_logfile=NONE"));
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/l.conf:10:", "[program:quiet] stdout_logfile=NONE"));
+  // Its stderr goes with its stdout: one message, not two.
+  EXPECT_FALSE(c.Says(Severity::kWarning, "/l.conf:11:", "stderr"));
+  // Said in the YAML too, on the program.
+  EXPECT_NE(c.result.yaml.find("stdout_logfile=NONE: the program's stdout"), std::string::npos)
+      << c.result.yaml;
+}
+
 TEST(ImportSupervisordTest, SupervisordEnvironmentGoesToEveryProgram) {
   FakeSystem system;
   system.files["/e.conf"] = R"([supervisord]

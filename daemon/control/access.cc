@@ -133,63 +133,16 @@ Decision Deny(std::string message) {
   return d;
 }
 
-// The names of a request whose scope is kProcesses, and how to write them back.
-struct NamesCodec {
-  std::vector<std::string> names;
-  std::function<std::vector<uint8_t>(std::vector<std::string>)> encode;
-};
-
-std::optional<NamesCodec> DecodeNames(MessageType type, const std::vector<uint8_t>& payload) {
-  if (type == MessageType::kStatus) {
-    proto::StatusRequest request;
-    if (!proto::Decode(payload, &request)) return std::nullopt;
-    return NamesCodec{request.names, [](std::vector<std::string> names) {
-                        return proto::Encode(proto::StatusRequest{std::move(names)});
-                      }};
-  }
-  if (type == MessageType::kEvents) {
-    proto::EventsRequest request;
-    if (!proto::Decode(payload, &request)) return std::nullopt;
-    return NamesCodec{request.names, [](std::vector<std::string> names) {
-                        return proto::Encode(proto::EventsRequest{std::move(names)});
-                      }};
-  }
-  if (type == MessageType::kWait) {
-    proto::WaitRequest request;
-    if (!proto::Decode(payload, &request)) return std::nullopt;
-    return NamesCodec{request.names, [request](std::vector<std::string> names) {
-                        proto::WaitRequest rewritten = request;
-                        rewritten.names = std::move(names);
-                        return proto::Encode(rewritten);
-                      }};
-  }
-  if (type == MessageType::kLogRotate || type == MessageType::kClear) {
-    proto::LogNamesRequest request;
-    if (!proto::Decode(payload, &request)) return std::nullopt;
-    return NamesCodec{request.names, [](std::vector<std::string> names) {
-                        return proto::Encode(proto::LogNamesRequest{std::move(names)});
-                      }};
-  }
-  proto::ActionRequest request;
-  if (!proto::Decode(payload, &request)) return std::nullopt;
-  const int32_t signal = request.signal;
-  return NamesCodec{request.names, [signal](std::vector<std::string> names) {
-                      return proto::Encode(proto::ActionRequest{std::move(names), signal});
-                    }};
-}
-
 // Splits what the names reach into allowed and refused processes. A name all of whose processes
 // are allowed is kept as written (so `all` and `group:*` keep their meaning); a name with some
 // refused processes is replaced by its allowed processes' full names.
 Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& expand,
                         MessageType type, const Requirement& req,
-                        const std::vector<uint8_t>& payload) {
-  auto codec = DecodeNames(type, payload);
-  if (!codec) return {};
+                        std::vector<std::string>& requested) {
   // No names means every process: checked as one name that stands for all of them.
   std::vector<std::optional<std::string>> names;
-  if (codec->names.empty()) names.push_back(std::nullopt);
-  for (const std::string& name : codec->names) names.emplace_back(name);
+  if (requested.empty()) names.push_back(std::nullopt);
+  for (const std::string& name : requested) names.emplace_back(name);
 
   std::vector<std::string> kept;
   std::vector<std::string> kept_all;  // every allowed process, by full name
@@ -221,20 +174,19 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
   }
   // EVENTS of everything also covers programs added later, which only warden.access covers:
   // without it, the peer watches the processes it may read now, by name.
-  if (type == MessageType::kEvents && codec->names.empty() && !any_refused &&
+  if (type == MessageType::kEvents && requested.empty() && !any_refused &&
       !policy.Allows(peer, req.right, nullptr)) {
     if (kept_all.empty()) return Deny(Refusal(peer, req.verb, "every process"));
-    Decision d;
-    d.payload = codec->encode(std::move(kept_all));
-    return d;
+    requested = std::move(kept_all);
+    return {};
   }
   if (!any_refused) return {};  // the request as it is
   if (kept.empty() || req.scope == Scope::kAllNamed) {
     return Deny(Refusal(peer, req.verb, JoinNames(refused)));
   }
 
+  requested = std::move(kept);
   Decision d;
-  d.payload = codec->encode(std::move(kept));
   // STATUS and EVENTS simply do not show them; the others answer with an ActionReply.
   if (type != MessageType::kStatus && type != MessageType::kEvents) {
     for (const std::string& full_name : refused) {
@@ -246,22 +198,14 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
 }
 
 Decision CheckOneProcess(const Policy& policy, const Peer& peer, const Expander& expand,
-                         MessageType type, const Requirement& req,
-                         const std::vector<uint8_t>& payload) {
-  std::string name;
+                         MessageType type, const Requirement& req, const std::string& name) {
   if (type == MessageType::kPid) {
-    proto::PidRequest request;
-    if (!proto::Decode(payload, &request)) return {};
-    name = request.name;
     // The daemon's own pid is no secret to anyone who may read anything.
     if (name.empty()) {
       if (policy.AllowsAnything(peer, req.right)) return {};
       return Deny(Refusal(peer, "read the pid of", "wardend"));
     }
   } else {
-    proto::TailRequest request;
-    if (!proto::Decode(payload, &request)) return {};
-    name = request.name;
     // wardend's own log speaks of every program.
     if (name.empty()) {
       if (policy.Allows(peer, req.right, nullptr)) return {};
@@ -278,16 +222,14 @@ Decision CheckOneProcess(const Policy& policy, const Peer& peer, const Expander&
 }
 
 Decision CheckPrograms(const Policy& policy, const Peer& peer, const Requirement& req,
-                       const std::vector<uint8_t>& payload) {
-  proto::ActionRequest request;
-  if (!proto::Decode(payload, &request)) return {};
-  if (request.names.empty()) {
+                       std::vector<std::string>& requested) {
+  if (requested.empty()) {
     if (policy.Allows(peer, req.right, nullptr)) return {};
     return Deny(Refusal(peer, req.verb, "every program"));
   }
   const config::Config& config = policy.config();
   std::vector<std::string> kept, refused;
-  for (const std::string& name : request.names) {
+  for (const std::string& name : requested) {
     if (const config::Program* program = config.FindProgram(name)) {
       (policy.Allows(peer, req.right, program) ? kept : refused).push_back(name);
       continue;
@@ -318,28 +260,12 @@ Decision CheckPrograms(const Policy& policy, const Peer& peer, const Requirement
   }
   if (refused.empty()) return {};
   if (kept.empty()) return Deny(Refusal(peer, req.verb, JoinNames(refused)));
+  requested = std::move(kept);
   Decision d;
-  d.payload = proto::Encode(proto::ActionRequest{std::move(kept), 0});
   for (const std::string& name : refused) {
     d.refused.push_back({name, ErrorCode::kPermissionDenied, Refusal(peer, req.verb, name)});
   }
   return d;
-}
-
-bool CarriesActionReply(uint16_t reply_type) {
-  switch (static_cast<MessageType>(reply_type)) {
-    case MessageType::kStartReply:
-    case MessageType::kStopReply:
-    case MessageType::kRestartReply:
-    case MessageType::kSignalReply:
-    case MessageType::kUpdateReply:
-    case MessageType::kReloadReply:
-    case MessageType::kLogRotateReply:
-    case MessageType::kClearReply:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -362,10 +288,11 @@ bool Policy::AllowsAnything(const Peer& peer, Right right) const {
                      [&](const config::Program& p) { return Grants(p.access, peer, right); });
 }
 
-Decision Check(const Policy& policy, const Peer& peer, const Expander& expand, uint16_t type,
-               const std::vector<uint8_t>& payload) {
+Decision Check(const Policy& policy, const Peer& peer, const Expander& expand,
+               control::Request& request) {
   if (policy.Trusted(peer)) return {};
-  const auto message_type = static_cast<MessageType>(type);
+  const MessageType message_type = request.type;
+  const auto type = static_cast<uint16_t>(message_type);
   const std::optional<Requirement> req = Classify(message_type);
   if (!req) {
     // A type this table does not know: what it would do is unknown, so only control of wardend
@@ -385,22 +312,22 @@ Decision Check(const Policy& policy, const Peer& peer, const Expander& expand, u
       return Deny(Refusal(peer, req->verb, ""));
     case Scope::kProcesses:
     case Scope::kAllNamed:
-      return CheckProcesses(policy, peer, expand, message_type, *req, payload);
+      if (std::vector<std::string>* names = request.names()) {
+        return CheckProcesses(policy, peer, expand, message_type, *req, *names);
+      }
+      break;
     case Scope::kOneProcess:
-      return CheckOneProcess(policy, peer, expand, message_type, *req, payload);
+      if (const std::string* name = request.name()) {
+        return CheckOneProcess(policy, peer, expand, message_type, *req, *name);
+      }
+      break;
     case Scope::kPrograms:
-      return CheckPrograms(policy, peer, *req, payload);
+      if (std::vector<std::string>* names = request.names()) {
+        return CheckPrograms(policy, peer, *req, *names);
+      }
+      break;
   }
   return Deny(Refusal(peer, req->verb, ""));
-}
-
-std::vector<uint8_t> AddRefused(uint16_t reply_type, std::vector<uint8_t> payload,
-                                const std::vector<proto::ActionResult>& refused) {
-  if (refused.empty() || !CarriesActionReply(reply_type)) return payload;
-  proto::ActionReply reply;
-  if (!proto::Decode(payload, &reply)) return payload;
-  reply.results.insert(reply.results.end(), refused.begin(), refused.end());
-  return proto::Encode(reply);
 }
 
 }  // namespace warden::access

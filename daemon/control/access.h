@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/control/request.h"
 #include "proto/messages.h"
 
 namespace warden::access {
@@ -86,21 +87,14 @@ using Expander = std::function<Expansion(const std::vector<std::string>& names)>
 struct Decision {
   bool allowed = true;
   std::string message;  // !allowed: the ERROR text, e.g. "uid 1000 (alice) may not stop web"
-  // When set, carry out this payload instead of the request's: the same request with only the
-  // allowed names. Never a list that would mean "everything" when the request did not.
-  std::optional<std::vector<uint8_t>> payload;
-  // Per-process refusals to add to the request's ActionReply (see AddRefused).
+  // Per-process refusals for the request's ActionReply (control::Request::refused).
   std::vector<proto::ActionResult> refused;
 };
 
-// Whether `peer` may make the request (`type`, `payload`), in full, in part, or not at all. A
-// payload that does not decode is allowed through: the handler answers it INVALID_ARGUMENT.
-Decision Check(const Policy& policy, const Peer& peer, const Expander& expand, uint16_t type,
-               const std::vector<uint8_t>& payload);
-
-// The reply `payload` of `reply_type` with `refused` appended to its results when it is an
-// ActionReply; any other reply (an ERROR, say) is returned as it is.
-std::vector<uint8_t> AddRefused(uint16_t reply_type, std::vector<uint8_t> payload,
-                                const std::vector<proto::ActionResult>& refused);
+// Whether `peer` may make `request` (decoded), in full, in part, or not at all. In part: the
+// request's names are narrowed in place to what is allowed (never to a list that would mean
+// "everything" when the request did not), and the refusals are in the decision.
+Decision Check(const Policy& policy, const Peer& peer, const Expander& expand,
+               control::Request& request);
 
 }  // namespace warden::access

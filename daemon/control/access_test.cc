@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
+#include <type_traits>
+#include <variant>
 
 #include "proto/event_messages.h"
 #include "proto/log_messages.h"
@@ -15,6 +18,70 @@ using proto::MessageType;
 constexpr uid_t kDaemonUid = 500;
 
 uint16_t T(MessageType t) { return static_cast<uint16_t>(t); }
+
+// What the control server does before the check: decode the payload once into a Request. The
+// decision is given with `payload` set to the request re-encoded when the check narrowed its
+// names (the server itself never re-encodes: it serves the narrowed Request).
+struct Checked : Decision {
+  std::optional<std::vector<uint8_t>> payload;
+};
+
+template <class T>
+bool DecodeBody(const std::vector<uint8_t>& payload, control::Request* request) {
+  T body;
+  if (!proto::Decode(payload, &body)) return false;
+  request->body = std::move(body);
+  return true;
+}
+
+bool DecodeRequest(uint16_t type, const std::vector<uint8_t>& payload, control::Request* r) {
+  r->type = static_cast<MessageType>(type);
+  switch (r->type) {
+    case MessageType::kStatus:
+      return DecodeBody<proto::StatusRequest>(payload, r);
+    case MessageType::kStart:
+    case MessageType::kStop:
+    case MessageType::kRestart:
+    case MessageType::kSignal:
+    case MessageType::kUpdate:
+      return DecodeBody<proto::ActionRequest>(payload, r);
+    case MessageType::kPid:
+      return DecodeBody<proto::PidRequest>(payload, r);
+    case MessageType::kTail:
+      return DecodeBody<proto::TailRequest>(payload, r);
+    case MessageType::kLogRotate:
+    case MessageType::kClear:
+      return DecodeBody<proto::LogNamesRequest>(payload, r);
+    case MessageType::kEvents:
+      return DecodeBody<proto::EventsRequest>(payload, r);
+    case MessageType::kWait:
+      return DecodeBody<proto::WaitRequest>(payload, r);
+    default:
+      return true;  // an empty body
+  }
+}
+
+std::vector<uint8_t> Encode(const control::Request& r) {
+  return std::visit(
+      [](const auto& body) -> std::vector<uint8_t> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(body)>, std::monostate>) {
+          return {};
+        } else {
+          return proto::Encode(body);
+        }
+      },
+      r.body);
+}
+
+Checked Check(const Policy& policy, const Peer& peer, const Expander& expand, uint16_t type,
+              const std::vector<uint8_t>& payload) {
+  control::Request request;
+  EXPECT_TRUE(DecodeRequest(type, payload, &request)) << "a test payload must decode";
+  const std::vector<uint8_t> before = Encode(request);
+  Checked checked{access::Check(policy, peer, expand, request), std::nullopt};
+  if (Encode(request) != before) checked.payload = Encode(request);
+  return checked;
+}
 
 config::Program MakeProgram(std::string name, config::AccessRules access = {}) {
   config::Program p;
@@ -82,7 +149,7 @@ Expansion Expand(const std::vector<std::string>& names) {
 
 class AccessTest : public ::testing::Test {
  protected:
-  Decision Run(const Peer& peer, MessageType type, const std::vector<uint8_t>& payload = {}) {
+  Checked Run(const Peer& peer, MessageType type, const std::vector<uint8_t>& payload = {}) {
     return Check(policy_, peer, Expand, T(type), payload);
   }
   static std::vector<uint8_t> Action(std::vector<std::string> names, int32_t signal = 0) {
@@ -91,7 +158,7 @@ class AccessTest : public ::testing::Test {
   static std::vector<uint8_t> StatusOf(std::vector<std::string> names) {
     return proto::Encode(proto::StatusRequest{std::move(names)});
   }
-  static std::vector<std::string> ActionNames(const Decision& d) {
+  static std::vector<std::string> ActionNames(const Checked& d) {
     proto::ActionRequest request;
     EXPECT_TRUE(d.payload.has_value());
     if (d.payload) {
@@ -107,7 +174,7 @@ class AccessTest : public ::testing::Test {
     }
     return names;
   }
-  static void ExpectUntouched(const Decision& d) {
+  static void ExpectUntouched(const Checked& d) {
     EXPECT_TRUE(d.allowed) << d.message;
     EXPECT_FALSE(d.payload.has_value());
     EXPECT_TRUE(d.refused.empty());
@@ -137,7 +204,7 @@ TEST_F(AccessTest, WithoutAnyRuleNothingButHelloIsAllowed) {
                         MessageType::kReload}) {
     EXPECT_FALSE(Check(policy, kAlice, Expand, T(t), {}).allowed) << T(t);
   }
-  Decision d = Check(policy, kAlice, Expand, T(MessageType::kStatus), StatusOf({}));
+  Checked d = Check(policy, kAlice, Expand, T(MessageType::kStatus), StatusOf({}));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message,
             "uid 1001 (alice) may not read the status of web, api:api_00, "
@@ -145,7 +212,7 @@ TEST_F(AccessTest, WithoutAnyRuleNothingButHelloIsAllowed) {
 }
 
 TEST_F(AccessTest, RefusalNamesThePeerAndWhatWasRefused) {
-  Decision d = Run(kAlice, MessageType::kStop, Action({"web"}));
+  Checked d = Run(kAlice, MessageType::kStop, Action({"web"}));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1001 (alice) may not stop web");
   d = Run(kNobodyKnown, MessageType::kShutdown);
@@ -156,7 +223,7 @@ TEST_F(AccessTest, RefusalNamesThePeerAndWhatWasRefused) {
 }
 
 TEST_F(AccessTest, ProgramReadRightShowsOnlyThatProgramInStatus) {
-  Decision d = Run(kAlice, MessageType::kStatus, StatusOf({}));
+  Checked d = Run(kAlice, MessageType::kStatus, StatusOf({}));
   ASSERT_TRUE(d.allowed) << d.message;
   ASSERT_TRUE(d.payload.has_value());
   proto::StatusRequest request;
@@ -180,7 +247,7 @@ TEST_F(AccessTest, GlobalReadRightReadsEverythingButControlsNothing) {
     EXPECT_FALSE(Run(kCarol, t, Action({"web"})).allowed);
   }
   EXPECT_FALSE(Run(kCarol, MessageType::kSignal, Action({"web"}, 15)).allowed);
-  Decision d = Run(kCarol, MessageType::kShutdown);
+  Checked d = Run(kCarol, MessageType::kShutdown);
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1003 (carol) may not shut down wardend");
   EXPECT_FALSE(Run(kCarol, MessageType::kReload).allowed);
@@ -192,7 +259,7 @@ TEST_F(AccessTest, GroupControlRightOnOneProgramIsCarriedOutInPart) {
   ExpectUntouched(Run(kBob, MessageType::kStop, Action({"api:api_01"})));
   ExpectUntouched(Run(kBob, MessageType::kStatus, StatusOf({"api"})));  // control implies read
 
-  Decision d = Run(kBob, MessageType::kStop, Action({"all"}));
+  Checked d = Run(kBob, MessageType::kStop, Action({"all"}));
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(ActionNames(d), (std::vector<std::string>{"api:api_00", "api:api_01"}));
   EXPECT_EQ(RefusedNames(d), (std::vector<std::string>{"web", "db"}));
@@ -211,7 +278,7 @@ TEST_F(AccessTest, GroupControlRightOnOneProgramIsCarriedOutInPart) {
 }
 
 TEST_F(AccessTest, SignalKeepsItsNumberWhenNamesAreDropped) {
-  Decision d = Run(kBob, MessageType::kSignal, Action({"web", "api"}, 10));
+  Checked d = Run(kBob, MessageType::kSignal, Action({"web", "api"}, 10));
   ASSERT_TRUE(d.allowed && d.payload);
   proto::ActionRequest request;
   ASSERT_TRUE(proto::Decode(*d.payload, &request));
@@ -239,7 +306,7 @@ TEST_F(AccessTest, PidAndVersion) {
   ExpectUntouched(Run(kAlice, MessageType::kPid, proto::Encode(proto::PidRequest{""})));
   ExpectUntouched(Run(kAlice, MessageType::kVersion));
   ExpectUntouched(Run(kAlice, MessageType::kPid, proto::Encode(proto::PidRequest{"web"})));
-  Decision d = Run(kAlice, MessageType::kPid, proto::Encode(proto::PidRequest{"db"}));
+  Checked d = Run(kAlice, MessageType::kPid, proto::Encode(proto::PidRequest{"db"}));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1001 (alice) may not read the pid of db");
   EXPECT_FALSE(Run(kMallory, MessageType::kVersion).allowed);
@@ -254,14 +321,13 @@ TEST_F(AccessTest, TailOfAProgramAndOfWardendItself) {
   db.name = "db";
   EXPECT_FALSE(Run(kAlice, MessageType::kTail, proto::Encode(db)).allowed);
   // wardend's own log speaks of every program: warden.access only.
-  Decision d = Run(kAlice, MessageType::kTail, proto::Encode(proto::TailRequest{}));
+  Checked d = Run(kAlice, MessageType::kTail, proto::Encode(proto::TailRequest{}));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1001 (alice) may not read the log of wardend");
 }
 
 TEST_F(AccessTest, LogRotateAndClearAreControlPerProcess) {
-  Decision d =
-      Run(kBob, MessageType::kClear, proto::Encode(proto::LogNamesRequest{{"web", "api"}}));
+  Checked d = Run(kBob, MessageType::kClear, proto::Encode(proto::LogNamesRequest{{"web", "api"}}));
   ASSERT_TRUE(d.allowed && d.payload);
   proto::LogNamesRequest request;
   ASSERT_TRUE(proto::Decode(*d.payload, &request));
@@ -272,7 +338,7 @@ TEST_F(AccessTest, LogRotateAndClearAreControlPerProcess) {
 }
 
 TEST_F(AccessTest, EventsShowOnlyWhatThePeerMayRead) {
-  auto names_of = [](const Decision& d) {
+  auto names_of = [](const Checked& d) {
     proto::EventsRequest request;
     EXPECT_TRUE(d.payload.has_value());
     if (d.payload) {
@@ -280,7 +346,7 @@ TEST_F(AccessTest, EventsShowOnlyWhatThePeerMayRead) {
     }
     return request.names;
   };
-  Decision d = Run(kAlice, MessageType::kEvents, proto::Encode(proto::EventsRequest{}));
+  Checked d = Run(kAlice, MessageType::kEvents, proto::Encode(proto::EventsRequest{}));
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(names_of(d), std::vector<std::string>{"web"});
   EXPECT_TRUE(d.refused.empty());
@@ -302,14 +368,14 @@ TEST_F(AccessTest, WaitIsAllOrNothing) {
   wait.names = {"web"};
   ExpectUntouched(Run(kAlice, MessageType::kWait, proto::Encode(wait)));
   wait.names = {"web", "db"};
-  Decision d = Run(kAlice, MessageType::kWait, proto::Encode(wait));
+  Checked d = Run(kAlice, MessageType::kWait, proto::Encode(wait));
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1001 (alice) may not wait for db");
 }
 
 TEST_F(AccessTest, UpdateByProgramAndGroupName) {
   ExpectUntouched(Run(kBob, MessageType::kUpdate, Action({"api"})));
-  Decision d = Run(kBob, MessageType::kUpdate, Action({"api", "web"}));
+  Checked d = Run(kBob, MessageType::kUpdate, Action({"api", "web"}));
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(ActionNames(d), std::vector<std::string>{"api"});
   EXPECT_EQ(RefusedNames(d), std::vector<std::string>{"web"});
@@ -330,7 +396,7 @@ TEST_F(AccessTest, UpdateByProgramAndGroupName) {
 }
 
 TEST_F(AccessTest, UnknownTypesNeedControlOfWardendItself) {
-  Decision d = Check(policy_, kCarol, Expand, 0x0777, {});
+  Checked d = Check(policy_, kCarol, Expand, 0x0777, {});
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.message, "uid 1003 (carol) may not send message type 1911");
   ExpectUntouched(Check(policy_, kDave, Expand, 0x0777, {}));
@@ -338,24 +404,16 @@ TEST_F(AccessTest, UnknownTypesNeedControlOfWardendItself) {
   ExpectUntouched(Run(kMallory, MessageType::kStatusReply));
 }
 
-TEST_F(AccessTest, MalformedPayloadGoesOnToBeReportedByTheHandler) {
-  ExpectUntouched(Run(kMallory, MessageType::kStop, {0xff, 0xff, 0xff, 0xff}));
-  ExpectUntouched(Run(kMallory, MessageType::kPid, {}));
-}
-
-TEST_F(AccessTest, AddRefusedAppendsToActionRepliesOnly) {
-  const std::vector<proto::ActionResult> refused = {
-      {"web", ErrorCode::kPermissionDenied, "uid 1002 (bob) may not stop web"}};
-  auto reply = proto::Encode(proto::ActionReply{{{"api", ErrorCode::kOk, ""}}});
-  auto merged = AddRefused(T(MessageType::kStopReply), reply, refused);
-  proto::ActionReply decoded;
-  ASSERT_TRUE(proto::Decode(merged, &decoded));
-  ASSERT_EQ(decoded.results.size(), 2u);
-  EXPECT_EQ(decoded.results[1].name, "web");
-  EXPECT_EQ(decoded.results[1].code, ErrorCode::kPermissionDenied);
-
-  auto error = proto::Encode(proto::ErrorReply{ErrorCode::kConfig, "bad file"});
-  EXPECT_EQ(AddRefused(T(MessageType::kError), error, refused), error);
+// A request whose body does not carry the names its type needs (a decoding mistake in the
+// server) is refused, never carried out unchecked.
+TEST_F(AccessTest, ARequestWithoutItsNamesIsRefused) {
+  for (MessageType t :
+       {MessageType::kStop, MessageType::kStatus, MessageType::kPid, MessageType::kUpdate}) {
+    control::Request request;
+    request.type = t;
+    EXPECT_FALSE(access::Check(policy_, kMallory, Expand, request).allowed) << T(t);
+    EXPECT_TRUE(access::Check(policy_, kRoot, Expand, request).allowed) << T(t);
+  }
 }
 
 TEST_F(AccessTest, DescribeNamesUidAndUser) {

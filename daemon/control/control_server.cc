@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "daemon/control/access.h"
+#include "daemon/control/connection.h"
 #include "daemon/control/events.h"
 #include "daemon/control/log_requests.h"
 #include "daemon/control/wire_types.h"
@@ -26,30 +27,6 @@
 namespace warden {
 
 using proto::MessageType;
-
-struct ControlServer::Connection {
-  UniqueFd fd;
-  proto::FrameDecoder decoder;
-  std::vector<uint8_t> out;  // queued reply bytes
-  size_t out_pos = 0;
-  bool hello_done = false;
-  bool closing = false;  // close once `out` is flushed
-  bool closed = false;
-  bool want_write = false;
-  EventLoop::TimerId frame_timer = 0;
-  pid_t peer_pid = 0;
-  uid_t peer_uid = 0;
-  access::Peer peer;  // SO_PEERCRED; its user and groups are looked up at the first check
-  // Per-process refusals (access::Decision::refused) to add to the reply of request id.
-  std::unordered_map<uint32_t, std::vector<proto::ActionResult>> refused;
-  // Requests are numbered as they are served. Those answered with an error because memory ran
-  // out while serving them are kept here: a reply their operation still sends later is dropped
-  // (one reply per request).
-  uint64_t served = 0;
-  std::unordered_set<uint64_t> abandoned;
-  bool Abandoned(uint64_t serial) { return !abandoned.empty() && abandoned.erase(serial) > 0; }
-  std::vector<std::shared_ptr<void>> streams;  // `tail -f` subscriptions; end with the connection
-};
 
 namespace {
 
@@ -302,273 +279,16 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
   });
 }
 
-access::Decision ControlServer::CheckAccess(Connection& c, uint16_t type,
-                                            const std::vector<uint8_t>& payload) {
-  const access::Policy policy(geteuid(), supervisor_.config());
-  if (policy.Trusted(c.peer)) return {};
-  if (!c.peer.looked_up) {  // once per connection: NSS may be slow
-    c.peer.looked_up = true;
-    if (auto user = os::LookupUser(std::to_string(c.peer.uid)); user.ok()) {
-      c.peer.user = user->name;
-      c.peer.groups = std::move(user->groups);
-    }
-  }
-  auto expand = [this](const std::vector<std::string>& names) {
-    access::Expansion expansion;
-    Supervisor::Resolved resolved = supervisor_.Resolve(names);
-    for (const Process* p : resolved.processes) {
-      expansion.targets.push_back({p->full_name(), p->program().name});
-    }
-    expansion.unknown = std::move(resolved.unknown);
-    return expansion;
-  };
-  return access::Check(policy, c.peer, expand, type, payload);
-}
-
-void ControlServer::HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
-                                const std::vector<uint8_t>& received) {
-  const uint64_t serial = ++c->served;
-  try {
-    Dispatch(c, type, id, serial, received);
-  } catch (const std::bad_alloc&) {
-    c->refused.erase(id);
-    try {
-      c->abandoned.insert(serial);
-      spdlog::error("out of memory serving a request of control client pid {}", c->peer_pid);
-      SendError(c, id, ErrorCode::kBusy, "wardend is out of memory; try again later", false);
-    } catch (const std::bad_alloc&) {
-      Close(c);  // not even the error fits: the client sees the connection end
-    }
-  }
-}
-
-void ControlServer::Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
-                             uint64_t serial, const std::vector<uint8_t>& received) {
-  auto malformed = [&](const char* what) {
-    SendError(c, id, ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request",
-              false);
-  };
-  if (!c->hello_done && type != Type(MessageType::kHello)) {
-    SendError(c, id, ErrorCode::kProtocol, "expected HELLO as the first request", true);
-    return;
-  }
-  // Access control (daemon/control/access.h): refused outright, or in part (only the allowed names
-  // go on).
-  access::Decision access = CheckAccess(*c, type, received);
-  if (!access.allowed) {
-    spdlog::warn("refused control client pid {}: {}", c->peer_pid, access.message);
-    SendError(c, id, ErrorCode::kPermissionDenied, access.message, false);
-    return;
-  }
-  for (const auto& r : access.refused)
-    spdlog::warn("refused control client pid {}: {}", c->peer_pid, r.message);
-  if (!access.refused.empty()) c->refused[id] = std::move(access.refused);
-  const std::vector<uint8_t>& payload = access.payload ? *access.payload : received;
-  std::weak_ptr<Connection> weak = c;
-  auto reply_later = [this, weak, id, serial](MessageType reply_type) {
-    return [this, weak, id, serial, reply_type](ActionOutcomes outcomes) {
-      auto conn = weak.lock();
-      if (!conn || conn->closed || conn->Abandoned(serial)) return;
-      Send(conn, Type(reply_type), id,
-           proto::Encode(proto::ActionReply{wire::ToWire(std::move(outcomes))}));
-    };
-  };
-
-  switch (static_cast<MessageType>(type)) {
-    case MessageType::kHello: {
-      proto::HelloRequest hello;
-      if (!proto::Decode(payload, &hello)) return malformed("HELLO");
-      if (hello.min_version > proto::kProtocolVersion ||
-          hello.max_version < proto::kProtocolVersion) {
-        SendError(c, id, ErrorCode::kProtocol,
-                  "no common protocol version (wardend speaks version 1)", true);
-        return;
-      }
-      c->hello_done = true;
-      Send(c, Type(MessageType::kHelloReply), id,
-           proto::Encode(proto::HelloReply{proto::kProtocolVersion,
-                                           std::string("wardend ") + WARDEN_VERSION,
-                                           static_cast<uint32_t>(getpid())}));
-      return;
-    }
-    case MessageType::kStatus: {
-      proto::StatusRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("STATUS");
-      Send(c, Type(MessageType::kStatusReply), id,
-           proto::Encode(wire::ToWire(supervisor_.Status(request.names))));
-      return;
-    }
-    case MessageType::kStart:
-    case MessageType::kStop:
-    case MessageType::kRestart: {
-      proto::ActionRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("action");
-      auto reply_type = static_cast<MessageType>(type | proto::kReplyBit);
-      if (type == Type(MessageType::kStart)) {
-        supervisor_.Start(request.names, reply_later(reply_type));
-      } else if (type == Type(MessageType::kStop)) {
-        supervisor_.Stop(request.names, reply_later(reply_type));
-      } else {
-        supervisor_.Restart(request.names, reply_later(reply_type));
-      }
-      return;
-    }
-    case MessageType::kSignal: {
-      proto::ActionRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("SIGNAL");
-      if (request.signal <= 0 || request.signal >= 65) {
-        SendError(c, id, ErrorCode::kInvalidArgument,
-                  "bad signal number " + std::to_string(request.signal), false);
-        return;
-      }
-      Send(c, Type(MessageType::kSignalReply), id,
-           proto::Encode(proto::ActionReply{
-               wire::ToWire(supervisor_.Signal(request.names, request.signal))}));
-      return;
-    }
-    case MessageType::kPid: {
-      proto::PidRequest request;
-      if (!proto::Decode(payload, &request)) return malformed("PID");
-      std::optional<int> pid =
-          request.name.empty() ? std::optional<int>(getpid()) : supervisor_.Pid(request.name);
-      if (!pid) {
-        SendError(c, id, ErrorCode::kNotFound, request.name + ": no such process", false);
-        return;
-      }
-      Send(c, Type(MessageType::kPidReply), id, proto::Encode(proto::PidReply{*pid}));
-      return;
-    }
-    case MessageType::kVersion:
-      Send(c, Type(MessageType::kVersionReply), id,
-           proto::Encode(proto::VersionReply{WARDEN_VERSION}));
-      return;
-    case MessageType::kReread: {
-      auto changes = supervisor_.Reread();
-      if (!changes.ok()) {
-        SendError(c, id, changes.status().code(), changes.status().message(), false);
-        return;
-      }
-      proto::RereadReply reply;
-      for (const auto& change : *changes) {
-        auto kind = change.kind == config::ProgramChange::Kind::kAdded ? proto::ChangeKind::kAdded
-                    : change.kind == config::ProgramChange::Kind::kRemoved
-                        ? proto::ChangeKind::kRemoved
-                        : proto::ChangeKind::kChanged;
-        reply.changes.push_back({change.name, kind, change.restart, change.keys});
-      }
-      Send(c, Type(MessageType::kRereadReply), id, proto::Encode(reply));
-      return;
-    }
-    case MessageType::kUpdate:
-    case MessageType::kReload: {
-      proto::ActionRequest request;
-      if (type == Type(MessageType::kUpdate) && !proto::Decode(payload, &request)) {
-        return malformed("UPDATE");
-      }
-      if (supervisor_.shutting_down()) {
-        SendError(c, id, ErrorCode::kShuttingDown, "wardend is shutting down", false);
-        return;
-      }
-      auto reply_type = static_cast<uint16_t>(type | proto::kReplyBit);
-      supervisor_.Update(request.names, [this, weak, id, serial, reply_type](
-                                            ::warden::Status status, ActionOutcomes outcomes) {
-        auto conn = weak.lock();
-        if (!conn || conn->closed || conn->Abandoned(serial)) return;
-        if (!status.ok()) {
-          SendError(conn, id, status.code(), status.message(), false);
-          return;
-        }
-        Send(conn, reply_type, id,
-             proto::Encode(proto::ActionReply{wire::ToWire(std::move(outcomes))}));
-      });
-      return;
-    }
-    case MessageType::kShutdown:
-      spdlog::info("shutdown requested by pid {} (uid {})", c->peer_pid, c->peer_uid);
-      Send(c, Type(MessageType::kShutdownReply), id, {});
-      request_shutdown_();
-      return;
-    case MessageType::kReexec: {
-      // daemon/reexec/reexec.h. The reply goes out before the execve; the connection does not
-      // survive.
-      if (!reexec_check_ || reexec_checking_) {
-        SendError(c, id, reexec_check_ ? ErrorCode::kBusy : ErrorCode::kInternal,
-                  reexec_check_ ? "a re-execution is being checked already"
-                                : "re-execution is not available",
-                  false);
-        return;
-      }
-      reexec_checking_ = true;
-      reexec_check_([this, weak, id, serial, pid = c->peer_pid, uid = c->peer_uid](Status can) {
-        reexec_checking_ = false;
-        auto conn = weak.lock();
-        if (conn && conn->Abandoned(serial)) conn = nullptr;
-        if (!can.ok()) {
-          spdlog::warn("reexec requested by pid {} refused: {}", pid, can.message());
-          if (conn && !conn->closed) SendError(conn, id, can.code(), can.message(), false);
-          return;
-        }
-        if (!conn || conn->closed) {
-          spdlog::warn("reexec requested by pid {}: it left during the checks; not re-executing",
-                       pid);
-          return;
-        }
-        spdlog::info("reexec requested by pid {} (uid {})", pid, uid);
-        Send(conn, Type(MessageType::kReexecReply), id, {});
-        loop_.Post(reexec_run_);
-      });
-      return;
-    }
-    case MessageType::kTail:
-    case MessageType::kLogRotate:
-    case MessageType::kClear: {
-      // Logs: daemon/control/log_requests.cc. A `tail -f` stream lives as long as the connection.
-      SendFrame send = [this, weak, id](MessageType t, const std::vector<uint8_t>& bytes) {
-        auto conn = weak.lock();
-        if (!conn || conn->closed) return false;
-        Send(conn, Type(t), id, bytes);
-        return !conn->closed;
-      };
-      auto stream = HandleLogRequest(supervisor_, static_cast<MessageType>(type), payload, send);
-      if (stream && !c->closed) c->streams.push_back(std::move(stream));
-      return;
-    }
-    case MessageType::kEvents:
-    case MessageType::kWait: {
-      // Events: daemon/control/events.cc. An EVENTS stream (or a pending WAIT) lives as long as the
-      // connection.
-      EventSendFrame send = [this, weak, id](MessageType t, const std::vector<uint8_t>& bytes) {
-        auto conn = weak.lock();
-        if (!conn || conn->closed) return false;
-        Send(conn, Type(t), id, bytes);
-        return !conn->closed;
-      };
-      auto stream = HandleEventRequest(supervisor_, static_cast<MessageType>(type), payload, send);
-      if (stream && !c->closed) c->streams.push_back(std::move(stream));
-      return;
-    }
-    default:
-      SendError(c, id, ErrorCode::kUnknownMessage, "unknown message type " + std::to_string(type),
-                false);
-      return;
-  }
-}
-
 void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                          const std::vector<uint8_t>& payload) {
   if (c->closed) return;
-  if (auto it = c->refused.find(id); it != c->refused.end()) {
-    auto with_refusals = access::AddRefused(type, payload, it->second);
-    c->refused.erase(it);
-    Send(c, type, id, with_refusals);
-    return;
-  }
   if (payload.size() > proto::kMaxPayload) {
     SendError(c, id, ErrorCode::kTooLarge, "reply too large", false);
     return;
   }
   auto bytes = proto::EncodeFrame(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
+  if (c->sink) return c->sink(bytes);                        // a local client: nothing to queue
   if (c->out.size() - c->out_pos + bytes.size() > kMaxQueuedBytes) {
     spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
     Close(c);
@@ -628,10 +348,37 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   loop_.CancelTimer(c->frame_timer);
   c->frame_timer = 0;
   int fd = c->fd.get();
-  loop_.Remove(fd);
   c->fd.reset();
   c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
-  connections_.erase(fd);
+  if (fd >= 0) {       // a local client has none
+    loop_.Remove(fd);
+    connections_.erase(fd);
+  }
+}
+
+std::shared_ptr<void> ControlServer::OpenLocal(access::Peer peer, FrameSink sink) {
+  auto c = std::make_shared<Connection>();
+  c->peer_pid = peer.pid;
+  c->peer_uid = peer.uid;
+  c->peer = std::move(peer);
+  c->sink = std::move(sink);
+  return std::shared_ptr<void>(c, c.get());
+}
+
+void ControlServer::Feed(const std::shared_ptr<void>& local, const std::vector<uint8_t>& bytes) {
+  auto c = std::static_pointer_cast<Connection>(local);
+  if (c->closed || c->closing) return;
+  c->decoder.Feed(bytes.data(), bytes.size());
+  while (!c->closed && !c->closing) {
+    proto::Frame frame;
+    ::warden::Status error;
+    auto outcome = c->decoder.Next(&frame, &error);
+    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) return;
+    if (outcome == proto::FrameDecoder::Outcome::kError) {
+      return SendError(c, 0, error.code(), error.message(), /*close_after=*/true);
+    }
+    HandleFrame(c, frame.header.type, frame.header.request_id, frame.payload);
+  }
 }
 
 }  // namespace warden

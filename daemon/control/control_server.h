@@ -19,6 +19,7 @@
 #include "base/unique_fd.h"
 #include "config/config.h"
 #include "daemon/control/access.h"
+#include "daemon/control/request.h"
 #include "daemon/os/event_loop.h"
 #include "daemon/supervisor/supervisor.h"
 
@@ -47,6 +48,15 @@ class ControlServer {
   bool bound() const { return bound_; }
   // In the new image, instead of Listen: the listening socket the previous image kept.
   Status Adopt(UniqueFd fd, std::string path, bool bound, bool activated);
+
+  // A client without a socket, for the simulation: frames go in through Feed, and every frame
+  // of the replies comes out through `sink`, in order, at once. It is served exactly as a
+  // socket's client is (HELLO first, the access rules for `peer`, one reply per request) and
+  // ends when the last copy of the returned handle is dropped.
+  using FrameSink = std::function<void(const std::vector<uint8_t>& frame)>;
+  std::shared_ptr<void> OpenLocal(access::Peer peer, FrameSink sink);
+  void Feed(const std::shared_ptr<void>& local, const std::vector<uint8_t>& bytes);
+
   // REEXEC requests: `check` finds out whether wardend can re-execute now, and tells its
   // `reply` (maybe later: the loop goes on meanwhile; why not, when it cannot: the error reply).
   // When it can and the requester is still connected, the reply is sent first and `run` is
@@ -68,14 +78,38 @@ class ControlServer {
   SpareOutcome RefuseWithSpareFd(int error);
   void OnReadable(const std::shared_ptr<Connection>& c);
   void OnWritable(const std::shared_ptr<Connection>& c);
-  // The access check of one request (daemon/control/access.h) for the connection's peer.
-  access::Decision CheckAccess(Connection& c, uint16_t type, const std::vector<uint8_t>& payload);
+  // --- serving requests (handlers.cc) ---
+  // One row of the dispatch table: a message type, its name, its decoder and its handler.
+  struct Handler;
+  static const Handler* FindHandler(uint16_t type);
   // Serves one request; memory running out while serving it gets an error reply (BUSY) and
   // drops whatever reply that request would still have sent.
   void HandleFrame(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
-                   const std::vector<uint8_t>& received);
-  void Dispatch(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id, uint64_t serial,
+                   const std::vector<uint8_t>& payload);
+  // Decodes the payload once, checks access on the decoded request, then serves it.
+  void Dispatch(const std::shared_ptr<Connection>& c, control::Request& request,
                 const std::vector<uint8_t>& payload);
+  // The access check of one request (access.h) for the connection's peer; narrows its names.
+  access::Decision CheckAccess(Connection& c, control::Request& request);
+  std::function<void(ActionOutcomes)> ReplyLater(const std::shared_ptr<Connection>& c,
+                                                 control::Request& request);
+  control::SendFrame SendFrameTo(const std::shared_ptr<Connection>& c, uint32_t id);
+  void KeepStream(const std::shared_ptr<Connection>& c, std::shared_ptr<void> stream);
+  void ServeHello(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeStatus(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeAction(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeSignal(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServePid(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeVersion(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeReread(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeUpdate(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeShutdown(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeReexec(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeTail(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeLogNames(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeEvents(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeWait(const std::shared_ptr<Connection>& c, control::Request& request);
+
   void Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
             const std::vector<uint8_t>& payload);
   void SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,

@@ -57,7 +57,7 @@ struct EventStream {
 class Waiter : public std::enable_shared_from_this<Waiter> {
  public:
   Waiter(Supervisor& supervisor, std::vector<std::string> targets, proto::ProcessState state,
-         EventSendFrame send)
+         control::SendFrame send)
       : supervisor_(supervisor),
         targets_(std::move(targets)),
         state_(state),
@@ -126,7 +126,7 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
   Supervisor& supervisor_;
   std::vector<std::string> targets_;  // full names
   proto::ProcessState state_;
-  EventSendFrame send_;
+  control::SendFrame send_;
   std::shared_ptr<void> subscription_;
   EventLoop::TimerId timer_ = 0;
   bool done_ = false;
@@ -136,49 +136,36 @@ class Waiter : public std::enable_shared_from_this<Waiter> {
 
 // --- requests -----------------------------------------------------------------------------------
 
-bool IsEventRequest(proto::MessageType type) {
-  return type == proto::MessageType::kEvents || type == proto::MessageType::kWait;
+std::shared_ptr<void> ServeEvents(Supervisor& supervisor, const proto::EventsRequest& request,
+                                  const control::SendFrame& send) {
+  Supervisor::Resolved resolved = supervisor.Resolve(request.names);
+  if (!resolved.unknown.empty()) {
+    send(proto::MessageType::kError,
+         ErrorPayload(ErrorCode::kNotFound, "no such process: " + Join(resolved.unknown)));
+    return nullptr;
+  }
+  proto::EventsReply snapshot;
+  snapshot.snapshot = true;
+  std::unordered_set<std::string> covered;
+  for (const Process* p : resolved.processes) {
+    snapshot.events.push_back(Current(*p));
+    covered.insert(p->full_name());
+  }
+  if (!send(proto::MessageType::kEventsReply, proto::Encode(snapshot))) return nullptr;
+  const bool everything = request.names.empty();
+  auto stream = std::make_shared<EventStream>();
+  stream->subscription =
+      supervisor.events().Subscribe([send, covered, everything](const StateChange& change) {
+        if (!everything && !covered.count(change.process)) return;
+        proto::EventsReply reply;
+        reply.events.push_back(wire::ToWire(change));
+        send(proto::MessageType::kEventsReply, proto::Encode(reply));
+      });
+  return stream;
 }
 
-std::shared_ptr<void> HandleEventRequest(Supervisor& supervisor, proto::MessageType type,
-                                         const std::vector<uint8_t>& payload,
-                                         const EventSendFrame& send) {
-  auto malformed = [&](const char* what) {
-    send(proto::MessageType::kError,
-         ErrorPayload(ErrorCode::kInvalidArgument, std::string("malformed ") + what + " request"));
-    return nullptr;
-  };
-  if (type == proto::MessageType::kEvents) {
-    proto::EventsRequest request;
-    if (!proto::Decode(payload, &request)) return malformed("EVENTS");
-    Supervisor::Resolved resolved = supervisor.Resolve(request.names);
-    if (!resolved.unknown.empty()) {
-      send(proto::MessageType::kError,
-           ErrorPayload(ErrorCode::kNotFound, "no such process: " + Join(resolved.unknown)));
-      return nullptr;
-    }
-    proto::EventsReply snapshot;
-    snapshot.snapshot = true;
-    std::unordered_set<std::string> covered;
-    for (const Process* p : resolved.processes) {
-      snapshot.events.push_back(Current(*p));
-      covered.insert(p->full_name());
-    }
-    if (!send(proto::MessageType::kEventsReply, proto::Encode(snapshot))) return nullptr;
-    const bool everything = request.names.empty();
-    auto stream = std::make_shared<EventStream>();
-    stream->subscription =
-        supervisor.events().Subscribe([send, covered, everything](const StateChange& change) {
-          if (!everything && !covered.count(change.process)) return;
-          proto::EventsReply reply;
-          reply.events.push_back(wire::ToWire(change));
-          send(proto::MessageType::kEventsReply, proto::Encode(reply));
-        });
-    return stream;
-  }
-
-  proto::WaitRequest request;
-  if (!proto::Decode(payload, &request)) return malformed("WAIT");
+std::shared_ptr<void> ServeWait(Supervisor& supervisor, const proto::WaitRequest& request,
+                                const control::SendFrame& send) {
   if (!proto::IsKnownState(request.state)) {
     send(proto::MessageType::kError,
          ErrorPayload(ErrorCode::kInvalidArgument,

@@ -1,5 +1,5 @@
 // The control server's EVENTS and WAIT requests (docs/protocol.md, "Events"): subscriptions to
-// the supervisor's EventBus, kept out of control_server.cc, which only routes them here.
+// the supervisor's EventBus, served from the dispatch table (handlers.cc).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "daemon/control/request.h"
 #include "proto/event_messages.h"
 #include "proto/messages.h"
 
@@ -15,19 +16,13 @@ namespace warden {
 
 class Supervisor;
 
-
-// Sends one frame with the request's id; false once the connection is gone.
-using EventSendFrame =
-    std::function<bool(proto::MessageType type, const std::vector<uint8_t>& payload)>;
-
-// Whether `type` is one of the requests HandleEventRequest answers.
-bool IsEventRequest(proto::MessageType type);
-
-// Answers EVENTS or WAIT through `send`. Returns what keeps the request going (the EVENTS
-// stream, a WAIT not yet answered): the caller holds it while the connection lives and drops it
-// when the connection closes. Null when nothing is left to do.
-std::shared_ptr<void> HandleEventRequest(Supervisor& supervisor, proto::MessageType type,
-                                         const std::vector<uint8_t>& payload,
-                                         const EventSendFrame& send);
+// EVENTS: the snapshot, then every change. WAIT: one reply once every process named is in the
+// state, or an ERROR. Each returns what keeps the request going (the stream, a WAIT not yet
+// answered): the caller holds it while the connection lives and drops it when the connection
+// closes. Null when nothing is left to do.
+std::shared_ptr<void> ServeEvents(Supervisor& supervisor, const proto::EventsRequest& request,
+                                  const control::SendFrame& send);
+std::shared_ptr<void> ServeWait(Supervisor& supervisor, const proto::WaitRequest& request,
+                                const control::SendFrame& send);
 
 }  // namespace warden

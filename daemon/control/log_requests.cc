@@ -12,13 +12,13 @@ namespace {
 
 using proto::MessageType;
 
-void SendError(const SendFrame& send, ErrorCode code, std::string message) {
+void SendError(const control::SendFrame& send, ErrorCode code, std::string message) {
   send(MessageType::kError, proto::Encode(proto::ErrorReply{code, std::move(message)}));
 }
 
 // Sends `data` as TAIL replies of at most kMaxTailChunk bytes each (at least one reply); the
 // last one says more = `more_after`.
-bool SendTail(const SendFrame& send, const std::string& path, std::string_view data,
+bool SendTail(const control::SendFrame& send, const std::string& path, std::string_view data,
               bool more_after) {
   do {
     size_t n = std::min(data.size(), proto::kMaxTailChunk);
@@ -68,13 +68,10 @@ Result<std::shared_ptr<TailSource>> SourceFor(Supervisor& supervisor,
   return std::shared_ptr<TailSource>(*sink);
 }
 
-std::shared_ptr<void> Tail(Supervisor& supervisor, const std::vector<uint8_t>& payload,
-                           const SendFrame& send) {
-  proto::TailRequest request;
-  if (!proto::Decode(payload, &request)) {
-    SendError(send, ErrorCode::kInvalidArgument, "malformed TAIL request");
-    return nullptr;
-  }
+}  // namespace
+
+std::shared_ptr<void> ServeTail(Supervisor& supervisor, const proto::TailRequest& request,
+                                const control::SendFrame& send) {
   if (request.stream != proto::LogStream::kStdout && request.stream != proto::LogStream::kStderr) {
     SendError(send, ErrorCode::kInvalidArgument,
               "unknown stream " + std::to_string(static_cast<int>(request.stream)));
@@ -105,15 +102,13 @@ std::shared_ptr<void> Tail(Supervisor& supervisor, const std::vector<uint8_t>& p
       [send, path] { SendTail(send, path, {}, false); });
 }
 
+namespace {
+
 // LOGROTATE and CLEAR: `apply` to every log of every process named.
 template <typename Fn>
-void ForEachLog(Supervisor& supervisor, MessageType reply_type, const std::vector<uint8_t>& payload,
-                const SendFrame& send, Fn apply) {
-  proto::LogNamesRequest request;
-  if (!proto::Decode(payload, &request)) {
-    SendError(send, ErrorCode::kInvalidArgument, "malformed request");
-    return;
-  }
+void ForEachLog(Supervisor& supervisor, MessageType reply_type,
+                const proto::LogNamesRequest& request, std::vector<proto::ActionResult> refused,
+                const control::SendFrame& send, Fn apply) {
   Supervisor::Resolved resolved = supervisor.Resolve(request.names);
   proto::ActionReply reply;
   for (const std::string& name : resolved.unknown) {
@@ -132,38 +127,28 @@ void ForEachLog(Supervisor& supervisor, MessageType reply_type, const std::vecto
     }
     reply.results.push_back(std::move(result));
   }
+  for (proto::ActionResult& r : refused) reply.results.push_back(std::move(r));
   send(reply_type, proto::Encode(reply));
 }
 
 }  // namespace
 
-bool IsLogRequest(MessageType type) {
-  return type == MessageType::kTail || type == MessageType::kLogRotate ||
-         type == MessageType::kClear;
+void ServeLogRotate(Supervisor& supervisor, const proto::LogNamesRequest& request,
+                    std::vector<proto::ActionResult> refused, const control::SendFrame& send) {
+  ForEachLog(supervisor, MessageType::kLogRotateReply, request, std::move(refused), send,
+             [](LogSink& sink) {
+               spdlog::info("{}: reopening {}", sink.label(), sink.path());
+               return sink.Reopen();
+             });
 }
 
-std::shared_ptr<void> HandleLogRequest(Supervisor& supervisor, MessageType type,
-                                       const std::vector<uint8_t>& payload, const SendFrame& send) {
-  switch (type) {
-    case MessageType::kTail:
-      return Tail(supervisor, payload, send);
-    case MessageType::kLogRotate:
-      ForEachLog(supervisor, MessageType::kLogRotateReply, payload, send, [](LogSink& sink) {
-        spdlog::info("{}: reopening {}", sink.label(), sink.path());
-        return sink.Reopen();
-      });
-      return nullptr;
-    case MessageType::kClear:
-      ForEachLog(supervisor, MessageType::kClearReply, payload, send, [](LogSink& sink) {
-        spdlog::info("{}: clearing {}", sink.label(), sink.path());
-        return sink.Clear();
-      });
-      return nullptr;
-    default:
-      SendError(send, ErrorCode::kUnknownMessage,
-                "unknown message type " + std::to_string(static_cast<int>(type)));
-      return nullptr;
-  }
+void ServeClear(Supervisor& supervisor, const proto::LogNamesRequest& request,
+                std::vector<proto::ActionResult> refused, const control::SendFrame& send) {
+  ForEachLog(supervisor, MessageType::kClearReply, request, std::move(refused), send,
+             [](LogSink& sink) {
+               spdlog::info("{}: clearing {}", sink.label(), sink.path());
+               return sink.Clear();
+             });
 }
 
 }  // namespace warden

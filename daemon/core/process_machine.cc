@@ -241,9 +241,10 @@ void ProcessMachine::OnExit(ExitStatus status, TimePoint now) {
       break;
     case State::kStopping:
       if (!cleaning_ && host_->HasLeftovers()) {
-        // The stop deadline stays: at it, SIGKILL goes to whatever is left.
+        // The stop deadline stays: at it, SIGKILL goes to whatever is left. After the deadline's
+        // SIGKILL they are dying already: no stop signal follows it.
         cleaning_ = true;
-        host_->KillLeftovers(policy_.stopsignal);
+        if (!killed_) host_->KillLeftovers(policy_.stopsignal);
         break;
       }
       if (cleaning_) break;  // STOPPED once the leftovers are gone
@@ -299,6 +300,7 @@ void ProcessMachine::OnTimer(TimePoint now) {
       case State::kStopping:
         if (pid_ != 0) host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
         host_->KillLeftovers(SIGKILL);
+        killed_ = true;
         state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
         break;
       case State::kStopped:
@@ -479,9 +481,11 @@ void ProcessMachine::SetState(State to, TimePoint now) {
     case State::kFatal:
       abandoning_ = false;  // its deadline is the fatal_retry, set by the caller, or none
       break;
+    case State::kStopping:
+      killed_ = false;  // a new stop: its deadline's SIGKILL is still to come
+      break;
     case State::kStarting:
     case State::kBackoff:
-    case State::kStopping:
       break;
   }
   const State from = state_;

@@ -1,6 +1,6 @@
 // ProcessMachine: the supervision state machine of ONE process, with no syscalls in it.
 //
-// The model (supervisord's, see shared/research/features.md §2.1-2.2, plus issue 3's additions):
+// The model (supervisord's, plus crash-loop backoff, readiness and leftover cleanup):
 //
 //   STOPPED/EXITED/FATAL --Start--> STARTING   (spawn; a spawn error counts as an early exit)
 //   STARTING --startsecs elapsed (ready: startsecs) or OnReady (reported readiness)--> RUNNING
@@ -278,6 +278,7 @@ class ProcessMachine {
   bool cleaning_ = false;        // leftovers are being stopped
   bool spawn_deferred_ = false;  // STARTING with no pid: spawn once the cleanup is done
   bool abandoning_ = false;      // STARTING: readiness timed out, the process is being stopped
+  bool killed_ = false;          // STOPPING: the stop deadline's SIGKILL has been sent
 };
 
 }  // namespace warden::core

@@ -131,7 +131,7 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
   const bool root = geteuid() == 0;
   if (!p.user.empty()) {
     auto user = os::LookupUser(p.user);
-    if (!user.ok()) return Failure("user " + p.user, ENOENT);
+    if (!user.ok()) return Failure(user.status().message(), 0);
     if (!root && user->uid != geteuid()) {
       return Failure("user " + p.user + " (wardend is not root)", EPERM);
     }
@@ -140,7 +140,7 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
     spec->groups = user->groups;
     if (!p.group.empty()) {
       auto gid = LookupGroup(p.group);
-      if (!gid) return Failure("group " + p.group, ENOENT);
+      if (!gid) return Failure("group " + p.group + ": no such group", 0);
       spec->gid = *gid;
       spec->groups = GroupList(user->name, *gid);
     }
@@ -149,7 +149,7 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
     SetVariable(spec->env, "LOGNAME", user->name);
   } else if (!p.group.empty()) {
     auto gid = LookupGroup(p.group);
-    if (!gid) return Failure("group " + p.group, ENOENT);
+    if (!gid) return Failure("group " + p.group + ": no such group", 0);
     if (root) {
       spec->change_group = true;
       spec->gid = *gid;

@@ -5,7 +5,8 @@
 //     with the exits and timers that are then due;
 //   - the SIGCHLD path: Supervisor::ReapChildren (only while there are zombies; time does not
 //     pass while there are);
-//   - a crash of a random live process, from outside.
+//   - a crash of a random live process, from outside;
+//   - a re-execution (`wardenctl reexec`): the state through its bytes into a new supervisor.
 // As EventLoop::Run does after every source, each step ends with the posted callbacks; then every
 // invariant is checked. After the random steps, clients stop asking and the run drains until every
 // request has its answer, then shuts down.
@@ -29,10 +30,14 @@
 #include <set>
 
 #include "config/config.h"
+#include "daemon/control/control_server.h"
 #include "daemon/os/event_loop.h"
+#include "daemon/reexec/state_codec.h"
 #include "daemon/sim/invariants.h"
 #include "daemon/sim/sim_system.h"
 #include "daemon/supervisor/supervisor.h"
+#include "proto/frame.h"
+#include "proto/messages.h"
 
 namespace warden::sim {
 namespace {
@@ -88,6 +93,13 @@ class Simulation {
   void Advance();
   void Reap();
   void Crash();
+  void Reexec();
+
+  // --- the clients' connections ---
+  void Connect();        // a server for supervisor_ and a session per client, each past its HELLO
+  void StartShutdown();  // what the server's SHUTDOWN asks for, as wardend's Daemon does
+  void Send(int client, uint64_t request, proto::MessageType type, std::vector<uint8_t> payload);
+  void OnReplyBytes(int client, const std::vector<uint8_t>& bytes);
 
   // --- requests ---
   uint64_t Open(int client, const std::string& what, bool job);
@@ -119,6 +131,7 @@ class Simulation {
     std::string what;
     bool job = false;  // a request the supervisor makes a job of
     int answers = 0;
+    bool dropped = false;  // its connection ended with a re-execution: no answer is due
   };
   std::map<uint64_t, Request> requests_;
   uint64_t next_request_ = 0;
@@ -129,8 +142,17 @@ class Simulation {
   std::set<uint64_t> destroyed_;  // ids of processes seen gone
 
   SimSystem system_;
-  EventLoop loop_;
-  std::unique_ptr<Supervisor> supervisor_;  // last: destroyed first
+  // A re-execution replaces the loop and the supervisor, as the new image does.
+  std::unique_ptr<EventLoop> loop_ = std::make_unique<EventLoop>();
+  std::unique_ptr<Supervisor> supervisor_;
+  // The control server the clients talk to, each through a local session (no socket): requests
+  // go in as frames and the replies come out as frames, through the real decoding, access
+  // check, dispatch table and wire conversion.
+  std::unique_ptr<ControlServer> server_;  // destroyed before the supervisor it serves
+  bool shutdown_started_ = false;
+  bool shut_ = false;  // the supervisor's shutdown is done
+  std::shared_ptr<void> session_[kClients];
+  proto::FrameDecoder replies_[kClients];
 };
 
 void Simulation::Log(const std::string& line) {
@@ -171,6 +193,7 @@ uint64_t Simulation::Open(int client, const std::string& what, bool job) {
 
 void Simulation::Answer(uint64_t id) {
   Request& r = requests_.at(id);
+  if (r.dropped) return;  // the old image answers into a connection that is gone
   if (++r.answers > 1) {
     if (failure_.empty())
       failure_ = "request #r" + std::to_string(id) + " (" + r.what + ") answered twice";
@@ -183,7 +206,7 @@ void Simulation::Answer(uint64_t id) {
 }
 
 bool Simulation::Check() {
-  loop_.RunPosted();  // as the real loop does after every source
+  loop_->RunPosted();  // as the real loop does after every source
   if (!failure_.empty()) return Fail(failure_);
   // Processes that are gone since the last step.
   std::set<uint64_t> present;
@@ -289,30 +312,22 @@ std::vector<std::string> Simulation::RandomNames() {
 void Simulation::ClientRequest(int client) {
   const std::vector<std::string> names = RandomNames();
   const size_t verb = Below(100);
-  if (verb < 22) {
-    const uint64_t id = Open(client, "start " + Join(names), true);
-    supervisor_->Start(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
-  } else if (verb < 44) {
-    const uint64_t id = Open(client, "stop " + Join(names), true);
-    supervisor_->Stop(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
-  } else if (verb < 66) {
-    const uint64_t id = Open(client, "restart " + Join(names), true);
-    supervisor_->Restart(names, [this, id](std::vector<ActionOutcome>) { Answer(id); });
+  using proto::MessageType;
+  if (verb < 66) {
+    const MessageType type = verb < 22   ? MessageType::kStart
+                             : verb < 44 ? MessageType::kStop
+                                         : MessageType::kRestart;
+    const char* what = verb < 22 ? "start " : verb < 44 ? "stop " : "restart ";
+    const uint64_t id = Open(client, what + Join(names), true);
+    Send(client, id, type, proto::Encode(proto::ActionRequest{names, 0}));
   } else if (verb < 74) {
     static const int kSignals[] = {SIGHUP, SIGUSR1, SIGTERM, SIGKILL};
     const int signal = kSignals[Below(std::size(kSignals))];
     const uint64_t id = Open(client, "signal " + os::SignalName(signal) + " " + Join(names), false);
-    (void)supervisor_->Signal(names, signal);
-    Answer(id);
+    Send(client, id, MessageType::kSignal, proto::Encode(proto::ActionRequest{names, signal}));
   } else if (verb < 86) {
     const uint64_t id = Open(client, "status " + Join(names), false);
-    StatusReport reply = supervisor_->Status(names);
-    for (const auto& info : reply.processes) {
-      if (info.pid != 0 && !system_.processes().count(static_cast<int>(info.pid))) {
-        if (failure_.empty()) failure_ = "status shows pid " + std::to_string(info.pid) + ", gone";
-      }
-    }
-    Answer(id);
+    Send(client, id, MessageType::kStatus, proto::Encode(proto::StatusRequest{names}));
   } else {
     std::vector<std::string> programs;
     if (Uniform() < 0.3) {
@@ -321,10 +336,88 @@ void Simulation::ClientRequest(int client) {
       }
     }
     const uint64_t id = Open(client, "update " + Join(programs), true);
-    supervisor_->Update(programs, [this, id](::warden::Status s, std::vector<ActionOutcome>) {
-      if (!s.ok()) Log("update refused: " + std::string(ErrorCodeName(s.code())));
-      Answer(id);
-    });
+    Send(client, id, MessageType::kUpdate, proto::Encode(proto::ActionRequest{programs, 0}));
+  }
+}
+
+// --- the clients' connections --------------------------------------------------------------------
+
+void Simulation::Connect() {
+  server_ = std::make_unique<ControlServer>(*loop_, *supervisor_, [this] { StartShutdown(); });
+  for (int c = 0; c < kClients; ++c) {
+    replies_[c] = proto::FrameDecoder();
+    access::Peer root;  // uid 0: every right, no lookup
+    root.pid = 1000 + c;
+    session_[c] = server_->OpenLocal(
+        root, [this, c](const std::vector<uint8_t>& bytes) { OnReplyBytes(c, bytes); });
+    server_->Feed(session_[c], proto::EncodeFrame(static_cast<uint16_t>(proto::MessageType::kHello),
+                                                  0, proto::Encode(proto::HelloRequest{})));
+  }
+}
+
+void Simulation::StartShutdown() {
+  if (shutdown_started_) return;
+  shutdown_started_ = true;
+  ++jobs_in_flight_;  // the shutdown is a job too
+  supervisor_->Shutdown([this] {
+    if (shut_ && failure_.empty()) failure_ = "shutdown finished twice";
+    if (!shut_) --jobs_in_flight_;
+    shut_ = true;
+  });
+}
+
+void Simulation::Send(int client, uint64_t request, proto::MessageType type,
+                      std::vector<uint8_t> payload) {
+  server_->Feed(session_[client], proto::EncodeFrame(static_cast<uint16_t>(type),
+                                                     static_cast<uint32_t>(request), payload));
+}
+
+// Every reply frame the server sends a client: one per request (the HELLO's is id 0), of the
+// request's reply type or ERROR, for the request the client waits for.
+void Simulation::OnReplyBytes(int client, const std::vector<uint8_t>& bytes) {
+  replies_[client].Feed(bytes.data(), bytes.size());
+  proto::Frame frame;
+  ::warden::Status error;
+  while (true) {
+    const auto outcome = replies_[client].Next(&frame, &error);
+    if (outcome == proto::FrameDecoder::Outcome::kNeedMore) return;
+    if (outcome == proto::FrameDecoder::Outcome::kError) {
+      if (failure_.empty()) failure_ = "client " + std::to_string(client) + ": " + error.message();
+      return;
+    }
+    const uint64_t id = frame.header.request_id;
+    const auto type = static_cast<proto::MessageType>(frame.header.type);
+    if (id == 0) {
+      if (type != proto::MessageType::kHelloReply && failure_.empty()) {
+        failure_ = "client " + std::to_string(client) + ": HELLO not answered with HELLO";
+      }
+      continue;
+    }
+    if (busy_[client] != id) {
+      if (failure_.empty()) {
+        failure_ = "client " + std::to_string(client) + " got a reply for #r" + std::to_string(id) +
+                   ", which it does not wait for";
+      }
+      continue;
+    }
+    if (type == proto::MessageType::kError) {
+      proto::ErrorReply e;
+      (void)proto::Decode(frame.payload, &e);
+      Log("#r" + std::to_string(id) + ": ERROR " + std::string(ErrorCodeName(e.code)) + " " +
+          e.message);
+    } else if (type == proto::MessageType::kStatusReply) {
+      proto::StatusReply status;
+      if (!proto::Decode(frame.payload, &status) && failure_.empty()) {
+        failure_ = "a STATUS reply does not decode";
+      }
+      for (const auto& info : status.processes) {
+        if (info.pid != 0 && !system_.processes().count(static_cast<int>(info.pid))) {
+          if (failure_.empty())
+            failure_ = "status shows pid " + std::to_string(info.pid) + ", gone";
+        }
+      }
+    }
+    Answer(id);
   }
 }
 
@@ -334,7 +427,7 @@ void Simulation::Advance() {
   // A child's exit wakes wardend at once (signalfd, before timers): time does not pass while a
   // zombie waits. Requests may still come between an exit and its reaping.
   if (system_.zombies() > 0) return Reap();
-  std::optional<TimePoint> next = loop_.NextDeadline();
+  std::optional<TimePoint> next = loop_->NextDeadline();
   if (auto exit = system_.NextExit(); exit && (!next || *exit < *next)) next = exit;
   if (!next) {
     now_ += Seconds(0.1 + 5 * Uniform());
@@ -346,7 +439,7 @@ void Simulation::Advance() {
   std::snprintf(line, sizeof line, "advance to t=%.3f", SimSeconds());
   Step(line);
   system_.ExitDue();
-  loop_.RunDueTimers();
+  loop_->RunDueTimers();
 }
 
 void Simulation::Reap() {
@@ -379,7 +472,8 @@ bool Simulation::RandomStep() {
   const size_t w_advance = 35;
   const size_t w_reap = zombies ? 30 : 0;
   const size_t w_crash = 2;
-  size_t pick = Below(w_request + w_edit + w_advance + w_reap + w_crash);
+  const size_t w_reexec = 1;
+  size_t pick = Below(w_request + w_edit + w_advance + w_reap + w_crash + w_reexec);
   if (pick < w_request) {
     ClientRequest(idle[Below(idle.size())]);
   } else if ((pick -= w_request) < w_edit) {
@@ -388,10 +482,66 @@ bool Simulation::RandomStep() {
     Advance();
   } else if ((pick -= w_advance) < w_reap) {
     Reap();
-  } else {
+  } else if ((pick -= w_reap) < w_crash) {
     Crash();
+  } else {
+    Reexec();
   }
   return Check();
+}
+
+// `wardenctl reexec`: the supervisor's state goes through the bytes the real execve carries
+// (EncodeState, DecodeState) into a new loop and a new Supervisor built from the configuration in
+// force, which takes the processes over (RestoreState) with the same pids and deadlines. Refused,
+// as the real one is, while removed processes are still stopping. The clients' connections end
+// with the old image: their requests in flight get no answer, and that is not a loss.
+void Simulation::Reexec() {
+  Step("reexec");
+  if (supervisor_->shutting_down() || supervisor_->removing_count() > 0) {
+    Log("refused: busy");
+    return;
+  }
+  DaemonState state;
+  supervisor_->SaveState(&state);
+  // What the control server adds (reexec.cc): the simulation has no socket, only its name.
+  state.listen_fd = 3;
+  state.socket_path = supervisor_->config().warden.socket;
+  const std::vector<uint8_t> bytes = EncodeState(state);
+  Result<DaemonState> decoded = DecodeState(bytes);
+  if (!decoded.ok()) {
+    failure_ = "the saved state does not decode: " + decoded.status().message();
+    return;
+  }
+  if (EncodeState(*decoded) != bytes) {
+    failure_ = "the saved state changes across encode and decode";
+    return;
+  }
+  config::LoadResult loaded = config::LoadConfigSources(decoded->config_sources);
+  if (!loaded.config) {
+    failure_ = "the configuration in force cannot be built again from the state";
+    return;
+  }
+  for (auto& [id, r] : requests_) {
+    if (r.answers > 0 || r.dropped) continue;
+    r.dropped = true;
+    busy_[r.client] = 0;
+    --in_flight_;
+    if (r.job) --jobs_in_flight_;
+  }
+  // The execve: the old image's memory is gone, its processes are not.
+  for (auto& session : session_) session.reset();
+  server_.reset();
+  supervisor_.reset();
+  loop_ = std::make_unique<EventLoop>();
+  known_.clear();  // a new image numbers its processes afresh
+  destroyed_.clear();
+  supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
+    if (failure_.empty()) failure_ = "restore: " + problem;
+  }
+  Connect();
+  supervisor_->ReapChildren();  // children that exited during the exec window
+  Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");
 }
 
 // Moves time and reaps, and nothing else, until `done` or kDrainSteps (then a failure named
@@ -432,7 +582,8 @@ Outcome Simulation::Run() {
     return outcome_;
   }
   spdlog::set_level(options_.verbose ? spdlog::level::debug : spdlog::level::err);
-  supervisor_ = std::make_unique<Supervisor>(loop_, std::move(*loaded.config), system_);
+  supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  Connect();
   supervisor_->StartAutostart();
   bool ok = Check();
 
@@ -446,15 +597,16 @@ Outcome Simulation::Run() {
     // operator stops everything, which must cancel such starts: a request that still has no
     // answer after that is lost.
     if (!DriveUntil([this] { return in_flight_ == 0; }, nullptr)) {
-      uint64_t stop = 0;
-      for (int c = 0; c < kClients && stop == 0; ++c) {
-        if (busy_[c] == 0) stop = Open(c, "stop [all] (the drain waited too long)", true);
+      int idle = -1;
+      for (int c = 0; c < kClients && idle < 0; ++c) {
+        if (busy_[c] == 0) idle = c;
       }
-      if (stop == 0) {
+      if (idle < 0) {
         ok = Fail("drain: every client still waits");
       } else {
-        supervisor_->Stop({"all"},
-                          [this, stop](std::vector<ActionOutcome>) { Answer(stop); });
+        const uint64_t stop = Open(idle, "stop [all] (the drain waited too long)", true);
+        Send(idle, stop, proto::MessageType::kStop,
+             proto::Encode(proto::ActionRequest{{"all"}, 0}));
         ok = Check() && DriveUntil([this] { return in_flight_ == 0; }, "drain");
       }
     }
@@ -470,22 +622,21 @@ Outcome Simulation::Run() {
   if (ok && !supervisor_->jobs().empty()) ok = Fail("no request in flight, yet a job is open");
   // Shutdown: everything stops; nothing may be left running or unreaped.
   if (ok) {
-    Step("shutdown");
-    bool shut = false;
-    ++jobs_in_flight_;  // the shutdown is a job too
-    supervisor_->Shutdown([&shut, this] {
-      if (shut && failure_.empty()) failure_ = "shutdown answered twice";
-      if (!shut) --jobs_in_flight_;
-      shut = true;
-    });
-    ok =
-        Check() && DriveUntil([&shut, this] { return shut && system_.zombies() == 0; }, "shutdown");
+    // `wardenctl shutdown`: answered at once; the server asks for the shutdown (StartShutdown).
+    const uint64_t id = Open(0, "shutdown", false);
+    Send(0, id, proto::MessageType::kShutdown, {});
+    if (!shutdown_started_) ok = Fail("SHUTDOWN did not start a shutdown");
+    ok = ok && Check() &&
+         DriveUntil([this] { return shut_ && in_flight_ == 0 && system_.zombies() == 0; },
+                    "shutdown");
     if (ok) {
       if (auto problem = CheckShutDown(*supervisor_, system_)) ok = Fail(*problem);
     }
   }
   if (ok) {
     // The processes' destruction must not answer anything again.
+    for (auto& session : session_) session.reset();
+    server_.reset();
     supervisor_.reset();
     if (!failure_.empty()) ok = Fail(failure_);
   }

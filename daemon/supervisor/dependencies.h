@@ -3,7 +3,7 @@
 // requested may go. No syscalls, no event loop: the Supervisor feeds it states and acts on the
 // answers.
 //
-// The rules (issue 3):
+// The rules:
 //   - a process starts only once every process of every program it depends on is RUNNING (not
 //     merely spawned); starting a program first requests the start of what it depends on;
 //   - while a dependency is STARTING or in BACKOFF (or is itself waiting), the dependent waits,

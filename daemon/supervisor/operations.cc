@@ -14,19 +14,20 @@
 // stops its running dependents.
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <unordered_set>
 #include <utility>
 
+#include "daemon/supervisor/outcomes.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
-namespace {
 
-bool IsStoppedState(core::State s) {
-  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal ||
-         s == core::State::kUnknown;
-}
+using outcomes::IsStoppedState;
+using outcomes::Ok;
+
+namespace {
 
 // A process with a live main process (or on its way to one).
 bool IsUp(core::State s) {
@@ -37,8 +38,6 @@ bool IsUp(core::State s) {
 bool IsSettledStopped(const Process& p) {
   return IsStoppedState(p.machine().state()) && !p.machine().cleaning() && !p.start_pending();
 }
-
-ActionOutcome Ok(const std::string& name) { return {name, ErrorCode::kOk, ""}; }
 
 // What a job reports for a process that an update removed while the job was under way.
 ActionOutcome Removed(const std::string& name) {
@@ -176,7 +175,8 @@ void Supervisor::StartOne(Process* process, std::function<void(ActionOutcome)> d
   RequestStart(process, std::move(done));
 }
 
-void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome)> done) {
+void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome)> done,
+                              bool pump) {
   // Nobody waits for an autostart: no waiter is kept, and Launch then watches nothing.
   auto reply = [&done](ActionOutcome result) {
     if (done) done(std::move(result));
@@ -208,7 +208,7 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
     ++pending_starts_;
   }
   if (done) process->start_waiters_.push_back(std::move(done));
-  PumpStarts();
+  if (pump) PumpStarts();
 }
 
 void Supervisor::PumpStarts() {
@@ -388,8 +388,26 @@ void Supervisor::Start(const std::vector<std::string>& names, ResultsCallback do
   }
   for (Process* p : resolved.processes) {
     const size_t mine = slot++;
-    RequestStart(p, [collect, mine](ActionOutcome r) { collect->Put(mine, std::move(r)); });
+    // Dependents are not started with it: its result names those that stay stopped.
+    std::string stay;
+    for (const std::string& dependent : Graph().Dependents(p->program().name)) {
+      for (Process* q : ProcessesOf(dependent)) {
+        const bool named = std::find(resolved.processes.begin(), resolved.processes.end(), q) !=
+                           resolved.processes.end();
+        if (named || !IsSettledStopped(*q)) continue;
+        stay += (stay.empty() ? "" : ", ") + q->full_name();
+      }
+    }
+    RequestStart(
+        p,
+        [collect, mine, stay](ActionOutcome r) {
+          if (r.code == ErrorCode::kOk && !stay.empty())
+            r.message = "dependents still stopped: " + stay;
+          collect->Put(mine, std::move(r));
+        },
+        /*pump=*/false);
   }
+  PumpStarts();
 }
 
 // --- stopping -----------------------------------------------------------------------------------
@@ -424,12 +442,35 @@ void Supervisor::Stop(const std::vector<std::string>& names, ResultsCallback don
   }
   for (Process* p : resolved.processes) p->hold_reason_.clear();  // stopped on request now
   std::vector<Process*> stop = WithDependents(resolved.processes);
+  // The dependents stopped with them say why, in their result and their status reason.
+  auto because = std::make_shared<std::map<std::string, std::string>>();
+  for (Process* p : stop) {
+    if (std::find(resolved.processes.begin(), resolved.processes.end(), p) !=
+        resolved.processes.end()) {
+      continue;
+    }
+    for (Process* named : resolved.processes) {
+      const std::vector<std::string> dependents = Graph().Dependents(named->program().name);
+      if (std::find(dependents.begin(), dependents.end(), p->program().name) == dependents.end()) {
+        continue;
+      }
+      (*because)[p->full_name()] = "depends on " + named->full_name();
+      p->hold_reason_ = "stopped: depends on " + named->full_name();
+      break;
+    }
+  }
   // A restart or update in flight that meant to start one of them afterwards does not now.
   for (Process* p : stop) ++p->stop_requests_;
   const JobTable::Id job = jobs_.Open(JobKind::kStop, IdsOf(stop));
   StopTiers(std::move(stop),
-            jobs_.Completion(job, ResultsCallback([unknown, done = std::move(done)](
+            jobs_.Completion(job, ResultsCallback([unknown, because, done = std::move(done)](
                                                       std::vector<ActionOutcome> results) {
+                               for (ActionOutcome& r : results) {
+                                 const auto why = because->find(r.name);
+                                 if (why != because->end() && r.code == ErrorCode::kOk) {
+                                   r.message = why->second;
+                                 }
+                               }
                                results.insert(results.begin(), unknown.begin(), unknown.end());
                                done(std::move(results));
                              })));
@@ -507,11 +548,13 @@ void Supervisor::StopThenStart(std::vector<Process*> stop, std::vector<Process*>
         continue;
       }
       if (!started) {
-        RequestStart(p, nullptr);
+        RequestStart(p, nullptr, /*pump=*/false);
         continue;
       }
-      RequestStart(p, [started, i](ActionOutcome r) { started(i, std::move(r)); });
+      RequestStart(
+          p, [started, i](ActionOutcome r) { started(i, std::move(r)); }, /*pump=*/false);
     }
+    PumpStarts();
   });
 }
 

@@ -6,7 +6,7 @@
 //           child's user, named in the child's $NOTIFY_SOCKET (sd_notify(3)). The socket is
 //           the authority on who sent: a datagram arriving there is this process's, whatever
 //           pid the kernel credentials carry (systemd-notify sends as itself, or with its
-//           parent's pid: see shared/research/systemd.md §6). Credentials are checked only for
+//           parent's pid: systemd-notify(1), --pid). Credentials are checked only for
 //           the uid (the child's, or root). READY=1 makes the process RUNNING; STATUS=text is
 //           shown in its status; every fd passed with SCM_RIGHTS is closed at once (that is what
 //           `systemd-notify` waits for with BARRIER=1); other fields are ignored. The socket
@@ -38,23 +38,22 @@ class ReadinessWatch {
  public:
   struct Options {
     config::ReadyMode mode = config::ReadyMode::kStartsecs;
-    int fd = 0;    // kFd: the child's fd number
-    int port = 0;  // kTcp
+    int fd = 0;               // kFd: the child's fd number
+    int port = 0;             // kTcp
     std::string notify_path;  // kNotify: where to bind the socket (shorter than 108 bytes)
     uid_t uid = 0;            // kNotify: the child's user (owner of the socket)
     gid_t gid = 0;
     std::string name;  // the process's full name, for logs
   };
   struct Callbacks {
-    std::function<void()> on_ready;                         // may be called more than once
-    std::function<void(const std::string&)> on_status;      // STATUS= text
+    std::function<void()> on_ready;                     // may be called more than once
+    std::function<void(const std::string&)> on_status;  // STATUS= text
   };
 
   // Before the fork: creates the socket or pipe and adds $NOTIFY_SOCKET or the readiness fd to
   // `spec`. kStartsecs needs no watch: returns nullptr. A failure is the spawn's failure.
   static Result<std::unique_ptr<ReadinessWatch>> Prepare(EventLoop& loop, const Options& options,
-                                                         os::SpawnSpec* spec,
-                                                         Callbacks callbacks);
+                                                         os::SpawnSpec* spec, Callbacks callbacks);
   ~ReadinessWatch();
   ReadinessWatch(const ReadinessWatch&) = delete;
   ReadinessWatch& operator=(const ReadinessWatch&) = delete;

@@ -20,16 +20,16 @@
 #include "config/config.h"
 #include "config/diff.h"
 #include "daemon/core/process_machine.h"
-#include "daemon/supervisor/dependencies.h"
+#include "daemon/logs/log_capture.h"
 #include "daemon/os/event_loop.h"
+#include "daemon/os/os.h"
+#include "daemon/supervisor/dependencies.h"
 #include "daemon/supervisor/event_bus.h"
 #include "daemon/supervisor/jobs.h"
-#include "daemon/logs/log_capture.h"
 #include "daemon/supervisor/orphans.h"
-#include "daemon/os/os.h"
 #include "daemon/supervisor/readiness.h"
-#include "daemon/supervisor/saved_state.h"
 #include "daemon/supervisor/reports.h"
+#include "daemon/supervisor/saved_state.h"
 
 namespace warden {
 
@@ -129,8 +129,8 @@ class Process final : public core::ProcessHost {
   std::unique_ptr<ReadinessWatch> readiness_;
   std::string status_text_;
   uint64_t serial_ = 0;  // unique per wardend, names the notify socket
-  // Leftovers (daemon/supervisor/orphans.h): what this process owns beyond its main process, as of the
-  // last scan of wardend's subtree (updated by every scan, hence mutable).
+  // Leftovers (daemon/supervisor/orphans.h): what this process owns beyond its main process, as of
+  // the last scan of wardend's subtree (updated by every scan, hence mutable).
   mutable ProcessClaim claim_;
   mutable size_t tree_slot_ = 0;        // its index in Supervisor::tree_ after a scan
   mutable bool tree_complete_ = false;  // that scan saw all of its processes
@@ -138,8 +138,8 @@ class Process final : public core::ProcessHost {
   // leftover found later (a daemon's grandchild) gets it too, and nobody gets it twice.
   int leftover_signal_ = 0;
   std::unordered_map<int, uint64_t> signalled_;
-  // Events (daemon/control/events.h): the pid of the latest spawn (0 while one is being attempted) and
-  // how many succeeded, to name the process a state change concerns.
+  // Events (daemon/control/events.h): the pid of the latest spawn (0 while one is being attempted)
+  // and how many succeeded, to name the process a state change concerns.
   int last_pid_ = 0;
   uint64_t spawn_count_ = 0;
 };
@@ -232,10 +232,10 @@ class Supervisor {
   // (each a child of wardend, watched and reaped, never waited for), then exit_on_fatal.
   void OnFatal(const Process& process);
 
-  // Re-execution of wardend (daemon/reexec/reexec.h; daemon/reexec/reexec_state.cc). SaveState: every process
-  // (machine, counters, deadlines, leftovers, readiness fds) and every log pipe, into `state`.
-  // RestoreState, in the new image right after construction from the same config: takes them
-  // over (same pids, no spawn, no signal); returns one line per thing it could not restore.
+  // Re-execution of wardend (daemon/reexec/reexec.h; daemon/reexec/reexec_state.cc). SaveState:
+  // every process (machine, counters, deadlines, leftovers, readiness fds) and every log pipe, into
+  // `state`. RestoreState, in the new image right after construction from the same config: takes
+  // them over (same pids, no spawn, no signal); returns one line per thing it could not restore.
   void SaveState(DaemonState* state) const;
   std::vector<std::string> RestoreState(const DaemonState& state);
 
@@ -268,7 +268,10 @@ class Supervisor {
   std::vector<Process*> WithDependents(const std::vector<Process*>& processes) const;
   // Requests the start of `process` and of what it depends on; the requests wait in
   // start_pending until their dependencies are RUNNING (PumpStarts).
-  void RequestStart(Process* process, std::function<void(ActionOutcome)> done);
+  // `pump` false: the caller requests several starts and calls PumpStarts() once after the last,
+  // so that no process of the set is launched (as another's dependency) before its own request
+  // has joined its waiters; else it would answer "already started" to its own request.
+  void RequestStart(Process* process, std::function<void(ActionOutcome)> done, bool pump = true);
   // Starts every pending process whose dependencies are RUNNING, fails those whose
   // dependencies failed, and notes why the others wait.
   void PumpStarts();

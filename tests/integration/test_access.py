@@ -195,6 +195,28 @@ with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
     assert sorted(lines[1].split()) == ["db=12", "web=0"]
 
 
+def test_malformed_request_of_a_peer_is_refused_and_not_carried_out(daemon):
+    """A STOP whose payload does not decode, from bob: INVALID_ARGUMENT, nothing stopped."""
+    web_pid = daemon.status("web")["web"]["pid"]
+    script = f"""
+import sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import wardenproto as wp
+with wp.connect({daemon.socket!r}, timeout=30, hello=True) as c:
+    c.send_frame(wp.STOP, 9, b"\\xff\\xff\\xff\\xff")
+    f = c.recv_frame(timeout=30)
+    code, message = wp.decode_error(f.payload)
+    print(f.type == wp.ERROR, f.request_id, code, message)
+"""
+    r = subprocess.run(["setpriv", f"--reuid={BOB}", f"--regid={BOB}", "--init-groups",
+                        "/usr/bin/python3", "-c", script], capture_output=True, text=True,
+                       timeout=30, cwd="/")
+    assert r.returncode == 0, r
+    assert r.stdout.split(maxsplit=3) == ["True", "9", str(wp.INVALID_ARGUMENT),
+                                          "malformed STOP request\n"], r
+    assert daemon.status("web")["web"]["pid"] == web_pid
+
+
 def test_events_and_wait_follow_the_read_right(daemon):
     """alice (read on api only) sees api's events alone; wait on db is refused."""
     script = f"""

@@ -109,3 +109,62 @@ def test_converted_supervisord_conf_runs(warden):
     with open(log) as f:
         assert "web says hello from web to the tests" in f.read()
     assert warden.ctl("status").returncode == 0
+
+
+ARGV_PY = "import json, sys\nopen(sys.argv[1], 'w').write(json.dumps(sys.argv[2:]))\n"
+
+
+def test_environment_values_split_as_the_real_supervisord_splits_them(warden):
+    """The same program under the real supervisord and under wardend with the converted file:
+    the same argv, values of %(ENV_X)s with blanks and quotes included."""
+    import shutil
+    if shutil.which("supervisord") is None:
+        import pytest
+        pytest.skip("supervisord is not installed (apt-get install supervisor)")
+    root = warden.root
+    out = os.path.join(root, "argv.json")
+    write(os.path.join(root, "argv.py"), ARGV_PY)
+    write(os.path.join(root, "supervisord.conf"), f"""\
+[unix_http_server]
+file=%(here)s/warden.sock
+
+[supervisord]
+nodaemon=true
+logfile=%(here)s/supervisord.log
+pidfile=%(here)s/supervisord.pid
+
+[program:argv]
+command=/usr/bin/python3 %(here)s/argv.py {out} worker %(ENV_WORKER_OPTS)s --x=%(ENV_QUOTED)s
+autorestart=false
+startsecs=0
+stdout_logfile=NONE
+stderr_logfile=NONE
+""")
+    env = dict(os.environ, WORKER_OPTS="--concurrency=4 --loglevel=INFO",
+               QUOTED="'a b' \"c d\" e\\ f")
+    supervisord = subprocess.Popen(["supervisord", "-c", os.path.join(root, "supervisord.conf")],
+                                   env=env, cwd=root, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
+                   what="the program under supervisord")
+    finally:
+        supervisord.terminate()
+        supervisord.wait(timeout=30)
+    with open(out) as f:
+        under_supervisord = f.read()
+    os.unlink(out)
+    assert under_supervisord == ('["worker", "--concurrency=4", "--loglevel=INFO", "--x=a b", '
+                                 '"c d", "e f"]')
+
+    result = subprocess.run([WARDENCTL, "import-supervisord", "supervisord.conf"], cwd=root,
+                            env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "%(ENV_WORKER_OPTS)s is 2 words" in result.stderr, result.stderr
+    with open(warden.config, "w") as f:
+        f.write(result.stdout)
+    warden.start()
+    wait_until(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
+               what="the program under wardend")
+    with open(out) as f:
+        assert f.read() == under_supervisord

@@ -107,7 +107,9 @@ def test_stop_stops_dependents_first(warden):
                what="all running")
     pids = {n: p["pid"] for n, p in warden.status().items()}
     out = warden.ctl("stop", "c", check=0).stdout
-    assert set(out.split("\n")) >= {"a: stopped", "b: stopped", "c: stopped"}, out
+    # The dependents stopped with c say why.
+    assert set(out.split("\n")) >= {"a: stopped (depends on c)", "b: stopped (depends on c)",
+                                     "c: stopped"}, out
     s = warden.status()
     assert all(p["state"] == "STOPPED" for p in s.values()), s
     # Each took 0.4 s to exit after SIGTERM and the next was only signalled after that.

@@ -86,7 +86,7 @@ def test_pipe_is_drained_after_the_program_exits_while_a_grandchild_holds_it(war
           command: ["sh", "-c", "(sleep 1.5; echo from-grandchild) & echo from-parent"]
           startsecs: 0
           autorestart: false
-          keep_orphans: true  # else the child is stopped with its parent (issue 3)
+          keep_orphans: true  # else the child is stopped with its parent
         """)
     warden.wait_state("parent", "EXITED")
     path = log_path(warden, "parent")

@@ -303,17 +303,22 @@ def test_bash_completion(warden, fake_bin):
     assert bash_complete(f"wardenctl -s {gone} status ", env, fake_bin) == []
 
 
+def interactive_bash(warden, scratch, path, rc_extra=""):
+    """An interactive bash on a pty with the completion sourced and $WARDEN_SOCKET set."""
+    rc = os.path.join(scratch, "bashrc")
+    with open(rc, "w") as f:
+        f.write(f"PS1='PROMPT$ '\nsource {REPO}/completion/wardenctl.bash\n"
+                f"export WARDEN_SOCKET={warden.socket}\n{rc_extra}")
+    env = dict(os.environ, PATH=path, TERM="dumb", HOME=scratch, INPUTRC="/dev/null")
+    return Pty(["bash", "--noprofile", "--rcfile", rc, "-i"], env)
+
+
 def test_bash_completion_in_an_interactive_bash(warden, fake_bin, scratch):
     """The real thing: an interactive bash on a pty, the completion sourced, TAB pressed."""
     warden.start(PROGRAMS)
     warden.wait_state("web", "RUNNING")
-    rc = os.path.join(scratch, "bashrc")
-    with open(rc, "w") as f:
-        f.write(f"PS1='PROMPT$ '\nsource {REPO}/completion/wardenctl.bash\n"
-                f"export WARDEN_SOCKET={warden.socket}\n")
-    env = dict(os.environ, PATH=fake_bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
-               TERM="dumb", HOME=scratch, INPUTRC="/dev/null")
-    sh = Pty(["bash", "--noprofile", "--rcfile", rc, "-i"], env)
+    sh = interactive_bash(warden, scratch,
+                          fake_bin + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
     try:
         sh.read_until(b"PROMPT$ ")
         sh.send("wardenctl status queue\t")
@@ -322,6 +327,30 @@ def test_bash_completion_in_an_interactive_bash(warden, fake_bin, scratch):
         out = sh.read_until(b"PROMPT$ ")
         assert "queue_worker" in out and "RUNNING" in out
         sh.send("exit\r")
+        sh.wait()
+    finally:
+        sh.kill()
+
+
+def test_bash_completion_of_a_wardenctl_given_by_its_path(warden, scratch):
+    """`build/bin/wardenctl` (or any path ending in wardenctl) completes as `wardenctl` does,
+    and the program names come from that binary, with no wardenctl on PATH."""
+    warden.start(PROGRAMS)
+    warden.wait_state("web", "RUNNING")
+    os.makedirs(os.path.join(scratch, "build", "bin"))
+    os.symlink(os.path.abspath(WARDENCTL), os.path.join(scratch, "build", "bin", "wardenctl"))
+    path = ":".join(p for p in os.environ.get("PATH", "/usr/bin:/bin").split(":")
+                    if not os.path.exists(os.path.join(p, "wardenctl")))
+    sh = interactive_bash(warden, scratch, path, rc_extra=f"cd {scratch}\n")
+    try:
+        sh.read_until(b"PROMPT$ ")
+        sh.send("build/bin/wardenctl statu\t")
+        sh.read_until(b"status ")
+        sh.send("queue\t")
+        sh.read_until(b"queue_worker ")
+        sh.send("\x15./build/bin/wardenctl -s " + warden.socket + " stop we\t")
+        sh.read_until(b"web ")
+        sh.send("\x15exit\r")
         sh.wait()
     finally:
         sh.kill()
@@ -345,3 +374,22 @@ def test_man_page_renders(page, heading):
     assert heading in r.stdout
     assert "NAME" in r.stdout and page.rsplit(".", 1)[0] in r.stdout
     assert r.stderr == "", r.stderr  # no roff warnings
+
+
+def test_every_command_is_in_the_man_page_and_the_completion():
+    """`wardenctl --help` lists the commands wardenctl has; each one is in wardenctl(1) and in
+    the bash completion, so that a new command cannot ship undocumented."""
+    r = subprocess.run([WARDENCTL, "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    listing = r.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = [line.split()[0] for line in listing.split("\n") if line.strip()]
+    assert "status" in commands and "reexec" in commands and len(commands) > 20
+    with open(os.path.join(REPO, "man", "wardenctl.1.scd")) as f:
+        man = f.read()
+    with open(os.path.join(REPO, "completion", "wardenctl.bash")) as f:
+        completion = f.read()
+    words = re.search(r'_wardenctl_commands="([^"]*)"', completion).group(1).split()
+    for command in commands:
+        assert re.search(rf"^(\*[^\n]*)?\*{re.escape(command)}\*", man, re.M), \
+            f"{command} not in wardenctl(1)"
+        assert command in words, f"{command} not completed by completion/wardenctl.bash"

@@ -1,4 +1,4 @@
-// ProcessMachine, issue 3's additions: crash-loop backoff, readiness that never comes, and the
+// ProcessMachine when things go wrong: crash-loop backoff, readiness that never comes, and the
 // cleanup of processes a main process leaves behind. Fake clock, fake process layer.
 #include <memory>
 #include <string>
@@ -360,6 +360,27 @@ TEST_F(LifecycleTest, StopDeadlineKillsLeftoversBesideTheMainProcess) {
   EXPECT_EQ(host_.leftover_kills, std::vector<int>{kSigKill});
   Exit(Sig(kSigKill));
   EXPECT_EQ(m().state(), State::kStopped);
+}
+
+TEST_F(LifecycleTest, NoStopSignalToLeftoversAfterTheDeadlinesKill) {
+  Make(LeftoverPolicy());
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  ASSERT_TRUE(m().Stop(clock_.now).ok());
+  ASSERT_TRUE(FireTimer());
+  EXPECT_EQ(host_.leftover_kills, std::vector<int>{kSigKill});
+  host_.leftovers = true;  // SIGKILLed, but not gone yet when the main process is reaped
+  Exit(Sig(kSigKill));
+  EXPECT_EQ(m().state(), State::kStopping);
+  EXPECT_EQ(host_.leftover_kills, std::vector<int>{kSigKill}) << "no SIGINT after the SIGKILL";
+  host_.leftovers = false;
+  m().OnLeftoversGone(clock_.now);
+  EXPECT_EQ(m().state(), State::kStopped);
+  // The next stop sends its stop signal again.
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  ASSERT_TRUE(m().Stop(clock_.now).ok());
+  host_.leftovers = true;
+  Exit(Sig(kSigInt));
+  EXPECT_EQ(host_.leftover_kills, (std::vector<int>{kSigKill, kSigInt}));
 }
 
 TEST_F(LifecycleTest, StopOfAnExitedProgramWithKeptOrphansStopsThem) {
