@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "config/env_file.h"
-#include "config/host_check.h"
 #include "daemon/logs/log_targets.h"
 #include "daemon/os/os.h"
 #include "daemon/reexec/reexec.h"

@@ -115,8 +115,10 @@ def test_a_missing_hook_is_logged_and_wardend_goes_on(warden):
       on_fatal: /nonexistent/hook
     """)
     warden.wait_state("broken", "FATAL")
-    wait_until(lambda: "on_fatal /nonexistent/hook: exec: No such file or directory"
-               in warden.log(), what="the hook's failure in the log")
+    wait_until(lambda: any("broken: on_fatal /nonexistent/hook" in line
+                           and "No such file or directory" in line
+                           for line in warden.log().splitlines()),
+               what=f"the hook's failure in the log:\n{warden.log()}")
     warden.ctl("status", check=3)
 
 
