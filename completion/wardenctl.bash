@@ -4,7 +4,7 @@
 # Installed as /usr/share/bash-completion/completions/wardenctl; needs no bash-completion helpers.
 
 _wardenctl_commands="status start stop restart signal pid version shutdown reexec avail reread update reload
-check import-supervisord tail maintail logrotate clear events wait shell help"
+check import-supervisord tail logs maintail logrotate clear events wait shell help"
 
 # Program names from the daemon: full names, then group:* for each group of several processes.
 # $1...: the global options (-s SOCKET / -c FILE) found on the line.
@@ -85,6 +85,7 @@ _wardenctl() {
     local opts="--help --json"
     case $command in
       tail | maintail) opts+=" -f -n -c --follow --lines --bytes" ;;
+      logs) opts+=" -f -n --follow --lines" ;;
       events) opts+=" --current" ;;
       wait) opts+=" --timeout" ;;
     esac
@@ -95,7 +96,7 @@ _wardenctl() {
   local words=""
   case $command in
     help) ((index == 0)) && words=$_wardenctl_commands ;;
-    status | update | logrotate | events) words=$(_wardenctl_programs "${globals[@]}") ;;
+    status | update | logrotate | events | logs) words=$(_wardenctl_programs "${globals[@]}") ;;
     start | stop | restart | clear) words="all $(_wardenctl_programs "${globals[@]}")" ;;
     pid) ((index == 0)) && words=$(_wardenctl_programs "${globals[@]}") ;;
     signal)

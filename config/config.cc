@@ -15,7 +15,9 @@ std::string Diagnostic::ToString() const {
   std::string out = where.file;
   if (where.line > 0) {
     if (!out.empty()) out += ':';
-    out += std::to_string(where.line) + ":" + std::to_string(where.column);
+    out += std::to_string(where.line);
+    // A problem with a whole line (of an env file) has no column: FILE:LINE.
+    if (where.column > 0) out += ":" + std::to_string(where.column);
   }
   if (!out.empty()) out += ": ";
   return out + message;

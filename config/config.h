@@ -24,7 +24,8 @@ struct SourceLocation {
 };
 
 // One problem found in a config: printed as "FILE:LINE:COL: message" ("FILE: message" when it
-// concerns the file as a whole, e.g. it cannot be read: line 0).
+// concerns the file as a whole, e.g. it cannot be read: line 0; "FILE:LINE: message" when it
+// concerns a whole line, e.g. of an env file: column 0).
 struct Diagnostic {
   SourceLocation where;
   std::string message;
@@ -68,6 +69,9 @@ struct LogSpec {
   bool merge_into_stdout = false;
   OnFull on_full = OnFull::kBlock;
   bool timestamps = false;  // prefix each line with the time wardend read it
+  // The stream goes to the journal as the program's own (SYSLOG_IDENTIFIER = the program's name),
+  // instead of to `file`.
+  bool journal = false;
 };
 
 // Who may use the control socket besides root and wardend's own user (docs/security.md): the
@@ -87,6 +91,15 @@ struct AccessRules {
   bool operator==(const AccessRules&) const = default;
 };
 
+// One `env_file:` entry: a file of KEY=VALUE lines (config/env_file.h) read at each start.
+// `-PATH` in the config makes a missing file no error (optional).
+struct EnvFile {
+  std::string path;  // absolute
+  bool optional = false;
+  SourceLocation where;  // the entry in the config
+  bool operator==(const EnvFile& o) const { return path == o.path && optional == o.optional; }
+};
+
 struct Program {
   std::string name;
   SourceLocation where;              // the program's key
@@ -95,9 +108,10 @@ struct Program {
   int numprocs_start = 0;
   std::string directory;  // empty: wardend's working directory
   std::vector<std::pair<std::string, std::string>> environment;  // in file order
-  std::string user;                                              // empty: wardend's user
-  std::string group;            // empty: the user's primary group (or wardend's)
-  std::optional<mode_t> umask;  // empty: inherit
+  std::vector<EnvFile> env_files;  // read at each start, under `environment`
+  std::string user;                // empty: wardend's user
+  std::string group;               // empty: the user's primary group (or wardend's)
+  std::optional<mode_t> umask;     // empty: inherit
   bool autostart = true;
   AutoRestart autorestart = AutoRestart::kUnexpected;
   std::vector<int> exitcodes = {0};
@@ -108,6 +122,10 @@ struct Program {
   int ready_port = 0;           // ready: {tcp: PORT}
   double ready_timeout = 60.0;  // seconds to wait for notify/fd/tcp readiness; 0: forever
   Backoff backoff;
+  double fatal_retry = 0;  // seconds in FATAL before it is started again; 0: it stays FATAL
+  // Run when a process of this program goes FATAL (before warden.on_fatal), with
+  // WARDEN_PROCESS, WARDEN_STATE, WARDEN_EXIT_STATUS and WARDEN_REASON set; empty: none.
+  std::vector<std::string> on_fatal;
   std::vector<ResourceLimit> rlimits;  // in file order
   bool keep_orphans = false;           // leave processes the main process left behind alone
   int stopsignal = 15;                 // SIGTERM
@@ -152,6 +170,8 @@ struct Settings {
   // How long a whole status may reuse the kernel facts (/proc) it read, while nothing wardend
   // sees changes; 0: read them for every status.
   double status_max_age = 1.0;
+  std::vector<std::string> on_fatal;  // run when any process goes FATAL (after its own)
+  bool exit_on_fatal = false;         // shut down, exiting 1, when any process goes FATAL
 };
 
 // One file the loader read, and the text it read.

@@ -17,9 +17,10 @@ std::string GroupOf(const Config& config, const std::string& program) {
 }
 
 bool KeyNeedsRestart(const std::string& key) {
-  static const char* const kRestartKeys[] = {"command", "environment", "directory",
-                                             "user",    "umask",       "numprocs_start",
-                                             "group",   "stdout.file", "stderr.file"};
+  static const char* const kRestartKeys[] = {"command",        "environment",    "env_file",
+                                             "directory",      "user",           "umask",
+                                             "numprocs_start", "group",          "stdout.file",
+                                             "stderr.file",    "stdout.journal", "stderr.journal"};
   return std::any_of(std::begin(kRestartKeys), std::end(kRestartKeys),
                      [&](const char* k) { return key == k; });
 }
@@ -35,6 +36,7 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("numprocs_start", a.numprocs_start != b.numprocs_start);
   check("directory", a.directory != b.directory);
   check("environment", a.environment != b.environment);
+  check("env_file", a.env_files != b.env_files);
   check("user", a.user != b.user);
   check("umask", a.umask != b.umask);
   check("group", GroupOf(before, a.name) != GroupOf(after, b.name));
@@ -55,13 +57,17 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("stdout.backups", a.stdout_log.backups != b.stdout_log.backups);
   check("stdout.on_full", a.stdout_log.on_full != b.stdout_log.on_full);
   check("stdout.timestamps", a.stdout_log.timestamps != b.stdout_log.timestamps);
+  check("stdout.journal", a.stdout_log.journal != b.stdout_log.journal);
   check("stderr.file", a.stderr_log.file != b.stderr_log.file ||
                            a.stderr_log.merge_into_stdout != b.stderr_log.merge_into_stdout);
   check("stderr.max_bytes", a.stderr_log.max_bytes != b.stderr_log.max_bytes);
   check("stderr.backups", a.stderr_log.backups != b.stderr_log.backups);
   check("stderr.on_full", a.stderr_log.on_full != b.stderr_log.on_full);
   check("stderr.timestamps", a.stderr_log.timestamps != b.stderr_log.timestamps);
+  check("stderr.journal", a.stderr_log.journal != b.stderr_log.journal);
   check("access", a.access != b.access);
+  check("on_fatal", a.on_fatal != b.on_fatal);
+  check("fatal_retry", a.fatal_retry != b.fatal_retry);
   return keys;
 }
 

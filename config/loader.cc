@@ -52,9 +52,9 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 8> kWardenKeys = {"socket",  "socket_mode",   "socket_group",
-                                                         "log_dir", "log_level",     "log_target",
-                                                         "access",  "status_max_age"};
+constexpr std::array<std::string_view, 10> kWardenKeys = {
+    "socket",     "socket_mode", "socket_group",   "log_dir",  "log_level",
+    "log_target", "access",      "status_max_age", "on_fatal", "exit_on_fatal"};
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogTargets = {"stderr", "journald"};
 
@@ -415,6 +415,10 @@ class Loader {
         internal::ReadAccess(reader, e, "'warden'", &s.access);
       } else if (e.key == "status_max_age") {
         if (auto v = reader.Seconds(e)) s.status_max_age = *v;
+      } else if (e.key == "on_fatal") {
+        if (auto words = internal::ReadCommandWords(reader, e)) s.on_fatal = std::move(*words);
+      } else if (e.key == "exit_on_fatal") {
+        if (auto v = reader.Bool(e)) s.exit_on_fatal = *v;
       } else {
         reader.UnknownKey(e, "in 'warden'", kWardenKeys);
       }

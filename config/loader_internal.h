@@ -30,6 +30,11 @@ struct GroupDraft {
 // `base_dir` is the absolute folder of the file, for relative log paths.
 ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry, const std::string& base_dir);
 
+// A command as `command:` takes it: a list (the argv) or a string split into words; reports an
+// empty command or an empty first word. (`command`, `on_fatal`.)
+std::optional<std::vector<std::string>> ReadCommandWords(const FileReader& reader,
+                                                         const Entry& entry);
+
 // The lifecycle keys of a program (program_lifecycle.cc): `ready`, `backoff`, `rlimits`; and
 // the check that every ${...} in `texts` is well formed, reported at `where` as "<what>: why".
 void ReadReady(const FileReader& reader, const Entry& entry, Program* program);

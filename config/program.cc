@@ -15,12 +15,12 @@
 namespace warden::config::internal {
 namespace {
 
-constexpr std::array<std::string_view, 27> kProgramKeys = {
+constexpr std::array<std::string_view, 30> kProgramKeys = {
     "command",    "numprocs",     "numprocs_start", "directory",   "environment",   "user",
     "umask",      "autostart",    "autorestart",    "exitcodes",   "startsecs",     "startretries",
     "ready",      "stopsignal",   "stopwaitsecs",   "stopasgroup", "killasgroup",   "priority",
     "depends_on", "stdout",       "stderr",         "group",       "ready_timeout", "backoff",
-    "rlimits",    "keep_orphans", "access",
+    "rlimits",    "keep_orphans", "access",         "env_file",    "on_fatal",      "fatal_retry",
 };
 // Keys of supervisord's [program:x] (and of other supervisors) that warden spells otherwise:
 // "did you mean" names the warden form. Kept apart from kProgramKeys so that they are never
@@ -49,8 +49,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kForeign
     {"requires", "depends_on"},
     {"after", "depends_on"},
 }};
-constexpr std::array<std::string_view, 5> kLogKeys = {"file", "max_bytes", "backups", "on_full",
-                                                      "timestamps"};
+constexpr std::array<std::string_view, 6> kLogKeys = {"file",    "max_bytes",  "backups",
+                                                      "on_full", "timestamps", "journal"};
 constexpr std::array<std::string_view, 2> kOnFullModes = {"block", "drop"};
 
 // More processes than this from one program is surely a typo, and would cost memory at once.
@@ -61,31 +61,7 @@ constexpr int64_t kIntMin = std::numeric_limits<int>::min();
 std::string Quote(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 void ReadCommand(const FileReader& reader, const Entry& entry, Program* program) {
-  if (entry.value.IsSequence()) {
-    const auto words = reader.StringList(entry);
-    if (!words) return;
-    if (words->empty()) {
-      reader.Error(entry.value_where, "'command' must not be empty");
-      return;
-    }
-    for (const Located& word : *words) program->command.push_back(word.text);
-  } else if (entry.value.IsScalar()) {
-    auto words = SplitCommand(entry.value.Scalar());
-    if (!words) {
-      const std::string why = words.status().message();
-      reader.Error(entry.value_where,
-                   why == "empty command" ? "'command' must not be empty" : "'command': " + why);
-      return;
-    }
-    program->command = std::move(words).value();
-  } else {
-    reader.Error(entry.value_where, "'command' must be a string or a list of strings");
-    return;
-  }
-  if (program->command.front().empty()) {
-    reader.Error(entry.value_where, "'command' must not start with an empty word");
-    program->command.clear();
-  }
+  if (auto words = ReadCommandWords(reader, entry)) program->command = std::move(*words);
 }
 
 void ReadEnvironment(const FileReader& reader, const Entry& entry, Program* program) {
@@ -103,6 +79,28 @@ void ReadEnvironment(const FileReader& reader, const Entry& entry, Program* prog
     }
     program->environment.emplace_back(var.key, var.value.Scalar());
   });
+}
+
+// `env_file: PATH` or a list; relative paths against the config file's folder; `-PATH`: optional.
+void ReadEnvFiles(const FileReader& reader, const Entry& entry, const std::string& base_dir,
+                  Program* program) {
+  const auto paths = reader.StringList(entry);
+  if (!paths) return;
+  for (const Located& item : *paths) {
+    EnvFile file;
+    std::string_view path = item.text;
+    if (!path.empty() && path.front() == '-') {
+      file.optional = true;
+      path.remove_prefix(1);
+    }
+    if (path.empty()) {
+      reader.Error(item.where, "'env_file' entries must be paths (optional: -PATH)");
+      continue;
+    }
+    file.path = ResolvePath(base_dir, std::string(path));
+    file.where = item.where;
+    program->env_files.push_back(std::move(file));
+  }
 }
 
 void ReadAutorestart(const FileReader& reader, const Entry& entry, Program* program) {
@@ -178,6 +176,8 @@ LogSpec ReadLog(const FileReader& reader, const Entry& entry, const std::string&
         log.on_full = *v == 0 ? OnFull::kBlock : OnFull::kDrop;
     } else if (e.key == "timestamps") {
       if (auto v = reader.Bool(e)) log.timestamps = *v;
+    } else if (e.key == "journal") {
+      if (auto v = reader.Bool(e)) log.journal = *v;
     } else {
       reader.UnknownKey(e, "in " + context, kLogKeys);
     }
@@ -186,6 +186,38 @@ LogSpec ReadLog(const FileReader& reader, const Entry& entry, const std::string&
 }
 
 }  // namespace
+
+std::optional<std::vector<std::string>> ReadCommandWords(const FileReader& reader,
+                                                         const Entry& entry) {
+  const std::string key = Quote(entry.key);
+  std::vector<std::string> command;
+  if (entry.value.IsSequence()) {
+    const auto words = reader.StringList(entry);
+    if (!words) return std::nullopt;
+    if (words->empty()) {
+      reader.Error(entry.value_where, key + " must not be empty");
+      return std::nullopt;
+    }
+    for (const Located& word : *words) command.push_back(word.text);
+  } else if (entry.value.IsScalar()) {
+    auto words = SplitCommand(entry.value.Scalar());
+    if (!words) {
+      const std::string why = words.status().message();
+      reader.Error(entry.value_where,
+                   why == "empty command" ? key + " must not be empty" : key + ": " + why);
+      return std::nullopt;
+    }
+    command = std::move(words).value();
+  } else {
+    reader.Error(entry.value_where, key + " must be a string or a list of strings");
+    return std::nullopt;
+  }
+  if (command.front().empty()) {
+    reader.Error(entry.value_where, key + " must not start with an empty word");
+    return std::nullopt;
+  }
+  return command;
+}
 
 std::span<const std::string_view> ProgramKeys() { return kProgramKeys; }
 std::span<const std::string_view> LogKeys() { return kLogKeys; }
@@ -223,6 +255,12 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
       std::vector<std::string> values;
       for (const auto& [name, value] : p.environment) values.push_back(value);
       CheckExpansions(reader, e.value_where, "'environment'", values);
+    } else if (key == "on_fatal") {
+      if (auto words = ReadCommandWords(reader, e)) p.on_fatal = std::move(*words);
+    } else if (key == "fatal_retry") {
+      if (auto v = reader.Seconds(e)) p.fatal_retry = *v;
+    } else if (key == "env_file") {
+      ReadEnvFiles(reader, e, base_dir, &p);
     } else if (key == "user") {
       p.places.user = e.value_where;
       if (auto v = reader.NonEmptyString(e)) p.user = *v;

@@ -257,8 +257,7 @@ Status Client::Send(const std::vector<uint8_t>& bytes, Deadline deadline) {
   return Status::Ok();
 }
 
-Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, milliseconds timeout,
-                                     bool idle_ok) {
+Result<std::optional<proto::Frame>> Client::NextFrame(uint32_t request_id) {
   for (;;) {
     proto::Frame frame;
     Status error;
@@ -292,14 +291,23 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
           }
           return Status(reply.code, reply.message);
         }
-        return frame;
+        return std::optional<proto::Frame>(std::move(frame));
       }
       case proto::FrameDecoder::Outcome::kError:
         return Fail(ErrorCode::kProtocol,
                     "bad reply from wardend on " + path_ + ": " + error.message());
       case proto::FrameDecoder::Outcome::kNeedMore:
-        break;
+        return std::optional<proto::Frame>();
     }
+  }
+}
+
+Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, milliseconds timeout,
+                                     bool idle_ok) {
+  for (;;) {
+    Result<std::optional<proto::Frame>> next = NextFrame(request_id);
+    if (!next.ok()) return next.status();
+    if (*next) return std::move(**next);
 
     // A Ctrl-C that came before the poll started must count too (a small window remains
     // between this check and the poll: the next Ctrl-C covers it).
@@ -337,6 +345,43 @@ Result<proto::Frame> Client::Receive(uint32_t request_id, Deadline deadline, mil
 }
 
 void Client::SetInterruptFlag(const volatile std::sig_atomic_t* flag) { g_interrupt_flag = flag; }
+
+bool Client::Interrupted() { return ::warden::ctl::Interrupted(); }
+
+Status Client::StartStream(proto::MessageType type, const std::vector<uint8_t>& payload) {
+  if (!connected()) return Status(ErrorCode::kIo, "not connected to wardend on " + path_);
+  stream_id_ = next_request_id_++;
+  stream_type_ = type;
+  return Send(proto::EncodeFrame(static_cast<uint16_t>(type), stream_id_, payload), std::nullopt);
+}
+
+Result<bool> Client::ReadStream(const OnReply& on_reply) {
+  if (!connected()) return Status(ErrorCode::kIo, "not connected to wardend on " + path_);
+  uint8_t buf[16384];
+  const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+    if (errno == ECONNRESET) {
+      return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
+    }
+    return Fail(ErrorCode::kIo, "cannot read from " + path_ + ": " + ErrnoText(errno));
+  }
+  if (n == 0) return Fail(ErrorCode::kIo, "wardend on " + path_ + " closed the connection");
+  if (n > 0) decoder_.Feed(buf, static_cast<size_t>(n));
+  const uint16_t expected =
+      static_cast<uint16_t>(static_cast<uint16_t>(stream_type_) | proto::kReplyBit);
+  for (;;) {
+    Result<std::optional<proto::Frame>> next = NextFrame(stream_id_);
+    if (!next.ok()) return next.status();
+    if (!*next) return true;  // the rest of a frame is still to come
+    const proto::Frame& frame = **next;
+    if (frame.header.type != expected) {
+      return Fail(ErrorCode::kProtocol, "bad reply from wardend on " + path_ + ": message type " +
+                                            std::to_string(frame.header.type) + " in answer to " +
+                                            RequestName(stream_type_));
+    }
+    if (!on_reply(frame.payload)) return false;
+  }
+}
 
 bool Client::PeerGone() const {
   if (!fd_.valid()) return true;

@@ -60,6 +60,17 @@ class Client {
                     std::optional<std::chrono::milliseconds> idle = std::nullopt,
                     const OnIdle& on_idle = nullptr);
 
+  // Several streams at once, each on a Client of its own (wardenctl logs): StartStream sends a
+  // stream request and returns; then, whenever fd() is readable, ReadStream reads what is there
+  // (without blocking) and hands each whole reply of that request to on_reply, in order. It
+  // returns false once on_reply has returned false (the stream is done), true while it goes on;
+  // an ERROR reply, a garbled frame or a closed connection is a failure, as for Call.
+  Status StartStream(proto::MessageType type, const std::vector<uint8_t>& payload);
+  Result<bool> ReadStream(const OnReply& on_reply);
+  int fd() const { return fd_.get(); }
+  // Whether the interrupt flag (SetInterruptFlag) is raised: a Ctrl-C in the shell.
+  static bool Interrupted();
+
   // The interactive shell's Ctrl-C: while `*flag` is non-zero, a wait for the daemon that a
   // signal interrupts gives up with "interrupted" (kIo) and drops the connection, so that
   // `tail -f` or a long `start` returns to the prompt. nullptr (the default, and the one-shot
@@ -82,6 +93,9 @@ class Client {
   // `idle_ok`: then it is kTimeout with the connection kept.
   Result<proto::Frame> Receive(uint32_t request_id, Deadline deadline,
                                std::chrono::milliseconds timeout, bool idle_ok = false);
+  // The next whole frame for `request_id` the decoder holds (nullopt: it needs more bytes);
+  // an ERROR reply for it, or a garbled frame, is the failure.
+  Result<std::optional<proto::Frame>> NextFrame(uint32_t request_id);
   // Closes the connection and returns a transport failure.
   Status Fail(ErrorCode code, const std::string& message);
   // After a failed write: the ERROR the daemon sent about the connection before it closed it
@@ -97,6 +111,8 @@ class Client {
   // up to kMaxReply bytes: more than any configuration wardend can load would need.
   static constexpr size_t kMaxReply = size_t{1} << 30;
   std::vector<uint8_t> parts_;
+  uint32_t stream_id_ = 0;  // StartStream's request
+  proto::MessageType stream_type_ = proto::MessageType::kTail;
 };
 
 // The daemon as commands see it: one request, one reply payload. Session is the real one; tests
@@ -118,6 +134,10 @@ class DaemonLink {
     on_reply(*reply);
     return Status::Ok();
   }
+  // A connection of its own to the same daemon, for reading several streams at once (logs).
+  virtual Result<Client> Connect() {
+    return Status(ErrorCode::kInternal, "no socket to open another connection to");
+  }
   // Between commands of the interactive shell: forget a connection the daemon has closed (it
   // exited or restarted since), so that the next command connects to the daemon that is there
   // now instead of failing once. Not done inside Call, where a command that waits for the
@@ -136,6 +156,7 @@ class Session : public DaemonLink {
   Status Stream(proto::MessageType type, const std::vector<uint8_t>& payload,
                 const Client::OnReply& on_reply) override;
   void DropIfClosed() override;
+  Result<Client> Connect() override { return Client::Connect(socket_path_); }
 
   const std::string& socket_path() const { return socket_path_; }
 

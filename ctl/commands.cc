@@ -98,6 +98,11 @@ const std::vector<CommandSpec>& Commands() {
       {CommandKind::kTail, "tail", "[-f] [-n N|-c N] NAME [stdout|stderr]",
        "print the last N lines (default 10) or bytes of a process's log; -f: then follow it",
        "wardenctl tail -f web stderr"},
+      {CommandKind::kLogs, "logs", "[-f] [-n N] [NAME...]",
+       "the last N lines (default 10) of several processes' logs, each line prefixed with its "
+       "name (every process when no NAME is given); -f: then their live output interleaved, "
+       "with wardend's lifecycle lines",
+       "wardenctl logs -f web api"},
       {CommandKind::kMaintail, "maintail", "[-f] [-n N|-c N]",
        "print the end of wardend's own log; -f: then follow it", "wardenctl maintail -n 50"},
       {CommandKind::kLogRotate, "logrotate", "[NAME...]",
@@ -371,6 +376,7 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
       cmd.names = std::move(args);
       break;
     case CommandKind::kTail:
+    case CommandKind::kLogs:
     case CommandKind::kMaintail:
     case CommandKind::kLogRotate:
     case CommandKind::kClear:

@@ -10,6 +10,7 @@
 // (everything after it is an argument) are options.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,7 @@ enum class CommandKind {
   kCheck,
   kImportSupervisord,
   kTail,
+  kLogs,
   kMaintail,
   kLogRotate,
   kClear,
@@ -89,6 +91,7 @@ struct Command {
   int signal = 0;                  // kSignal: the signal number
   bool json = false;
   bool color = false;  // colour status states (set by the caller: a TTY, no NO_COLOR)
+  size_t columns = 0;  // status: the terminal's width, to fit lines to; 0: not a terminal
   bool help = false;   // `COMMAND --help`: print the command's help, do nothing
   std::string topic;   // kHelp: the command asked about, "" for the overview
   // tail / maintail (ctl/log_commands.h)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/env_file.h"
 #include "ctl/render.h"
 #include "importer/import_supervisord.h"
 
@@ -174,11 +175,14 @@ int Check(const Command& command, std::ostream& out, std::ostream& err) {
     for (const auto& d : loaded.errors) err << d.ToString() << "\n";
     return kExitFailure;
   }
-  // What the host must provide too: users and groups (errors), commands and folders.
+  // What the host must provide too: users and groups (errors), commands and folders; and the
+  // env files, as each start will read them (a bad line as FILE:LINE).
   const config::HostCheck host = config::CheckHost(*loaded.config);
   for (const auto& d : host.errors) err << d.ToString() << "\n";
   for (const auto& d : host.warnings) err << d.ToString() << "\n";
-  if (!host.errors.empty()) return kExitFailure;
+  const std::vector<config::Diagnostic> env_problems = config::CheckEnvFiles(*loaded.config);
+  for (const auto& d : env_problems) err << d.ToString() << "\n";
+  if (!host.errors.empty() || !env_problems.empty()) return kExitFailure;
   out << path << ": ok (" << loaded.config->programs.size() << " program"
       << (loaded.config->programs.size() == 1 ? "" : "s") << ")\n";
   return kExitOk;

@@ -1,5 +1,8 @@
 #include "ctl/dispatch.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -61,6 +64,7 @@ MessageType RequestType(CommandKind kind) {
     case CommandKind::kReload:
       return MessageType::kReload;
     case CommandKind::kTail:
+    case CommandKind::kLogs:
     case CommandKind::kMaintail:
       return MessageType::kTail;
     case CommandKind::kLogRotate:
@@ -141,31 +145,50 @@ int Status(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
   }
   // Text: the reply is decoded twice, one process at a time, instead of into a list of them
   // all (some 230 KB for 1000 processes, each page of it a fault): first for the name column's
-  // width and the exit code, then to print. A malformed reply is refused by the first pass.
+  // width, the exit code and the order by name, then to print. A malformed reply is refused by
+  // the first pass.
   size_t longest = 0;
-  size_t count = 0;
   bool all_running = true;
   std::vector<std::string> unknown_names;
+  std::vector<std::string> names;  // in the daemon's order
   if (!proto::DecodeStatusReply(
           *payload,
           [&](const proto::ProcessInfo& info) {
             longest = std::max(longest, FullNameSize(info));
             all_running = all_running && info.state == proto::ProcessState::kRunning;
-            ++count;
+            names.push_back(info.group == info.name ? info.name : info.group + ":" + info.name);
           },
           &unknown_names)) {
     return ReportMalformed(MessageType::kStatus, err);
   }
-  const size_t width = NameColumnWidthFor(longest);
-  std::string text;
-  text.reserve(count * (width + 80));  // the state column and a description of some 60 bytes
+  // Sorted by full name, as supervisorctl lists them: rank[i] is the place of the i-th process.
+  std::vector<size_t> order(names.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return names[a] < names[b]; });
+  std::vector<size_t> rank(order.size());
+  for (size_t place = 0; place < order.size(); ++place) rank[order[place]] = place;
+  // On a terminal too narrow for supervisorctl's name column, a tight one.
+  size_t width = NameColumnWidthFor(longest);
+  if (command.columns > 0 && command.columns < width + 60) {
+    width = TightNameColumnWidth(longest);
+  }
+  std::vector<std::string> lines(names.size());
+  size_t next = 0;
   (void)proto::DecodeStatusReply(
       *payload,
       [&](const proto::ProcessInfo& info) {
-        AppendStatusLine(&text, info, width, command.color);
-        text += '\n';
+        std::string& line = lines[rank[next++]];
+        AppendStatusLine(&line, info, width, command.color);
+        FitLine(&line, command.columns);
       },
       &unknown_names);
+  std::string text;
+  text.reserve(names.size() * (width + 80));  // the state column and a description of ~60 bytes
+  for (const std::string& line : lines) {
+    text += line;
+    text += '\n';
+  }
   for (const std::string& name : unknown_names) {
     text += NoSuchProcessLine(name);
     text += '\n';
@@ -298,6 +321,13 @@ int Reexec(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
 
 }  // namespace
 
+size_t TerminalColumns(int fd) {
+  if (isatty(fd) != 1) return 0;
+  winsize size{};
+  if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
+
 std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool json,
                                      std::ostream& err) {
   Result<Command> command = ParseCommand(words, json);
@@ -354,6 +384,7 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
     case CommandKind::kReload:
       return Update(command, RequestType(command.kind), daemon, out, err);
     case CommandKind::kTail:
+    case CommandKind::kLogs:
     case CommandKind::kMaintail:
       return Tail(command, daemon, out, err);
     case CommandKind::kLogRotate:

@@ -18,6 +18,10 @@ namespace warden::ctl {
 std::optional<Command> ParseOrReport(const std::vector<std::string>& words, bool json,
                                      std::ostream& err);
 
+// The width of the terminal `fd` is, for fitting status lines; 0 when it is not a terminal
+// (piped output is never cut) or its size is unknown.
+size_t TerminalColumns(int fd);
+
 // Whether the command talks to the daemon (help does not).
 bool NeedsDaemon(const Command& command);
 

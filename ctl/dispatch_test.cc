@@ -75,8 +75,9 @@ TEST(Dispatch, StatusTextWithAnUnknownName) {
 
   Outcome r = RunIt({"status", "web", "api", "wbe"}, link);
   EXPECT_EQ(r.exit_code, kExitNoSuchProcess);
-  EXPECT_EQ(r.out, "web" + std::string(30, ' ') + "RUNNING   pid 4242, uptime 0:01:02\n" + "api" +
-                       std::string(30, ' ') + "STOPPED   Not started\n" +
+  // Sorted by name, whatever the daemon's order (its order is by priority).
+  EXPECT_EQ(r.out, "api" + std::string(30, ' ') + "STOPPED   Not started\n" + "web" +
+                       std::string(30, ' ') + "RUNNING   pid 4242, uptime 0:01:02\n" +
                        "wbe: ERROR (no such process)\n");
   // The nearest name wardend knows, asked for only because a name matched nothing.
   EXPECT_EQ(r.err, "wardenctl: no process is named 'wbe' (did you mean 'web'?)\n");

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctl/logs_command.h"
 #include "ctl/render.h"
 #include "proto/log_messages.h"
 
@@ -27,13 +28,17 @@ bool ParseCount(std::string_view text, uint64_t* out) {
 }  // namespace
 
 bool IsLogCommand(CommandKind kind) {
-  return kind == CommandKind::kTail || kind == CommandKind::kMaintail ||
-         kind == CommandKind::kLogRotate || kind == CommandKind::kClear;
+  return kind == CommandKind::kTail || kind == CommandKind::kLogs ||
+         kind == CommandKind::kMaintail || kind == CommandKind::kLogRotate ||
+         kind == CommandKind::kClear;
 }
 
 bool ParseLogOption(const std::vector<std::string>& words, size_t* i, Command* command,
                     Status* error) {
-  if (command->kind != CommandKind::kTail && command->kind != CommandKind::kMaintail) return false;
+  if (command->kind != CommandKind::kTail && command->kind != CommandKind::kMaintail &&
+      command->kind != CommandKind::kLogs) {
+    return false;
+  }
   const std::string_view arg = words[*i];
   if (arg == "-f" || arg == "--follow") {
     command->follow = true;
@@ -56,6 +61,10 @@ bool ParseLogOption(const std::vector<std::string>& words, size_t* i, Command* c
       value = arg.substr(l.size() + 1);
     } else {
       continue;
+    }
+    if (bytes && command->kind == CommandKind::kLogs) {
+      *error = UsageError("counts lines only (-n N), not bytes");
+      return true;
     }
     if (!ParseCount(value, &command->tail_count)) {
       *error = UsageError(std::string(s) + ": '" + std::string(value) + "' is not a number of " +
@@ -84,6 +93,9 @@ Status FinishLogCommand(Command* command, std::vector<std::string> args) {
     case CommandKind::kMaintail:
       if (!args.empty()) return UsageError("maintail: takes no process name");
       break;
+    case CommandKind::kLogs:
+      command->names = std::move(args);
+      break;
     case CommandKind::kClear:
       if (args.empty())
         return UsageError("clear: no process name given (use 'all' for every process)");
@@ -99,6 +111,11 @@ Status FinishLogCommand(Command* command, std::vector<std::string> args) {
 }
 
 int Tail(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  if (command.kind == CommandKind::kLogs) return Logs(command, daemon, out, err);
+  // tail -f marks each new start of the process in the stream.
+  if (command.kind == CommandKind::kTail && command.follow) {
+    return FollowWithMarkers(command, daemon, out, err);
+  }
   proto::TailRequest request;
   if (command.kind == CommandKind::kTail) request.name = command.names.at(0);
   request.stream =

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "ctl/dispatch.h"
+#include "ctl/logs_command.h"
 #include "proto/log_messages.h"
 
 namespace warden::ctl {
@@ -141,6 +142,36 @@ TEST(LogCommands, ClearAndLogrotatePrintOneLinePerProcess) {
   EXPECT_EQ(RunWords({"logrotate"}, false, daemon, out2, err2), kExitOk);
   EXPECT_EQ(out2.str(), "web: reopened\n");
   EXPECT_EQ(daemon.requests.back().first, MessageType::kLogRotate);
+}
+
+TEST(LogsCommand, ParsesNamesFollowAndLines) {
+  Command c = Parse({"logs"});
+  EXPECT_EQ(c.kind, CommandKind::kLogs);
+  EXPECT_TRUE(c.names.empty());
+  EXPECT_EQ(c.tail_count, 10u);
+  c = Parse({"logs", "-f", "-n", "0", "web", "grp:*"});
+  EXPECT_TRUE(c.follow);
+  EXPECT_EQ(c.tail_count, 0u);
+  EXPECT_EQ(c.names, (std::vector<std::string>{"web", "grp:*"}));
+  EXPECT_EQ(UsageErrorOf({"logs", "-c", "5"}), "logs: counts lines only (-n N), not bytes");
+}
+
+TEST(LogsCommand, LifecycleLinesSayWhatHappened) {
+  using proto::ProcessState;
+  EXPECT_EQ(LifecycleText(ProcessState::kStarting, 4242, ""), "started, pid 4242");
+  EXPECT_EQ(LifecycleText(ProcessState::kRunning, 4242, ""), "running, pid 4242");
+  EXPECT_EQ(LifecycleText(ProcessState::kExited, 4242, "exit status 3"),
+            "exited: exit status 3");
+  EXPECT_EQ(LifecycleText(ProcessState::kFatal, 0, "Exited too quickly"),
+            "FATAL: Exited too quickly");
+  EXPECT_EQ(LifecycleText(ProcessState::kStopped, 0, "Stopped"), "stopped");
+}
+
+TEST(LogsCommand, PrefixesAreAlignedAndColouredOnlyWhenAsked) {
+  EXPECT_EQ(LinePrefix("web", 6, false, 0), "web    | ");
+  EXPECT_EQ(LinePrefix("worker", 6, false, 1), "worker | ");
+  EXPECT_EQ(LinePrefix("web", 3, true, 0), "\033[36mweb\033[0m | ");
+  EXPECT_EQ(LinePrefix("web", 3, true, 7), "\033[33mweb\033[0m | ") << "six colours, cycling";
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ int Main(const std::vector<std::string>& args) {
     shell.json = options->json;
     shell.color = color;
     shell.interactive = isatty(STDIN_FILENO) == 1;
+    shell.fit_terminal = isatty(STDOUT_FILENO) == 1;
     shell.history_path = ctl::HistoryPath(std::getenv("XDG_STATE_HOME"), std::getenv("HOME"));
     shell.check_config = check_config;
     ctl::Session session(std::move(resolved).value());
@@ -67,6 +68,7 @@ int Main(const std::vector<std::string>& args) {
     return status;
   }
   command->color = color;
+  command->columns = ctl::TerminalColumns(STDOUT_FILENO);
   if (command->kind == ctl::CommandKind::kCheck && command->names.empty()) {
     command->names.push_back(check_config);
   }

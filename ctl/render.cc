@@ -88,7 +88,7 @@ void AppendStopTime(std::string* out, int64_t unix_ms) {
   struct tm local {};
   if (localtime_r(&seconds, &local) == nullptr) return;
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%b %d %I:%M %p", &local);
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local);
   out->append(buf, n);
 }
 
@@ -140,6 +140,10 @@ void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
     AppendCpuPercent(out, info.cpu_time_ms, info.uptime_ms);
     out->append(", rss ");
     AppendBytes(out, info.rss_bytes);
+  }
+  if (info.restarts > 0) {
+    out->append(", restarts ");
+    AppendInteger(out, info.restarts);
   }
   if (!info.children.empty()) {
     out->append(", children ");
@@ -201,8 +205,9 @@ void AppendDescription(std::string* out, const ProcessInfo& info) {
         AppendFullName(out, info);
         out->append("\")");
       }
-      // When the next attempt is (crash-loop and start-failure backoff).
-      if (info.state == ProcessState::kBackoff && info.retry_in_ms > 0) {
+      // When the next attempt is (crash-loop and start-failure backoff, FATAL with
+      // fatal_retry).
+      if (info.retry_in_ms > 0) {
         out->append(", next try in ");
         AppendOneDecimal(out, static_cast<double>(info.retry_in_ms) / 1000.0);
         out->push_back('s');
@@ -315,6 +320,44 @@ void AppendStatusLine(std::string* out, const ProcessInfo& info, size_t name_wid
   while (out->size() > start && out->back() == ' ') out->pop_back();
 }
 
+size_t TightNameColumnWidth(size_t longest_full_name) { return longest_full_name + 2; }
+
+size_t VisibleWidth(std::string_view line) {
+  size_t width = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c == 0x1b) {  // an SGR sequence: ESC [ ... m
+      while (i < line.size() && line[i] != 'm') ++i;
+      continue;
+    }
+    if ((c & 0xC0) != 0x80) ++width;  // UTF-8: count lead bytes only
+  }
+  return width;
+}
+
+void FitLine(std::string* line, size_t columns) {
+  if (columns == 0 || VisibleWidth(*line) <= columns) return;
+  size_t width = 0;
+  bool colored = false;
+  size_t i = 0;
+  for (; i < line->size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>((*line)[i]);
+    if (c == 0x1b) {
+      const size_t end = line->find('m', i);
+      colored = line->compare(i, 4, "\033[0m") != 0;
+      i = end == std::string::npos ? line->size() : end;
+      continue;
+    }
+    if ((c & 0xC0) == 0x80) continue;
+    if (width + 1 == columns) break;  // room left for the ellipsis only
+    ++width;
+  }
+  line->resize(i);
+  while (!line->empty() && line->back() == ' ') line->pop_back();
+  if (colored) line->append("\033[0m");
+  line->append("\u2026");
+}
+
 std::string StatusLine(const ProcessInfo& info, size_t name_width, bool color) {
   std::string line;
   AppendStatusLine(&line, info, name_width, color);
@@ -390,7 +433,8 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
         {"reason", info.reason},
         {"status_text", info.status_text.empty() ? nlohmann::ordered_json(nullptr)
                                                  : nlohmann::ordered_json(info.status_text)},
-        {"retry_in_s", info.state == ProcessState::kBackoff
+        {"retry_in_s", info.state == ProcessState::kBackoff ||
+                               (info.state == ProcessState::kFatal && info.retry_in_ms > 0)
                            ? nlohmann::ordered_json(static_cast<double>(info.retry_in_ms) / 1000.0)
                            : nlohmann::ordered_json(nullptr)},
     };

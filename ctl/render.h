@@ -7,10 +7,14 @@
 //   RUNNING/STARTING/STOPPING with a pid:
 //       pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M[, children 2 (Z: 1)]
 //     (state/cpu/rss only when the daemon could read /proc, i.e. kernel_state is known)
-//   STOPPED:       [reason, ]Nov 27 05:47 PM            or "Not started"
-//   EXITED:        [reason, ]exit status 1, Nov 27 05:47 PM
-//   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME"); BACKOFF adds
-//                  ", next try in 2.0s"
+//       ", restarts N" follows when the process was restarted (N > 0)
+//   STOPPED:       [reason, ]2026-11-27 17:47:03            or "Not started"
+//   EXITED:        [reason, ]exit status 1, 2026-11-27 17:47:03
+//   FATAL/BACKOFF: the reason, or: unknown error (try "tail NAME"); a pending retry adds
+//                  ", next try in 2.0s" (BACKOFF, or FATAL with fatal_retry)
+// Lines are sorted by full name (group:name), as supervisorctl sorts them. On a terminal too
+// narrow for a line, the name column shrinks to the longest name + 2 and what still does not fit
+// is cut with an ellipsis (FitLine); piped output is never cut.
 //   a live process that sent STATUS= (ready: notify) ends with ", status: TEXT"
 // With colour (wardenctl on a terminal, no NO_COLOR, no --no-color) the state word alone is
 // wrapped in an ANSI colour; the padding after it stays outside, so the columns still line up.
@@ -18,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +38,7 @@ std::string FormatUptime(uint64_t uptime_ms);
 std::string FormatBytes(uint64_t bytes);
 // Average CPU over the process's life, one decimal: "0.3%". "0.0%" when uptime is 0.
 std::string FormatCpuPercent(uint64_t cpu_time_ms, uint64_t uptime_ms);
-// Local time as supervisord prints it ("%b %d %I:%M %p"): "Nov 27 05:47 PM".
+// Local time, ISO-style to the second: "2026-11-27 17:47:03".
 std::string FormatStopTime(int64_t unix_ms);
 // "exit status 1", "terminated by SIGKILL"; "" for ExitKind::kNone.
 std::string ExitDescription(proto::ExitKind kind, int32_t value);
@@ -47,9 +52,15 @@ size_t NameColumnWidth(const std::vector<proto::ProcessInfo>& processes);
 size_t NameColumnWidthFor(size_t longest_full_name);
 // info.FullName().size(), without building the name.
 size_t FullNameSize(const proto::ProcessInfo& info);
+// The name column on a narrow terminal: the longest full name + 2.
+size_t TightNameColumnWidth(size_t longest_full_name);
+// Columns a line takes on a terminal: UTF-8 characters, not counting ANSI colour sequences.
+size_t VisibleWidth(std::string_view line);
+// Cuts `line` to `columns` (0: no limit) with a trailing "…" when it is wider.
+void FitLine(std::string* line, size_t columns);
 // One status line, without a newline and without trailing blanks.
 std::string StatusLine(const proto::ProcessInfo& info, size_t name_width, bool color = false);
-// Every process's line, in the daemon's order.
+// Every process's line, in the order given.
 std::vector<std::string> StatusLines(const std::vector<proto::ProcessInfo>& processes,
                                      bool color = false);
 // StatusLine appended to *out (which may hold earlier lines).

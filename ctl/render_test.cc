@@ -88,10 +88,10 @@ TEST(FormatCpuPercent, AverageOverUptime) {
   EXPECT_EQ(FormatCpuPercent(124000, 62000), "200.0%");  // two busy threads
 }
 
-TEST_F(RenderTest, StopTimeAsSupervisord) {
-  EXPECT_EQ(FormatStopTime(kNov14), "Nov 14 10:13 PM");
-  EXPECT_EQ(FormatStopTime(kNov14 - 12 * 3600 * 1000), "Nov 14 10:13 AM");
-  EXPECT_EQ(FormatStopTime(0), "Jan 01 12:00 AM");
+TEST_F(RenderTest, StopTimeIsIsoStyleWithA24HourClock) {
+  EXPECT_EQ(FormatStopTime(kNov14), "2023-11-14 22:13:20");
+  EXPECT_EQ(FormatStopTime(kNov14 - 12 * 3600 * 1000), "2023-11-14 10:13:20");
+  EXPECT_EQ(FormatStopTime(0), "1970-01-01 00:00:00");
 }
 
 TEST(ExitDescription, CodeOrSignal) {
@@ -142,9 +142,9 @@ TEST_F(RenderTest, StoppedSaysWhenOrNotStarted) {
   EXPECT_EQ(Describe(p), "Not started");
   p.start_time_ms = kNov14 - 1000;
   p.stop_time_ms = kNov14;
-  EXPECT_EQ(Describe(p), "Nov 14 10:13 PM");
+  EXPECT_EQ(Describe(p), "2023-11-14 22:13:20");
   p.reason = "stopped by request";
-  EXPECT_EQ(Describe(p), "stopped by request, Nov 14 10:13 PM");
+  EXPECT_EQ(Describe(p), "stopped by request, 2023-11-14 22:13:20");
 }
 
 TEST_F(RenderTest, ExitedSaysWhyAndWhen) {
@@ -154,16 +154,16 @@ TEST_F(RenderTest, ExitedSaysWhyAndWhen) {
   p.stop_time_ms = kNov14;
   p.exit_kind = ExitKind::kExited;
   p.exit_value = 1;
-  EXPECT_EQ(Describe(p), "exit status 1, Nov 14 10:13 PM");
+  EXPECT_EQ(Describe(p), "exit status 1, 2023-11-14 22:13:20");
   p.exit_kind = ExitKind::kSignaled;
   p.exit_value = SIGSEGV;
-  EXPECT_EQ(Describe(p), "terminated by SIGSEGV, Nov 14 10:13 PM");
+  EXPECT_EQ(Describe(p), "terminated by SIGSEGV, 2023-11-14 22:13:20");
   p.reason = "terminated by SIGSEGV";  // wardend's reason is the exit itself: said once
-  EXPECT_EQ(Describe(p), "terminated by SIGSEGV, Nov 14 10:13 PM");
+  EXPECT_EQ(Describe(p), "terminated by SIGSEGV, 2023-11-14 22:13:20");
   p.reason = "Exited too quickly (process log may have details)";
   EXPECT_EQ(Describe(p),
             "Exited too quickly (process log may have details), terminated by SIGSEGV, "
-            "Nov 14 10:13 PM");
+            "2023-11-14 22:13:20");
 }
 
 TEST(Describe, FatalAndBackoffShowTheReason) {
@@ -190,6 +190,37 @@ TEST(Describe, BackoffSaysWhenTheNextTryIs) {
   EXPECT_EQ(json[0]["retry_in_s"], 0.0);
   p.state = ProcessState::kFatal;
   EXPECT_TRUE(StatusJson({p})[0]["retry_in_s"].is_null());
+  p.retry_in_ms = 299900;  // fatal_retry pending
+  EXPECT_EQ(Describe(p), "exit status 1, next try in 299.9s");
+  EXPECT_EQ(StatusJson({p})[0]["retry_in_s"], 299.9);
+}
+
+TEST(Describe, RestartsFollowALiveDescription) {
+  ProcessInfo p = Running();
+  p.restarts = 3;
+  EXPECT_EQ(Describe(p), "pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M, restarts 3");
+}
+
+TEST(FitLine, CutsToTheColumnsWithAnEllipsis) {
+  std::string line = "web   RUNNING   pid 4242, uptime 0:01:02";
+  FitLine(&line, 0);
+  EXPECT_EQ(line, "web   RUNNING   pid 4242, uptime 0:01:02") << "0: no limit";
+  FitLine(&line, 80);
+  EXPECT_EQ(line, "web   RUNNING   pid 4242, uptime 0:01:02") << "fits";
+  FitLine(&line, 25);
+  EXPECT_EQ(line, "web   RUNNING   pid 4242\u2026");
+  EXPECT_EQ(VisibleWidth(line), 25u);
+}
+
+TEST(FitLine, ColourTakesNoColumns) {
+  const std::string colored = "web  \033[32mRUNNING\033[0m   pid 4242, uptime 0:01:02";
+  EXPECT_EQ(VisibleWidth(colored), 39u);
+  std::string line = colored;
+  FitLine(&line, 39);
+  EXPECT_EQ(line, colored);
+  FitLine(&line, 9);
+  EXPECT_EQ(line, "web  \033[32mRUN\033[0m\u2026") << "a colour cut short is closed";
+  EXPECT_EQ(VisibleWidth(line), 9u);
 }
 
 TEST(Describe, StatusTextFromNotifyEndsALiveDescription) {

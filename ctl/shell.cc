@@ -43,6 +43,9 @@ std::vector<std::string> OptionsOf(CommandKind kind) {
     case CommandKind::kMaintail:
       options.insert(options.end(), {"-f", "-n", "-c", "--follow", "--lines", "--bytes"});
       break;
+    case CommandKind::kLogs:
+      options.insert(options.end(), {"-f", "-n", "--follow", "--lines"});
+      break;
     case CommandKind::kEvents:
       options.push_back("--current");
       break;
@@ -76,6 +79,7 @@ std::vector<std::string> ArgumentWords(CommandKind kind, size_t index,
     case CommandKind::kUpdate:
     case CommandKind::kLogRotate:
     case CommandKind::kEvents:
+    case CommandKind::kLogs:
       return programs;
     case CommandKind::kStart:
     case CommandKind::kStop:
@@ -172,6 +176,7 @@ int RunLine(const std::string& line, const ShellOptions& options, DaemonLink& da
   std::optional<Command> command = ParseOrReport(*words, options.json, err);
   if (!command) return kExitUsage;
   command->color = options.color;
+  command->columns = options.fit_terminal ? TerminalColumns(STDOUT_FILENO) : 0;
   if (command->kind == CommandKind::kCheck && command->names.empty() && !command->help) {
     command->names.push_back(options.check_config);
   }

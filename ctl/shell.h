@@ -49,11 +49,12 @@ std::vector<std::string> FetchProgramNames(DaemonLink& daemon);
 std::string HistoryPath(const char* xdg_state_home, const char* home);
 
 struct ShellOptions {
-  bool json = false;         // --json before the command: applies to every command typed
-  bool color = false;        // colour status states (see render.h)
-  bool interactive = false;  // stdin is a terminal: use the line editor
-  std::string history_path;  // "" for none
-  std::string check_config;  // what `check` with no FILE validates (-c FILE, else the default)
+  bool json = false;          // --json before the command: applies to every command typed
+  bool color = false;         // colour status states (see render.h)
+  bool interactive = false;   // stdin is a terminal: use the line editor
+  bool fit_terminal = false;  // status lines fit the terminal's width (asked at each command)
+  std::string history_path;   // "" for none
+  std::string check_config;   // what `check` with no FILE validates (-c FILE, else the default)
 };
 
 // Runs the shell until quit/exit/EOF. Interactive: returns 0. Otherwise reads `in` and returns

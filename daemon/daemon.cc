@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/env_file.h"
 #include "daemon/logs/log_targets.h"
 #include "daemon/os/os.h"
 #include "daemon/reexec/reexec.h"
@@ -123,8 +124,8 @@ int Daemon::Run() {
 
   loop_.Run();
   notifier_->FlushBlocking(std::chrono::milliseconds(200));  // STOPPING=1, if still queued
-  spdlog::info("wardend stopped");
-  return 0;
+  spdlog::info("wardend stopped{}", exit_status_ == 0 ? "" : " (a program went FATAL)");
+  return exit_status_;
 }
 
 std::optional<int> Daemon::LoadConfiguration() {
@@ -160,7 +161,10 @@ std::optional<int> Daemon::LoadConfiguration() {
     const config::HostCheck host = config::CheckHost(config_);
     for (const auto& d : host.errors) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     for (const auto& d : host.warnings) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    if (!host.errors.empty()) return 1;
+    // And the env files, as each start will read them: a bad line as FILE:LINE.
+    const auto env_problems = config::CheckEnvFiles(config_);
+    for (const auto& d : env_problems) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    if (!host.errors.empty() || !env_problems.empty()) return 1;
     std::printf("%s: ok (%zu program%s)\n", options_.config.c_str(), config_.programs.size(),
                 config_.programs.size() == 1 ? "" : "s");
     return 0;
@@ -239,6 +243,11 @@ std::optional<int> Daemon::StartServing() {
   }
   supervisor_->set_on_change(
       [this] { notifier_->StatusSoon([this] { return supervisor_->Summary(); }); });
+  // warden.exit_on_fatal: a program went FATAL; stop everything and exit 1.
+  supervisor_->set_on_exit_on_fatal([this] {
+    exit_status_ = 1;
+    Shutdown();
+  });
   supervisor_->set_reload_hooks([this] { notifier_->Reloading(); },
                                 [this] {
                                   notifier_->Ready();

@@ -39,7 +39,8 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   // Runs wardend until it shuts down. The exit status: 0 after a clean shutdown or a valid
-  // --check, 1 when it cannot start (with one line why on stderr), 2 for a bad --log-level.
+  // --check, 1 when it cannot start (with one line why on stderr) or when it shut down because
+  // a program went FATAL with warden.exit_on_fatal, 2 for a bad --log-level.
   int Run();
 
  private:
@@ -52,6 +53,7 @@ class Daemon {
   void Shutdown();
 
   DaemonOptions options_;
+  int exit_status_ = 0;  // what Run returns after the loop
   sigset_t handled_{};
   std::optional<DaemonState> restored_;
   std::string restore_error_;

@@ -753,9 +753,17 @@ ImportResult Importer::Run(const std::string& path) {
                   "warden does not support FastCGI programs (a socket shared by the "
                   "processes); run the program with its own listening socket instead");
     } else if (n.starts_with("eventlistener:")) {
-      Unsupported(s,
-                  "warden has no event listeners; watch `wardenctl status --json` or the "
-                  "journal instead");
+      // A listener for state changes (PROCESS_STATE, PROCESS_STATE_FATAL, ...) is most often
+      // there to act on a failure: warden's own key for it.
+      const IniValue* events = s.Find("events");
+      const bool states =
+          events != nullptr && events->text.find("PROCESS_STATE") != std::string::npos;
+      Unsupported(s, states ? "warden has no event listeners; to act when a program fails, "
+                              "give it `on_fatal: [COMMAND...]` (or set `warden.on_fatal`, or "
+                              "`warden.exit_on_fatal: true` to stop the container); "
+                              "`wardenctl events --json` streams every state change"
+                            : "warden has no event listeners; watch `wardenctl status --json` "
+                              "or the journal instead");
     } else if (n.starts_with("rpcinterface:")) {
       const IniValue* factory = s.Find("supervisor.rpcinterface_factory");
       const bool standard = n == "rpcinterface:supervisor" && s.options.size() == 1 &&

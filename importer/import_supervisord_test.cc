@@ -572,6 +572,20 @@ key=value
   EXPECT_EQ(c.Messages(Severity::kWarning).size(), expected.size()) << AllMessages(c.result);
 }
 
+TEST(ImportSupervisordTest, AStateListenerPointsAtOnFatal) {
+  FakeSystem system;
+  system.files["/etc/supervisord.conf"] = R"([program:app]
+command=/usr/bin/app
+
+[eventlistener:fatalmail]
+command=fatalmailbatch --toEmail=ops@example.com
+events=PROCESS_STATE_FATAL,TICK_60
+)";
+  const Converted c = Convert(system, "/etc/supervisord.conf");
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/etc/supervisord.conf:4:", "on_fatal: [COMMAND...]"))
+      << AllMessages(c.result);
+}
+
 TEST(ImportSupervisordTest, CommandsKeepSupervisordsWords) {
   FakeSystem system;
   system.files["/c.conf"] = R"([program:inline]

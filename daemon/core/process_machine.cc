@@ -88,7 +88,7 @@ bool ProcessMachine::ExitWasExpected(ExitStatus status) const {
 }
 
 std::optional<TimePoint> ProcessMachine::next_spawn_at() const {
-  if (state_ == State::kBackoff) return state_deadline_;
+  if (state_ == State::kBackoff || state_ == State::kFatal) return state_deadline_;
   return std::nullopt;
 }
 
@@ -162,7 +162,10 @@ Status ProcessMachine::Stop(TimePoint now) {
     case State::kStopped:
     case State::kExited:
     case State::kFatal:
-    case State::kUnknown:
+    case State::kUnknown: {
+      // FATAL waiting for fatal_retry: the stop cancels the retry.
+      const bool retry_pending = state_ == State::kFatal && state_deadline_.has_value();
+      if (retry_pending) state_deadline_.reset();
       // No main process, but maybe processes it left (kept by keep_orphans, or being cleaned).
       if (cleaning_ || host_->HasLeftovers()) {
         backoff_count_ = 0;
@@ -173,7 +176,15 @@ Status ProcessMachine::Stop(TimePoint now) {
         ArmTimer();
         return Status::Ok();
       }
+      if (retry_pending) {
+        backoff_count_ = 0;
+        reason_ = kStopped;
+        SetState(State::kStopped, now);
+        ArmTimer();
+        return Status::Ok();
+      }
       break;
+    }
   }
   return Status(ErrorCode::kNotRunning, "not running");
 }
@@ -280,6 +291,12 @@ void ProcessMachine::OnTimer(TimePoint now) {
       case State::kBackoff:
         SpawnNow(now);
         break;
+      case State::kFatal:
+        // fatal_retry has passed: a new series of attempts, as after a manual start.
+        backoff_count_ = 0;
+        crash_count_ = 0;
+        SpawnNow(now);
+        break;
       case State::kStopping:
         if (pid_ != 0) host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
         host_->KillLeftovers(SIGKILL);
@@ -289,7 +306,6 @@ void ProcessMachine::OnTimer(TimePoint now) {
       case State::kStopped:
       case State::kRunning:
       case State::kExited:
-      case State::kFatal:
       case State::kUnknown:
         break;  // no deadline in these states: a stale firing
     }
@@ -375,10 +391,16 @@ void ProcessMachine::EnterBackoff(TimePoint now, std::string reason) {
   reason_ = std::move(reason);
   ++backoff_count_;
   if (backoff_count_ > policy_.startretries) {
-    SetState(State::kFatal, now);  // never retried on its own
+    // Retried on its own only with fatal_retry.
+    state_deadline_.reset();
+    if (policy_.fatal_retry > Duration::zero()) state_deadline_ = now + policy_.fatal_retry;
+    SetState(State::kFatal, now);
     return;
   }
-  state_deadline_ = now + std::chrono::seconds(backoff_count_);
+  // supervisord's linear 1, 2, 3 s when the backoff is off; else the crash-loop backoff.
+  state_deadline_ = now + (policy_.crash_backoff.initial > Duration::zero()
+                               ? BackoffDelay(backoff_count_)
+                               : std::chrono::seconds(backoff_count_));
   SetState(State::kBackoff, now);
 }
 
@@ -405,13 +427,18 @@ void ProcessMachine::ExitedFromRunning(ExitStatus status, TimePoint now) {
 }
 
 Duration ProcessMachine::CrashDelay() {
+  if (crash_count_ <= 1) return Duration::zero();
+  return BackoffDelay(crash_count_ - 1);
+}
+
+Duration ProcessMachine::BackoffDelay(int n) {
   const CrashBackoff& b = policy_.crash_backoff;
-  if (crash_count_ <= 1 || b.initial <= Duration::zero()) return Duration::zero();
+  if (n < 1 || b.initial <= Duration::zero()) return Duration::zero();
   const double initial = std::chrono::duration<double>(b.initial).count();
   const double max = b.max > Duration::zero() ? std::chrono::duration<double>(b.max).count()
                                               : std::numeric_limits<double>::infinity();
   double delay = initial;
-  for (int i = 2; i < crash_count_ && delay < max; ++i) delay *= 2;
+  for (int i = 1; i < n && delay < max; ++i) delay *= 2;
   delay = std::min(delay, max);
   const double jitter = std::clamp(b.jitter, 0.0, 1.0);
   if (jitter > 0) delay *= 1.0 + jitter * (2.0 * host_->Random() - 1.0);
@@ -447,10 +474,12 @@ void ProcessMachine::SetState(State to, TimePoint now) {
       [[fallthrough]];
     case State::kStopped:
     case State::kExited:
-    case State::kFatal:
     case State::kUnknown:
       state_deadline_.reset();  // these states wait for nothing
       abandoning_ = false;
+      break;
+    case State::kFatal:
+      abandoning_ = false;  // its deadline is the fatal_retry, set by the caller, or none
       break;
     case State::kStopping:
       killed_ = false;  // a new stop: its deadline's SIGKILL is still to come

@@ -5,9 +5,12 @@
 //   STOPPED/EXITED/FATAL --Start--> STARTING   (spawn; a spawn error counts as an early exit)
 //   STARTING --startsecs elapsed (ready: startsecs) or OnReady (reported readiness)--> RUNNING
 //   STARTING --exit (any status) or spawn error--> BACKOFF   ("Exited too quickly ...")
-//   BACKOFF  --timer (backoff_count seconds after the failure)--> STARTING
-//   STARTING --exit or spawn error, when backoff_count > startretries--> FATAL (directly; never
-//            retried on its own)
+//   BACKOFF  --timer--> STARTING. The n-th early failure in a row waits as the n-th crash wait
+//            below: initial * 2^(n-1), capped at max, +-jitter (1, 2, 4, ... s by default); with
+//            the crash backoff off (initial 0), supervisord's linear n seconds.
+//   STARTING --exit or spawn error, when backoff_count > startretries--> FATAL (directly)
+//   FATAL    --timer (fatal_retry after it, when set)--> STARTING, with a fresh backoff_count,
+//            as a manual Start; without fatal_retry FATAL is never left on its own
 //   STARTING --ready_timeout elapsed without OnReady (reported readiness)--> the process is
 //            stopped (stopsignal, SIGKILL after stopwaitsecs) while the state stays STARTING;
 //            its exit is then an early failure ("not ready within N s": BACKOFF or FATAL)
@@ -36,9 +39,9 @@
 // finds only later (OnLeftoversFound) are cleaned the same way, whatever the state.
 //
 // backoff_count counts consecutive early failures. It is reset by a manual Start, by a Stop,
-// and on reaching RUNNING. With startretries = 3 there are 4 attempts at t0, t0+1s, t0+3s,
-// t0+6s, then FATAL. crash_count counts consecutive crashes after RUNNING; reset by a manual
-// Start, a Stop, and a run of at least reset_after.
+// on reaching RUNNING and by a fatal_retry. With startretries = 3 and the default backoff there
+// are 4 attempts at t0, t0+1s, t0+3s, t0+7s, then FATAL. crash_count counts consecutive crashes
+// after RUNNING; reset by a manual Start, a Stop, and a run of at least reset_after.
 //
 // | state \ event | Start          | Stop             | exit                       | timer       |
 // |---------------|----------------|------------------|----------------------------|-------------|
@@ -48,9 +51,10 @@
 // | BACKOFF       | spawn (reset)  | STOPPED (1)      | (impossible)               | spawn       |
 // | STOPPING      | kAlreadyStarted| ok (no-op)       | STOPPED (1)                | SIGKILL     |
 // | EXITED        | spawn          | kNotRunning (1)  | (impossible)               | ignored     |
-// | FATAL         | spawn (reset)  | kNotRunning (1)  | (impossible)               | ignored     |
+// | FATAL         | spawn (reset)  | kNotRunning (1,3)| (impossible)               | spawn (3)   |
 //  (1) STOPPING instead while leftovers remain.
 //  (2) startsecs readiness; with reported readiness the timer is ready_timeout (stop, then fail).
+//  (3) with fatal_retry pending: Stop cancels it (STOPPED); the timer spawns (reset).
 //  The leftover-cleanup deadline is a second timer, independent of the state: SIGKILL leftovers.
 //
 // Time comes in as an argument (an injected clock); the world is reached only through
@@ -116,7 +120,8 @@ struct Policy {
   bool stopasgroup = false;
   bool killasgroup = false;
   CrashBackoff crash_backoff;
-  bool keep_orphans = false;  // leave leftovers alone when the main process exits
+  bool keep_orphans = false;                // leave leftovers alone when the main process exits
+  Duration fatal_retry = Duration::zero();  // FATAL starts again after this long; zero: never
 };
 
 // How a process ended, decoded from the wait status.
@@ -208,7 +213,7 @@ class ProcessMachine {
   const Policy& policy() const { return policy_; }
   // True when the last exit counts as expected under the policy (for status and events).
   bool ExitWasExpected(ExitStatus status) const;
-  // When the next spawn is due: set in BACKOFF.
+  // When the next spawn is due: set in BACKOFF, and in FATAL while fatal_retry is pending.
   std::optional<TimePoint> next_spawn_at() const;
   // Leftovers are being stopped; the host calls OnLeftoversGone once it finds none.
   bool cleaning() const { return cleaning_; }
@@ -248,6 +253,8 @@ class ProcessMachine {
   // stopsignal to the main process (its group with stopasgroup), then SIGCONT.
   void SendStopSignal();
   Duration CrashDelay();
+  // The n-th wait (n >= 1) of the backoff: initial * 2^(n-1), capped, jittered.
+  Duration BackoffDelay(int n);
   void SetState(State to, TimePoint now);
   void ArmTimer();
 

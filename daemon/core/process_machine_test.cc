@@ -211,6 +211,83 @@ TEST_F(ProcessMachineTest, EarlyExitsBackOffLinearlyThenFatal) {
   EXPECT_EQ(host_.spawn_times.size(), 4u);
 }
 
+TEST_F(ProcessMachineTest, EarlyExitsBackOffExponentiallyWithTheCrashBackoff) {
+  Policy p;
+  p.startretries = 5;
+  p.crash_backoff = {1s, 5s, 60s, 0.0};  // initial 1 s, capped at 5 s
+  Make(p);
+  const TimePoint t0 = clock_.now;
+  ASSERT_TRUE(m().Start(t0).ok());
+  std::vector<Duration> waits;
+  for (int i = 0; i < 5; ++i) {
+    Exit(Code(1));
+    ASSERT_EQ(m().state(), State::kBackoff);
+    ASSERT_TRUE(host_.deadline);
+    waits.push_back(*host_.deadline - clock_.now);
+    EXPECT_EQ(m().next_spawn_at(), host_.deadline) << "status shows the wait";
+    ASSERT_TRUE(FireTimer());
+  }
+  EXPECT_EQ(waits, (std::vector<Duration>{1s, 2s, 4s, 5s, 5s}));
+  Exit(Code(1));
+  EXPECT_EQ(m().state(), State::kFatal);
+  EXPECT_FALSE(host_.deadline) << "without fatal_retry FATAL stays";
+  EXPECT_FALSE(m().next_spawn_at());
+}
+
+TEST_F(ProcessMachineTest, EarlyExitBackoffIsJitteredLikeCrashes) {
+  Policy p;
+  p.crash_backoff = {2s, 60s, 60s, 0.5};
+  Make(p);
+  host_.random = 1.0;  // the top of the range: +50%
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  Exit(Code(1));
+  EXPECT_EQ(host_.deadline, clock_.now + 3s);
+}
+
+TEST_F(ProcessMachineTest, FatalRetryStartsAFreshSeriesLater) {
+  Policy p;
+  p.startretries = 1;
+  p.fatal_retry = 30s;
+  Make(p);
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  Exit(Code(1));
+  ASSERT_TRUE(FireTimer());
+  Exit(Code(1));
+  ASSERT_EQ(m().state(), State::kFatal);
+  const TimePoint fatal_at = clock_.now;
+  EXPECT_EQ(host_.deadline, fatal_at + 30s);
+  EXPECT_EQ(m().next_spawn_at(), fatal_at + 30s) << "status shows the wait";
+
+  ASSERT_TRUE(FireTimer());
+  EXPECT_EQ(m().state(), State::kStarting);
+  EXPECT_EQ(m().backoff_count(), 0) << "a fresh series of attempts";
+  EXPECT_EQ(host_.spawn_times.size(), 3u);
+  Exit(Code(1));
+  EXPECT_EQ(m().state(), State::kBackoff) << "startretries applies again";
+  ASSERT_TRUE(FireTimer());
+  ASSERT_TRUE(FireTimer());  // startsecs: RUNNING this time
+  EXPECT_EQ(m().state(), State::kRunning);
+}
+
+TEST_F(ProcessMachineTest, StopCancelsAPendingFatalRetry) {
+  Policy p;
+  p.startretries = 0;
+  p.fatal_retry = 10s;
+  Make(p);
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  Exit(Code(1));
+  ASSERT_EQ(m().state(), State::kFatal);
+  ASSERT_TRUE(host_.deadline);
+  EXPECT_TRUE(m().Stop(clock_.now).ok());
+  EXPECT_EQ(m().state(), State::kStopped);
+  EXPECT_FALSE(host_.deadline);
+  EXPECT_FALSE(m().next_spawn_at());
+  EXPECT_EQ(m().Stop(clock_.now).code(), ErrorCode::kNotRunning);
+  m().OnTimer(clock_.now + 20s);  // a stale firing
+  EXPECT_EQ(m().state(), State::kStopped);
+  EXPECT_EQ(host_.spawn_times.size(), 1u);
+}
+
 TEST_F(ProcessMachineTest, BackoffDelayCountsFromTheFailure) {
   Make();
   ASSERT_TRUE(m().Start(clock_.now).ok());

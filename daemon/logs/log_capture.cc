@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/logs/log_targets.h"
+
 namespace warden {
 
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +225,12 @@ const char* StreamName(LogStream stream) {
 
 }  // namespace
 
+int InheritedFdFor(const config::LogSpec& spec) {
+  if (spec.file == "/dev/stdout") return STDOUT_FILENO;
+  if (spec.file == "/dev/stderr") return STDERR_FILENO;
+  return -1;
+}
+
 ProcessLogs::ProcessLogs(LogCapture& capture, std::string full_name)
     : capture_(capture), full_name_(std::move(full_name)) {}
 
@@ -246,6 +254,18 @@ Result<std::shared_ptr<LogSink>> ProcessLogs::Sink(const config::Program& progra
     slot.reset();
     return Status(ErrorCode::kNotFound,
                   full_name_ + ": " + StreamName(stream) + " is not logged (file: NONE)");
+  }
+  if (spec.journal) {
+    slot.reset();
+    return Status(ErrorCode::kNotFound, full_name_ + ": " + StreamName(stream) +
+                                            " goes to the journal (journalctl -t " + program.name +
+                                            ")");
+  }
+  if (const int fd = InheritedFdFor(spec); fd >= 0) {
+    slot.reset();
+    return Status(ErrorCode::kNotFound, full_name_ + ": " + StreamName(stream) +
+                                            " goes to wardend's own " + spec.file +
+                                            ", not to a log file");
   }
   Result<std::shared_ptr<LogSink>> sink = capture_.SinkFor(OptionsFor(spec, log_dir, stream));
   if (sink.ok()) slot = *sink;
@@ -280,6 +300,20 @@ std::optional<core::SpawnError> ProcessLogs::Prepare(const config::Program& prog
                                                      const std::string& log_dir,
                                                      SpawnPipes* pipes) {
   auto open = [&](LogStream stream, UniqueFd* pipe) -> std::optional<core::SpawnError> {
+    const config::LogSpec& spec =
+        stream == LogStream::kStdout ? program.stdout_log : program.stderr_log;
+    if (InheritedFdFor(spec) >= 0) return std::nullopt;  // no pipe: wardend's own fd
+    if (spec.journal) {
+      // syslog's LOG_INFO for stdout, LOG_ERR for stderr, as systemd's StandardOutput=journal.
+      Result<UniqueFd> stream_fd =
+          OpenJournalStream(program.name, stream == LogStream::kStdout ? 6 : 3);
+      if (!stream_fd.ok()) {
+        return core::SpawnError{
+            std::string(StreamName(stream)) + " journal: " + stream_fd.status().message(), 0};
+      }
+      *pipe = std::move(stream_fd).value();
+      return std::nullopt;
+    }
     Result<std::shared_ptr<LogSink>> sink = Sink(program, log_dir, stream);
     if (!sink.ok()) {
       if (sink.status().code() == ErrorCode::kNotFound) return std::nullopt;  // NONE
@@ -294,13 +328,17 @@ std::optional<core::SpawnError> ProcessLogs::Prepare(const config::Program& prog
     *pipe = std::move(write_end).value();
     return std::nullopt;
   };
+  // `/dev/stdout` and `/dev/stderr` are wardend's own fds 1 and 2, given to the child as they
+  // are: under systemd they are the journal's stream socket, which cannot be open(2)ed.
   if (auto error = open(LogStream::kStdout, &pipes->stdout_pipe)) return error;
-  pipes->stdout_fd = pipes->stdout_pipe.get();
+  const int stdout_inherited = InheritedFdFor(program.stdout_log);
+  pipes->stdout_fd = stdout_inherited >= 0 ? stdout_inherited : pipes->stdout_pipe.get();
   if (program.stderr_log.merge_into_stdout) {
     pipes->stderr_fd = pipes->stdout_fd;
   } else {
     if (auto error = open(LogStream::kStderr, &pipes->stderr_pipe)) return error;
-    pipes->stderr_fd = pipes->stderr_pipe.get();
+    const int stderr_inherited = InheritedFdFor(program.stderr_log);
+    pipes->stderr_fd = stderr_inherited >= 0 ? stderr_inherited : pipes->stderr_pipe.get();
   }
   return std::nullopt;
 }

@@ -11,7 +11,9 @@
 // cannot starve the loop. A reader whose sink is paused (a full disk, on_full: block) leaves the
 // loop entirely and is resumed by its sink; a reader at EOF goes away.
 //
-// `file: NONE` gives no pipe at all: the child writes to /dev/null.
+// `file: NONE` gives no pipe at all: the child writes to /dev/null. `file: /dev/stdout` and
+// `file: /dev/stderr` give no pipe either: the child gets wardend's own fd 1 or 2 (the path is
+// never opened), so its output goes wherever wardend's goes (a container's log, the journal).
 #pragma once
 
 #include <cstddef>
@@ -128,6 +130,10 @@ class LogCapture {
 };
 
 enum class LogStream : uint8_t { kStdout = 1, kStderr = 2 };
+
+// STDOUT_FILENO for `file: /dev/stdout`, STDERR_FILENO for `file: /dev/stderr`: the stream goes
+// to wardend's own fd, with no pipe and no log file (tail says so); -1 for any other file.
+int InheritedFdFor(const config::LogSpec& spec);
 
 // The logs of one process: the sinks its stdout and stderr go to, as its program's LogSpec says.
 // The spec is read again at every spawn, so a changed definition applies from the next start.

@@ -4,6 +4,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -119,6 +120,55 @@ void JournalSink::sink_it_(const spdlog::details::log_msg& msg) {
   // No journal, a full queue, an entry too big for a datagram: the line is lost, not waited
   // for (the maintail copy keeps it).
   if (n < 0) ++dropped_;
+}
+
+Result<UniqueFd> OpenJournalStream(std::string_view identifier, int priority,
+                                   std::string socket_path) {
+  if (socket_path.empty()) {
+    const char* native = std::getenv("WARDEN_JOURNAL_SOCKET");
+    if (native != nullptr && *native != '\0') {
+      socket_path = std::string(native);
+      const size_t slash = socket_path.rfind('/');
+      socket_path = (slash == std::string::npos ? std::string(".") : socket_path.substr(0, slash)) +
+                    "/stdout";
+    } else {
+      socket_path = kJournalStdoutSocket;
+    }
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) {
+    return Result<UniqueFd>(ErrorCode::kInvalidArgument, socket_path + ": path too long");
+  }
+  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+  // Non-blocking while wardend talks to it: a journald with a full backlog refuses (EAGAIN)
+  // rather than holding the loop; the header fits any socket buffer.
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return Result<UniqueFd>(ErrorCode::kIo, std::string("socket: ") + strerror(errno));
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return Result<UniqueFd>(ErrorCode::kIo,
+                            "connect " + socket_path + ": " + std::string(strerror(errno)));
+  }
+  // identifier, unit id (none), priority, level prefix, forward to syslog, kmsg, console.
+  std::string header(identifier);
+  header += "\n\n" + std::to_string(priority) + "\n1\n0\n0\n0\n";
+  size_t sent = 0;
+  while (sent < header.size()) {
+    const ssize_t n = send(fd.get(), header.data() + sent, header.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Result<UniqueFd>(ErrorCode::kIo,
+                              "send to " + socket_path + ": " + std::string(strerror(errno)));
+    }
+    sent += static_cast<size_t>(n);
+  }
+  shutdown(fd.get(), SHUT_RD);  // journald never writes back
+  // The program gets it blocking, as a pipe: a slow journal makes it wait, as under systemd.
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return Result<UniqueFd>(ErrorCode::kIo, std::string("fcntl: ") + strerror(errno));
+  }
+  return fd;
 }
 
 Result<std::shared_ptr<spdlog::logger>> MakeDaemonLogger(const config::Settings& settings) {

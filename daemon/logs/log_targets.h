@@ -58,6 +58,17 @@ class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_
   uint64_t dropped_ = 0;
 };
 
+// A stream to the journal for a program's output, as systemd gives a service with
+// StandardOutput=journal (the stream protocol of sd_journal_stream_fd(3)): a connection to
+// journald's stdout socket that announces the identifier, the default priority and that a line
+// may start with its own "<N>" priority; every line written to it is an entry. `socket_path`:
+// the journal's stdout socket; by default /run/systemd/journal/stdout, or the folder of
+// $WARDEN_JOURNAL_SOCKET + "/stdout" when that is set (tests). Never blocks: a journal that
+// does not accept at once is an error that names the socket. The fd returned is blocking.
+inline constexpr const char* kJournalStdoutSocket = "/run/systemd/journal/stdout";
+Result<UniqueFd> OpenJournalStream(std::string_view identifier, int priority,
+                                   std::string socket_path = "");
+
 // The logger for `settings.log_target`; the journal's socket path comes from
 // $WARDEN_JOURNAL_SOCKET when set (for tests), else JournalSink::kSocket. Fails with the
 // reason when a log file cannot be opened.

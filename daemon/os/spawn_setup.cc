@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/unique_fd.h"
+#include "config/env_file.h"
 #include "config/expand.h"
 
 extern char** environ;
@@ -73,6 +74,14 @@ core::SpawnError Failure(std::string stage, int error) { return {std::move(stage
 
 }  // namespace
 
+std::vector<std::string> InheritedEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (InheritedVariable(*e)) env.emplace_back(*e);
+  }
+  return env;
+}
+
 void SetVariable(std::vector<std::string>& env, const std::string& key, const std::string& value) {
   const std::string prefix = key + "=";
   for (auto& entry : env) {
@@ -116,9 +125,7 @@ int ResourceByName(std::string_view name) {
 std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
                                                     const config::ProcessName& name,
                                                     os::SpawnSpec* spec) {
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (InheritedVariable(*e)) spec->env.emplace_back(*e);
-  }
+  spec->env = InheritedEnvironment();
 
   // --- identity ---
   const bool root = geteuid() == 0;
@@ -159,6 +166,10 @@ std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& p,
     SetVariable(spec->env, "WARDEN_GROUP", name.group);
   };
   set_names();
+  // Read at each start, so that a changed file applies on the next one.
+  auto from_files = config::ReadEnvFiles(p.env_files);
+  if (!from_files.ok()) return Failure("env_file " + from_files.status().message(), 0);
+  for (const auto& [key, value] : *from_files) SetVariable(spec->env, key, value);
   auto lookup = [&](std::string_view key) { return GetVariable(spec->env, key); };
   for (const auto& [key, value] : p.environment) {
     auto expanded = config::ExpandVariables(value, lookup);

@@ -6,7 +6,8 @@
 //     Switching needs root; otherwise the start fails and says why.
 //   - environment: wardend's, minus what belongs to wardend itself (NOTIFY_SOCKET, LISTEN_*,
 //     WATCHDOG_*, JOURNAL_STREAM, WARDEN_*); then HOME/USER/LOGNAME; WARDEN_PROGRAM,
-//     WARDEN_PROCESS, WARDEN_GROUP; then the program's `environment` in file order, each value
+//     WARDEN_PROCESS, WARDEN_GROUP; then the variables of its `env_file`s, read now
+//     (config/env_file.h); then the program's `environment` in file order, each value
 //     with ${VAR} expanded against what is set so far (config/expand.h). WARDEN_* are set again
 //     last, so the names wardend finds its processes by cannot be overridden.
 //   - argv: each word of `command` with ${VAR} expanded against the final environment; the
@@ -28,6 +29,10 @@ namespace warden {
 std::optional<core::SpawnError> PrepareProgramSpawn(const config::Program& program,
                                                     const config::ProcessName& name,
                                                     os::SpawnSpec* spec);
+
+// wardend's own environment minus what belongs to wardend (NOTIFY_SOCKET, LISTEN_*, WATCHDOG_*,
+// JOURNAL_STREAM, INVOCATION_ID, WARDEN_*): where every child's environment starts.
+std::vector<std::string> InheritedEnvironment();
 
 // Environment helpers on "KEY=VALUE" lists.
 void SetVariable(std::vector<std::string>& env, const std::string& key, const std::string& value);

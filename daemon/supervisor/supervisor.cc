@@ -59,6 +59,7 @@ core::Policy PolicyFor(const config::Program& p) {
   policy.crash_backoff = {Seconds(p.backoff.initial), Seconds(p.backoff.max),
                           Seconds(p.backoff.reset_after), p.backoff.jitter};
   policy.keep_orphans = p.keep_orphans;
+  policy.fatal_retry = Seconds(p.fatal_retry);
   return policy;
 }
 
@@ -208,6 +209,9 @@ void Process::OnStateChange(core::State from, core::State to) {
                 std::make_move_iterator(observers_.end()));
     observers_ = std::move(keep);
     supervisor_.OnProcessChanged(this, to);
+    if (to == core::State::kFatal && machine_.state() == core::State::kFatal) {
+      supervisor_.OnFatal(*this);
+    }
     supervisor_.NotifyChange();
   });
 }

@@ -230,6 +230,11 @@ class Supervisor {
   EventBus& events() { return events_; }
   // Called after any state change (for STATUS= updates).
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+  // Called when a process goes FATAL and warden.exit_on_fatal is set: main shuts down, exit 1.
+  void set_on_exit_on_fatal(std::function<void()> fn) { on_exit_on_fatal_ = std::move(fn); }
+  // A process went FATAL (failure_hooks.cc): starts its program's on_fatal, then warden.on_fatal
+  // (each a child of wardend, watched and reaped, never waited for), then exit_on_fatal.
+  void OnFatal(const Process& process);
 
   // Re-execution of wardend (daemon/reexec/reexec.h; daemon/reexec/reexec_state.cc). SaveState:
   // every process (machine, counters, deadlines, leftovers, readiness fds) and every log pipe, into
@@ -327,6 +332,7 @@ class Supervisor {
   std::map<core::State, int> state_counts_;  // kept current, so Summary() is O(states)
   bool shutting_down_ = false;
   std::function<void()> on_change_;
+  std::function<void()> on_exit_on_fatal_;
   std::function<void()> on_reload_begin_;
   std::function<void()> on_reload_end_;
   EventBus events_;
