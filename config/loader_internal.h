@@ -35,7 +35,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry, const std
 std::optional<std::vector<std::string>> ReadCommandWords(const FileReader& reader,
                                                          const Entry& entry);
 
-// The lifecycle keys of a program (program_lifecycle.cc): `ready`, `backoff`, `rlimits`; and
+// The keys of how a program runs (program_running_keys.cc): `ready`, `backoff`, `rlimits`; and
 // the check that every ${...} in `texts` is well formed, reported at `where` as "<what>: why".
 void ReadReady(const FileReader& reader, const Entry& entry, Program* program);
 void ReadBackoff(const FileReader& reader, const Entry& entry, Program* program);
@@ -56,7 +56,7 @@ std::optional<uint32_t> LookUp(IdKind kind, const std::string& name, std::string
 // The keys each section accepts, for config::AcceptedKeys (and the docs test).
 std::span<const std::string_view> ProgramKeys();     // program.cc
 std::span<const std::string_view> LogKeys();         // program.cc: stdout/stderr
-std::span<const std::string_view> BackoffKeys();     // program_lifecycle.cc
+std::span<const std::string_view> BackoffKeys();     // program_running_keys.cc
 std::span<const std::string_view> AccessKeys();      // access.cc: read, control
 std::span<const std::string_view> AccessListKeys();  // access.cc: users, groups
 

@@ -1,4 +1,4 @@
-// The lifecycle keys of a program: ready, ready_timeout, backoff, rlimits, group, keep_orphans,
+// The keys of how a program runs: ready, ready_timeout, backoff, rlimits, group, keep_orphans,
 // and ${VAR} checks.
 #include <gtest/gtest.h>
 

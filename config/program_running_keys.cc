@@ -1,4 +1,4 @@
-// Reading the program keys of issue 3 (lifecycle): ready, backoff, rlimits, and the check of
+// Reading the keys of how a program runs: ready, backoff, rlimits, and the check of
 // ${VAR} references. docs/configuration.md is the reference for each key.
 #include <array>
 #include <string>
