@@ -188,7 +188,7 @@ def _bytes(n):
 
 
 def _stop_time(ms):
-    return time.strftime("%b %d %I:%M %p", time.localtime(ms // 1000))
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms // 1000))
 
 
 def _exit_description(kind, value):
