@@ -670,14 +670,21 @@ TEST(DamagedPayloadTest, RandomGarbageNeverCrashes) {
 TEST(DamagedPayloadTest, MutatedPayloadsNeverCrash) {
   std::mt19937 rng(99);
   std::uniform_int_distribution<int> byte(0, 255);
+  int rejected = 0;
   for (const Case& c : AllCases()) {
     std::uniform_int_distribution<size_t> pos(0, c.payload.size() - 1);
+    int accepted = 0;
     for (int iter = 0; iter < 500; ++iter) {
       Bytes b = c.payload;
       b[pos(rng)] = static_cast<uint8_t>(byte(rng));
+      (c.decode(b) ? accepted : rejected)++;
       CheckAccepted(c, b);
     }
+    // A changed byte of a string or a number still decodes: CheckAccepted had work to do.
+    EXPECT_GT(accepted, 0) << c.name;
   }
+  // A changed count or length does not: the decoders' checks were reached too.
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(RereadReplyTest, RoundTripAndTruncation) {
