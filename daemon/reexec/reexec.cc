@@ -22,10 +22,10 @@
 
 #include "base/unique_fd.h"
 #include "daemon/control/control_server.h"
-#include "daemon/systemd/notify.h"
-#include "daemon/supervisor/orphans.h"
 #include "daemon/os/os.h"
+#include "daemon/supervisor/orphans.h"
 #include "daemon/supervisor/supervisor.h"
+#include "daemon/systemd/notify.h"
 
 extern char** environ;
 
@@ -33,7 +33,9 @@ namespace warden {
 namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
-constexpr std::chrono::milliseconds kProbeTimeout{5000};
+// Generous: the probe is asynchronous (requests are served meanwhile), and a loaded machine or a
+// sanitizer build can take seconds to start a binary.
+constexpr std::chrono::milliseconds kProbeTimeout{30000};
 
 Status Errno(const std::string& what) {
   return Status(ErrorCode::kIo, what + ": " + std::strerror(errno));
