@@ -752,6 +752,8 @@ ImportResult Importer::Run(const std::string& path) {
       Unsupported(s,
                   "warden does not support FastCGI programs (a socket shared by the "
                   "processes); run the program with its own listening socket instead");
+    } else if (n.starts_with("eventlistener:") && ConvertHttpok(s)) {
+      // superlance's httpok: a healthcheck of the programs it watches (applied below).
     } else if (n.starts_with("eventlistener:")) {
       // A listener for state changes (PROCESS_STATE, PROCESS_STATE_FATAL, ...) is most often
       // there to act on a failure: warden's own key for it.
@@ -776,6 +778,7 @@ ImportResult Importer::Run(const std::string& path) {
       Unsupported(s, "unknown section (supervisord ignores it too)");
     }
   }
+  ApplyHealthChecks();
   for (const auto& [key, v] : doc_.defaults.options) {
     if (kProgramKeys.contains(key)) {
       At(v, Severity::kNote, "[DEFAULT] " + key + " applied to every program that does not set it");

@@ -147,6 +147,8 @@ class Importer {
                    int numprocs, int64_t numprocs_start, const std::vector<std::string>& settings,
                    bool redirect_stderr);
   void Unsupported(const IniSection& s, const std::string& why);
+  bool ConvertHttpok(const IniSection& s);
+  void ApplyHealthChecks();
 
   std::string Render() const;
   void Validate(const std::string& yaml);
@@ -191,6 +193,12 @@ class Importer {
   std::vector<GroupOut> groups_;
   std::map<std::string, size_t, std::less<>> group_of_;  // program name -> groups_ index
   std::map<std::string, std::vector<std::string>, std::less<>> written_;  // program -> programs
+  struct PendingHealthCheck {
+    std::string target;  // httpok's -p (process, group:process), "*" for -a
+    std::string line;    // the healthcheck: line
+    const IniValue* where;
+  };
+  std::vector<PendingHealthCheck> health_checks_;
 };
 
 }  // namespace warden::importer::import_internal

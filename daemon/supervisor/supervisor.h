@@ -25,6 +25,7 @@
 #include "daemon/os/os.h"
 #include "daemon/supervisor/dependencies.h"
 #include "daemon/supervisor/event_bus.h"
+#include "daemon/supervisor/health.h"
 #include "daemon/supervisor/jobs.h"
 #include "daemon/supervisor/orphans.h"
 #include "daemon/supervisor/readiness.h"
@@ -95,6 +96,9 @@ class Process final : public core::ProcessHost {
   const std::string& hold_reason() const { return hold_reason_; }
   // The last STATUS= line the process sent to its notify socket, while it lives.
   const std::string& status_text() const { return status_text_; }
+  // The health check's state while RUNNING with a healthcheck ("healthy", "unhealthy 1/3:
+  // http://...: 503", "starting"); empty otherwise.
+  std::string HealthText() const { return health_ ? health_->Describe() : std::string(); }
 
  private:
   friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
@@ -128,6 +132,14 @@ class Process final : public core::ProcessHost {
   std::optional<core::SpawnError> PrepareReadiness(os::SpawnSpec* spec);
   std::unique_ptr<ReadinessWatch> readiness_;
   std::string status_text_;
+  ReadinessWatch::Callbacks ReadinessCallbacks();
+  // Health checks (daemon/supervisor/health.h, process_tree.cc): while RUNNING, when configured.
+  void StartHealthChecks();
+  // watchdog_sec (process_tree.cc): a deadline while RUNNING, moved by each WATCHDOG=1.
+  void ArmWatchdog();
+  void StopWatchdog();
+  EventLoop::TimerId watchdog_timer_ = 0;
+  std::unique_ptr<HealthMonitor> health_;
   uint64_t serial_ = 0;  // unique per wardend, names the notify socket
   // Leftovers (daemon/supervisor/orphans.h): what this process owns beyond its main process, as of
   // the last scan of wardend's subtree (updated by every scan, hence mutable).
