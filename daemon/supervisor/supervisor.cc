@@ -129,6 +129,7 @@ core::SpawnOutcome Process::Spawn() {
     claim_.sessions.insert(outcome.pid);  // setsid: its session id
     last_pid_ = outcome.pid;
     ++spawn_count_;
+    NoteSpawnForMemory();
   }
   if (readiness_ && outcome.pid > 0) readiness_->Started();
   if (outcome.pid <= 0) readiness_.reset();
@@ -407,9 +408,13 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.start_time_ms = p->start_wall_ms();
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
-    // A process held back by its dependencies says so rather than "Stopped".
+    // A process held back by its dependencies says so rather than "Stopped"; one restarted
+    // for its memory says why while the new instance lives.
     info.reason =
         !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
+    if (info.reason.empty() || m.state() == core::State::kStopped) {
+      if (std::string memory = p->MemoryReason(); !memory.empty()) info.reason = std::move(memory);
+    }
     info.status_text = p->status_text();
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(
