@@ -171,6 +171,16 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
   });
 }
 
+std::string Process::reason() const {
+  if (!hold_reason_.empty() && IsStoppedState(machine_.state())) return hold_reason_;
+  // A memory restart says why while it is under way and while the instance it started lives.
+  const std::string& why = machine_.reason();
+  if (why.empty() || machine_.state() == core::State::kStopped) {
+    if (std::string memory = MemoryReason(); !memory.empty()) return memory;
+  }
+  return why;
+}
+
 void Process::OnStateChange(core::State from, core::State to) {
   if (to == core::State::kRunning) running_mark_ = ++supervisor_.marks_;
   supervisor_.CountTransition(from, to);
@@ -409,13 +419,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.start_time_ms = p->start_wall_ms();
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
-    // A process held back by its dependencies says so rather than "Stopped"; one restarted
-    // for its memory says why while the new instance lives.
-    info.reason =
-        !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
-    if (info.reason.empty() || m.state() == core::State::kStopped) {
-      if (std::string memory = p->MemoryReason(); !memory.empty()) info.reason = std::move(memory);
-    }
+    info.reason = p->reason();
     info.status_text = p->status_text();
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(
