@@ -569,6 +569,8 @@ void Simulation::Reexec() {
   known_.clear();  // a new image numbers its processes afresh
   destroyed_.clear();
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
@@ -617,6 +619,8 @@ Outcome Simulation::Run() {
   }
   spdlog::set_level(options_.verbose ? spdlog::level::debug : spdlog::level::err);
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   Connect();
   supervisor_->StartAutostart();
   bool ok = Check();

@@ -74,3 +74,36 @@ def test_240_programs_under_1024_fds_and_an_operator_gets_in_when_fds_run_out(wa
                or warden.status("p0001")["p0001"]["state"] == "RUNNING",
                what="p0001 to start once fds are back")
     wait_until(lambda: all_running(warden, 240), timeout=60, what="240 programs RUNNING again")
+
+
+def test_status_answers_within_a_second_while_2000_programs_start(warden):
+    """Start-up was deaf: the socket answered only once every autostart program had been
+    spawned (7-9 s for 2000). Now the spawns go in slices with the loop served in between:
+    a client connecting at any moment of the start-up gets its status within 1 s (on an idle
+    machine, within a few ms). READY=1 still comes once all of them are spawned."""
+    count = 2000
+    last = f"p{count - 1:04d}"
+    warden.start(sleepers(count, "  stdout: {file: NONE}\n  stderr: {file: NONE}\n"),
+                 wait_ready=False)
+    latencies = []
+    started = time.monotonic()
+    while True:
+        assert time.monotonic() - started < 300, "2000 programs not started in 300 s"
+        asked = time.monotonic()
+        try:
+            with wp.connect(warden.socket, timeout=30, hello=True) as c:
+                [process], _ = c.status([last])
+        except (FileNotFoundError, ConnectionRefusedError):
+            assert warden.proc.poll() is None, warden.log()
+            time.sleep(0.01)  # not listening yet
+            continue
+        latencies.append(time.monotonic() - asked)
+        if process["state"] == "RUNNING":
+            break
+    # Asked at least a few times while the programs started, and answered within 1 s each.
+    assert len(latencies) >= 5, latencies
+    latencies.sort()
+    assert latencies[-1] < 1.0, f"slowest {latencies[-3:]}, median {latencies[len(latencies) // 2]}"
+    warden.wait_notify("READY=1", timeout=60)
+    assert len(warden.status()) == count
+
