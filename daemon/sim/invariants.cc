@@ -89,6 +89,12 @@ std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const Si
     if (sim->second.full_name != p->full_name()) {
       return Describe(*p) + ": pid " + std::to_string(pid) + " is " + sim->second.full_name;
     }
+    // Spawned with `ready: notify` or `fd:N` (the program's `ready` may have changed since: that
+    // applies at the next start), RUNNING means the process said so, not startsecs' clock.
+    if (state == core::State::kRunning && sim->second.reports_readiness &&
+        !sim->second.reported_ready) {
+      return Describe(*p) + " is RUNNING, but never reported ready";
+    }
     if (!by_pid.emplace(pid, p.get()).second) {
       return Describe(*p) + " and " + Describe(*by_pid[pid]) + " share a pid";
     }
@@ -153,6 +159,37 @@ std::optional<std::string> CheckShutDown(const Supervisor& supervisor, const Sim
            (sim.zombie ? "was never reaped" : "still runs");
   }
   if (!supervisor.jobs().empty()) return "after shutdown, a job is still open";
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckMemory(
+    const Supervisor& supervisor, const SimSystem& system, EventLoop::TimePoint now,
+    core::Duration interval,
+    const std::function<EventLoop::TimePoint(const Process&)>& applies_since) {
+  // The timer fires at its deadline exactly; a millisecond covers rounding in the crossing time.
+  const core::Duration slack = std::chrono::milliseconds(1);
+  for (const auto& p : supervisor.processes()) {
+    const uint64_t limit = p->program().memory_limit;
+    const core::State state = p->machine().state();
+    const int pid = p->machine().pid();
+    const bool up = (state == core::State::kStarting || state == core::State::kRunning) && pid != 0;
+    if (limit == 0 || p->removing() || !up) continue;
+    if (p->memory_restart_pending()) {
+      return p->full_name() + " is " + core::StateName(state) + " with pid " + std::to_string(pid) +
+             " while its memory restart is under way";
+    }
+    const auto over = system.OverLimitSince(pid, limit);
+    if (!over) continue;
+    const EventLoop::TimePoint from = std::max(*over, applies_since(*p));
+    if (now > from + interval + slack) {
+      const double late = std::chrono::duration<double>(now - from).count();
+      return p->full_name() + " (pid " + std::to_string(pid) + ") has been over its memory_limit " +
+             std::to_string(limit) + " for " + std::to_string(late) +
+             " s, more than one check "
+             "interval, and is still " +
+             core::StateName(state);
+    }
+  }
   return std::nullopt;
 }
 

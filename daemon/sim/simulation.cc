@@ -12,6 +12,7 @@
 // request has its answer, then shuts down.
 #include "daemon/sim/simulation.h"
 
+#include <fcntl.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -92,6 +93,7 @@ class Simulation {
   void EditConfig();
   void Advance();
   void Reap();
+  void RunReadySources();
   void Crash();
   void Reexec();
 
@@ -138,6 +140,11 @@ class Simulation {
   uint64_t busy_[kClients] = {};  // the request each client waits for; 0 when idle
   size_t in_flight_ = 0;
   size_t jobs_in_flight_ = 0;
+  // memory_limit: the check interval of this run (fixed: an update keeps it), and since when
+  // each process has had the limit it has now (process id -> limit, since), for CheckMemory.
+  double memory_interval_ = 1;
+  TimePoint watch_since_ = start_;  // the supervisor's memory watch began (start, reexec)
+  std::map<uint64_t, std::pair<uint64_t, TimePoint>> limit_since_;
   std::set<uint64_t> known_;      // ids of processes seen alive
   std::set<uint64_t> destroyed_;  // ids of processes seen gone
 
@@ -217,6 +224,20 @@ bool Simulation::Check() {
   known_ = std::move(present);
   if (auto problem = CheckProcesses(*supervisor_, system_)) return Fail(*problem);
   if (auto problem = CheckJobs(*supervisor_, destroyed_, jobs_in_flight_)) return Fail(*problem);
+  for (const auto& p : supervisor_->processes()) {
+    auto [it, added] = limit_since_.try_emplace(p->id(), p->program().memory_limit, now_);
+    if (!added && it->second.first != p->program().memory_limit) {
+      it->second = {p->program().memory_limit, now_};  // an update changed it (at most now)
+    }
+  }
+  const auto since = [this](const Process& p) {
+    auto it = limit_since_.find(p.id());
+    const TimePoint limit = it == limit_since_.end() ? now_ : it->second.second;
+    return std::max(limit, watch_since_);
+  };
+  if (auto problem = CheckMemory(*supervisor_, system_, now_, Seconds(memory_interval_), since)) {
+    return Fail(*problem);
+  }
   return true;
 }
 
@@ -245,6 +266,10 @@ std::string Simulation::ConfigText() {
     text += "    startretries: " + std::to_string(Below(4)) + "\n";
     text += std::string("    stopwaitsecs: ") + (Uniform() < 0.5 ? "1" : "3") + "\n";
     if (Uniform() < 0.3) text += "    priority: " + std::to_string(Below(3) * 100) + "\n";
+    if (Uniform() < 0.4) {
+      static const char* const kLimits[] = {"4M", "8M", "16M"};
+      text += std::string("    memory_limit: ") + kLimits[Below(3)] + "\n";
+    }
     std::vector<std::string> deps;
     for (const auto& other : present) {
       if (Uniform() < 0.3) deps.push_back(other);
@@ -253,6 +278,11 @@ std::string Simulation::ConfigText() {
       text += "    depends_on: [";
       for (size_t d = 0; d < deps.size(); ++d) text += (d ? ", " : "") + deps[d];
       text += "]\n";
+    }
+    if (Uniform() < 0.3) {
+      static const char* const kTimeouts[] = {"0", "1", "3"};
+      text += std::string("    ready: ") + (Uniform() < 0.5 ? "notify" : "fd:3") + "\n";
+      text += std::string("    ready_timeout: ") + kTimeouts[Below(3)] + "\n";
     }
     text += "    stdout: {file: NONE}\n    stderr: {file: NONE}\n";
     present.push_back(name);
@@ -265,7 +295,8 @@ std::string Simulation::ConfigText() {
 void Simulation::WriteConfig(const std::string& programs) {
   std::ofstream out(config_path_, std::ios::trunc);
   out << "warden:\n  socket: " << dir_ << "/warden.sock\n  log_dir: " << dir_
-      << "/logs\n  log_level: " << (options_.verbose ? "debug" : "error") << "\n"
+      << "/logs\n  log_level: " << (options_.verbose ? "debug" : "error")
+      << "\n  memory_check_interval: " << memory_interval_ << "\n"
       << programs;
 }
 
@@ -430,6 +461,7 @@ void Simulation::Advance() {
   if (system_.zombies() > 0) return Reap();
   std::optional<TimePoint> next = loop_->NextDeadline();
   if (auto exit = system_.NextExit(); exit && (!next || *exit < *next)) next = exit;
+  if (auto ready = system_.NextReady(); ready && (!next || *ready < *next)) next = ready;
   if (!next) {
     now_ += Seconds(0.1 + 5 * Uniform());
   } else if (*next > now_) {
@@ -441,11 +473,22 @@ void Simulation::Advance() {
   Step(line);
   system_.ExitDue();
   loop_->RunDueTimers();
+  system_.ReadyDue();
+  RunReadySources();
 }
 
 void Simulation::Reap() {
   Step("SIGCHLD: reap");
   supervisor_->ReapChildren();
+  RunReadySources();  // a pipe's end, seen in the same wakeup as the exit
+}
+
+// What the real loop's epoll_wait would return now: the readiness pipes and notify sockets with
+// something to read (a report, or the end of a process that never reported).
+void Simulation::RunReadySources() {
+  if (const size_t ran = loop_->RunReadySources(); ran > 0) {
+    Log("readiness sources: " + std::to_string(ran));
+  }
 }
 
 void Simulation::Crash() {
@@ -529,20 +572,38 @@ void Simulation::Reexec() {
     --in_flight_;
     if (r.job) --jobs_in_flight_;
   }
-  // The execve: the old image's memory is gone, its processes are not.
+  // The execve: the old image's memory is gone, its processes are not, and neither are the fds
+  // it kept (the readiness sockets and pipes, at the numbers the state names). Destroying the old
+  // supervisor closes them (an execve would not), so they are copied aside and put back.
+  std::vector<std::pair<int, UniqueFd>> kept;
+  for (const SavedProcess& p : decoded->processes) {
+    if (p.readiness_fd >= 0)
+      kept.emplace_back(p.readiness_fd, UniqueFd(fcntl(p.readiness_fd, F_DUPFD_CLOEXEC, 0)));
+  }
   for (auto& session : session_) session.reset();
   server_.reset();
   supervisor_.reset();
+  for (const auto& [number, copy] : kept) {
+    if (!copy || dup3(copy.get(), number, O_CLOEXEC) != number) {
+      failure_ = "readiness fd " + std::to_string(number) + " could not be kept across the exec";
+      return;
+    }
+  }
   loop_ = std::make_unique<EventLoop>();
   known_.clear();  // a new image numbers its processes afresh
   destroyed_.clear();
+  limit_since_.clear();
+  watch_since_ = now_;  // the new image's memory watch starts now
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
   Connect();
   supervisor_->ReapChildren();  // children that exited during the exec window
   Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");
+  RunReadySources();  // reports written during the exec window
 }
 
 // Moves time and reaps, and nothing else, until `done` or kDrainSteps (then a failure named
@@ -573,6 +634,8 @@ Outcome Simulation::Run() {
   config_path_ = dir_ + "/warden.yaml";
   EventLoop::SetSimulatedClock(&now_);
 
+  static const double kIntervals[] = {0.5, 1, 2};
+  memory_interval_ = kIntervals[Below(std::size(kIntervals))];
   const std::string text = ConfigText();
   Step("initial config");
   Log(text);
@@ -584,6 +647,8 @@ Outcome Simulation::Run() {
   }
   spdlog::set_level(options_.verbose ? spdlog::level::debug : spdlog::level::err);
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   Connect();
   supervisor_->StartAutostart();
   bool ok = Check();
@@ -592,11 +657,11 @@ Outcome Simulation::Run() {
   // Drain: no more requests or edits; every request in flight must get its answer.
   if (ok) {
     Step("drain");
-    // A start waits for its dependencies to be RUNNING all at once; a dependency with several
-    // instances that keep crashing after RUNNING (autorestart) may never be, and the start then
-    // waits for ever (found by seed 1025; no timeout by design, so far). After a while the
-    // operator stops everything, which must cancel such starts: a request that still has no
-    // answer after that is lost.
+    // A start may wait for ever, by design: its dependency is never ready and has
+    // `ready_timeout: 0`. (It also did when a dependency with several instances that kept
+    // crashing after RUNNING had to be RUNNING all at once: seed 1025; a dependency that was
+    // RUNNING since the request now counts.) After a while the operator stops everything, which
+    // must cancel such starts: a request that still has no answer after that is lost.
     if (!DriveUntil([this] { return in_flight_ == 0; }, nullptr)) {
       int idle = -1;
       for (int c = 0; c < kClients && idle < 0; ++c) {
