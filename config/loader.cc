@@ -52,9 +52,10 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 10> kWardenKeys = {
-    "socket",     "socket_mode", "socket_group",   "log_dir",  "log_level",
-    "log_target", "access",      "status_max_age", "on_fatal", "exit_on_fatal"};
+constexpr std::array<std::string_view, 12> kWardenKeys = {
+    "socket", "socket_mode",    "socket_group", "log_dir",       "log_level", "log_target",
+    "access", "status_max_age", "on_fatal",     "exit_on_fatal", "cgroup",    "on_leftovers"};
+constexpr std::array<std::string_view, 2> kOnLeftovers = {"kill", "leave"};
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogTargets = {"stderr", "journald"};
 
@@ -419,6 +420,18 @@ class Loader {
         if (auto words = internal::ReadCommandWords(reader, e)) s.on_fatal = std::move(*words);
       } else if (e.key == "exit_on_fatal") {
         if (auto v = reader.Bool(e)) s.exit_on_fatal = *v;
+      } else if (e.key == "cgroup") {
+        if (auto v = reader.NonEmptyString(e)) {
+          if (*v == "auto" || *v == "none" || (*v)[0] == '/') {
+            s.cgroup = *v;
+          } else {
+            reader.Error(e.value_where, "'cgroup' '" + *v +
+                                            "': write auto, none, or the absolute path of a "
+                                            "folder in a cgroup2 file system");
+          }
+        }
+      } else if (e.key == "on_leftovers") {
+        if (auto v = reader.Choice(e, kOnLeftovers)) s.on_leftovers = static_cast<OnLeftovers>(*v);
       } else {
         reader.UnknownKey(e, "in 'warden'", kWardenKeys);
       }

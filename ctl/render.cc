@@ -437,6 +437,9 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
                                (info.state == ProcessState::kFatal && info.retry_in_ms > 0)
                            ? nlohmann::ordered_json(static_cast<double>(info.retry_in_ms) / 1000.0)
                            : nlohmann::ordered_json(nullptr)},
+        {"tracking", info.tracking == 2   ? nlohmann::ordered_json("cgroup")
+                     : info.tracking == 1 ? nlohmann::ordered_json("proc")
+                                          : nlohmann::ordered_json(nullptr)},
     };
     array.push_back(std::move(obj));
   }

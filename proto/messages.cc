@@ -136,6 +136,7 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   for (const ChildProcess& c : p.children) WriteChild(rec, c);
   rec.Utf8(p.status_text);
   rec.U64(p.retry_in_ms);
+  rec.U8(p.tracking);
   WriteRecord(w, rec);
 }
 
@@ -158,9 +159,12 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   // Each appended field may be the record's end (docs/protocol.md, section 1).
   p->status_text.clear();
   p->retry_in_ms = 0;
+  p->tracking = 0;
   if (r.remaining() == 0) return true;
   if (!r.Utf8(&p->status_text)) return false;
-  return r.remaining() == 0 || r.U64(&p->retry_in_ms);
+  if (r.remaining() == 0) return true;
+  if (!r.U64(&p->retry_in_ms)) return false;
+  return r.remaining() == 0 || r.U8(&p->tracking);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {

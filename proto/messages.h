@@ -135,6 +135,9 @@ struct ProcessInfo {
   // empty / 0; docs/protocol.md, section 1).
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
+  // How its processes are found: 1 /proc attribution, 2 its own cgroup; 0 not said (an older
+  // daemon).
+  uint8_t tracking = 0;
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
 };
