@@ -1,6 +1,7 @@
 #include "daemon/os/event_loop.h"
 
 #include <malloc.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -57,12 +58,12 @@ Status EventLoop::Add(int fd, uint32_t events, int priority, FdCallback callback
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = token;
-  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (epoll_ && epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return Status(ErrorCode::kIo, std::string("epoll_ctl add: ") + strerror(errno));
   }
   const auto slot = static_cast<size_t>(fd);
   if (slot >= by_fd_.size()) by_fd_.resize(slot + 1);  // the vector grows geometrically
-  by_fd_[slot] = std::make_shared<Source>(Source{fd, priority, token, std::move(callback)});
+  by_fd_[slot] = std::make_shared<Source>(Source{fd, priority, token, std::move(callback), events});
   return Status::Ok();
 }
 
@@ -74,16 +75,17 @@ Status EventLoop::Modify(int fd, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = by_fd_[slot]->token;
-  if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
+  if (epoll_ && epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
     return Status(ErrorCode::kIo, std::string("epoll_ctl mod: ") + strerror(errno));
   }
+  by_fd_[slot]->events = events;
   return Status::Ok();
 }
 
 void EventLoop::Remove(int fd) {
   const auto slot = static_cast<size_t>(fd);
   if (fd < 0 || slot >= by_fd_.size() || !by_fd_[slot]) return;
-  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (epoll_) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   by_fd_[slot].reset();
 }
 
@@ -140,6 +142,44 @@ void EventLoop::RunPosted() {
       posted_.RunAll();
       done = true;
     });
+}
+
+static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLERR == POLLERR &&
+              EPOLLHUP == POLLHUP && EPOLLPRI == POLLPRI && EPOLLRDHUP == POLLRDHUP);
+
+size_t EventLoop::RunReadySources() {
+  std::vector<pollfd> polled;
+  std::vector<uint64_t> tokens;
+  for (const auto& source : by_fd_) {
+    if (!source) continue;
+    // EPOLLIN, EPOLLOUT, EPOLLERR and EPOLLHUP have poll's values.
+    polled.push_back({source->fd, static_cast<short>(source->events & 0xffff), 0});
+    tokens.push_back(source->token);
+  }
+  if (polled.empty() || poll(polled.data(), polled.size(), 0) <= 0) return 0;
+  struct Ready {
+    int priority;
+    uint64_t token;
+    uint32_t events;
+  };
+  std::vector<Ready> ready;
+  for (size_t i = 0; i < polled.size(); ++i) {
+    if (polled[i].revents == 0) continue;
+    ready.push_back({by_fd_[static_cast<size_t>(polled[i].fd)]->priority, tokens[i],
+                     static_cast<uint32_t>(static_cast<unsigned short>(polled[i].revents))});
+  }
+  std::stable_sort(ready.begin(), ready.end(),
+                   [](const Ready& a, const Ready& b) { return a.priority < b.priority; });
+  size_t ran = 0;
+  for (const Ready& r : ready) {
+    const std::shared_ptr<Source>* source = Find(r.token);
+    if (source == nullptr) continue;  // removed by a callback before it
+    std::shared_ptr<Source> keep = *source;
+    Guarded([&] { keep->callback(r.events); });
+    RunPosted();
+    ++ran;
+  }
+  return ran;
 }
 
 void EventLoop::Run() {

@@ -90,6 +90,11 @@ class EventLoop {
   void RunDueTimers();
   void RunPosted();
   bool has_posted() const { return !posted_.empty(); }
+  // Driven by hand, fds are still watched (Add, Modify, Remove keep their books), and this runs
+  // the callbacks of those that are ready now: one poll(2) without waiting, then each ready
+  // source in priority order (then by fd), each followed by the posted callbacks, as Run does.
+  // How many ran.
+  size_t RunReadySources();
 
  private:
   struct Source {
@@ -97,6 +102,7 @@ class EventLoop {
     int priority;
     uint64_t token;  // the epoll data: the fd, and which Add of it (stale events are dropped)
     FdCallback callback;
+    uint32_t events;  // what it is watched for (RunReadySources polls for it)
   };
   // The source `token` names, if it is still watched; null otherwise.
   const std::shared_ptr<Source>* Find(uint64_t token) const;

@@ -89,6 +89,12 @@ std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const Si
     if (sim->second.full_name != p->full_name()) {
       return Describe(*p) + ": pid " + std::to_string(pid) + " is " + sim->second.full_name;
     }
+    // Spawned with `ready: notify` or `fd:N` (the program's `ready` may have changed since: that
+    // applies at the next start), RUNNING means the process said so, not startsecs' clock.
+    if (state == core::State::kRunning && sim->second.reports_readiness &&
+        !sim->second.reported_ready) {
+      return Describe(*p) + " is RUNNING, but never reported ready";
+    }
     if (!by_pid.emplace(pid, p.get()).second) {
       return Describe(*p) + " and " + Describe(*by_pid[pid]) + " share a pid";
     }

@@ -8,6 +8,7 @@
 // Exits 0 when every run kept every invariant, 1 on the first failure (after printing the
 // command that replays it), 2 on bad usage.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,9 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A simulated process writing its readiness to a pipe whose reader is gone gets EPIPE, as
+  // wardend (which ignores SIGPIPE too) would see it, instead of ending the simulation.
+  std::signal(SIGPIPE, SIG_IGN);
   warden::sim::Options options;
   bool have_seed = false;
   bool have_first = false;

@@ -1,8 +1,14 @@
 #include "daemon/sim/sim_system.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 
 #include "daemon/os/spawn_setup.h"
 
@@ -81,7 +87,35 @@ core::SpawnOutcome SimSystem::Spawn(const os::SpawnSpec& spec) {
     default:
       break;
   }
-  log_("spawn " + p.full_name + " (" + ProfileName(p.profile) + "): pid " + std::to_string(p.pid));
+  std::string readiness;
+  if (spec.ready_fd >= 0) {
+    p.ready_pipe.reset(fcntl(spec.ready_fd, F_DUPFD_CLOEXEC, 0));
+    readiness = ", readiness fd";
+  } else if (auto path = GetVariable(spec.env, "NOTIFY_SOCKET")) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path->size() < sizeof addr.sun_path) {
+      std::memcpy(addr.sun_path, path->data(), path->size());
+      p.notify.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (p.notify &&
+          connect(p.notify.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        p.notify.reset();
+      }
+    }
+    readiness = p.notify ? ", NOTIFY_SOCKET" : ", NOTIFY_SOCKET unreachable";
+    // Sometimes a status line long before it is ready, as a real service might send.
+    if (p.notify && random_() % 2 == 0) {
+      (void)send(p.notify.get(), "STATUS=warming up", 17, MSG_NOSIGNAL);
+    }
+  }
+  p.reports_readiness = !readiness.empty();
+  if ((p.ready_pipe || p.notify) && random_() % 7 != 0) {
+    const double fraction = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+    p.ready_at = EventLoop::Now() + Seconds(p.seconds * fraction);
+  }
+  log_("spawn " + p.full_name + " (" + ProfileName(p.profile) + readiness +
+       (p.ready_at || !(p.ready_pipe || p.notify) ? "" : ", never ready") + "): pid " +
+       std::to_string(p.pid));
   const int pid = p.pid;
   processes_.emplace(pid, std::move(p));
   return {pid, std::nullopt};
@@ -98,6 +132,9 @@ void SimSystem::ExitWithin(SimProcess& process, double seconds, core::ExitStatus
 void SimSystem::ExitNow(SimProcess& process, core::ExitStatus status) {
   process.zombie = true;
   process.exit_at.reset();
+  process.ready_at.reset();
+  process.ready_pipe.reset();  // the pipe's reader sees its end
+  process.notify.reset();
   process.exit_status = status;
   log_("pid " + std::to_string(process.pid) + " (" + process.full_name +
        ") ends: " + core::DescribeExit(status));
@@ -211,6 +248,36 @@ std::optional<TimePoint> SimSystem::NextExit() const {
     if (process.exit_at && (!next || *process.exit_at < *next)) next = process.exit_at;
   }
   return next;
+}
+
+std::optional<TimePoint> SimSystem::NextReady() const {
+  std::optional<TimePoint> next;
+  for (const auto& [pid, process] : processes_) {
+    if (process.ready_at && (!next || *process.ready_at < *next)) next = process.ready_at;
+  }
+  return next;
+}
+
+size_t SimSystem::ReadyDue() {
+  const TimePoint now = EventLoop::Now();
+  size_t count = 0;
+  for (auto& [pid, process] : processes_) {
+    if (process.zombie || !process.ready_at || *process.ready_at > now) continue;
+    process.ready_at.reset();
+    bool sent = false;
+    if (process.ready_pipe) {
+      sent = write(process.ready_pipe.get(), "\n", 1) == 1;  // EPIPE, not SIGPIPE: see main.cc
+    } else if (process.notify) {
+      // Sometimes with a status line first, as a real service might send.
+      static constexpr char kReady[] = "READY=1\nSTATUS=serving";
+      sent = send(process.notify.get(), kReady, sizeof kReady - 1, MSG_NOSIGNAL) > 0;
+    }
+    process.reported_ready = process.reported_ready || sent;
+    log_("pid " + std::to_string(pid) + " (" + process.full_name + ") reports ready" +
+         (sent ? "" : ": the write failed"));
+    ++count;
+  }
+  return count;
 }
 
 size_t SimSystem::ExitDue() {

@@ -13,6 +13,11 @@
 //   slow-stop     exits up to 2*SECONDS after TERM (sometimes past stopwaitsecs)
 //   spawn-error   the spawn fails (exec: ENOEXEC)
 // SIGKILL ends every profile at once.
+//
+// Readiness (`ready: notify` or `ready: fd:N`): a process given $NOTIFY_SOCKET or a readiness
+// fd reports ready at a random time within SECONDS, through the real socket or pipe the
+// supervisor made (so the real ReadinessWatch reads it, when the simulation runs the loop's ready
+// sources); one in seven never does, and ready_timeout must catch it. Its end closes its side.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "daemon/os/event_loop.h"
 #include "daemon/os/os.h"
 
@@ -42,6 +48,13 @@ struct SimProcess {
   std::optional<EventLoop::TimePoint> exit_at;  // when it will exit on its own (or by a signal)
   core::ExitStatus exit_status;                 // how, then
   bool zombie = false;                          // exited, not reaped yet
+  // Readiness: its side of the readiness pipe or its socket connected to $NOTIFY_SOCKET (at
+  // most one), when it will report, and whether it did.
+  bool reports_readiness = false;  // spawned with a readiness fd or $NOTIFY_SOCKET
+  UniqueFd ready_pipe;
+  UniqueFd notify;
+  std::optional<EventLoop::TimePoint> ready_at;
+  bool reported_ready = false;
 };
 
 class SimSystem final : public os::System {
@@ -72,6 +85,11 @@ class SimSystem final : public os::System {
   std::optional<EventLoop::TimePoint> NextExit() const;
   // Every process whose exit is due (at or before Now()) becomes a zombie; how many did.
   size_t ExitDue();
+  // The earliest readiness report a live process has scheduled.
+  std::optional<EventLoop::TimePoint> NextReady() const;
+  // Every live process whose report is due writes it (a newline to its pipe, or READY=1 to its
+  // socket); how many did. The supervisor sees them when the loop runs its ready sources.
+  size_t ReadyDue();
   // Ends a live process now, as if something outside wardend killed it or it crashed.
   void Crash(int pid, core::ExitStatus status);
   // Live processes and zombies, by pid.

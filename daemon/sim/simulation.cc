@@ -12,6 +12,7 @@
 // request has its answer, then shuts down.
 #include "daemon/sim/simulation.h"
 
+#include <fcntl.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -92,6 +93,7 @@ class Simulation {
   void EditConfig();
   void Advance();
   void Reap();
+  void RunReadySources();
   void Crash();
   void Reexec();
 
@@ -253,6 +255,11 @@ std::string Simulation::ConfigText() {
       text += "    depends_on: [";
       for (size_t d = 0; d < deps.size(); ++d) text += (d ? ", " : "") + deps[d];
       text += "]\n";
+    }
+    if (Uniform() < 0.3) {
+      static const char* const kTimeouts[] = {"0", "1", "3"};
+      text += std::string("    ready: ") + (Uniform() < 0.5 ? "notify" : "fd:3") + "\n";
+      text += std::string("    ready_timeout: ") + kTimeouts[Below(3)] + "\n";
     }
     text += "    stdout: {file: NONE}\n    stderr: {file: NONE}\n";
     present.push_back(name);
@@ -430,6 +437,7 @@ void Simulation::Advance() {
   if (system_.zombies() > 0) return Reap();
   std::optional<TimePoint> next = loop_->NextDeadline();
   if (auto exit = system_.NextExit(); exit && (!next || *exit < *next)) next = exit;
+  if (auto ready = system_.NextReady(); ready && (!next || *ready < *next)) next = ready;
   if (!next) {
     now_ += Seconds(0.1 + 5 * Uniform());
   } else if (*next > now_) {
@@ -441,11 +449,22 @@ void Simulation::Advance() {
   Step(line);
   system_.ExitDue();
   loop_->RunDueTimers();
+  system_.ReadyDue();
+  RunReadySources();
 }
 
 void Simulation::Reap() {
   Step("SIGCHLD: reap");
   supervisor_->ReapChildren();
+  RunReadySources();  // a pipe's end, seen in the same wakeup as the exit
+}
+
+// What the real loop's epoll_wait would return now: the readiness pipes and notify sockets with
+// something to read (a report, or the end of a process that never reported).
+void Simulation::RunReadySources() {
+  if (const size_t ran = loop_->RunReadySources(); ran > 0) {
+    Log("readiness sources: " + std::to_string(ran));
+  }
 }
 
 void Simulation::Crash() {
@@ -529,10 +548,23 @@ void Simulation::Reexec() {
     --in_flight_;
     if (r.job) --jobs_in_flight_;
   }
-  // The execve: the old image's memory is gone, its processes are not.
+  // The execve: the old image's memory is gone, its processes are not, and neither are the fds
+  // it kept (the readiness sockets and pipes, at the numbers the state names). Destroying the old
+  // supervisor closes them (an execve would not), so they are copied aside and put back.
+  std::vector<std::pair<int, UniqueFd>> kept;
+  for (const SavedProcess& p : decoded->processes) {
+    if (p.readiness_fd >= 0)
+      kept.emplace_back(p.readiness_fd, UniqueFd(fcntl(p.readiness_fd, F_DUPFD_CLOEXEC, 0)));
+  }
   for (auto& session : session_) session.reset();
   server_.reset();
   supervisor_.reset();
+  for (const auto& [number, copy] : kept) {
+    if (!copy || dup3(copy.get(), number, O_CLOEXEC) != number) {
+      failure_ = "readiness fd " + std::to_string(number) + " could not be kept across the exec";
+      return;
+    }
+  }
   loop_ = std::make_unique<EventLoop>();
   known_.clear();  // a new image numbers its processes afresh
   destroyed_.clear();
@@ -543,6 +575,7 @@ void Simulation::Reexec() {
   Connect();
   supervisor_->ReapChildren();  // children that exited during the exec window
   Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");
+  RunReadySources();  // reports written during the exec window
 }
 
 // Moves time and reaps, and nothing else, until `done` or kDrainSteps (then a failure named
@@ -592,11 +625,11 @@ Outcome Simulation::Run() {
   // Drain: no more requests or edits; every request in flight must get its answer.
   if (ok) {
     Step("drain");
-    // A start waits for its dependencies to be RUNNING all at once; a dependency with several
-    // instances that keep crashing after RUNNING (autorestart) may never be, and the start then
-    // waits for ever (found by seed 1025; no timeout by design, so far). After a while the
-    // operator stops everything, which must cancel such starts: a request that still has no
-    // answer after that is lost.
+    // A start may wait for ever, by design: its dependency is never ready and has
+    // `ready_timeout: 0`. (It also did when a dependency with several instances that kept
+    // crashing after RUNNING had to be RUNNING all at once: seed 1025; a dependency that was
+    // RUNNING since the request now counts.) After a while the operator stops everything, which
+    // must cancel such starts: a request that still has no answer after that is lost.
     if (!DriveUntil([this] { return in_flight_ == 0; }, nullptr)) {
       int idle = -1;
       for (int c = 0; c < kClients && idle < 0; ++c) {

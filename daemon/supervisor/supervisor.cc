@@ -217,6 +217,7 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
 }
 
 void Process::OnStateChange(core::State from, core::State to) {
+  if (to == core::State::kRunning) running_mark_ = ++supervisor_.marks_;
   supervisor_.CountTransition(from, to);
   supervisor_.FactsChanged();
   if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {

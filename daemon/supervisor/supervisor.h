@@ -121,6 +121,10 @@ class Process final : public core::ProcessHost {
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool start_pending_ = false;
+  // Marks from one supervisor-wide counter, so that "RUNNING since that start was asked" is a
+  // comparison: taken when the process last became RUNNING, and when its start was requested.
+  uint64_t running_mark_ = 0;
+  uint64_t start_mark_ = 0;
   int start_after_stop_ = 0;  // restarts under way that will start it
   std::string hold_reason_;
   std::vector<std::function<void(ActionOutcome)>> start_waiters_;
@@ -363,6 +367,7 @@ class Supervisor {
   std::function<void()> on_reload_end_;
   EventBus events_;
   size_t pending_starts_ = 0;
+  uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
 
