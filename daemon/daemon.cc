@@ -226,22 +226,24 @@ std::optional<int> Daemon::StartServing() {
   notifier_ = std::make_unique<SystemdNotifier>(loop_);
   supervisor_ = std::make_unique<Supervisor>(loop_, std::move(config_));
   supervisor_->logs().set_daemon_log(daemon_log_);
-  // Process tracking: a cgroup per process where a cgroup2 hierarchy is writable, else /proc.
-  std::string no_cgroups;
-  if (auto cgroups = CgroupTree::Open(loop_, supervisor_->config().warden, &no_cgroups)) {
-    spdlog::info("processes are tracked in cgroups under {}", cgroups->base());
-    supervisor_->UseCgroups(std::move(cgroups));
-  } else {
-    spdlog::info("processes are tracked through /proc: {}", no_cgroups);
-  }
   server_ = std::make_unique<ControlServer>(loop_, *supervisor_, [this] { Shutdown(); });
   if (reexecuted()) {
     // Never exit from here on: the programs are our children and would be orphaned.
     TakeOver(std::move(restored_), restore_error_, options_.listen_fd, *supervisor_, *server_);
-    supervisor_->AdoptCgroups();
   } else if (auto s = server_->Listen(supervisor_->config().warden); !s.ok()) {
     std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
     return 1;
+  }
+  // Process tracking: a cgroup per process where a cgroup2 hierarchy is writable, else /proc.
+  // Only once the socket is ours: a second wardend refused above must not touch the first
+  // one's cgroups.
+  std::string no_cgroups;
+  if (auto cgroups = CgroupTree::Open(loop_, supervisor_->config().warden, &no_cgroups)) {
+    spdlog::info("processes are tracked in cgroups under {}", cgroups->base());
+    supervisor_->UseCgroups(std::move(cgroups));
+    if (reexecuted()) supervisor_->AdoptCgroups();
+  } else {
+    spdlog::info("processes are tracked through /proc: {}", no_cgroups);
   }
   ServeReexec(*server_, *supervisor_, *notifier_);
 

@@ -297,9 +297,24 @@ void Supervisor::MaybeRemoveCgroup(Process* process) {
 std::vector<os::ProcStat> Supervisor::CgroupMembers(const Process* process) const {
   std::vector<os::ProcStat> out;
   const int main_pid = process->machine().pid();
+  std::unordered_set<int> seen{main_pid};
   for (int pid : os::ReadCgroupProcsDeep(process->cgroup_)) {
-    if (pid == main_pid) continue;
+    if (!seen.insert(pid).second) continue;
     if (auto ps = system_.ReadProcStat(pid)) out.push_back(*ps);
+  }
+  // A process that exited leaves its cgroup at once, but stays a zombie until its parent
+  // reaps it: status shows those too, as the /proc attribution does (the parents' children).
+  std::vector<std::pair<int, int>> parents;  // pid, threads
+  if (main_pid != 0) {
+    if (auto main = ReadStat(main_pid)) parents.emplace_back(main_pid, main->threads);
+  }
+  for (const os::ProcStat& ps : out) parents.emplace_back(ps.pid, ps.threads);
+  for (const auto& [parent, threads] : parents) {
+    for (int child : os::ListChildren(parent, threads)) {
+      if (seen.count(child) != 0) continue;
+      auto ps = system_.ReadProcStat(child);
+      if (ps && ps->state == 'Z' && seen.insert(child).second) out.push_back(*ps);
+    }
   }
   // Parents before children, as the /proc attribution lists them: a child starts after its
   // parent.

@@ -403,3 +403,23 @@ def test_auto_uses_a_folder_named_after_the_socket_and_removes_it(warden):
     warden.ctl("shutdown", check=0)
     warden.proc.wait(timeout=60)
     assert not os.path.exists(base)
+
+
+@needs_cgroup2
+def test_a_refused_second_wardend_leaves_the_first_ones_cgroups_alone(warden, cgroup_base):
+    warden.start("""\
+        idle:
+          command: ["sleep", "1000"]
+          autostart: false
+          startsecs: 0
+        """, extra=backend("cgroup", cgroup_base))
+    programs = os.path.join(cgroup_base, "programs")
+    assert os.path.isdir(programs)
+    second = subprocess.run([WARDEND, "-c", warden.config], capture_output=True, text=True,
+                            timeout=60)
+    assert second.returncode == 1 and "already listening" in second.stderr
+    assert os.path.isdir(programs), "the refused wardend removed the running one's folder"
+    warden.ctl("start", "idle", check=0)
+    p = warden.status("idle")["idle"]
+    assert p["tracking"] == "cgroup"
+    assert procs(os.path.join(programs, "idle")) == [p["pid"]]
