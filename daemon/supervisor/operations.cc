@@ -250,10 +250,7 @@ void Supervisor::PumpStarts() {
       std::vector<DependencyState> deps;
       for (const std::string& program : graph.DependsOn(q->program().name)) {
         for (Process* r : ProcessesOf(program)) {
-          deps.push_back({r->full_name(), r->machine().state(), r->start_pending_,
-                          !r->hold_reason_.empty() && IsStoppedState(r->machine().state())
-                              ? r->hold_reason_
-                              : r->machine().reason(),
+          deps.push_back({r->full_name(), r->machine().state(), r->start_pending_, r->reason(),
                           r->running_mark_ > q->start_mark_});
         }
       }

@@ -216,6 +216,11 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
   });
 }
 
+const std::string& Process::reason() const {
+  return !hold_reason_.empty() && IsStoppedState(machine_.state()) ? hold_reason_
+                                                                   : machine_.reason();
+}
+
 void Process::OnStateChange(core::State from, core::State to) {
   if (to == core::State::kRunning) running_mark_ = ++supervisor_.marks_;
   supervisor_.CountTransition(from, to);
@@ -457,9 +462,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.start_time_ms = p->start_wall_ms();
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
-    // A process held back by its dependencies says so rather than "Stopped".
-    info.reason =
-        !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
+    info.reason = p->reason();
     info.status_text = p->status_text();
     const bool by_cgroup = cgroups_ && (p->in_cgroup_ || p->spawn_count_ == 0);
     info.tracking = by_cgroup ? Tracking::kCgroup : Tracking::kProc;

@@ -94,6 +94,9 @@ class Process final : public core::ProcessHost {
   // Why the process is held STOPPED by its dependencies ("waiting for db", "dependency db is
   // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
   const std::string& hold_reason() const { return hold_reason_; }
+  // Why it is in its state, as status and events say it: the hold reason while it is held
+  // STOPPED (rather than "Stopped"), else its machine's reason.
+  const std::string& reason() const;
   // The last STATUS= line the process sent to its notify socket, while it lives.
   const std::string& status_text() const { return status_text_; }
 
