@@ -113,14 +113,19 @@ int Daemon::Run() {
   spdlog::info("wardend {} {} on {}{}", WARDEN_VERSION,
                reexecuted() ? "re-executed, listening" : "listening", server_->path(),
                server_->socket_activated() ? " (socket activation)" : "");
+  // READY=1 once the autostart programs have been spawned. They are spawned in slices, the
+  // control socket served in between, so that may be from a later turn of the loop.
+  auto ready = [this] {
+    notifier_->Status(supervisor_->Summary());
+    notifier_->Ready();
+  };
   if (reexecuted()) {
     supervisor_->ReapChildren();  // children that exited during the exec window
+    ready();
   } else {
     supervisor_->HandleLeftovers();  // an earlier wardend's processes: before any second copy
-    supervisor_->StartAutostart();
+    supervisor_->StartAutostart(ready);
   }
-  notifier_->Status(supervisor_->Summary());
-  notifier_->Ready();
   notifier_->StartWatchdog();
 
   loop_.Run();
@@ -221,6 +226,17 @@ std::optional<int> Daemon::StartServing() {
   if (!signal_fd_) {
     std::fprintf(stderr, "wardend: signalfd: %s\n", strerror(errno));
     return 1;
+  }
+
+  // memory_max needs cgroup v2's memory controller: where it is missing, say so and why (the
+  // programs run without the cap), as `wardend --check` does.
+  std::optional<std::string> memory_problem;
+  for (const config::Program& p : config_.programs) {
+    if (p.memory_max == 0) continue;
+    if (!memory_problem) memory_problem = config::MemoryMaxUnavailable();
+    if (memory_problem->empty()) break;
+    spdlog::warn("{}: memory_max cannot be enforced here: {}; the program runs without it", p.name,
+                 *memory_problem);
   }
 
   notifier_ = std::make_unique<SystemdNotifier>(loop_);

@@ -97,6 +97,7 @@ Process::~Process() {
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   pending_program_.reset();  // the newest definition wins
   program_ = std::move(program);
+  supervisor_.GraphChanged();
   machine_.SetPolicy(PolicyFor(*program_));
   logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
 }
@@ -166,6 +167,7 @@ core::SpawnOutcome Process::Spawn() {
     claim_.sessions.insert(outcome.pid);  // setsid: its session id
     last_pid_ = outcome.pid;
     ++spawn_count_;
+    NoteSpawnForMemory();
   }
   if (readiness_ && outcome.pid > 0) readiness_->Started();
   if (outcome.pid <= 0) readiness_.reset();
@@ -216,9 +218,14 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
   });
 }
 
-const std::string& Process::reason() const {
-  return !hold_reason_.empty() && IsStoppedState(machine_.state()) ? hold_reason_
-                                                                   : machine_.reason();
+std::string Process::reason() const {
+  if (!hold_reason_.empty() && IsStoppedState(machine_.state())) return hold_reason_;
+  // A memory restart says why while it is under way and while the instance it started lives.
+  const std::string& why = machine_.reason();
+  if (why.empty() || machine_.state() == core::State::kStopped) {
+    if (std::string memory = MemoryReason(); !memory.empty()) return memory;
+  }
+  return why;
 }
 
 void Process::OnStateChange(core::State from, core::State to) {
@@ -280,6 +287,7 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 }
 
 Supervisor::~Supervisor() {
+  loop_.CancelTimer(pump_timer_);
   // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
   auto processes = std::move(processes_);
   processes_.clear();
@@ -297,6 +305,7 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   by_id_[raw->id()] = raw;
   state_counts_[core::State::kStopped]++;
   processes_.push_back(std::move(process));
+  GraphChanged();
   tree_valid_ = false;  // the scan has no slot for it
   FactsChanged();
   return raw;
@@ -321,6 +330,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   // From now on no name resolves to it and nothing starts it; a program of the same name added
   // meanwhile is a new process that waits for this one to stop (PumpStarts).
   process->removing_ = true;
+  GraphChanged();
   by_full_name_.erase(process->full_name());
   jobs_.Forget(process->id());
   CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
@@ -338,6 +348,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
       auto it = std::find_if(processes_.begin(), processes_.end(),
                              [gone](const auto& p) { return p.get() == gone; });
       if (it != processes_.end()) processes_.erase(it);
+      GraphChanged();
       tree_valid_ = false;
       FactsChanged();
       PumpStarts();  // a successor of the same name may start now
