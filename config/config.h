@@ -196,6 +196,10 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 // stderr is the journal), structured entries sent to journald directly, or a rotated file
 // (daemon/logs/log_targets.h).
 enum class LogTarget { kStderr, kJournald, kFile };
+// What wardend does with the processes an earlier wardend on the same config left running
+// (warden.on_leftovers): kill them before starting anything, or leave them and not start the
+// programs whose processes they are.
+enum class OnLeftovers { kKill, kLeave };
 
 struct Settings {
   std::string socket;  // resolved: DefaultSocketPath() when not given
@@ -211,6 +215,11 @@ struct Settings {
   double status_max_age = 1.0;
   std::vector<std::string> on_fatal;  // run when any process goes FATAL (after its own)
   bool exit_on_fatal = false;         // shut down, exiting 1, when any process goes FATAL
+  // warden.cgroup: where each process gets its cgroup. "auto" (found: a delegated systemd
+  // cgroup, or a folder below the cgroup wardend runs in when that is the root), "none" (the
+  // /proc tracking), or the folder of a cgroup2 file system to create them under.
+  std::string cgroup = "auto";
+  OnLeftovers on_leftovers = OnLeftovers::kKill;
   // How often the memory of programs with a memory_limit is measured (seconds, > 0). The timer
   // runs only while such a program has a live process.
   double memory_check_interval = 10.0;

@@ -52,7 +52,7 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 11> kWardenKeys = {"socket",
+constexpr std::array<std::string_view, 13> kWardenKeys = {"socket",
                                                           "socket_mode",
                                                           "socket_group",
                                                           "log_dir",
@@ -62,7 +62,10 @@ constexpr std::array<std::string_view, 11> kWardenKeys = {"socket",
                                                           "status_max_age",
                                                           "on_fatal",
                                                           "exit_on_fatal",
-                                                          "memory_check_interval"};
+                                                          "memory_check_interval",
+                                                          "cgroup",
+                                                          "on_leftovers"};
+constexpr std::array<std::string_view, 2> kOnLeftovers = {"kill", "leave"};
 // A shorter memory check would cost a /proc read of every limited program's processes many
 // times a second, for little.
 constexpr double kMinMemoryCheckInterval = 0.1;
@@ -430,6 +433,18 @@ class Loader {
         if (auto words = internal::ReadCommandWords(reader, e)) s.on_fatal = std::move(*words);
       } else if (e.key == "exit_on_fatal") {
         if (auto v = reader.Bool(e)) s.exit_on_fatal = *v;
+      } else if (e.key == "cgroup") {
+        if (auto v = reader.NonEmptyString(e)) {
+          if (*v == "auto" || *v == "none" || (*v)[0] == '/') {
+            s.cgroup = *v;
+          } else {
+            reader.Error(e.value_where, "'cgroup' '" + *v +
+                                            "': write auto, none, or the absolute path of a "
+                                            "folder in a cgroup2 file system");
+          }
+        }
+      } else if (e.key == "on_leftovers") {
+        if (auto v = reader.Choice(e, kOnLeftovers)) s.on_leftovers = static_cast<OnLeftovers>(*v);
       } else if (e.key == "memory_check_interval") {
         if (auto v = reader.Seconds(e)) {
           if (*v < kMinMemoryCheckInterval) {

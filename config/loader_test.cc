@@ -1149,5 +1149,25 @@ TEST(DocumentationTest, EveryAcceptedKeyIsDocumented) {
   }
 }
 
+TEST(LoadConfigTest, ProcessTrackingKeys) {
+  Config config = MustLoad("programs: {}\n");
+  EXPECT_EQ(config.warden.cgroup, "auto");
+  EXPECT_EQ(config.warden.on_leftovers, OnLeftovers::kKill);
+  config = MustLoad("warden:\n  cgroup: /sys/fs/cgroup/warden\n  on_leftovers: leave\n");
+  EXPECT_EQ(config.warden.cgroup, "/sys/fs/cgroup/warden");
+  EXPECT_EQ(config.warden.on_leftovers, OnLeftovers::kLeave);
+  EXPECT_EQ(MustLoad("warden:\n  cgroup: none\n").warden.cgroup, "none");
+  const std::vector<std::string> errors =
+      ErrorsOf("warden:\n  cgroup: sys/fs/cgroup\n  on_leftovers: stop\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].rfind("w.yaml:2:11: 'cgroup' 'sys/fs/cgroup': write auto, none, or the "
+                            "absolute path of a folder in a cgroup2 file system",
+                            0),
+            0u)
+      << errors[0];
+  EXPECT_EQ(errors[1].rfind("w.yaml:3:17:", 0), 0u) << errors[1];
+  EXPECT_NE(errors[1].find("kill"), std::string::npos) << errors[1];
+}
+
 }  // namespace
 }  // namespace warden::config

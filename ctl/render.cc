@@ -450,6 +450,9 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
                            : nlohmann::ordered_json(nullptr)},
         {"health", info.health.empty() ? nlohmann::ordered_json(nullptr)
                                        : nlohmann::ordered_json(info.health)},
+        {"tracking", info.tracking == 2   ? nlohmann::ordered_json("cgroup")
+                     : info.tracking == 1 ? nlohmann::ordered_json("proc")
+                                          : nlohmann::ordered_json(nullptr)},
     };
     array.push_back(std::move(obj));
   }

@@ -123,6 +123,7 @@ int Daemon::Run() {
     supervisor_->ReapChildren();  // children that exited during the exec window
     ready();
   } else {
+    supervisor_->HandleLeftovers();  // an earlier wardend's processes: before any second copy
     supervisor_->StartAutostart(ready);
   }
   notifier_->StartWatchdog();
@@ -248,6 +249,17 @@ std::optional<int> Daemon::StartServing() {
   } else if (auto s = server_->Listen(supervisor_->config().warden); !s.ok()) {
     std::fprintf(stderr, "wardend: %s\n", s.message().c_str());
     return 1;
+  }
+  // Process tracking: a cgroup per process where a cgroup2 hierarchy is writable, else /proc.
+  // Only once the socket is ours: a second wardend refused above must not touch the first
+  // one's cgroups.
+  std::string no_cgroups;
+  if (auto cgroups = CgroupTree::Open(loop_, supervisor_->config().warden, &no_cgroups)) {
+    spdlog::info("processes are tracked in cgroups under {}", cgroups->base());
+    supervisor_->UseCgroups(std::move(cgroups));
+    if (reexecuted()) supervisor_->AdoptCgroups();
+  } else {
+    spdlog::info("processes are tracked through /proc: {}", no_cgroups);
   }
   ServeReexec(*server_, *supervisor_, *notifier_);
 

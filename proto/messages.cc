@@ -137,6 +137,7 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   rec.Utf8(p.status_text);
   rec.U64(p.retry_in_ms);
   rec.Utf8(p.health);
+  rec.U8(p.tracking);
   WriteRecord(w, rec);
 }
 
@@ -160,11 +161,14 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   p->status_text.clear();
   p->retry_in_ms = 0;
   p->health.clear();
+  p->tracking = 0;
   if (r.remaining() == 0) return true;
   if (!r.Utf8(&p->status_text)) return false;
   if (r.remaining() == 0) return true;
   if (!r.U64(&p->retry_in_ms)) return false;
-  return r.remaining() == 0 || r.Utf8(&p->health);
+  if (r.remaining() == 0) return true;
+  if (!r.Utf8(&p->health)) return false;
+  return r.remaining() == 0 || r.U8(&p->tracking);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {

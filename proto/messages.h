@@ -139,6 +139,9 @@ struct ProcessInfo {
   uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
   // RUNNING with a healthcheck: "starting", "healthy", "unhealthy 1/3: DETAIL"; else empty.
   std::string health;
+  // How its processes are found: 1 /proc attribution, 2 its own cgroup; 0 not said (an older
+  // daemon).
+  uint8_t tracking = 0;
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
 };

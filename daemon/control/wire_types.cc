@@ -82,6 +82,7 @@ proto::StatusReply ToWire(StatusReport report) {
     info.status_text = std::move(p.status_text);
     info.health = std::move(p.health);
     info.retry_in_ms = p.retry_in_ms;
+    info.tracking = static_cast<uint8_t>(p.tracking);
   }
   return reply;
 }

@@ -286,6 +286,14 @@ bool SignalProcess(const ProcStat& process, int signal) {
   return syscall(SYS_pidfd_send_signal, holder.get(), signal, nullptr, 0) == 0;
 }
 
+uint64_t TicksSinceBoot() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  const auto ticks = static_cast<uint64_t>(ClockTicksPerSecond());
+  return static_cast<uint64_t>(now.tv_sec) * ticks +
+         static_cast<uint64_t>(now.tv_nsec) * ticks / 1000000000u;
+}
+
 long ClockTicksPerSecond() {
   static const long ticks = sysconf(_SC_CLK_TCK);
   return ticks > 0 ? ticks : 100;
@@ -393,6 +401,7 @@ class Kernel final : public System {
   }
   int SelfPid() override { return static_cast<int>(getpid()); }
   uint64_t RandomSeed() override { return std::random_device{}(); }
+  uint64_t TicksSinceBoot() override { return os::TicksSinceBoot(); }
 };
 
 }  // namespace

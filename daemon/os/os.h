@@ -48,6 +48,11 @@ struct SpawnSpec {
   // Set: the child gets this variable set to its own pid ("WATCHDOG_PID", as systemd sets it
   // for a service with WatchdogSec=), written in the child, which alone knows its pid.
   std::string own_pid_variable;
+  // A cgroup v2 folder (an O_RDONLY | O_DIRECTORY fd) the child starts in: clone3 with
+  // CLONE_INTO_CGROUP, so it is never anywhere else; where the kernel refuses that (ENOSYS,
+  // EPERM under a seccomp filter, EINVAL before 5.7), the child writes itself into the folder's
+  // cgroup.procs before anything else. -1: wardend's own cgroup.
+  int cgroup_fd = -1;
 };
 
 // Spawns and execs, as posix_spawn does: clone(CLONE_VM | CLONE_VFORK), so no page table is
@@ -55,6 +60,9 @@ struct SpawnSpec {
 // dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure
 // in the child is reported as {stage, errno} in memory it shares with the caller, who resumes
 // when the child has exec'd or exited, and reaps a child that failed.
+// With spec.cgroup_fd, the child is a copy of wardend (clone3 without CLONE_VM, still
+// CLONE_VFORK) rather than sharing its memory: clone3 cannot start a child on a stack of its
+// own without assembly.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
 // Reserves four low fds (and a fifth) for Spawn, which puts each child's stdio and readiness
 // fds there: the child then copies wardend's fd table only up to them, not the thousands of
@@ -132,6 +140,8 @@ std::string ReadProcEnviron(int pid, size_t max_bytes);
 bool SignalProcess(const ProcStat& process, int signal);
 
 long ClockTicksPerSecond();
+// CLOCK_BOOTTIME in clock ticks: the clock /proc/PID/stat's start time is on.
+uint64_t TicksSinceBoot();
 long PageSize();
 
 // Resolves a user name (or numeric uid) to uid, gid and supplementary groups.
@@ -173,6 +183,8 @@ class System {
   virtual std::string ReadProcEnviron(int pid, size_t max_bytes) = 0;
   virtual int SelfPid() = 0;
   virtual uint64_t RandomSeed() = 0;
+  // Now, on the clock of ProcStat::start_ticks (clock ticks since boot).
+  virtual uint64_t TicksSinceBoot() = 0;
 };
 // The kernel: one instance for the whole process.
 System& RealSystem();

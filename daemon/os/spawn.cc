@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>  // struct clone_args, CLONE_INTO_CGROUP
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -37,6 +38,8 @@
 #include <string_view>
 #include <unordered_set>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "base/signals.h"
 #include "base/unique_fd.h"
@@ -76,6 +79,7 @@ enum ChildStage : int32_t {
   kStageReadyFd,
   kStageRlimit,
   kStageFdTable,
+  kStageCgroup,
 };
 
 const char* StageName(int32_t stage) {
@@ -102,6 +106,8 @@ const char* StageName(int32_t stage) {
       return "setrlimit";
     case kStageFdTable:
       return "fd table";
+    case kStageCgroup:
+      return "cgroup";
   }
   return "child";
 }
@@ -123,7 +129,8 @@ struct ChildReport {
 // may hold above are neither copied nor closed one by one.
 [[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv,
                                              char* const* envp, volatile ChildReport* report,
-                                             const int (&fds)[4], unsigned unshare_from) {
+                                             const int (&fds)[4], unsigned unshare_from,
+                                             int cgroup_procs_fd) {
   auto fail = [report](int32_t stage) WARDEN_CHILD_CODE {
     report->error_number = errno;
     report->stage = stage;
@@ -136,6 +143,9 @@ struct ChildReport {
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
+  // Into its cgroup first (when clone3 could not put it there): before it can fork, so that
+  // nothing it starts is ever outside. "0" is the writer itself.
+  if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1) fail(kStageCgroup);
   if (unshare_from > 0 && close_range(unshare_from, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
     fail(kStageFdTable);
   }
@@ -215,11 +225,13 @@ struct ChildArgs {
   volatile ChildReport* report;
   int fds[4];             // stdin, stdout, stderr, readiness sources
   unsigned unshare_from;  // 0: the child has a copy of the whole fd table already
+  int cgroup_procs_fd;    // -1, or the cgroup.procs the child writes itself into
 };
 
 WARDEN_CHILD_CODE int ChildMain(void* arg) {
   auto* args = static_cast<ChildArgs*>(arg);
-  RunChild(*args->spec, args->argv, args->envp, args->report, args->fds, args->unshare_from);
+  RunChild(*args->spec, args->argv, args->envp, args->report, args->fds, args->unshare_from,
+           args->cgroup_procs_fd);
 }
 
 // The child's stack: mapped once, reused by every spawn (wardend spawns from one thread, and
@@ -234,6 +246,29 @@ void* ChildStackTop() {
     return static_cast<char*>(base) + kChildStackSize;
   }();
   return top;
+}
+
+// Where the child reports a failure: shared memory, since a child made by clone3 is a copy of
+// wardend, not a sharer of its memory. Mapped once.
+volatile ChildReport* SharedReport() {
+  static void* page = [] {
+    void* p = mmap(nullptr, sizeof(ChildReport), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }();
+  return static_cast<volatile ChildReport*>(page);
+}
+
+// clone3 with CLONE_INTO_CGROUP, as the kernel's headers define it (Debian 12's glibc has no
+// wrapper).
+bool g_clone3_refused = false;
+
+pid_t Clone3IntoCgroup(int cgroup_fd, bool share_files) {
+  clone_args args{};
+  args.flags = CLONE_VFORK | CLONE_INTO_CGROUP | (share_files ? CLONE_FILES : 0);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<__u64>(static_cast<unsigned>(cgroup_fd));
+  return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
 }
 
 // Spawn's low fd slots: /dev/null until a spawn puts its sources there for the child to find
@@ -301,13 +336,25 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack) - kChildStackSize, kChildStackSize);
 
   // Like posix_spawn: the child shares this memory and this thread waits until it has exec'd
-  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`.
+  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`
+  // (shared memory: a child started into a cgroup by clone3 is a copy, see Spawn in os.h).
   // Every signal is blocked meanwhile, so that no handler runs in the child before it has reset
   // them.
-  volatile ChildReport report{0, 0};
+  volatile ChildReport* shared = SharedReport();
+  if (shared == nullptr) return {0, core::SpawnError{"report", ENOMEM}};
+  volatile ChildReport& report = *shared;
+  report.stage = 0;
+  report.error_number = 0;
   const int sources[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.ready_fd};
-  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0};
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0, -1};
+  UniqueFd cgroup_procs;
+  const bool into_cgroup = spec.cgroup_fd >= 0 && !g_clone3_refused;
+  if (spec.cgroup_fd >= 0 && g_clone3_refused) {
+    cgroup_procs.reset(openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!cgroup_procs) return {0, core::SpawnError{"cgroup", errno}};
+    args.cgroup_procs_fd = cgroup_procs.get();
+  }
+  int flags = CLONE_VFORK | SIGCHLD;  // and CLONE_VM, unless clone3 makes a copy
   if (g_slots_end > 0 && FillSlots(sources)) {
     // The child shares the fd table and copies only what is below the slots' end.
     for (int i = 0; i < 4; ++i) args.fds[i] = sources[i] < 0 ? -1 : g_slots[i];
@@ -319,8 +366,33 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = clone(ChildMain, stack, flags, &args);
-  const int clone_error = errno;
+  pid_t pid;
+  int clone_error;
+  if (into_cgroup) {
+    pid = Clone3IntoCgroup(spec.cgroup_fd, (flags & CLONE_FILES) != 0);
+    if (pid == 0) ChildMain(&args);  // the child: a copy of this thread, execs or exits
+    clone_error = errno;
+    if (pid < 0 && (clone_error == ENOSYS || clone_error == EPERM || clone_error == EINVAL ||
+                    clone_error == E2BIG)) {
+      // Refused once, refused always: from now on the children join their cgroup by themselves.
+      g_clone3_refused = true;
+      spdlog::warn(
+          "clone3 with CLONE_INTO_CGROUP refused ({}): children write themselves into "
+          "their cgroup before exec instead",
+          strerror(clone_error));
+      cgroup_procs.reset(openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+      if (cgroup_procs) {
+        args.cgroup_procs_fd = cgroup_procs.get();
+        pid = clone(ChildMain, stack, flags | CLONE_VM, &args);
+      } else {
+        pid = -1;
+      }
+      clone_error = errno;
+    }
+  } else {
+    pid = clone(ChildMain, stack, flags | CLONE_VM, &args);
+    clone_error = errno;
+  }
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (args.unshare_from > 0) {
     // The slots must not keep a pipe's write end open in wardend (its reader would never see

@@ -85,6 +85,7 @@ class SimSystem final : public os::System {
   std::string ReadProcEnviron(int pid, size_t max_bytes) override;
   int SelfPid() override { return kSelfPid; }
   uint64_t RandomSeed() override { return random_(); }
+  uint64_t TicksSinceBoot() override { return ticks_; }
 
   // --- the simulation's side ---
   static constexpr int kSelfPid = 1;

@@ -52,23 +52,34 @@ Attribution Attribute(int self_pid, const std::vector<os::ProcStat>& snapshot,
     for (size_t c = 0; c < claims.size(); ++c) {
       if (claims[c].sessions.count(root.session) || claims[c].sessions.count(root.pgrp)) return c;
     }
-    if (!environ_names) return kNoClaim;
-    // The root's environment, or, when it has none to show (a process in the middle of exiting
-    // has released its memory, environment included, before its children are reparented), the
-    // first of its descendants that has one.
-    std::vector<int> queue{root.pid};
-    for (size_t q = 0; q < queue.size() && q < kEnvironProbes; ++q) {
-      if (auto names = environ_names(queue[q])) {
-        for (size_t c = 0; c < claims.size(); ++c) {
-          if (claims[c].group == names->first && claims[c].process == names->second) return c;
+    if (environ_names) {
+      // The root's environment, or, when it has none to show (a process in the middle of
+      // exiting has released its memory, environment included, before its children are
+      // reparented), the first of its descendants that has one.
+      std::vector<int> queue{root.pid};
+      for (size_t q = 0; q < queue.size() && q < kEnvironProbes; ++q) {
+        if (auto names = environ_names(queue[q])) {
+          for (size_t c = 0; c < claims.size(); ++c) {
+            if (claims[c].group == names->first && claims[c].process == names->second) return c;
+          }
+          return kNoClaim;  // someone else's names: not ours to guess further
         }
-        return kNoClaim;  // someone else's names: not ours to guess further
-      }
-      if (auto kids = children.find(queue[q]); kids != children.end()) {
-        for (size_t k : kids->second) queue.push_back(snapshot[k].pid);
+        if (auto kids = children.find(queue[q]); kids != children.end()) {
+          for (size_t k : kids->second) queue.push_back(snapshot[k].pid);
+        }
       }
     }
-    return kNoClaim;
+    // Nothing names it: the program whose main process lived when it started.
+    size_t best = kNoClaim;
+    for (size_t c = 0; c < claims.size(); ++c) {
+      const ProcessClaim& claim = claims[c];
+      if (claim.main_pid != 0 || claim.ended_main_exit == 0) continue;
+      if (root.start_ticks < claim.ended_main_start || root.start_ticks > claim.ended_main_exit) {
+        continue;
+      }
+      if (best == kNoClaim || claim.ended_main_start > claims[best].ended_main_start) best = c;
+    }
+    return best;
   };
 
   for (size_t r : roots->second) {

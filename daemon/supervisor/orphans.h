@@ -12,6 +12,11 @@
 //        c. whose names it carries in its environment (WARDEN_GROUP and WARDEN_PROCESS, which
 //           every program gets and double-forking daemons keep; a root that is exiting has no
 //           environment left, so then its first descendant that has one speaks for it), else
+//        d. when no environment names anyone (cleared with `env -i`, or overwritten by a
+//           daemon setting its process title, as nginx does), whose main process, now gone,
+//           lived when it was started: a process is reparented to wardend when its parent
+//           dies, and one started within a main process's lifetime that turns up with nothing
+//           else to tell is that main process's (the latest-started such main wins), else
 //           nobody;
 //   3. every descendant of a root belongs where its root belongs.
 //
@@ -70,6 +75,10 @@ struct ProcessClaim {
   IntSet sessions;                          // session / process group ids it owns
   std::string group;                        // WARDEN_GROUP of its processes
   std::string process;                      // WARDEN_PROCESS of its processes
+  // The main process that ended last (while none lives): its start and exit, in clock ticks
+  // since boot (ProcStat::start_ticks); 0 when none (rule d above).
+  uint64_t ended_main_start = 0;
+  uint64_t ended_main_exit = 0;
 };
 
 // WARDEN_GROUP and WARDEN_PROCESS from a process's environment, when readable.

@@ -109,6 +109,31 @@ TEST(AttributeTest, ALiveMainsSessionWinsOverAStaleMemory) {
   EXPECT_EQ(Pids(a.members[1]), std::vector<int>{2003});
 }
 
+TEST(AttributeTest, AnUnnamedOrphanBelongsToTheMainThatLivedWhenItStarted) {
+  // 2001 (started at tick 150) left the session and cleared its environment; its parent, the
+  // main process of the second claim (ticks 100 to 200), has exited. The first claim's main
+  // ended before 2001 started; 2009 started after both ended: nobody's.
+  std::vector<ProcessClaim> claims = {Claim(0, "a", "a"), Claim(0, "b", "b")};
+  claims[0].ended_main_start = 10;
+  claims[0].ended_main_exit = 90;
+  claims[1].ended_main_start = 100;
+  claims[1].ended_main_exit = 200;
+  std::vector<os::ProcStat> snap = {Proc(2001, kSelf, 2001, 150), Proc(2009, kSelf, 2009, 250)};
+  auto no_names = [](int) -> std::optional<std::pair<std::string, std::string>> {
+    return std::nullopt;
+  };
+  Attribution a = Attribute(kSelf, snap, claims, no_names);
+  EXPECT_TRUE(a.members[0].empty());
+  EXPECT_EQ(Pids(a.members[1]), std::vector<int>{2001});
+  EXPECT_EQ(a.unclaimed, std::vector<int>{2009});
+  // Someone else's names win over the time rule.
+  auto other = [](int) -> std::optional<std::pair<std::string, std::string>> {
+    return std::make_pair(std::string("x"), std::string("x"));
+  };
+  a = Attribute(kSelf, snap, claims, other);
+  EXPECT_TRUE(a.members[1].empty());
+}
+
 TEST(RememberTest, KeepsMembersAndTheirSessions) {
   ProcessClaim c = Claim(0);
   c.sessions = {1, 2, 3};

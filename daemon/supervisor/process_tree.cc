@@ -8,8 +8,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 
 #include "daemon/os/spawn_setup.h"
+#include "daemon/os/cgroup.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
@@ -170,6 +172,14 @@ void Process::KillLeftovers(int signal) {
     leftover_signal_ = signal;
     signalled_.clear();
   }
+  if (signal == SIGKILL && !cgroup_.empty() && machine_.pid() == 0) {
+    // Everything in the cgroup, whatever it forks meanwhile, in one write (cgroup.kill).
+    spdlog::info("{}: killing every process left in {}", full_name_, cgroup_);
+    if (::warden::Status killed = os::KillCgroup(cgroup_); !killed.ok()) {
+      spdlog::warn("{}: {}", full_name_, killed.message());
+    }
+    return;
+  }
   for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
     if (!Alive(m)) continue;
     auto sent = signalled_.find(m.pid);
@@ -209,7 +219,14 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   const int self = system_.SelfPid();
   std::vector<os::ProcStat> snapshot;
   const os::StatReader read = [this](int pid) { return ReadStat(pid); };
-  if (wanted == nullptr) {
+  // With every process in a cgroup, /proc has nothing to tell: no scan of wardend's subtree.
+  bool any_by_proc = cgroups_ == nullptr;
+  for (const auto& p : processes_) {
+    if (!p->in_cgroup_ && p->spawn_count_ > 0) any_by_proc = true;
+  }
+  if (!any_by_proc) {
+    // snapshot stays empty
+  } else if (wanted == nullptr) {
     snapshot = system_.ScanWhole(self, processes_.size(), read);
   } else {
     snapshot = system_.ScanSubtree(
@@ -219,6 +236,15 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   }
   tree_ =
       Attribute(self, snapshot, claims, [this](int pid) { return ReadEnvironNames(system_, pid); });
+  for (size_t i = 0; i < processes_.size(); ++i) {
+    const Process* p = processes_[i].get();
+    if (p->cgroup_.empty()) continue;
+    // In a cgroup: its members are the cgroup's, whatever the scan attributed.
+    if (!p->tree_complete_ && p->claim_.main_pid != 0) continue;
+    if (p->claim_.main_pid != 0 && !tree_.main[i]) tree_.main[i] = ReadStat(p->claim_.main_pid);
+    tree_.members[i] = CgroupMembers(p);
+    p->tree_complete_ = true;
+  }
   for (size_t i = 0; i < processes_.size(); ++i) {
     // What is remembered of a process the scan did not see whole stays.
     if (processes_[i]->tree_complete_) Remember(&processes_[i]->claim_, tree_.members[i]);
@@ -306,6 +332,7 @@ std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
 void Supervisor::CheckCleanups(bool orphan_reaped) {
   for (auto& p : processes_) {
     if (!p->machine().cleaning()) {
+      MaybeRemoveCgroup(p.get());
       if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
           p->HasLeftovers()) {
         spdlog::info("{}: found processes its exited main process left behind", p->full_name());
@@ -323,7 +350,128 @@ void Supervisor::CheckCleanups(bool orphan_reaped) {
     p->leftover_signal_ = 0;
     p->signalled_.clear();
     p->machine().OnLeftoversGone(EventLoop::Now());
+    MaybeRemoveCgroup(p.get());
   }
+}
+
+// --- the cgroup v2 backend ---------------------------------------------------------------------
+
+void Supervisor::UseCgroups(std::unique_ptr<CgroupTree> cgroups) {
+  cgroups_ = std::move(cgroups);
+  if (cgroups_) cgroups_->set_on_change([this](uint64_t id) { OnCgroupChange(id); });
+}
+
+void Supervisor::OnCgroupChange(uint64_t id) {
+  if (Find(id) == nullptr) return;
+  tree_valid_ = false;
+  FactsChanged();
+  CheckCleanups(false);
+}
+
+void Supervisor::MaybeRemoveCgroup(Process* process) {
+  if (process->cgroup_.empty() || process->machine().pid() != 0 || process->machine().cleaning()) {
+    return;
+  }
+  auto events = os::ReadCgroupEvents(process->cgroup_);
+  if (events && events->populated) return;  // leftovers kept (keep_orphans): it stays
+  cgroups_->Unwatch(process->cgroup_);
+  if (::warden::Status removed = os::RemoveCgroup(process->cgroup_); !removed.ok()) {
+    spdlog::warn("{}: {}", process->full_name(), removed.message());
+  }
+  process->cgroup_.clear();
+}
+
+std::vector<os::ProcStat> Supervisor::CgroupMembers(const Process* process) const {
+  std::vector<os::ProcStat> out;
+  const int main_pid = process->machine().pid();
+  std::unordered_set<int> seen{main_pid};
+  for (int pid : os::ReadCgroupProcsDeep(process->cgroup_)) {
+    if (!seen.insert(pid).second) continue;
+    if (auto ps = system_.ReadProcStat(pid)) out.push_back(*ps);
+  }
+  // A process that exited leaves its cgroup at once, but stays a zombie until its parent
+  // reaps it: status shows those too, as the /proc attribution does (the parents' children).
+  std::vector<std::pair<int, int>> parents;  // pid, threads
+  if (main_pid != 0) {
+    if (auto main = ReadStat(main_pid)) parents.emplace_back(main_pid, main->threads);
+  }
+  for (const os::ProcStat& ps : out) parents.emplace_back(ps.pid, ps.threads);
+  for (const auto& [parent, threads] : parents) {
+    for (int child : os::ListChildren(parent, threads)) {
+      if (seen.count(child) != 0) continue;
+      auto ps = system_.ReadProcStat(child);
+      if (ps && ps->state == 'Z' && seen.insert(child).second) out.push_back(*ps);
+    }
+  }
+  // Parents before children, as the /proc attribution lists them: a child starts after its
+  // parent.
+  std::sort(out.begin(), out.end(), [](const os::ProcStat& a, const os::ProcStat& b) {
+    return std::tie(a.start_ticks, a.pid) < std::tie(b.start_ticks, b.pid);
+  });
+  return out;
+}
+
+void Supervisor::HandleLeftovers() {
+  if (!cgroups_) return;
+  const bool kill = config_.warden.on_leftovers == config::OnLeftovers::kKill;
+  std::vector<CgroupTree::Populated> found = cgroups_->FindPopulated();
+  std::vector<std::string> killed;
+  for (const CgroupTree::Populated& f : found) {
+    std::string named;
+    for (int pid : f.pids) {
+      if (!named.empty()) named += ", ";
+      named += std::to_string(pid);
+      if (std::string command = os::ProcessCommand(pid); !command.empty()) {
+        named += " (" + command + ")";
+      }
+    }
+    spdlog::warn("an earlier wardend left processes running in {}: pids {}: {}", f.folder, named,
+                 kill ? "killing them (warden.on_leftovers: kill)"
+                      : "leaving them, and not starting their program while they run "
+                        "(warden.on_leftovers: leave)");
+    if (kill) {
+      if (::warden::Status sent = os::KillCgroup(f.folder); !sent.ok())
+        spdlog::warn("{}", sent.message());
+      killed.push_back(f.folder);
+    }
+  }
+  if (!killed.empty() && !CgroupTree::WaitEmpty(killed, 5000)) {
+    spdlog::warn(
+        "some of the earlier wardend's processes still run 5 s after SIGKILL: their "
+        "programs are not started while they run");
+  }
+  // Whatever still runs (left on purpose, or not dead yet) holds its program back.
+  for (const CgroupTree::Populated& f : found) {
+    auto events = os::ReadCgroupEvents(f.folder);
+    if (!events || !events->populated) {
+      (void)os::RemoveCgroup(f.folder);
+      continue;
+    }
+    for (auto& p : processes_) {
+      if (cgroups_->FolderOf(p->name()) == f.folder) p->foreign_pids_ = f.pids;
+    }
+  }
+}
+
+void Supervisor::AdoptCgroups() {
+  if (!cgroups_) return;
+  for (auto& p : processes_) {
+    const std::string folder = cgroups_->FolderOf(p->name());
+    if (!os::ReadCgroupEvents(folder)) continue;  // none: it never started in one
+    p->cgroup_ = folder;
+    p->in_cgroup_ = true;
+    cgroups_->Watch(folder, p->id());
+  }
+}
+
+std::optional<uint64_t> Supervisor::CgroupMemoryBytes(const Process& process) const {
+  if (process.cgroup_.empty()) return std::nullopt;
+  return os::ReadCgroupMemoryCurrent(process.cgroup_);
+}
+
+bool Supervisor::CanSetMemoryMax(const Process& process) const {
+  (void)process;  // every process's folder is made the same way, below BASE/programs
+  return cgroups_ && os::CgroupEnables(cgroups_->base() + "/programs", "memory");
 }
 
 StateChange Process::EventFor(core::State from, core::State to) const {

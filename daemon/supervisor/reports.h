@@ -28,6 +28,8 @@ struct ChildReport {
 };
 
 enum class ExitKind : uint8_t { kNone = 0, kExited = 1, kSignaled = 2 };
+// How a process's processes are found: its own cgroup, or attribution from /proc.
+enum class Tracking : uint8_t { kUnknown = 0, kProc = 1, kCgroup = 2 };
 
 struct ProcessReport {
   std::string name;   // process name (web, or web_00 for numprocs > 1)
@@ -48,6 +50,7 @@ struct ProcessReport {
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // the time until the next start attempt (BACKOFF)
   std::string health;        // Process::HealthText()
+  Tracking tracking = Tracking::kUnknown;
 };
 
 struct StatusReport {

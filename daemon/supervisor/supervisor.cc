@@ -12,6 +12,7 @@
 #include <map>
 
 #include "base/unique_fd.h"
+#include "daemon/os/cgroup.h"
 #include "daemon/os/os.h"
 #include "daemon/os/spawn_setup.h"
 #include "daemon/supervisor/outcomes.h"
@@ -88,6 +89,10 @@ Process::~Process() {
   supervisor_.loop().CancelTimer(timer_);
   supervisor_.loop().CancelTimer(watchdog_timer_);
   if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
+  if (!cgroup_.empty() && supervisor_.cgroups_) {
+    supervisor_.cgroups_->Unwatch(cgroup_);
+    (void)os::RemoveCgroup(cgroup_);  // EBUSY when something still runs there: kept
+  }
 }
 
 void Process::Replace(std::shared_ptr<const config::Program> program) {
@@ -118,6 +123,38 @@ core::SpawnOutcome Process::Spawn() {
   }
   // Readiness other than startsecs: the notify socket or readiness pipe
   // (daemon/supervisor/readiness.h).
+  // Its cgroup (cgroups.h), made if missing: the child starts in it.
+  UniqueFd cgroup_dir;
+  std::string cgroup;
+  if (supervisor_.cgroups_) {
+    cgroup = supervisor_.cgroups_->FolderOf(name_);
+    if (!foreign_pids_.empty()) {
+      auto events = os::ReadCgroupEvents(cgroup);
+      if (events && events->populated) {
+        std::string pids;
+        for (int pid : os::ReadCgroupProcsDeep(cgroup)) {
+          pids += (pids.empty() ? "" : " ") + std::to_string(pid);
+        }
+        spdlog::warn(
+            "{}: not started: an earlier wardend's processes still run in {} (pids {}; "
+            "warden.on_leftovers is leave)",
+            full_name_, cgroup, pids);
+        return {0, core::SpawnError{"an earlier wardend's processes still run (pids " + pids +
+                                        "; warden.on_leftovers: leave)",
+                                    0}};
+      }
+      foreign_pids_.clear();
+    }
+    auto dir = supervisor_.cgroups_->Prepare(cgroup);
+    if (dir.ok()) {
+      cgroup_dir = std::move(dir).value();
+      spec.cgroup_fd = cgroup_dir.get();
+    } else {
+      spdlog::warn("{}: {}: its processes are tracked through /proc", full_name_,
+                   dir.status().message());
+      cgroup.clear();
+    }
+  }
   if (auto error = PrepareReadiness(&spec)) return {0, *error};
   last_pid_ = 0;
 
@@ -142,6 +179,15 @@ core::SpawnOutcome Process::Spawn() {
   if (outcome.pid > 0) {
     start_wall_ms_ = WallMs();
     supervisor_.Track(outcome.pid, this);
+    // For the /proc attribution of what it leaves unnamed once it is gone (orphans.h, rule d).
+    auto stat = supervisor_.ReadStat(outcome.pid);
+    main_start_ticks_ = stat ? stat->start_ticks : supervisor_.system_.TicksSinceBoot();
+    if (!cgroup.empty() && cgroup != cgroup_) {
+      if (!cgroup_.empty()) supervisor_.cgroups_->Unwatch(cgroup_);
+      supervisor_.cgroups_->Watch(cgroup, id_);
+    }
+    in_cgroup_ = !cgroup.empty();
+    if (in_cgroup_) cgroup_ = std::move(cgroup);
     spdlog::info("{}: spawned with pid {}", full_name_, outcome.pid);
   } else if (outcome.error) {
     spdlog::warn("{}: spawn failed: {}", full_name_, outcome.error->ToString());
@@ -260,6 +306,7 @@ Supervisor::~Supervisor() {
   by_full_name_.clear();
   by_id_.clear();
   while (!processes.empty()) processes.pop_back();
+  if (cgroups_) cgroups_->RemoveEmpty();
 }
 
 Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
@@ -355,6 +402,8 @@ void Supervisor::ReapChildren() {
     }
     Process* process = it->second.process;
     by_pid_.erase(it);
+    process->claim_.ended_main_start = process->main_start_ticks_;
+    process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
     if (reaped.status.signaled) {
       spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
                    os::SignalName(reaped.status.value));
@@ -439,6 +488,8 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.reason = p->reason();
     info.status_text = p->status_text();
     info.health = p->HealthText();
+    const bool by_cgroup = cgroups_ && (p->in_cgroup_ || p->spawn_count_ == 0);
+    info.tracking = by_cgroup ? Tracking::kCgroup : Tracking::kProc;
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count());

@@ -23,6 +23,7 @@
 #include "daemon/logs/log_capture.h"
 #include "daemon/os/event_loop.h"
 #include "daemon/os/os.h"
+#include "daemon/supervisor/cgroups.h"
 #include "daemon/supervisor/dependencies.h"
 #include "daemon/supervisor/event_bus.h"
 #include "daemon/supervisor/health.h"
@@ -163,6 +164,14 @@ class Process final : public core::ProcessHost {
   // leftover found later (a daemon's grandchild) gets it too, and nobody gets it twice.
   int leftover_signal_ = 0;
   std::unordered_map<int, uint64_t> signalled_;
+  // The cgroup its processes are in (cgroups.h): the folder, while one is in use; empty when
+  // it is tracked through /proc (no cgroup2, or its folder could not be made).
+  std::string cgroup_;
+  bool in_cgroup_ = false;         // its latest spawn went into a cgroup
+  uint64_t main_start_ticks_ = 0;  // the live main process's start (ProcStat::start_ticks)
+  // Processes an earlier wardend left in its cgroup, left alone (warden.on_leftovers: leave):
+  // it does not start while they run.
+  std::vector<int> foreign_pids_;
   // Events (daemon/control/events.h): the pid of the latest spawn (0 while one is being attempted)
   // and how many succeeded, to name the process a state change concerns.
   int last_pid_ = 0;
@@ -293,6 +302,23 @@ class Supervisor {
   void SaveState(DaemonState* state) const;
   std::vector<std::string> RestoreState(const DaemonState& state);
 
+  // The cgroup v2 backend (cgroups.h): from now on each process starts in a cgroup of its own.
+  // Call before anything starts; without it processes are tracked through /proc (orphans.h).
+  void UseCgroups(std::unique_ptr<CgroupTree> cgroups);
+  bool tracks_by_cgroup() const { return cgroups_ != nullptr; }
+  // At a fresh start (not a re-execution): the processes an earlier wardend on the same config
+  // left in its cgroups, killed or left alone per warden.on_leftovers, and said in the log.
+  void HandleLeftovers();
+  // After a re-execution: the processes restored take their cgroups back.
+  void AdoptCgroups();
+  // For memory limits: the memory of a process's cgroup in bytes (memory.current), nullopt
+  // when it has no cgroup or the memory controller is not enabled there (then the /proc sum
+  // is the figure); and whether a memory.max can be set on it.
+  std::optional<uint64_t> CgroupMemoryBytes(const Process& process) const;
+  bool CanSetMemoryMax(const Process& process) const;
+  // The folder of a process's cgroup while one is in use, else "".
+  const std::string& CgroupOf(const Process& process) const { return process.cgroup_; }
+
  private:
   friend class Process;
   friend class MemoryWatch;  // measures the processes' trees (ScanTree, MainOf, MembersOf)
@@ -420,6 +446,14 @@ class Supervisor {
   mutable std::vector<ChildReport> facts_members_;
   uint64_t next_serial_ = 0;
   std::mt19937_64 random_{system_.RandomSeed()};
+  // --- the cgroup v2 backend (process_tree.cc) ---
+  std::unique_ptr<CgroupTree> cgroups_;
+  // cgroup.events of a process's cgroup changed: its leftovers may be gone, its cgroup empty.
+  void OnCgroupChange(uint64_t id);
+  // Removes the cgroup of a process that is down, has no leftover being stopped, and is empty.
+  void MaybeRemoveCgroup(Process* process);
+  // A process's members read from its cgroup.procs (the main process left out).
+  std::vector<os::ProcStat> CgroupMembers(const Process* process) const;
   // Graph() builds again only after the set of programs or a definition changed: a scan of
   // every process per start request made starting N programs cost O(N^2).
   void GraphChanged() { graph_dirty_ = true; }

@@ -66,6 +66,11 @@ std::vector<ActionOutcome> SettingsNeedingRestart(const config::Settings& in_for
         in_file.socket_group.empty() ? "(wardend's group)" : in_file.socket_group);
   check("log_dir", in_force.log_dir, in_file.log_dir);
   check("log_target", target(in_force), target(in_file));
+  check("cgroup", in_force.cgroup, in_file.cgroup);
+  auto leftovers = [](config::OnLeftovers o) {
+    return std::string(o == config::OnLeftovers::kKill ? "kill" : "leave");
+  };
+  check("on_leftovers", leftovers(in_force.on_leftovers), leftovers(in_file.on_leftovers));
   return results;
 }
 

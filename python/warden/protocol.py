@@ -181,6 +181,7 @@ def decode_process_info(r):
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() >= 8 else 0
     p["health"] = r.string() if r.remaining() else ""
+    p["tracking"] = r.u8() if r.remaining() >= 1 else 0
     return p
 
 

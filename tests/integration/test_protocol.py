@@ -194,8 +194,8 @@ def test_request_before_hello_gets_the_documented_text(daemon):
 
 
 def test_status_records_are_exactly_the_documented_fields(daemon):
-    # docs/protocol.md: a ProcessInfo record is 92 + n + m + r + c + t + h bytes, the last three
-    # fields (status_text, retry_in_ms, health) marked appended.
+    # docs/protocol.md: a ProcessInfo record is 93 + n + m + r + c + t + h bytes, the last four
+    # fields (status_text, retry_in_ms, health, tracking) marked appended.
     with connect(daemon) as c:
         c.send_frame(wp.STATUS, 3, wp.encode_status_request([]))
         f = c.recv_message(timeout=30)
@@ -211,7 +211,8 @@ def test_status_records_are_exactly_the_documented_fields(daemon):
             n, m = len(p["name"].encode()), len(p["group"].encode())
             reason, text = len(p["reason"].encode()), len(p["status_text"].encode())
             health = len(p["health"].encode())
-            assert 4 + length == 92 + n + m + reason + 9 * len(p["children"]) + text + health
+            assert 4 + length == 93 + n + m + reason + 9 * len(p["children"]) + text + health
+            assert p["tracking"] in (1, 2)
         assert r.str_list() == [] and r.remaining() == 0
 
 

@@ -311,6 +311,7 @@ def encode_process_info(p: Dict) -> bytes:
         + pack_str(p.get("status_text", ""))
         + struct.pack(">Q", p.get("retry_in_ms", 0))
         + pack_str(p.get("health", ""))
+        + struct.pack(">B", p.get("tracking", 0))
     )
     return pack_record(fields)
 
@@ -343,6 +344,7 @@ def decode_process_info(r: Reader) -> Dict:
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() else 0
     p["health"] = r.string() if r.remaining() else ""
+    p["tracking"] = r.u8() if r.remaining() else 0
     p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
     return p
 

@@ -185,8 +185,19 @@ def wait_all_running(box, names, timeout=30):
             return procs
 
 
+UNIT_CGROUP = "/sys/fs/cgroup/system.slice/warden.service"
+# Every cgroup.procs of the unit's cgroup and the ones below it (Delegate=yes: wardend in
+# supervisor/, each process in programs/NAME), one pid a line.
+ALL_PROCS = f"find {UNIT_CGROUP} -name cgroup.procs -exec cat {{}} +"
+
+
 def cgroup_pids(box):
-    r = box.run("cat", "/sys/fs/cgroup/system.slice/warden.service/cgroup.procs", check=False)
+    r = box.sh(ALL_PROCS, check=False)
+    return {int(p) for p in r.stdout.split()} if r.returncode == 0 else set()
+
+
+def pids_of_cgroup(box, relative):
+    r = box.run("cat", f"{UNIT_CGROUP}/{relative}/cgroup.procs", check=False)
     return {int(p) for p in r.stdout.split()} if r.returncode == 0 else set()
 
 
@@ -265,8 +276,7 @@ def test_ready_only_once_every_program_started(box):
     # autostart program has been spawned. So at that very moment the unit's cgroup already
     # holds wardend and all its programs (with Type=simple it would return right after the
     # fork, before wardend even read its configuration).
-    r = box.sh("systemctl restart warden.service && "
-               "cat /sys/fs/cgroup/system.slice/warden.service/cgroup.procs")
+    r = box.sh(f"systemctl restart warden.service && {ALL_PROCS}")
     in_cgroup = {int(p) for p in r.stdout.split()}
     assert len(in_cgroup) >= 1 + len(PROGRAMS), (
         f"when `systemctl restart` returned, the cgroup held {len(in_cgroup)} processes, not "
@@ -294,6 +304,13 @@ def test_ready_only_once_every_program_started(box):
         if escaped:
             break
     assert int(escaped) in cgroup_pids(box)
+    # Delegate=yes: wardend in its leaf, each process in a cgroup of its own, the escaped
+    # grandchild in its program's, and status says so.
+    assert pids_of_cgroup(box, "supervisor") == {mainpid}
+    assert pids_of_cgroup(box, "") == set(), "no process in the unit's own cgroup"
+    assert pids_of_cgroup(box, "programs/sleeper.sleeper_00") == {procs["sleeper:sleeper_00"]["pid"]}
+    assert int(escaped) in pids_of_cgroup(box, "programs/forker")
+    assert {p.get("tracking") for p in procs.values()} == {"cgroup"}, procs
 
 
 def test_start_fails_on_an_invalid_config(box):
