@@ -20,11 +20,6 @@ int64_t WallMs() {
       .count();
 }
 
-bool IsStopped(core::State s) {
-  return s == core::State::kStopped || s == core::State::kExited || s == core::State::kFatal ||
-         s == core::State::kUnknown;
-}
-
 // The state a process is in now, as an event from that state to itself.
 proto::StateEvent Current(const Process& p) {
   const core::ProcessMachine& m = p.machine();
@@ -33,7 +28,7 @@ proto::StateEvent Current(const Process& p) {
   e.process = p.full_name();
   e.from = e.to = wire::ToWire(m.state());
   e.pid = m.pid();
-  e.reason = !p.hold_reason().empty() && IsStopped(m.state()) ? p.hold_reason() : m.reason();
+  e.reason = p.reason();
   return e;
 }
 

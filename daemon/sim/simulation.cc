@@ -629,11 +629,11 @@ Outcome Simulation::Run() {
   // Drain: no more requests or edits; every request in flight must get its answer.
   if (ok) {
     Step("drain");
-    // A start waits for its dependencies to be RUNNING all at once; a dependency with several
-    // instances that keep crashing after RUNNING (autorestart) may never be, and the start then
-    // waits for ever (found by seed 1025; no timeout by design, so far). After a while the
-    // operator stops everything, which must cancel such starts: a request that still has no
-    // answer after that is lost.
+    // A start may wait for ever, by design: its dependency is never ready and has
+    // `ready_timeout: 0`. (It also did when a dependency with several instances that kept
+    // crashing after RUNNING had to be RUNNING all at once: seed 1025; a dependency that was
+    // RUNNING since the request now counts.) After a while the operator stops everything, which
+    // must cancel such starts: a request that still has no answer after that is lost.
     if (!DriveUntil([this] { return in_flight_ == 0; }, nullptr)) {
       int idle = -1;
       for (int c = 0; c < kClients && idle < 0; ++c) {

@@ -149,6 +149,8 @@ StartVerdict JudgeStart(const std::vector<DependencyState>& deps) {
                                          (d.reason.empty() ? "" : ": " + d.reason)};
       case core::State::kStarting:
       case core::State::kBackoff:
+        if (d.ran_since_request) continue;  // up once since; restarting on its own now
+        break;
       case core::State::kStopping:
         break;
     }

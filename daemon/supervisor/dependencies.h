@@ -4,10 +4,15 @@
 // answers.
 //
 // The rules:
-//   - a process starts only once every process of every program it depends on is RUNNING (not
-//     merely spawned); starting a program first requests the start of what it depends on;
-//   - while a dependency is STARTING or in BACKOFF (or is itself waiting), the dependent waits,
-//     STOPPED, with "waiting for <dependency>" as its reason;
+//   - a process starts only once every process of every program it depends on has been RUNNING
+//     (not merely spawned) since its start was requested: is RUNNING now, or was and is
+//     restarting on its own (STARTING or BACKOFF after a crash), as a systemd start job waits
+//     for its dependencies' start jobs, not for all of them to be up at one instant (a
+//     dependency with several instances that keep crashing would never be); starting a
+//     program first requests the start of what it depends on;
+//   - while a dependency is STARTING or in BACKOFF without having been RUNNING since (or is
+//     itself waiting), the dependent waits, STOPPED, with "waiting for <dependency>" as its
+//     reason;
 //   - a dependency that is FATAL, or STOPPED/EXITED with no start pending, fails the dependent's
 //     start: it stays STOPPED with "dependency <name> ..." as the reason;
 //   - stopping a program first stops the programs that depend on it (dependents before their
@@ -70,8 +75,9 @@ class DependencyGraph {
 struct DependencyState {
   std::string name;  // full process name, for messages
   core::State state = core::State::kStopped;
-  bool start_pending = false;  // its own start was requested and waits for its dependencies
-  std::string reason;          // why it is not running, for messages
+  bool start_pending = false;      // its own start was requested and waits for its dependencies
+  std::string reason;              // why it is not running, for messages
+  bool ran_since_request = false;  // it was RUNNING after the dependent's start was requested
 };
 
 struct StartVerdict {

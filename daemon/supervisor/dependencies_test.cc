@@ -88,6 +88,19 @@ TEST(JudgeStartTest, WaitWhileADependencyIsOnItsWay) {
   EXPECT_EQ(v.reason, "waiting for db, mq");
 }
 
+// One instance RUNNING and another restarting after a crash, each up since the request: go, as a
+// systemd start job would. Not yet up since (or stopping): wait; a pending start still waits.
+TEST(JudgeStartTest, ADependencyUpSinceTheRequestCountsWhileItRestarts) {
+  for (State s : {State::kStarting, State::kBackoff}) {
+    StartVerdict v = JudgeStart(
+        {{"db:db_00", s, false, "", true}, {"db:db_01", State::kRunning, false, "", true}});
+    EXPECT_EQ(v.kind, StartVerdict::kGo) << core::StateName(s);
+  }
+  EXPECT_EQ(JudgeStart({{"db", State::kStopping, false, "", true}}).kind, StartVerdict::kWait);
+  EXPECT_EQ(JudgeStart({{"db", State::kBackoff, true, "", true}}).kind, StartVerdict::kWait);
+  EXPECT_EQ(JudgeStart({{"db", State::kFatal, false, "", true}}).kind, StartVerdict::kFail);
+}
+
 TEST(JudgeStartTest, FailWhenADependencyIsFatalOrStopped) {
   StartVerdict v = JudgeStart(
       {{"db", State::kStarting, false, ""}, {"mq", State::kFatal, false, "Exited too quickly"}});

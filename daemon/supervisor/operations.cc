@@ -209,11 +209,13 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
       const core::State s = q->machine().state();
       if (q->start_pending_ || !(IsStoppedState(s) || s == core::State::kStopping)) continue;
       q->start_pending_ = true;
+      q->start_mark_ = ++marks_;
       ++pending_starts_;
     }
   }
   if (!process->start_pending_) {
     process->start_pending_ = true;
+    process->start_mark_ = ++marks_;
     ++pending_starts_;
   }
   if (done) process->start_waiters_.push_back(std::move(done));
@@ -284,10 +286,8 @@ void Supervisor::PumpStarts() {
       std::vector<DependencyState> deps;
       for (const std::string& program : graph.DependsOn(q->program().name)) {
         for (Process* r : ProcessesOf(program)) {
-          deps.push_back({r->full_name(), r->machine().state(), r->start_pending_,
-                          !r->hold_reason_.empty() && IsStoppedState(r->machine().state())
-                              ? r->hold_reason_
-                              : r->machine().reason()});
+          deps.push_back({r->full_name(), r->machine().state(), r->start_pending_, r->reason(),
+                          r->running_mark_ > q->start_mark_});
         }
       }
       StartVerdict verdict = JudgeStart(deps);

@@ -171,7 +171,13 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
   });
 }
 
+const std::string& Process::reason() const {
+  return !hold_reason_.empty() && IsStoppedState(machine_.state()) ? hold_reason_
+                                                                   : machine_.reason();
+}
+
 void Process::OnStateChange(core::State from, core::State to) {
+  if (to == core::State::kRunning) running_mark_ = ++supervisor_.marks_;
   supervisor_.CountTransition(from, to);
   supervisor_.FactsChanged();
   if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {
@@ -412,9 +418,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.start_time_ms = p->start_wall_ms();
     info.stop_time_ms = p->stop_wall_ms();
     info.restarts = m.restarts();
-    // A process held back by its dependencies says so rather than "Stopped".
-    info.reason =
-        !p->hold_reason().empty() && IsStoppedState(m.state()) ? p->hold_reason() : m.reason();
+    info.reason = p->reason();
     info.status_text = p->status_text();
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(

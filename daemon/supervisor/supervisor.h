@@ -93,6 +93,9 @@ class Process final : public core::ProcessHost {
   // Why the process is held STOPPED by its dependencies ("waiting for db", "dependency db is
   // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
   const std::string& hold_reason() const { return hold_reason_; }
+  // Why it is in its state, as status and events say it: the hold reason while it is held
+  // STOPPED (rather than "Stopped"), else its machine's reason.
+  const std::string& reason() const;
   // The last STATUS= line the process sent to its notify socket, while it lives.
   const std::string& status_text() const { return status_text_; }
 
@@ -120,6 +123,10 @@ class Process final : public core::ProcessHost {
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool start_pending_ = false;
+  // Marks from one supervisor-wide counter, so that "RUNNING since that start was asked" is a
+  // comparison: taken when the process last became RUNNING, and when its start was requested.
+  uint64_t running_mark_ = 0;
+  uint64_t start_mark_ = 0;
   int start_after_stop_ = 0;  // restarts under way that will start it
   std::string hold_reason_;
   std::vector<std::function<void(ActionOutcome)>> start_waiters_;
@@ -352,6 +359,7 @@ class Supervisor {
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
+  uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
 
