@@ -137,9 +137,16 @@ struct Program {
   LogSpec stdout_log;
   LogSpec stderr_log;
   AccessRules access;  // widens warden.access for this program's processes
+  // Restart the program gracefully when its processes together (main process and every process
+  // it started that wardend tracks) use more than this many bytes; 0: no limit. Checked every
+  // warden.memory_check_interval (daemon/supervisor/memory_watch.h).
+  uint64_t memory_limit = 0;
+  // A hard cap the kernel enforces (cgroup v2 memory.max) where the memory controller is
+  // available; 0: none. CheckHost says when it cannot be enforced on this host.
+  uint64_t memory_max = 0;
   // Where these keys were written, for CheckHost's messages (`where` when not written).
   struct Places {
-    SourceLocation command, directory, user, group;
+    SourceLocation command, directory, user, group, memory_max;
   } places;
 };
 
@@ -172,6 +179,9 @@ struct Settings {
   double status_max_age = 1.0;
   std::vector<std::string> on_fatal;  // run when any process goes FATAL (after its own)
   bool exit_on_fatal = false;         // shut down, exiting 1, when any process goes FATAL
+  // How often the memory of programs with a memory_limit is measured (seconds, > 0). The timer
+  // runs only while such a program has a live process.
+  double memory_check_interval = 10.0;
 };
 
 // One file the loader read, and the text it read.
@@ -239,6 +249,11 @@ struct HostCheck {
   std::vector<Diagnostic> warnings;  // printed as "FILE:LINE:COL: warning: ..."
 };
 HostCheck CheckHost(const Config& config);
+
+// Why `memory_max` cannot be enforced on this host ("" when it can): the cgroup v2 hierarchy
+// wardend runs in must exist and offer the memory controller (its cgroup.controllers lists
+// "memory"). Names the file or controller that is missing. Read-only.
+std::string MemoryMaxUnavailable();
 
 // Every key the loader accepts, as a path: "warden.socket", "programs.NAME.command",
 // "programs.NAME.stdout.file", "programs.NAME.backoff.initial", "warden.access.read.users", ...

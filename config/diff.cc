@@ -17,10 +17,10 @@ std::string GroupOf(const Config& config, const std::string& program) {
 }
 
 bool KeyNeedsRestart(const std::string& key) {
-  static const char* const kRestartKeys[] = {"command",        "environment",    "env_file",
-                                             "directory",      "user",           "umask",
-                                             "numprocs_start", "group",          "stdout.file",
-                                             "stderr.file",    "stdout.journal", "stderr.journal"};
+  static const char* const kRestartKeys[] = {
+      "command",        "environment",    "env_file",  "directory",   "user",
+      "umask",          "numprocs_start", "group",     "stdout.file", "stderr.file",
+      "stdout.journal", "stderr.journal", "memory_max"};
   return std::any_of(std::begin(kRestartKeys), std::end(kRestartKeys),
                      [&](const char* k) { return key == k; });
 }
@@ -68,6 +68,8 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("access", a.access != b.access);
   check("on_fatal", a.on_fatal != b.on_fatal);
   check("fatal_retry", a.fatal_retry != b.fatal_retry);
+  check("memory_limit", a.memory_limit != b.memory_limit);
+  check("memory_max", a.memory_max != b.memory_max);
   return keys;
 }
 
@@ -104,10 +106,12 @@ Config Merge(const Config& current, Config next, const std::vector<std::string>&
     LogLevel level = next.warden.log_level;
     AccessRules access = next.warden.access;
     const double status_max_age = next.warden.status_max_age;
+    const double memory_check_interval = next.warden.memory_check_interval;
     merged = std::move(next);
     merged.warden = current.warden;
     merged.warden.log_level = level;
     merged.warden.status_max_age = status_max_age;
+    merged.warden.memory_check_interval = memory_check_interval;
     merged.warden.access = std::move(access);  // who may do what applies at once
     // An update of everything replaces every earlier one; the first load still gives `warden`.
     merged.sources.files = current.sources.files;

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "config/loader_internal.h"
@@ -42,7 +45,93 @@ bool FoundOnPath(const std::string& name, const std::string& path) {
   }
 }
 
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string_view> Fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < line.size()) {
+    const size_t end = std::min(line.find(' ', start), line.size());
+    if (end > start) out.push_back(line.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+template <typename Fn>
+void ForEachLine(std::string_view text, Fn fn) {
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    fn(text.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 }  // namespace
+
+namespace internal {
+
+std::string MemoryControllerProblem(
+    std::string_view proc_self_cgroup, std::string_view mountinfo,
+    const std::function<std::optional<std::string>(const std::string&)>& read) {
+  std::optional<std::string> own;  // wardend's cgroup v2 path: the "0::PATH" line
+  std::string v1_memory;           // where memory is on a v1 hierarchy, if it is
+  ForEachLine(proc_self_cgroup, [&](std::string_view line) {
+    if (line.starts_with("0::")) own = std::string(line.substr(3));
+    const size_t colon = line.find(':');
+    if (colon != std::string_view::npos && line.substr(colon).starts_with(":memory:")) {
+      v1_memory = std::string(line.substr(colon + 8));
+    }
+  });
+  const std::string v1_note =
+      v1_memory.empty() ? "" : " (memory is on a cgroup v1 hierarchy here: /proc/self/cgroup)";
+  if (!own)
+    return "wardend is in no cgroup v2 hierarchy (/proc/self/cgroup has no 0:: line)" + v1_note;
+  std::string mount, root;
+  ForEachLine(mountinfo, [&](std::string_view line) {
+    const std::vector<std::string_view> f = Fields(line);
+    for (size_t i = 6; i + 1 < f.size(); ++i) {
+      if (f[i] == "-") {
+        if (f[i + 1] == "cgroup2" && mount.empty()) {
+          root = std::string(f[3]);
+          mount = std::string(f[4]);
+        }
+        break;
+      }
+    }
+  });
+  if (mount.empty()) return "no cgroup2 file system is mounted (/proc/self/mountinfo)" + v1_note;
+  std::string relative = *own;
+  if (root != "/" && relative.starts_with(root)) relative = relative.substr(root.size());
+  if (relative == "/") relative.clear();
+  const std::string file = mount + relative + "/cgroup.controllers";
+  const std::optional<std::string> controllers = read(file);
+  if (!controllers) return "cannot read " + file;
+  for (std::string_view c :
+       Fields(std::string_view(*controllers).substr(0, controllers->find('\n')))) {
+    if (c == "memory") return "";
+  }
+  std::string listed(controllers->substr(0, controllers->find('\n')));
+  return "the cgroup v2 hierarchy at " + mount + " has no memory controller (" + file +
+         (listed.empty() ? " lists none" : " lists only: " + listed) + ")" + v1_note;
+}
+
+}  // namespace internal
+
+std::string MemoryMaxUnavailable() {
+  const auto cgroup = ReadSmallFile("/proc/self/cgroup");
+  if (!cgroup) return "cannot read /proc/self/cgroup";
+  const auto mountinfo = ReadSmallFile("/proc/self/mountinfo");
+  if (!mountinfo) return "cannot read /proc/self/mountinfo";
+  return internal::MemoryControllerProblem(*cgroup, *mountinfo, ReadSmallFile);
+}
 
 HostCheck CheckHost(const Config& config) {
   HostCheck check;
@@ -82,6 +171,16 @@ HostCheck CheckHost(const Config& config) {
              program + ": directory '" + p.directory + "' does not exist (yet)");
       }
     }
+  }
+  // memory_max needs the kernel's memory controller in cgroup v2: say once per program why
+  // it cannot be enforced here (the program still runs, without the cap).
+  std::optional<std::string> memory_problem;
+  for (const Program& p : config.programs) {
+    if (p.memory_max == 0) continue;
+    if (!memory_problem) memory_problem = MemoryMaxUnavailable();
+    if (memory_problem->empty()) break;
+    warn(p.places.memory_max, "program '" + p.name + "': memory_max cannot be enforced here: " +
+                                  *memory_problem + "; the program runs without it");
   }
   return check;
 }

@@ -52,9 +52,20 @@ using internal::ProgramDraft;
 
 constexpr std::array<std::string_view, 4> kTopLevelKeys = {"warden", "include", "programs",
                                                            "groups"};
-constexpr std::array<std::string_view, 10> kWardenKeys = {
-    "socket",     "socket_mode", "socket_group",   "log_dir",  "log_level",
-    "log_target", "access",      "status_max_age", "on_fatal", "exit_on_fatal"};
+constexpr std::array<std::string_view, 11> kWardenKeys = {"socket",
+                                                          "socket_mode",
+                                                          "socket_group",
+                                                          "log_dir",
+                                                          "log_level",
+                                                          "log_target",
+                                                          "access",
+                                                          "status_max_age",
+                                                          "on_fatal",
+                                                          "exit_on_fatal",
+                                                          "memory_check_interval"};
+// A shorter memory check would cost a /proc read of every limited program's processes many
+// times a second, for little.
+constexpr double kMinMemoryCheckInterval = 0.1;
 constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kLogTargets = {"stderr", "journald"};
 
@@ -419,6 +430,14 @@ class Loader {
         if (auto words = internal::ReadCommandWords(reader, e)) s.on_fatal = std::move(*words);
       } else if (e.key == "exit_on_fatal") {
         if (auto v = reader.Bool(e)) s.exit_on_fatal = *v;
+      } else if (e.key == "memory_check_interval") {
+        if (auto v = reader.Seconds(e)) {
+          if (*v < kMinMemoryCheckInterval) {
+            reader.Error(e.value_where, "'memory_check_interval' must be at least 0.1 seconds");
+          } else {
+            s.memory_check_interval = *v;
+          }
+        }
       } else {
         reader.UnknownKey(e, "in 'warden'", kWardenKeys);
       }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +65,13 @@ std::span<const std::string_view> AccessListKeys();  // access.cc: users, groups
 // membership and process names. Reports through `errors`.
 void ValidateReferences(const std::vector<ProgramDraft>& programs,
                         const std::vector<GroupDraft>& groups, std::vector<Diagnostic>* errors);
+
+// Why the memory controller of cgroup v2 is not available to wardend's cgroup ("" when it is),
+// from the texts of /proc/self/cgroup and /proc/self/mountinfo; `read` reads a file (the
+// cgroup's cgroup.controllers) or gives nullopt (host_check.cc; MemoryMaxUnavailable).
+std::string MemoryControllerProblem(
+    std::string_view proc_self_cgroup, std::string_view mountinfo,
+    const std::function<std::optional<std::string>(const std::string&)>& read);
 
 // `path` made absolute against `base_dir` when relative, lexically normalized.
 std::string ResolvePath(const std::string& base_dir, const std::string& path);

@@ -396,7 +396,8 @@ programs:
                 "{tcp: PORT} (did you mean 'notify'?)",
                 "w.yaml:17:12: 'umask' must be an octal number from 0 to 0777",
                 "w.yaml:18:18: 'environment' of program 'web' must be a map",
-                "w.yaml:19:25: 'max_bytes' must be a size in bytes, or a number with KB, MB or GB",
+                "w.yaml:19:25: 'max_bytes' must be a size in bytes, or a number with K, M or G "
+                "(200M, 1.5G, 50MB)",
                 "w.yaml:19:39: 'backups' must be at least 0",
                 "w.yaml:20:13: 'stderr' must be a map such as {file: AUTO}, or the word stdout",
                 "w.yaml:21:15: 'priority' must be an integer",

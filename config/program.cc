@@ -15,17 +15,19 @@
 namespace warden::config::internal {
 namespace {
 
-constexpr std::array<std::string_view, 30> kProgramKeys = {
-    "command",    "numprocs",     "numprocs_start", "directory",   "environment",   "user",
-    "umask",      "autostart",    "autorestart",    "exitcodes",   "startsecs",     "startretries",
-    "ready",      "stopsignal",   "stopwaitsecs",   "stopasgroup", "killasgroup",   "priority",
-    "depends_on", "stdout",       "stderr",         "group",       "ready_timeout", "backoff",
-    "rlimits",    "keep_orphans", "access",         "env_file",    "on_fatal",      "fatal_retry",
+constexpr std::array<std::string_view, 32> kProgramKeys = {
+    "command",      "numprocs",     "numprocs_start", "directory",   "environment",
+    "user",         "umask",        "autostart",      "autorestart", "exitcodes",
+    "startsecs",    "startretries", "ready",          "stopsignal",  "stopwaitsecs",
+    "stopasgroup",  "killasgroup",  "priority",       "depends_on",  "stdout",
+    "stderr",       "group",        "ready_timeout",  "backoff",     "rlimits",
+    "keep_orphans", "access",       "env_file",       "on_fatal",    "fatal_retry",
+    "memory_limit", "memory_max",
 };
 // Keys of supervisord's [program:x] (and of other supervisors) that warden spells otherwise:
 // "did you mean" names the warden form. Kept apart from kProgramKeys so that they are never
 // accepted, only explained.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kForeignKeys = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 24> kForeignKeys = {{
     {"stdout_logfile", "stdout: {file: PATH}"},
     {"stdout_logfile_maxbytes", "stdout: {max_bytes: SIZE}"},
     {"stdout_logfile_backups", "stdout: {backups: N}"},
@@ -48,6 +50,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kForeign
     {"depends", "depends_on"},
     {"requires", "depends_on"},
     {"after", "depends_on"},
+    {"max_memory_restart", "memory_limit"},  // PM2
+    {"memory_high", "memory_limit"},
 }};
 constexpr std::array<std::string_view, 6> kLogKeys = {"file",    "max_bytes",  "backups",
                                                       "on_full", "timestamps", "journal"};
@@ -228,7 +232,7 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
   Program& p = draft.program;
   p.name = entry.key;
   p.where = entry.key_where;
-  p.places = {p.where, p.where, p.where, p.where};
+  p.places = {p.where, p.where, p.where, p.where, p.where};
   const std::string context = "program " + Quote(p.name);
   bool has_command = false;
 
@@ -284,6 +288,11 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
       ReadBackoff(reader, e, &p);
     } else if (key == "rlimits") {
       ReadRlimits(reader, e, &p);
+    } else if (key == "memory_limit") {
+      if (auto v = reader.Size(e)) p.memory_limit = *v;
+    } else if (key == "memory_max") {
+      p.places.memory_max = e.value_where;
+      if (auto v = reader.Size(e)) p.memory_max = *v;
     } else if (key == "keep_orphans") {
       if (auto v = reader.Bool(e)) p.keep_orphans = *v;
     } else if (key == "access") {

@@ -85,8 +85,11 @@ std::optional<uint64_t> ParseSize(std::string_view text) {
     std::string_view text;
     uint64_t multiplier;
   };
+  // Longest first: "MB" before "B" would matter, "M" is tried after "MB" and "MIB".
   constexpr Suffix kSuffixes[] = {
-      {"KB", 1024ull}, {"MB", 1024ull * 1024}, {"GB", 1024ull * 1024 * 1024}};
+      {"KIB", 1024ull}, {"MIB", 1024ull * 1024}, {"GIB", 1024ull * 1024 * 1024},
+      {"KB", 1024ull},  {"MB", 1024ull * 1024},  {"GB", 1024ull * 1024 * 1024},
+      {"K", 1024ull},   {"M", 1024ull * 1024},   {"G", 1024ull * 1024 * 1024}};
   for (const Suffix& s : kSuffixes) {
     if (rest.size() > s.text.size() && rest.ends_with(s.text)) {
       rest.remove_suffix(s.text.size());
@@ -98,9 +101,25 @@ std::optional<uint64_t> ParseSize(std::string_view text) {
   if (rest.empty() || rest.front() == '-' || rest.front() == '+') return std::nullopt;
   uint64_t value = 0;
   const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
-  if (ec != std::errc() || end != rest.data() + rest.size()) return std::nullopt;
+  if (ec != std::errc()) return std::nullopt;
   if (value > std::numeric_limits<uint64_t>::max() / multiplier) return std::nullopt;
-  return value * multiplier;
+  uint64_t bytes = value * multiplier;
+  const std::string_view fraction = rest.substr(static_cast<size_t>(end - rest.data()));
+  if (fraction.empty()) return bytes;
+  // "1.5G": a fraction of a unit, rounded down to whole bytes; plain bytes have none.
+  if (multiplier == 1 || fraction.size() < 2 || fraction.front() != '.') return std::nullopt;
+  uint64_t part = 0;
+  uint64_t scale = 1;
+  for (char c : fraction.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (scale < 1000000000ull) {  // nine digits are more than a byte of a GB
+      part = part * 10 + static_cast<uint64_t>(c - '0');
+      scale *= 10;
+    }
+  }
+  const uint64_t extra = part * multiplier / scale;  // part < scale <= 1e9, multiplier <= 2^30
+  if (bytes > std::numeric_limits<uint64_t>::max() - extra) return std::nullopt;
+  return bytes + extra;
 }
 
 std::optional<uint64_t> ParseOctal(std::string_view text) {

@@ -15,7 +15,8 @@ namespace warden::config::internal {
 std::optional<int64_t> ParseInteger(std::string_view text);
 // A finite decimal number: "1", "0.5", "2.", "1e2". Not "inf" or "nan".
 std::optional<double> ParseNumber(std::string_view text);
-// Bytes, or a number with KB, MB or GB (1024-based, any case, optional space): "50MB".
+// Bytes, or a number with K, M or G (also KB/MB/GB and KiB/MiB/GiB; 1024-based, any case,
+// optional space): "50MB", "200M", "512K"; a number with a unit may have a fraction: "1.5G".
 std::optional<uint64_t> ParseSize(std::string_view text);
 // Octal digits only, with or without leading zeros: "0600", "600", "022".
 std::optional<uint64_t> ParseOctal(std::string_view text);

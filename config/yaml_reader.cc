@@ -145,7 +145,8 @@ std::optional<bool> FileReader::Bool(const Entry& entry) const {
 }
 
 std::optional<uint64_t> FileReader::Size(const Entry& entry) const {
-  constexpr std::string_view kExpected = "a size in bytes, or a number with KB, MB or GB";
+  constexpr std::string_view kExpected =
+      "a size in bytes, or a number with K, M or G (200M, 1.5G, 50MB)";
   const auto text = Scalar(entry, kExpected);
   if (!text) return std::nullopt;
   const auto value = ParseSize(*text);

@@ -162,6 +162,12 @@ void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
     out->append(", status: ");
     out->append(info.status_text);
   }
+  // What wardend says of a live process: why it was restarted ("restarted: memory 212M over
+  // memory_limit 200M"), or why a start is being abandoned ("not ready within 60s").
+  if (!info.reason.empty()) {
+    out->append(", ");
+    out->append(info.reason);
+  }
 }
 
 // The description column (Describe), appended to *out.

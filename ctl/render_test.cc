@@ -233,6 +233,16 @@ TEST(Describe, StatusTextFromNotifyEndsALiveDescription) {
   EXPECT_TRUE(StatusJson({p})[0]["status_text"].is_null());
 }
 
+TEST(Describe, AReasonOfALiveProcessEndsItsDescription) {
+  ProcessInfo p = Running();
+  p.restarts = 1;
+  p.reason = "restarted: memory 212M over memory_limit 200M";
+  EXPECT_EQ(Describe(p),
+            "pid 4242, uptime 0:01:02, state S, cpu 0.3%, rss 12.1M, restarts 1, restarted: memory "
+            "212M over memory_limit 200M");
+  EXPECT_EQ(StatusJson({p})[0]["reason"], "restarted: memory 212M over memory_limit 200M");
+}
+
 TEST(StatusLine, SupervisorctlShape) {
   ProcessInfo p = Running();
   std::vector<ProcessInfo> list = {p};

@@ -227,6 +227,17 @@ std::optional<int> Daemon::StartServing() {
     return 1;
   }
 
+  // memory_max needs cgroup v2's memory controller: where it is missing, say so and why (the
+  // programs run without the cap), as `wardend --check` does.
+  std::optional<std::string> memory_problem;
+  for (const config::Program& p : config_.programs) {
+    if (p.memory_max == 0) continue;
+    if (!memory_problem) memory_problem = config::MemoryMaxUnavailable();
+    if (memory_problem->empty()) break;
+    spdlog::warn("{}: memory_max cannot be enforced here: {}; the program runs without it", p.name,
+                 *memory_problem);
+  }
+
   notifier_ = std::make_unique<SystemdNotifier>(loop_);
   supervisor_ = std::make_unique<Supervisor>(loop_, std::move(config_));
   supervisor_->logs().set_daemon_log(daemon_log_);

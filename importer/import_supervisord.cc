@@ -732,6 +732,7 @@ ImportResult Importer::Run(const std::string& path) {
   if (const IniSection* s = doc_.Find("unix_http_server")) ConvertUnixHttpServer(*s);
   for (const IniSection& s : doc_.sections) {
     if (s.name.starts_with("group:")) CollectGroup(s);
+    if (s.name.starts_with("eventlistener:")) CollectMemmon(s);
   }
   for (const IniSection& s : doc_.sections) {
     const std::string& n = s.name;
@@ -752,6 +753,8 @@ ImportResult Importer::Run(const std::string& path) {
       Unsupported(s,
                   "warden does not support FastCGI programs (a socket shared by the "
                   "processes); run the program with its own listening socket instead");
+    } else if (memmon_.converted.contains(n)) {
+      // memmon: its limits became memory_limit (CollectMemmon).
     } else if (n.starts_with("eventlistener:")) {
       // A listener for state changes (PROCESS_STATE, PROCESS_STATE_FATAL, ...) is most often
       // there to act on a failure: warden's own key for it.

@@ -147,6 +147,12 @@ class Importer {
                    int numprocs, int64_t numprocs_start, const std::vector<std::string>& settings,
                    bool redirect_stderr);
   void Unsupported(const IniSection& s, const std::string& why);
+  // superlance's memmon ([eventlistener:x] command=memmon -p NAME=SIZE -g GROUP=SIZE -a SIZE):
+  // read before the programs, whose memory_limit it becomes (import_supervisord_program.cc).
+  // False when the section runs something else.
+  bool CollectMemmon(const IniSection& s);
+  // The limit memmon put on program `name` of group `group`, or nullopt.
+  std::optional<uint64_t> MemmonLimit(const std::string& name, const std::string& group) const;
 
   std::string Render() const;
   void Validate(const std::string& yaml);
@@ -190,6 +196,12 @@ class Importer {
   };
   std::vector<GroupOut> groups_;
   std::map<std::string, size_t, std::less<>> group_of_;  // program name -> groups_ index
+  struct Memmon {
+    std::map<std::string, uint64_t, std::less<>> programs;  // -p: NAME or GROUP:NAME
+    std::map<std::string, uint64_t, std::less<>> groups;    // -g
+    std::optional<uint64_t> any;                            // -a
+    std::set<std::string> converted;  // the memmon sections that became memory_limit
+  } memmon_;
   std::map<std::string, std::vector<std::string>, std::less<>> written_;  // program -> programs
 };
 

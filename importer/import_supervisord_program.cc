@@ -208,6 +208,94 @@ std::optional<ProcessSettings> Importer::ConvertProcess(const IniSection& s, Sco
   return p;
 }
 
+bool Importer::CollectMemmon(const IniSection& s) {
+  const IniValue* command = Get(s, "command");
+  if (command == nullptr) return false;
+  auto words = config::SplitCommand(command->text);
+  if (!words.ok() || words->empty()) return false;
+  const std::string& program = words->front();
+  if (program != "memmon" && !program.ends_with("/memmon")) return false;
+  const std::string what = "[" + s.name + "] memmon";
+  std::vector<std::string> ignored;
+  bool cumulative = false;
+  // memmon's options: -p NAME=SIZE, -g GROUP=SIZE, -a SIZE, -c, -u SECONDS, -m EMAIL, -n NAME
+  // (each also as --program=, --group=, --any=, --cumulative, --uptime=, --email=, --name=).
+  for (size_t i = 1; i < words->size(); ++i) {
+    std::string option = (*words)[i];
+    std::string value;
+    if (const size_t eq = option.find('='); option.starts_with("--") && eq != std::string::npos) {
+      value = option.substr(eq + 1);
+      option = option.substr(0, eq);
+    }
+    const bool takes_value = option == "-p" || option == "--program" || option == "-g" ||
+                             option == "--group" || option == "-a" || option == "--any" ||
+                             option == "-u" || option == "--uptime" || option == "-m" ||
+                             option == "--email" || option == "-n" || option == "--name";
+    if (takes_value && value.empty()) {
+      if (i + 1 == words->size()) {
+        At(*command, Severity::kError, what + ": " + option + " needs a value");
+        return true;
+      }
+      value = (*words)[++i];
+    }
+    auto size_of = [&](std::string_view text) -> std::optional<uint64_t> {
+      auto size = supervisord::ParseByteSize(text);
+      if (!size) {
+        At(*command, Severity::kError,
+           what + ": '" + std::string(text) +
+               "' is not a size (bytes, or a number with KB, MB or GB)");
+      }
+      return size;
+    };
+    if (option == "-p" || option == "--program" || option == "-g" || option == "--group") {
+      const size_t eq = value.rfind('=');
+      if (eq == std::string::npos || eq == 0) {
+        At(*command, Severity::kError, what + ": " + option + " '" + value + "' is not NAME=SIZE");
+        continue;
+      }
+      if (auto size = size_of(std::string_view(value).substr(eq + 1))) {
+        auto& into = option == "-p" || option == "--program" ? memmon_.programs : memmon_.groups;
+        into[value.substr(0, eq)] = *size;
+      }
+    } else if (option == "-a" || option == "--any") {
+      if (auto size = size_of(value)) memmon_.any = *size;
+    } else if (option == "-c" || option == "--cumulative") {
+      cumulative = true;
+    } else {
+      ignored.push_back(option + (value.empty() ? "" : " " + value));
+    }
+  }
+  memmon_.converted.insert(s.name);
+  std::string note = what +
+                     ": converted to the programs' memory_limit (wardend restarts a program "
+                     "whose processes together use more; checked every "
+                     "warden.memory_check_interval, 10 s by default)";
+  if (!cumulative) {
+    note +=
+        "; memmon without -c measured the main process only, warden sums every process of "
+        "the program";
+  }
+  At(*command, Severity::kNote, note);
+  if (!ignored.empty()) {
+    std::string list;
+    for (const std::string& o : ignored) list += (list.empty() ? "" : ", ") + o;
+    At(*command, Severity::kWarning,
+       what + ": not converted: " + list +
+           " (warden logs each memory restart and sends it as an event: `wardenctl events`)");
+  }
+  return true;
+}
+
+std::optional<uint64_t> Importer::MemmonLimit(const std::string& name,
+                                              const std::string& group) const {
+  // As memmon looks them up: the process by name or group:name, then its group, then -a.
+  for (const std::string& key : {name, group + ":" + name}) {
+    if (auto it = memmon_.programs.find(key); it != memmon_.programs.end()) return it->second;
+  }
+  if (auto it = memmon_.groups.find(group); it != memmon_.groups.end()) return it->second;
+  return memmon_.any;
+}
+
 void Importer::ConvertProgram(const IniSection& s) {
   const std::string name = Trim(std::string_view(s.name).substr(8));
   pending_comments_.clear();
@@ -319,6 +407,7 @@ void Importer::ConvertProgram(const IniSection& s) {
       put("umask", "\"" + std::string(octal) + "\"");
     }
   }
+  if (auto limit = MemmonLimit(name, group)) put("memory_limit", SizeText(*limit));
   const bool redirect_stderr = Bool(s, "redirect_stderr", scope).value_or(false);
   for (const char* stream : {"stdout", "stderr"}) {
     const std::string prefix = stream;

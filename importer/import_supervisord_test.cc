@@ -547,22 +547,23 @@ key=value
   EXPECT_EQ(c.config.warden.socket_group, "staff");
   EXPECT_EQ(c.Program("app").command, Words{"/usr/bin/app"});
   EXPECT_EQ(c.FullNames("app"), Words{"mixed:app"});
-  const std::vector<std::pair<int, std::string>> expected = {{1, "[inet_http_server]"},
-                                                             {9, "chown"},
-                                                             {10, "username"},
-                                                             {11, "password"},
-                                                             {14, "serverurl"},
-                                                             {15, "prompt"},
-                                                             {19, "stdout_syslog"},
-                                                             {20, "stderr_events_enabled"},
-                                                             {21, "serverurl"},
-                                                             {22, "autorestrat"},
-                                                             {24, "[fcgi-program:php]"},
-                                                             {28, "[eventlistener:memmon]"},
-                                                             {32, "[rpcinterface:another]"},
-                                                             {35, "[ctlplugin:serialrestart]"},
-                                                             {39, "'php' is an [fcgi-program]"},
-                                                             {41, "[something-else]"}};
+  const std::vector<std::pair<int, std::string>> expected = {
+      {1, "[inet_http_server]"},
+      {9, "chown"},
+      {10, "username"},
+      {11, "password"},
+      {14, "serverurl"},
+      {15, "prompt"},
+      {19, "stdout_syslog"},
+      {20, "stderr_events_enabled"},
+      {21, "serverurl"},
+      {22, "autorestrat"},
+      {24, "[fcgi-program:php]"},
+      {29, "not converted: -m bob@example.com"},
+      {32, "[rpcinterface:another]"},
+      {35, "[ctlplugin:serialrestart]"},
+      {39, "'php' is an [fcgi-program]"},
+      {41, "[something-else]"}};
   for (const auto& [line, text] : expected) {
     EXPECT_TRUE(
         c.Says(Severity::kWarning, "/etc/supervisord.conf:" + std::to_string(line) + ":", text))
@@ -570,6 +571,51 @@ key=value
         << AllMessages(c.result);
   }
   EXPECT_EQ(c.Messages(Severity::kWarning).size(), expected.size()) << AllMessages(c.result);
+}
+
+TEST(ImportSupervisordTest, MemmonBecomesMemoryLimit) {
+  FakeSystem system;
+  system.files["/etc/supervisord.conf"] = R"([program:web]
+command=/usr/bin/web
+
+[program:worker]
+command=/usr/bin/worker
+
+[program:api]
+command=/usr/bin/api
+
+[program:other]
+command=/usr/bin/other
+
+[group:backend]
+programs=worker,api
+
+[eventlistener:memmon]
+command=memmon -p web=200MB -g backend=1GB --program=backend:api=512MB -a 2GB -c -u 60
+events=TICK_60
+)";
+  const Converted c = Convert(system, "/etc/supervisord.conf");
+  EXPECT_TRUE(c.result.ok()) << AllMessages(c.result);
+  EXPECT_EQ(c.Program("web").memory_limit, 200ull << 20);
+  EXPECT_EQ(c.Program("worker").memory_limit, 1ull << 30);  // its group's
+  EXPECT_EQ(c.Program("api").memory_limit, 512ull << 20);   // group:name wins over the group
+  EXPECT_EQ(c.Program("other").memory_limit, 2ull << 30);   // -a: any other
+  EXPECT_TRUE(c.Says(Severity::kNote,
+                     "/etc/supervisord.conf:17:", "converted to the programs' memory_limit"))
+      << AllMessages(c.result);
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/etc/supervisord.conf:17:", "not converted: -u 60"))
+      << AllMessages(c.result);
+  EXPECT_EQ(c.Messages(Severity::kWarning).size(), 1u) << AllMessages(c.result);
+
+  system.files["/etc/supervisord.conf"] = R"([program:web]
+command=/usr/bin/web
+[eventlistener:memmon]
+command=/usr/local/bin/memmon -p web=lots
+events=TICK_60
+)";
+  const Converted bad = Convert(system, "/etc/supervisord.conf");
+  EXPECT_TRUE(bad.Says(Severity::kError, "/etc/supervisord.conf:4:", "'lots' is not a size"))
+      << AllMessages(bad.result);
 }
 
 TEST(ImportSupervisordTest, AStateListenerPointsAtOnFatal) {

@@ -162,4 +162,35 @@ std::optional<std::string> CheckShutDown(const Supervisor& supervisor, const Sim
   return std::nullopt;
 }
 
+std::optional<std::string> CheckMemory(
+    const Supervisor& supervisor, const SimSystem& system, EventLoop::TimePoint now,
+    core::Duration interval,
+    const std::function<EventLoop::TimePoint(const Process&)>& applies_since) {
+  // The timer fires at its deadline exactly; a millisecond covers rounding in the crossing time.
+  const core::Duration slack = std::chrono::milliseconds(1);
+  for (const auto& p : supervisor.processes()) {
+    const uint64_t limit = p->program().memory_limit;
+    const core::State state = p->machine().state();
+    const int pid = p->machine().pid();
+    const bool up = (state == core::State::kStarting || state == core::State::kRunning) && pid != 0;
+    if (limit == 0 || p->removing() || !up) continue;
+    if (p->memory_restart_pending()) {
+      return p->full_name() + " is " + core::StateName(state) + " with pid " + std::to_string(pid) +
+             " while its memory restart is under way";
+    }
+    const auto over = system.OverLimitSince(pid, limit);
+    if (!over) continue;
+    const EventLoop::TimePoint from = std::max(*over, applies_since(*p));
+    if (now > from + interval + slack) {
+      const double late = std::chrono::duration<double>(now - from).count();
+      return p->full_name() + " (pid " + std::to_string(pid) + ") has been over its memory_limit " +
+             std::to_string(limit) + " for " + std::to_string(late) +
+             " s, more than one check "
+             "interval, and is still " +
+             core::StateName(state);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace warden::sim

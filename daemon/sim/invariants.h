@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,6 +32,17 @@ std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const Si
 std::optional<std::string> CheckJobs(const Supervisor& supervisor,
                                      const std::set<uint64_t>& destroyed,
                                      size_t job_requests_in_flight);
+
+// memory_limit: a process up (STARTING or RUNNING with a pid) whose main process has used more
+// than its program's memory_limit since longer than one check interval (counted from when the
+// limit and the memory watch applied to it: `applies_since`, for a limit changed by an update
+// or a supervisor replaced by a re-execution) has not been restarted in time; and a process
+// whose memory restart is under way is never up with a pid before its new spawn (no second
+// restart of a process already stopping).
+std::optional<std::string> CheckMemory(
+    const Supervisor& supervisor, const SimSystem& system, EventLoop::TimePoint now,
+    core::Duration interval,
+    const std::function<EventLoop::TimePoint(const Process&)>& applies_since);
 
 // After a shutdown: every process STOPPED (or EXITED/FATAL) with no pid, nothing left in the
 // simulated process table (not even a zombie), no job open.

@@ -14,6 +14,10 @@
 //   spawn-error   the spawn fails (exec: ENOEXEC)
 // SIGKILL ends every profile at once.
 //
+// Memory: each process has a resident size (ProcStat::rss_pages) of base_pages, and one spawn in
+// three leaks: it grows by growth_pages each simulated second from its spawn, so that programs
+// with a memory_limit go over it at a time OverLimitSince can tell.
+//
 // Readiness (`ready: notify` or `ready: fd:N`): a process given $NOTIFY_SOCKET or a readiness
 // fd reports ready at a random time within SECONDS, through the real socket or pipe the
 // supervisor made (so the real ReadinessWatch reads it, when the simulation runs the loop's ready
@@ -55,6 +59,10 @@ struct SimProcess {
   UniqueFd notify;
   std::optional<EventLoop::TimePoint> ready_at;
   bool reported_ready = false;
+  // Memory: base_pages, plus growth_pages for each second since `spawned` (a leak).
+  EventLoop::TimePoint spawned{};
+  uint64_t base_pages = 0;
+  double growth_pages = 0;
 };
 
 class SimSystem final : public os::System {
@@ -91,6 +99,11 @@ class SimSystem final : public os::System {
   size_t ReadyDue();
   // Ends a live process now, as if something outside wardend killed it or it crashed.
   void Crash(int pid, core::ExitStatus status);
+  // The resident size of a process now, in pages (0 for a zombie).
+  uint64_t MemoryPages(const SimProcess& process) const;
+  // Since when the live process `pid` has used more than `limit` bytes (its spawn, or the moment
+  // its leak passed the limit), or nothing when it does not now.
+  std::optional<EventLoop::TimePoint> OverLimitSince(int pid, uint64_t limit) const;
   // Live processes and zombies, by pid.
   const std::map<int, SimProcess>& processes() const { return processes_; }
   size_t zombies() const;

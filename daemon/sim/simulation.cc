@@ -140,6 +140,11 @@ class Simulation {
   uint64_t busy_[kClients] = {};  // the request each client waits for; 0 when idle
   size_t in_flight_ = 0;
   size_t jobs_in_flight_ = 0;
+  // memory_limit: the check interval of this run (fixed: an update keeps it), and since when
+  // each process has had the limit it has now (process id -> limit, since), for CheckMemory.
+  double memory_interval_ = 1;
+  TimePoint watch_since_ = start_;  // the supervisor's memory watch began (start, reexec)
+  std::map<uint64_t, std::pair<uint64_t, TimePoint>> limit_since_;
   std::set<uint64_t> known_;      // ids of processes seen alive
   std::set<uint64_t> destroyed_;  // ids of processes seen gone
 
@@ -219,6 +224,20 @@ bool Simulation::Check() {
   known_ = std::move(present);
   if (auto problem = CheckProcesses(*supervisor_, system_)) return Fail(*problem);
   if (auto problem = CheckJobs(*supervisor_, destroyed_, jobs_in_flight_)) return Fail(*problem);
+  for (const auto& p : supervisor_->processes()) {
+    auto [it, added] = limit_since_.try_emplace(p->id(), p->program().memory_limit, now_);
+    if (!added && it->second.first != p->program().memory_limit) {
+      it->second = {p->program().memory_limit, now_};  // an update changed it (at most now)
+    }
+  }
+  const auto since = [this](const Process& p) {
+    auto it = limit_since_.find(p.id());
+    const TimePoint limit = it == limit_since_.end() ? now_ : it->second.second;
+    return std::max(limit, watch_since_);
+  };
+  if (auto problem = CheckMemory(*supervisor_, system_, now_, Seconds(memory_interval_), since)) {
+    return Fail(*problem);
+  }
   return true;
 }
 
@@ -247,6 +266,10 @@ std::string Simulation::ConfigText() {
     text += "    startretries: " + std::to_string(Below(4)) + "\n";
     text += std::string("    stopwaitsecs: ") + (Uniform() < 0.5 ? "1" : "3") + "\n";
     if (Uniform() < 0.3) text += "    priority: " + std::to_string(Below(3) * 100) + "\n";
+    if (Uniform() < 0.4) {
+      static const char* const kLimits[] = {"4M", "8M", "16M"};
+      text += std::string("    memory_limit: ") + kLimits[Below(3)] + "\n";
+    }
     std::vector<std::string> deps;
     for (const auto& other : present) {
       if (Uniform() < 0.3) deps.push_back(other);
@@ -272,7 +295,8 @@ std::string Simulation::ConfigText() {
 void Simulation::WriteConfig(const std::string& programs) {
   std::ofstream out(config_path_, std::ios::trunc);
   out << "warden:\n  socket: " << dir_ << "/warden.sock\n  log_dir: " << dir_
-      << "/logs\n  log_level: " << (options_.verbose ? "debug" : "error") << "\n"
+      << "/logs\n  log_level: " << (options_.verbose ? "debug" : "error")
+      << "\n  memory_check_interval: " << memory_interval_ << "\n"
       << programs;
 }
 
@@ -568,6 +592,8 @@ void Simulation::Reexec() {
   loop_ = std::make_unique<EventLoop>();
   known_.clear();  // a new image numbers its processes afresh
   destroyed_.clear();
+  limit_since_.clear();
+  watch_since_ = now_;  // the new image's memory watch starts now
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
@@ -608,6 +634,8 @@ Outcome Simulation::Run() {
   config_path_ = dir_ + "/warden.yaml";
   EventLoop::SetSimulatedClock(&now_);
 
+  static const double kIntervals[] = {0.5, 1, 2};
+  memory_interval_ = kIntervals[Below(std::size(kIntervals))];
   const std::string text = ConfigText();
   Step("initial config");
   Log(text);

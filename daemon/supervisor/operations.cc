@@ -370,6 +370,7 @@ void Supervisor::CancelStart(Process* process, const ActionOutcome& result) {
 }
 
 void Supervisor::OnProcessChanged(Process* process, core::State to) {
+  memory_watch_.Arm();  // a process with a memory_limit may have come up, or gone down
   if (to == core::State::kFatal && !shutting_down_) {
     // Its dependents cannot run without it: they are stopped, and say why.
     std::vector<Process*> dependents;

@@ -252,6 +252,10 @@ StateChange Process::EventFor(core::State from, core::State to) const {
                            from == core::State::kStopping;
   e.pid = machine_.pid() != 0 ? machine_.pid() : had_process ? last_pid_ : 0;
   e.reason = machine_.reason();
+  // A memory restart's STOPPING, STOPPED, STARTING and RUNNING say why.
+  if (e.reason.empty() || to == core::State::kStopped) {
+    if (std::string memory = MemoryReason(); !memory.empty()) e.reason = std::move(memory);
+  }
   return e;
 }
 

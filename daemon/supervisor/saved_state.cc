@@ -176,6 +176,7 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
   // Restarts go on: what is not stopped yet is stopped (tier by tier, as before), then all of
   // them start.
   if (!restarting.empty()) StopThenStart(restarting, restarting, nullptr);
+  memory_watch_.Arm();  // the memory checks go on in the new image
   return problems;
 }
 

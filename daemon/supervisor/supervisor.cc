@@ -130,6 +130,7 @@ core::SpawnOutcome Process::Spawn() {
     claim_.sessions.insert(outcome.pid);  // setsid: its session id
     last_pid_ = outcome.pid;
     ++spawn_count_;
+    NoteSpawnForMemory();
   }
   if (readiness_ && outcome.pid > 0) readiness_->Started();
   if (outcome.pid <= 0) readiness_.reset();
@@ -171,9 +172,14 @@ void Process::SetTimer(std::optional<core::TimePoint> deadline) {
   });
 }
 
-const std::string& Process::reason() const {
-  return !hold_reason_.empty() && IsStoppedState(machine_.state()) ? hold_reason_
-                                                                   : machine_.reason();
+std::string Process::reason() const {
+  if (!hold_reason_.empty() && IsStoppedState(machine_.state())) return hold_reason_;
+  // A memory restart says why while it is under way and while the instance it started lives.
+  const std::string& why = machine_.reason();
+  if (why.empty() || machine_.state() == core::State::kStopped) {
+    if (std::string memory = MemoryReason(); !memory.empty()) return memory;
+  }
+  return why;
 }
 
 void Process::OnStateChange(core::State from, core::State to) {

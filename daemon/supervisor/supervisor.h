@@ -26,6 +26,7 @@
 #include "daemon/supervisor/dependencies.h"
 #include "daemon/supervisor/event_bus.h"
 #include "daemon/supervisor/jobs.h"
+#include "daemon/supervisor/memory_watch.h"
 #include "daemon/supervisor/orphans.h"
 #include "daemon/supervisor/readiness.h"
 #include "daemon/supervisor/reports.h"
@@ -94,10 +95,15 @@ class Process final : public core::ProcessHost {
   // FATAL: ..."); empty when nothing holds it. Cleared when it starts or is stopped by request.
   const std::string& hold_reason() const { return hold_reason_; }
   // Why it is in its state, as status and events say it: the hold reason while it is held
-  // STOPPED (rather than "Stopped"), else its machine's reason.
-  const std::string& reason() const;
+  // STOPPED (rather than "Stopped"), else its machine's reason; a memory restart's
+  // (MemoryReason) while it is under way and while the instance it started lives.
+  std::string reason() const;
   // The last STATUS= line the process sent to its notify socket, while it lives.
   const std::string& status_text() const { return status_text_; }
+  // memory_limit (memory_watch.h): "restarting: memory 212M over memory_limit 200M" while its
+  // memory restart is under way, "restarted: ..." while the instance it started lives; else "".
+  std::string MemoryReason() const;
+  bool memory_restart_pending() const { return memory_restart_pending_; }
 
  private:
   friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
@@ -149,6 +155,14 @@ class Process final : public core::ProcessHost {
   // and how many succeeded, to name the process a state change concerns.
   int last_pid_ = 0;
   uint64_t spawn_count_ = 0;
+  // memory_limit (memory_watch.cc): why the last memory restart happened; whether it is under
+  // way (stopping, not yet spawned again), the stop requests then (a client's stop since then
+  // cancels it), and the spawn it started (MemoryReason says "restarted" while that one lives).
+  std::string memory_note_;
+  bool memory_restart_pending_ = false;
+  uint64_t memory_restart_stops_ = 0;
+  uint64_t memory_note_spawn_ = 0;
+  void NoteSpawnForMemory();
 };
 
 class Supervisor {
@@ -174,6 +188,12 @@ class Supervisor {
   const std::vector<std::unique_ptr<Process>>& processes() const { return processes_; }
   // The control operations in flight (daemon/supervisor/jobs.h).
   const JobTable& jobs() const { return jobs_; }
+  // The memory_limit checks (memory_watch.h).
+  const MemoryWatch& memory_watch() const { return memory_watch_; }
+  // The memory of `process` as its cgroup counts it (memory.current), when the cgroup backend
+  // runs it in a cgroup of its own with the memory controller; nullopt otherwise, and then the
+  // memory watch sums the /proc figures. The seam for the cgroup backend.
+  std::optional<uint64_t> CgroupMemory(const Process& /*process*/) const { return std::nullopt; }
   // Processes removed by an update that are still stopping.
   size_t removing_count() const;
   // Program output capture: pipes, log files, tail -f (daemon/logs/log_capture.h).
@@ -263,6 +283,10 @@ class Supervisor {
 
  private:
   friend class Process;
+  friend class MemoryWatch;  // measures the processes' trees (ScanTree, MainOf, MembersOf)
+  // Restarts `process` alone, gracefully (stop, then start), because of its memory: `why` is
+  // "memory 212M over memory_limit 200M" (memory_watch.cc).
+  void RestartForMemory(Process* process, const std::string& why);
   // The live main processes by pid, each with its /proc/PID/stat kept open (os::OpenProcStat)
   // while wardend has fds to spare: the scans behind status read it with one pread.
   void Track(int pid, Process* process);
@@ -390,6 +414,7 @@ class Supervisor {
   mutable bool graph_dirty_ = true;
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
+  MemoryWatch memory_watch_{*this};
 };
 
 }  // namespace warden

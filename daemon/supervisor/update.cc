@@ -274,7 +274,8 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
     op->Finish();
   }
   SortProcesses();
-  gather->Release();  // the hold: if nothing is pending, the results go out now
+  memory_watch_.Arm();  // memory_limit may have been set or removed live
+  gather->Release();    // the hold: if nothing is pending, the results go out now
 }
 
 }  // namespace warden

@@ -1,0 +1,164 @@
+// MemoryWatch (memory_watch.h) and Supervisor::RestartForMemory.
+#include "daemon/supervisor/memory_watch.h"
+
+#include <spdlog/spdlog.h>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "daemon/supervisor/supervisor.h"
+
+namespace warden {
+namespace {
+
+bool IsUp(const Process& p) {
+  const core::State s = p.machine().state();
+  return (s == core::State::kStarting || s == core::State::kRunning) && p.machine().pid() != 0;
+}
+
+bool Limited(const Process& p) { return p.program().memory_limit > 0 && !p.removing(); }
+
+std::string FormatScaled(double value, const char* unit, int decimals) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  std::string out = text;
+  if (const size_t dot = out.find('.'); dot != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  return out + unit;
+}
+
+std::string FormatMemoryWith(uint64_t bytes, int decimals) {
+  constexpr double kKiB = 1024.0;
+  const double b = static_cast<double>(bytes);
+  if (b >= kKiB * kKiB * kKiB) return FormatScaled(b / (kKiB * kKiB * kKiB), "G", decimals);
+  if (b >= kKiB * kKiB) return FormatScaled(b / (kKiB * kKiB), "M", decimals);
+  if (b >= kKiB) return FormatScaled(b / kKiB, "K", decimals);
+  return std::to_string(bytes) + "B";
+}
+
+}  // namespace
+
+std::string FormatMemory(uint64_t bytes) { return FormatMemoryWith(bytes, 1); }
+
+std::string MemoryVerdict(core::State state, int pid, bool restart_pending, uint64_t used,
+                          uint64_t limit) {
+  const bool up = state == core::State::kStarting || state == core::State::kRunning;
+  if (limit == 0 || !up || pid == 0 || restart_pending || used <= limit) return "";
+  std::string shown = FormatMemory(used);
+  const std::string limit_text = FormatMemory(limit);
+  // 200.04M over a limit of 200M must not read "200M over memory_limit 200M".
+  if (shown == limit_text) shown = FormatMemoryWith(used, 3);
+  if (shown == limit_text) shown = std::to_string(used) + "B";
+  return "memory " + shown + " over memory_limit " + limit_text;
+}
+
+bool MemoryWatch::Needed() const {
+  for (const auto& p : supervisor_.processes()) {
+    if (Limited(*p) && IsUp(*p)) return true;
+  }
+  return false;
+}
+
+void MemoryWatch::Disarm() {
+  if (timer_ == 0) return;
+  supervisor_.loop().CancelTimer(timer_);
+  timer_ = 0;
+}
+
+void MemoryWatch::Arm() {
+  if (!Needed()) {
+    Disarm();
+    return;
+  }
+  if (timer_ != 0) return;
+  const auto interval = std::chrono::duration_cast<core::Duration>(
+      std::chrono::duration<double>(supervisor_.config().warden.memory_check_interval));
+  timer_ = supervisor_.loop().AddTimer(EventLoop::Now() + interval, [this] {
+    timer_ = 0;
+    Check();
+    Arm();
+  });
+}
+
+void MemoryWatch::Check() {
+  ++checks_;
+  std::vector<Process*> wanted;
+  for (const auto& p : supervisor_.processes()) {
+    if (Limited(*p) && IsUp(*p) && !p->memory_restart_pending()) wanted.push_back(p.get());
+  }
+  if (wanted.empty()) return;
+  // One scan for all of them: the processes below each main process, as status reads them.
+  supervisor_.ScanTree(&wanted);
+  const uint64_t page = static_cast<uint64_t>(os::PageSize());
+  std::vector<std::pair<uint64_t, std::string>> over;  // by id: a restart may reorder processes_
+  for (Process* p : wanted) {
+    MemoryUse use;
+    if (auto current = supervisor_.CgroupMemory(*p)) {
+      use.bytes = *current;
+      use.from_cgroup = true;
+    } else {
+      if (auto main = supervisor_.MainOf(p)) {
+        use.bytes += main->rss_pages * page;
+        ++use.processes;
+      }
+      for (const os::ProcStat& member : supervisor_.MembersOf(p)) {
+        use.bytes += member.rss_pages * page;
+        ++use.processes;
+      }
+    }
+    const std::string why =
+        MemoryVerdict(p->machine().state(), p->machine().pid(), p->memory_restart_pending(),
+                      use.bytes, p->program().memory_limit);
+    if (why.empty()) continue;
+    spdlog::warn("{}: restarting: {} ({})", p->full_name(), why,
+                 use.from_cgroup ? std::string("memory.current of its cgroup")
+                                 : "resident memory of " + std::to_string(use.processes) +
+                                       (use.processes == 1 ? " process" : " processes"));
+    over.emplace_back(p->id(), why);
+  }
+  for (const auto& [id, why] : over) {
+    if (Process* p = supervisor_.Find(id)) supervisor_.RestartForMemory(p, why);
+  }
+}
+
+// --- the restart -----------------------------------------------------------------------------
+
+void Supervisor::RestartForMemory(Process* process, const std::string& why) {
+  process->memory_note_ = why;
+  process->memory_restart_pending_ = true;
+  process->memory_restart_stops_ = process->stop_requests_;
+  process->memory_note_spawn_ = 0;
+  const uint64_t id = process->id();
+  // This process alone: its dependents keep running, as after a crash and its restart.
+  StopThenStart({process}, {process}, [this, id](size_t, ActionOutcome result) {
+    Process* p = Find(id);
+    if (p == nullptr || result.code == ErrorCode::kOk) return;
+    // Cancelled by a stop, or the new instance failed: nothing to say about memory any more.
+    if (p->memory_restart_pending_) p->memory_restart_pending_ = false;
+  });
+}
+
+std::string Process::MemoryReason() const {
+  if (memory_restart_pending_ && stop_requests_ == memory_restart_stops_) {
+    return "restarting: " + memory_note_;
+  }
+  if (memory_note_spawn_ != 0 && memory_note_spawn_ == spawn_count_ && machine_.pid() != 0) {
+    return "restarted: " + memory_note_;
+  }
+  return "";
+}
+
+void Process::NoteSpawnForMemory() {
+  if (memory_restart_pending_ && stop_requests_ == memory_restart_stops_) {
+    memory_note_spawn_ = spawn_count_;
+    spdlog::info("{}: restarted: {}", full_name_, memory_note_);
+  } else {
+    memory_note_spawn_ = 0;
+  }
+  memory_restart_pending_ = false;
+}
+
+}  // namespace warden
