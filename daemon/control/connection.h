@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +24,13 @@ struct ControlServer::Connection {
   proto::FrameDecoder decoder;
   std::vector<uint8_t> out;  // queued reply bytes
   size_t out_pos = 0;
+  // Where each queued frame ends, counted from the first byte ever queued (out[0] is byte
+  // out_base), so that a client dropped for being slow still gets whole frames.
+  uint64_t out_base = 0;
+  std::deque<uint64_t> frame_ends;  // of frames not yet sent whole
+  uint64_t sent_boundary = 0;       // the end of the last frame sent whole
+  size_t accounted = 0;             // its share of ControlServer::queued_total_
+  bool dropped = false;             // told why and closing: nothing more is queued for it
   bool hello_done = false;
   bool closing = false;  // close once `out` is flushed
   bool closed = false;

@@ -367,7 +367,7 @@ void ControlServer::UpdateFrameTimer(const std::shared_ptr<Connection>& c) {
 
 void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, uint32_t id,
                          const std::vector<uint8_t>& payload) {
-  if (c->closed) return;
+  if (c->closed || c->dropped) return;
   // Over 1 MiB: PART frames, then the reply frame with the rest (docs/protocol.md).
   auto bytes = proto::EncodeReplyFrames(type, id, payload);
   if (payload.size() >= kTrimAfterReply) loop_.TrimAfter();  // what building it allocated
@@ -376,12 +376,92 @@ void ControlServer::Send(const std::shared_ptr<Connection>& c, uint16_t type, ui
   // every legal configuration can be answered; a client that does not read loses its
   // connection once earlier replies pile up.
   if (c->out.size() - c->out_pos > kMaxQueuedBytes) {
-    spdlog::warn("dropping control client pid {}: it does not read its replies", c->peer_pid);
-    Close(c);
+    DropSlow(c, "it does not read its replies (" + std::to_string(kMaxQueuedBytes >> 20) +
+                    " MiB queued for it)");
     return;
   }
-  c->out.insert(c->out.end(), bytes.begin(), bytes.end());
+  Queue(c, bytes);
   Flush(c);
+  if (queued_total_ > kMaxQueuedTotal) ShedOutput();
+}
+
+void ControlServer::Queue(const std::shared_ptr<Connection>& c, const std::vector<uint8_t>& bytes) {
+  // Frame by frame (a reply over 1 MiB is several): each one's end, for DropSlow.
+  uint64_t end = c->out_base + c->out.size();
+  for (size_t at = 0; at + proto::kHeaderSize <= bytes.size();) {
+    const size_t length = (size_t{bytes[at + 12]} << 24) | (size_t{bytes[at + 13]} << 16) |
+                          (size_t{bytes[at + 14]} << 8) | size_t{bytes[at + 15]};
+    at += proto::kHeaderSize + length;
+    c->frame_ends.push_back(end + std::min(at, bytes.size()));
+  }
+  c->out.insert(c->out.end(), bytes.begin(), bytes.end());
+  Account(*c);
+}
+
+void ControlServer::Account(Connection& c) {
+  // The memory the queue holds, not only what it queues: a vector grows by doubling.
+  queued_total_ = queued_total_ - c.accounted + c.out.capacity();
+  c.accounted = c.out.capacity();
+}
+
+void ControlServer::DropSlow(const std::shared_ptr<Connection>& c, const std::string& why) {
+  spdlog::warn("dropping control client pid {}: {}", c->peer_pid, why);
+  c->dropped = true;
+  c->streams.clear();  // no more output for it (may run inside one of the streams' deliveries)
+  // Keep the rest of the frame it is in the middle of, so that what it reads stays whole
+  // frames, then the error.
+  ForgetSent(*c);
+  const uint64_t sent = c->out_base + c->out_pos;
+  const uint64_t keep_to =
+      c->sent_boundary == sent || c->frame_ends.empty() ? sent : c->frame_ends.front();
+  const auto keep = static_cast<size_t>(keep_to - c->out_base);
+  c->out.resize(keep);
+  c->out.shrink_to_fit();
+  Account(*c);
+  c->frame_ends.clear();
+  if (keep_to != sent) c->frame_ends.push_back(keep_to);
+  Queue(c,
+        proto::EncodeFrame(Type(MessageType::kError), 0,
+                           proto::Encode(proto::ErrorReply{ErrorCode::kBusy, "dropped: " + why})));
+  c->closing = true;
+  loop_.CancelTimer(c->frame_timer);
+  c->frame_timer = 0;
+  Flush(c);  // closes it once all is sent
+  if (c->closed) return;
+  // A client that reads nothing at all is closed anyway.
+  std::weak_ptr<Connection> weak = c;
+  c->frame_timer = loop_.AddTimer(EventLoop::Now() + kFrameTimeout, [this, weak] {
+    auto conn = weak.lock();
+    if (!conn || conn->closed) return;
+    conn->frame_timer = 0;
+    Close(conn);
+  });
+}
+
+void ControlServer::ShedOutput() {
+  while (queued_total_ > kMaxQueuedTotal) {
+    std::shared_ptr<Connection> slowest;
+    size_t most = 0;
+    for (const auto& [fd, c] : connections_) {
+      if (!c->dropped && !c->closed && c->accounted > most) {
+        most = c->accounted;
+        slowest = c;
+      }
+    }
+    if (!slowest) return;
+    DropSlow(slowest, "it reads slowest (" + std::to_string(most) +
+                          " bytes held for it) while the output queued for all clients "
+                          "passed " +
+                          std::to_string(kMaxQueuedTotal >> 20) + " MiB");
+  }
+}
+
+void ControlServer::ForgetSent(Connection& c) {
+  const uint64_t sent = c.out_base + c.out_pos;
+  while (!c.frame_ends.empty() && c.frame_ends.front() <= sent) {
+    c.sent_boundary = c.frame_ends.front();
+    c.frame_ends.pop_front();
+  }
 }
 
 void ControlServer::SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
@@ -413,16 +493,26 @@ void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
     c->out_pos += static_cast<size_t>(n);
     c->last_active = EventLoop::Now();
   }
+  ForgetSent(*c);
   if (c->out_pos == c->out.size()) {
-    c->out.clear();
+    c->out_base += c->out.size();
+    // A big reply's buffer is not kept for the next small one.
+    if (c->out.capacity() > (1u << 16)) {
+      c->out = {};
+    } else {
+      c->out.clear();
+    }
     c->out_pos = 0;
+    Account(*c);
     if (c->closing) {
       Close(c);
       return;
     }
   } else if (c->out_pos > (1u << 16)) {
     c->out.erase(c->out.begin(), c->out.begin() + static_cast<ptrdiff_t>(c->out_pos));
+    c->out_base += c->out_pos;
     c->out_pos = 0;
+    Account(*c);
   }
   c->want_write = !c->out.empty();
   UpdateInterest(c);
@@ -439,6 +529,11 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   c->resume_timer = 0;
   int fd = c->fd.get();
   c->fd.reset();
+  c->out_base += c->out.size();
+  c->out = {};
+  Account(*c);
+  c->out_pos = 0;
+  c->frame_ends.clear();
   c->streams.clear();  // may run inside one of the streams' own deliveries: Followers allows it
   if (fd >= 0) {       // a local client has none
     loop_.Remove(fd);

@@ -40,6 +40,9 @@ class ControlServer {
   // stream) that has been quiet this long may be closed to make room for a new client.
   static constexpr std::chrono::seconds kEvictableIdle{2};
   static constexpr size_t kMaxQueuedBytes = 8u << 20;
+  // All clients together: past this many queued bytes, the clients with the most queued are
+  // dropped (told why) until the total is below it again.
+  static constexpr size_t kMaxQueuedTotal = 64u << 20;
   static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
   static constexpr std::chrono::seconds kFrameTimeout{10};
   // Fairness (docs/protocol.md, "Serving order"): one connection's turn ends after this many
@@ -146,6 +149,18 @@ class ControlServer {
   void SendError(const std::shared_ptr<Connection>& c, uint32_t id, ErrorCode code,
                  const std::string& message, bool close_after);
   void Flush(const std::shared_ptr<Connection>& c);
+  // A client that does not read: everything queued for it after the frame it is in the middle
+  // of is dropped, an ERROR BUSY saying `why` takes its place, and the connection closes once
+  // that is sent, or after kFrameTimeout.
+  void DropSlow(const std::shared_ptr<Connection>& c, const std::string& why);
+  // Drops the clients with the most queued until the total is within kMaxQueuedTotal.
+  void ShedOutput();
+  // Queues `bytes` (whole frames) for `c`, noting where each frame ends.
+  void Queue(const std::shared_ptr<Connection>& c, const std::vector<uint8_t>& bytes);
+  // Counts what `c`'s queue holds now (its capacity) in queued_total_.
+  void Account(Connection& c);
+  // Forgets the ends of the frames `c` has been sent whole.
+  static void ForgetSent(Connection& c);
   void Close(const std::shared_ptr<Connection>& c);
   void UpdateFrameTimer(const std::shared_ptr<Connection>& c);
 
@@ -156,6 +171,7 @@ class ControlServer {
   std::vector<UniqueFd> reserve_;  // /dev/null, given up one by one to accept when out of fds
   bool out_of_fds_ = false;
   bool evicting_ = false;
+  size_t queued_total_ = 0;  // bytes held by every connection's queue together
   std::string path_;
   bool bound_ = false;      // we created the socket file (and remove it on exit)
   bool activated_ = false;  // the socket came from systemd

@@ -417,11 +417,11 @@ class Supervisor {
   std::function<void()> on_reload_end_;
   EventBus events_;
   size_t pending_starts_ = 0;
-  uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
   // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
+  uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
 

@@ -107,3 +107,77 @@ def test_status_answers_within_a_second_while_2000_programs_start(warden):
     warden.wait_notify("READY=1", timeout=60)
     assert len(warden.status()) == count
 
+
+
+CHATTY = """\
+import os, time
+line = b"x" * 127 + b"\\n"
+block = line * 512
+while True:
+    os.write(1, block)
+    time.sleep(0.002)
+"""
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_200_followers_that_never_read_stay_within_the_output_budget(warden):
+    """200 `tail -f` clients that never read once took wardend from 5.6 MiB to 1.4 GiB (8 MiB
+    each). Output queued for all clients together is capped at 64 MiB: past it the client with
+    the most queued is dropped first and told why, and wardend's RSS stays under its size
+    without them plus twice the budget (a queue's vector may hold twice what it queues)."""
+    script = os.path.join(warden.root, "chatty.py")
+    with open(script, "w") as f:
+        f.write(CHATTY)
+    warden.start(f"""\
+chatty:
+  command: ["python3", "{script}"]
+  autostart: false
+  startsecs: 0
+  stdout: {{file: AUTO, max_bytes: 20MB, backups: 1}}
+""")
+    pid = warden.proc.pid
+    base = rss_kib(pid)
+    followers = []
+    try:
+        for i in range(200):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(warden.socket)
+            s.sendall(wp.encode_frame(wp.HELLO, 1, wp.encode_hello(1, 1, "follower"))
+                      + wp.encode_frame(wp.TAIL, 2, wp.encode_tail_request("chatty",
+                                                                           follow=True)))
+            followers.append(s)
+        warden.ctl("start", "chatty", check=0)
+        budget_kib = 2 * 64 * 1024
+        peak = base
+        deadline = time.monotonic() + 120
+        while warden.log().count("dropping control client") < 200:
+            assert time.monotonic() < deadline, (
+                f"{warden.log().count('dropping control client')} of 200 followers dropped")
+            peak = max(peak, rss_kib(pid))
+            assert peak < base + budget_kib, f"RSS {peak} KiB, {base} KiB without followers"
+            time.sleep(0.02)
+        print(f"peak RSS {peak} KiB, {base} KiB without followers")
+        assert "while the output queued for all clients passed 64 MiB" in warden.log()
+        # A dropped follower reads whole frames, then why.
+        conn = wp.Connection(followers[0])
+        while True:
+            f = conn.recv_frame(timeout=30)
+            if f.type == wp.ERROR:
+                break
+            assert f.type in (wp.HELLO | wp.REPLY_BIT, wp.TAIL | wp.REPLY_BIT), f
+        code, message = wp.decode_error(f.payload)
+        assert code == wp.BUSY and message.startswith("dropped: it reads slowest"), message
+        # The service goes on.
+        assert warden.status("chatty")["chatty"]["state"] == "RUNNING"
+    finally:
+        for s in followers:
+            s.close()
+    warden.ctl("stop", "chatty", check=0)
