@@ -128,6 +128,11 @@ std::string ReadProcEnviron(int pid, size_t max_bytes);
 // (same start time): through a pidfd, so a pid reused since the scan is never signalled.
 bool SignalProcess(const ProcStat& process, int signal);
 
+// How many processes the kernel's OOM killer has killed since boot: the `oom_kill` line of
+// /proc/vmstat (Linux 4.13 and later); nullopt when there is none.
+std::optional<uint64_t> ReadOomKillCount();
+std::optional<uint64_t> ParseOomKillCount(std::string_view vmstat);
+
 long ClockTicksPerSecond();
 long PageSize();
 
@@ -169,6 +174,8 @@ class System {
   virtual std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) = 0;
   virtual std::string ReadProcEnviron(int pid, size_t max_bytes) = 0;
   virtual int SelfPid() = 0;
+  // ReadOomKillCount above: the machine's OOM kills so far, or nullopt when unknown.
+  virtual std::optional<uint64_t> OomKillCount() = 0;
   virtual uint64_t RandomSeed() = 0;
 };
 // The kernel: one instance for the whole process.
