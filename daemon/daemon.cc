@@ -113,13 +113,18 @@ int Daemon::Run() {
   spdlog::info("wardend {} {} on {}{}", WARDEN_VERSION,
                reexecuted() ? "re-executed, listening" : "listening", server_->path(),
                server_->socket_activated() ? " (socket activation)" : "");
+  // READY=1 once the autostart programs have been spawned. They are spawned in slices, the
+  // control socket served in between, so that may be from a later turn of the loop.
+  auto ready = [this] {
+    notifier_->Status(supervisor_->Summary());
+    notifier_->Ready();
+  };
   if (reexecuted()) {
     supervisor_->ReapChildren();  // children that exited during the exec window
+    ready();
   } else {
-    supervisor_->StartAutostart();
+    supervisor_->StartAutostart(ready);
   }
-  notifier_->Status(supervisor_->Summary());
-  notifier_->Ready();
   notifier_->StartWatchdog();
 
   loop_.Run();

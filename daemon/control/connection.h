@@ -42,6 +42,9 @@ struct ControlServer::Connection {
   bool Abandoned(uint64_t serial) { return !abandoned.empty() && abandoned.erase(serial) > 0; }
   ControlServer::FrameSink sink;  // a local client's (OpenLocal): every reply frame, in order
   std::vector<std::shared_ptr<void>> streams;  // `tail -f` subscriptions; end with the connection
+  // Held by every reply still to come (ReplyLater): the connection is busy while use_count > 1.
+  std::shared_ptr<char> awaited = std::make_shared<char>();
+  EventLoop::TimePoint last_active{};  // the latest byte read or written
 };
 
 }  // namespace warden

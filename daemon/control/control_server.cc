@@ -131,7 +131,7 @@ Status ControlServer::Listen(const config::Settings& settings) {
     if (listen(fd.get(), 128) != 0) return Status(ErrorCode::kIo, Errno("listen"));
     listen_fd_ = std::move(fd);
   }
-  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  RefillReserve();
   return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
                    [this](uint32_t) { OnAccept(); });
 }
@@ -147,38 +147,47 @@ Status ControlServer::Adopt(UniqueFd fd, std::string path, bool bound, bool acti
   path_ = std::move(path);
   bound_ = bound;
   activated_ = activated;
-  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  RefillReserve();
   return loop_.Add(listen_fd_.get(), EPOLLIN, EventLoop::kPriorityIo,
                    [this](uint32_t) { OnAccept(); });
 }
 
 void ControlServer::OnAccept() {
+  bool made_room = false;
   while (true) {
     int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        // Out of fds. The spare fd, given up for a moment, lets the client hear why. Without
-        // it the pending connection stays in the backlog: say so and stop accepting for a
-        // second (level-triggered epoll would spin).
-        // (accept reports EMFILE before it looks at the backlog, so there may be no one.)
+      if ((errno == EMFILE || errno == ENFILE) && !made_room) {
+        // Out of fds: one comes from the reserve, or from the idlest connection, and the
+        // client gets it. (accept reports EMFILE before it looks at the backlog, so there may
+        // be no one: the freed fd then goes back into the reserve below.)
         const int error = errno;
-        const SpareOutcome spare = RefuseWithSpareFd(error);
-        if (spare == SpareOutcome::kRefused) continue;
-        if (spare == SpareOutcome::kNothingPending) return;
-        spdlog::error("cannot accept control connection: {}", strerror(error));
+        if (MakeRoom(error)) {
+          made_room = true;
+          continue;
+        }
+        // Nothing to give: the client waits in the backlog. Stop accepting for a second
+        // (level-triggered epoll would spin).
+        spdlog::error(
+            "cannot accept control connection: {}; no reserve fd and no idle "
+            "connection to close",
+            strerror(error));
         (void)loop_.Modify(listen_fd_.get(), 0);
         loop_.AddTimer(EventLoop::Now() + std::chrono::seconds(1),
                        [this] { (void)loop_.Modify(listen_fd_.get(), EPOLLIN); });
       }
+      RefillReserve();
       return;
     }
-    if (out_of_fds_) {
-      spdlog::info("file descriptors available again: serving control connections");
+    if (out_of_fds_ && !made_room && reserve_.size() == kReserveFds) {
+      spdlog::info("file descriptors available again: the control socket's reserve is whole");
       out_of_fds_ = false;
     }
+    made_room = false;
     auto c = std::make_shared<Connection>();
     c->fd.reset(fd);
+    c->last_active = EventLoop::Now();
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -192,10 +201,16 @@ void ControlServer::OnAccept() {
       c->peer.gid = static_cast<gid_t>(-1);
     }
     if (connections_.size() >= kMaxClients) {
-      spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
-                   connections_.size());
-      Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
-      continue;  // c goes out of scope: closed
+      auto idle = Idlest();
+      if (!idle) {
+        spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
+                     connections_.size());
+        Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
+        continue;  // c goes out of scope: closed
+      }
+      Evict(idle, "idle while " + std::to_string(kMaxClients) +
+                      " clients are connected (the most wardend serves); a new client needed "
+                      "the place");
     }
     std::weak_ptr<Connection> weak = c;
     Status added = loop_.Add(fd, EPOLLIN, EventLoop::kPriorityIo, [this, weak](uint32_t events) {
@@ -209,29 +224,49 @@ void ControlServer::OnAccept() {
   }
 }
 
-ControlServer::SpareOutcome ControlServer::RefuseWithSpareFd(int error) {
-  if (!spare_fd_) return SpareOutcome::kUnavailable;
-  spare_fd_.reset();
-  int fd;
-  do {
-    fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  const bool nothing_pending = fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-  if (fd >= 0) {
+bool ControlServer::MakeRoom(int error) {
+  if (!reserve_.empty()) {
+    reserve_.pop_back();  // closed: its slot is the lowest free fd, the accept's
     if (!out_of_fds_) {
-      spdlog::error(
-          "out of file descriptors ({}): refusing control connections until some "
-          "are free",
-          strerror(error));
+      spdlog::error("out of file descriptors ({}): serving control clients from the reserve",
+                    strerror(error));
       out_of_fds_ = true;
     }
-    Refuse(fd, std::string("wardend is out of file descriptors (") + strerror(error) +
-                   "); try again later");
-    close(fd);
+    return true;
   }
-  spare_fd_.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (fd >= 0) return SpareOutcome::kRefused;
-  return nothing_pending ? SpareOutcome::kNothingPending : SpareOutcome::kUnavailable;
+  auto idle = Idlest();
+  if (!idle) return false;
+  Evict(idle, std::string("wardend is out of file descriptors (") + strerror(error) +
+                  ") and a new client needed this idle connection's place");
+  return true;
+}
+
+std::shared_ptr<ControlServer::Connection> ControlServer::Idlest() const {
+  const EventLoop::TimePoint now = EventLoop::Now();
+  std::shared_ptr<Connection> idlest;
+  for (const auto& [fd, c] : connections_) {
+    const bool quiet = !c->closed && !c->closing && c->streams.empty() &&
+                       c->awaited.use_count() == 1 && c->decoder.buffered() == 0 &&
+                       c->out_pos == c->out.size() && now - c->last_active >= kEvictableIdle;
+    if (quiet && (!idlest || c->last_active < idlest->last_active)) idlest = c;
+  }
+  return idlest;
+}
+
+void ControlServer::Evict(const std::shared_ptr<Connection>& c, const std::string& why) {
+  spdlog::warn("closing idle control client pid {}: {}", c->peer_pid, why);
+  Refuse(c->fd.get(), "closed: " + why);
+  evicting_ = true;  // its fd is for the client that waits, not for the reserve
+  Close(c);
+  evicting_ = false;
+}
+
+void ControlServer::RefillReserve() {
+  while (reserve_.size() < kReserveFds) {
+    UniqueFd fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!fd) return;
+    reserve_.push_back(std::move(fd));
+  }
 }
 
 void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
@@ -253,6 +288,7 @@ void ControlServer::OnReadable(const std::shared_ptr<Connection>& c) {
     Close(c);
     return;
   }
+  c->last_active = EventLoop::Now();
   c->decoder.Feed(buf, static_cast<size_t>(n));
   ServeBuffered(c);
 }
@@ -375,6 +411,7 @@ void ControlServer::Flush(const std::shared_ptr<Connection>& c) {
       return;
     }
     c->out_pos += static_cast<size_t>(n);
+    c->last_active = EventLoop::Now();
   }
   if (c->out_pos == c->out.size()) {
     c->out.clear();
@@ -406,6 +443,7 @@ void ControlServer::Close(const std::shared_ptr<Connection>& c) {
   if (fd >= 0) {       // a local client has none
     loop_.Remove(fd);
     connections_.erase(fd);
+    if (reserve_.size() < kReserveFds && !evicting_) RefillReserve();
   }
 }
 

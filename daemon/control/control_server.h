@@ -4,7 +4,14 @@
 // It never blocks on a client: sockets are non-blocking, replies are queued per connection up
 // to kMaxQueuedBytes (a client that does not read loses its connection), a frame that does not
 // complete within kFrameTimeout gets an error and the connection is closed, and past kMaxClients
-// a new connection gets a "busy" error and is closed.
+// a new connection gets a "busy" error and is closed, unless an idle connection (kEvictableIdle)
+// can make room for it.
+//
+// An operator can always connect: kReserveFds descriptors (on /dev/null) are held for the
+// moment wardend runs out of fds (its programs' pipes and files, or clients, took the rest).
+// Then accept(2) fails with EMFILE; a reserve fd is given up and the client is served in its
+// slot. With the reserve spent, the idlest connection is closed (told why) to make room. The
+// reserve is taken back as fds come free.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +35,10 @@ namespace warden {
 class ControlServer {
  public:
   static constexpr size_t kMaxClients = 256;
+  static constexpr size_t kReserveFds = 4;
+  // A connection with nothing in flight (no partial frame, no reply queued or awaited, no
+  // stream) that has been quiet this long may be closed to make room for a new client.
+  static constexpr std::chrono::seconds kEvictableIdle{2};
   static constexpr size_t kMaxQueuedBytes = 8u << 20;
   static constexpr size_t kTrimAfterReply = 64u << 10;  // EventLoop::TrimAfter past this size
   static constexpr std::chrono::seconds kFrameTimeout{10};
@@ -77,10 +88,15 @@ class ControlServer {
   struct Connection;
 
   void OnAccept();
-  // Out of fds: accepts one pending connection in the spare fd's slot and refuses it with an
-  // error saying why (`error`, the accept's errno).
-  enum class SpareOutcome { kRefused, kNothingPending, kUnavailable };
-  SpareOutcome RefuseWithSpareFd(int error);
+  // Out of fds (`error`, the accept's errno): frees one descriptor for the client that waits,
+  // from the reserve or by closing the idlest connection. False when there is none to free.
+  bool MakeRoom(int error);
+  // The connection that may be closed to make room (kEvictableIdle), idlest first; null if none.
+  std::shared_ptr<Connection> Idlest() const;
+  // Closes `c` at once after telling it why (ERROR BUSY, best effort).
+  void Evict(const std::shared_ptr<Connection>& c, const std::string& why);
+  // Takes the reserve back up to kReserveFds, as far as fds allow.
+  void RefillReserve();
   void OnReadable(const std::shared_ptr<Connection>& c);
   // Serves the complete requests buffered for `c`, one turn's worth; when some are left, stops
   // reading from it and comes back once the loop has served everyone else (ResumeLater).
@@ -136,8 +152,9 @@ class ControlServer {
   Supervisor& supervisor_;
   std::function<void()> request_shutdown_;
   UniqueFd listen_fd_;
-  UniqueFd spare_fd_;  // /dev/null, held so that a client can be told "out of fds"
+  std::vector<UniqueFd> reserve_;  // /dev/null, given up one by one to accept when out of fds
   bool out_of_fds_ = false;
+  bool evicting_ = false;
   std::string path_;
   bool bound_ = false;      // we created the socket file (and remove it on exit)
   bool activated_ = false;  // the socket came from systemd

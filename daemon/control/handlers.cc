@@ -163,7 +163,7 @@ std::function<void(ActionOutcomes)> ControlServer::ReplyLater(const std::shared_
                                                               Request& request) {
   std::weak_ptr<Connection> weak = c;
   const auto reply_type = static_cast<uint16_t>(Type(request.type) | proto::kReplyBit);
-  return [this, weak, id = request.id, serial = request.serial, reply_type,
+  return [this, weak, awaited = c->awaited, id = request.id, serial = request.serial, reply_type,
           refused = std::move(request.refused)](ActionOutcomes outcomes) {
     auto conn = weak.lock();
     if (!conn || conn->closed || conn->Abandoned(serial)) return;

@@ -47,10 +47,37 @@ Status LogFile::Open() {
   size_ = regular_ ? static_cast<uint64_t>(st.st_size) : 0;
   fd_ = std::move(fd);
   need_fresh_ = false;
+  deferred_ = false;
   return Status::Ok();
 }
 
+void LogFile::CloseUntilWritten() {
+  if (!fd_ || !regular_) return;
+  Release(std::move(fd_));
+  need_fresh_ = false;  // the path is what the next write opens, whatever the old fd was
+  deferred_ = true;
+}
+
+bool LogFile::Undefer() {
+  if (!deferred_) return true;
+  if (int e = OpenFresh(); e != 0) {
+    errno = e;
+    return false;
+  }
+  deferred_ = false;
+  return true;
+}
+
 Status LogFile::Reopen() {
+  if (deferred_) {
+    // Nothing is held: check that the path opens, and keep not holding it.
+    if (Status s = Open(); !s.ok()) {
+      deferred_ = true;
+      return s;
+    }
+    CloseUntilWritten();
+    return Status::Ok();
+  }
   LogFile fresh(options_);
   if (Status s = fresh.Open(); !s.ok()) return s;
   Release(std::move(fd_));  // perhaps deleted by whoever rotated it: freeing it takes a while
@@ -160,6 +187,10 @@ int LogFile::Rotate() {
 
 LogFile::WriteResult LogFile::Write(std::string_view data) {
   WriteResult result;
+  if (!Undefer()) {
+    result.error = errno;
+    return result;
+  }
   if (!fd_) {
     result.error = EBADF;
     return result;
@@ -213,6 +244,7 @@ LogFile::WriteResult LogFile::Write(std::string_view data) {
 }
 
 ssize_t LogFile::SpliceFrom(int pipe_fd, size_t max) {
+  if (!Undefer()) return -1;
   if (!fd_ || !regular_) {
     errno = fd_ ? EINVAL : EBADF;
     return -1;
@@ -254,6 +286,7 @@ ssize_t LogFile::SpliceFrom(int pipe_fd, size_t max) {
 }
 
 Status LogFile::Clear() {
+  if (!Undefer()) return ErrnoStatus("open " + options_.path, errno);
   if (!fd_) return Status(ErrorCode::kIo, options_.path + " is not open");
   if (!regular_) return Status::Ok();
   if (need_fresh_) {

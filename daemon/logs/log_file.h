@@ -54,7 +54,13 @@ class LogFile {
   // Opens (creating it, mode 0640) the file for writing at its end. The file stays open until
   // Reopen or destruction.
   Status Open();
-  bool is_open() const { return fd_.valid(); }
+  bool is_open() const { return fd_.valid() || deferred_; }
+  // Gives the descriptor of a regular file back until something is written, cleared or
+  // reopened (Open checked that the path opens): a program that writes nothing costs wardend
+  // no fd for its log. A stream (/dev/stdout, a FIFO) keeps its descriptor.
+  void CloseUntilWritten();
+  // Whether a descriptor is held now (false while deferred).
+  bool holds_fd() const { return fd_.valid(); }
   // A regular file: rotated, tailed, and fed with splice. False for /dev/stdout and friends.
   bool regular() const { return regular_; }
   const std::string& path() const { return options_.path; }
@@ -104,6 +110,8 @@ class LogFile {
   // Removes `path`, which is closed by the closer when it was a file. errno or 0 (ENOENT: 0).
   int Remove(const std::string& path);
   void Release(UniqueFd fd);
+  // Opens a deferred file again (CloseUntilWritten); false (errno set) when it cannot.
+  bool Undefer();
   // Re-reads FILE's size; false (errno set) when fstat fails.
   bool SyncSize();
   // SyncSize, and a fresh FILE (and folder) when the open one was deleted.
@@ -117,6 +125,7 @@ class LogFile {
   bool regular_ = true;
   bool need_fresh_ = false;  // FILE was renamed to FILE.1 but no new FILE is open yet
   bool unlinked_ = false;    // the open FILE was deleted (as the last SyncSize saw)
+  bool deferred_ = false;    // closed by CloseUntilWritten: the next write opens the path
   uint64_t size_ = 0;
   uint64_t rotations_ = 0;
 };

@@ -124,6 +124,27 @@ TEST(LogFile, AppendsToAnExistingFileAndCountsItsBytes) {
   EXPECT_EQ(Slurp(dir / "e"), "cd");
 }
 
+TEST(LogFile, HoldsNoFdUntilWrittenAndWritesAtTheEndOfWhatIsThereThen) {
+  ScratchDir dir;
+  LogFile log({dir / "lazy", 10, 1});
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_TRUE(fs::exists(dir / "lazy"));  // created at once: a bad path fails the spawn
+  log.CloseUntilWritten();
+  EXPECT_FALSE(log.holds_fd());
+  EXPECT_TRUE(log.is_open());
+  std::ofstream(dir / "lazy") << "1234";  // someone else wrote meanwhile
+  ASSERT_TRUE(log.Reopen().ok());         // logrotate while nothing is held: still nothing held
+  EXPECT_FALSE(log.holds_fd());
+  ASSERT_EQ(log.Write("abcdefgh").written, 8u);
+  EXPECT_TRUE(log.holds_fd());
+  EXPECT_EQ(Slurp(dir / "lazy.1"), "1234abcdef");
+  EXPECT_EQ(Slurp(dir / "lazy"), "gh");
+  log.CloseUntilWritten();
+  ASSERT_TRUE(log.Clear().ok());
+  EXPECT_EQ(Slurp(dir / "lazy"), "");
+  EXPECT_FALSE(fs::exists(dir / "lazy.1"));
+}
+
 TEST(LogFile, FileTruncatedBehindItsBackGetsNoHole) {
   ScratchDir dir;
   LogFile log({dir / "c", 0, 0});

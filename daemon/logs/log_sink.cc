@@ -61,6 +61,9 @@ Result<std::shared_ptr<LogSink>> LogSink::Open(EventLoop& loop, LogSinkOptions o
   auto sink = std::make_shared<LogSink>(Key{}, loop, std::move(options));
   sink->file_.set_closer(std::move(closer));
   if (Status s = sink->file_.Open(); !s.ok()) return s;
+  // Opened to check that it can be (a spawn fails when its log cannot), then given back until
+  // the program writes: a program that writes nothing costs no fd for its log.
+  sink->file_.CloseUntilWritten();
   return sink;
 }
 
@@ -197,7 +200,12 @@ void LogSink::OnRetry() {
 
 void LogSink::AddReader(PipeReader* reader) { readers_.push_back(reader); }
 
-void LogSink::RemoveReader(PipeReader* reader) { std::erase(readers_, reader); }
+void LogSink::RemoveReader(PipeReader* reader) {
+  std::erase(readers_, reader);
+  // Nobody writes any more (the program and what it started are gone): the fd goes back until
+  // someone does, unless bytes wait for a retry.
+  if (readers_.empty() && held_.empty() && !failing_) file_.CloseUntilWritten();
+}
 
 void LogSink::PauseReaders() {
   for (PipeReader* reader : readers_) reader->Pause();

@@ -595,6 +595,8 @@ void Simulation::Reexec() {
   limit_since_.clear();
   watch_since_ = now_;  // the new image's memory watch starts now
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
@@ -645,6 +647,8 @@ Outcome Simulation::Run() {
   }
   spdlog::set_level(options_.verbose ? spdlog::level::debug : spdlog::level::err);
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
+  // Small slices of launches, so that starts of a few programs go over several turns too.
+  supervisor_->set_launches_per_turn(2);
   Connect();
   supervisor_->StartAutostart();
   bool ok = Check();

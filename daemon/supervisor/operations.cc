@@ -122,6 +122,8 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
 // --- the dependency graph -----------------------------------------------------------------------
 
 const DependencyGraph& Supervisor::Graph() const {
+  if (!graph_dirty_) return graph_;
+  graph_dirty_ = false;
   std::vector<DependencyGraph::Program> input;
   std::unordered_set<std::string> seen;
   for (const auto& p : processes_) {
@@ -165,9 +167,16 @@ std::vector<Process*> Supervisor::WithDependents(const std::vector<Process*>& pr
 
 // --- starting -----------------------------------------------------------------------------------
 
-void Supervisor::StartAutostart() {
+void Supervisor::StartAutostart(std::function<void()> launched) {
   for (auto& process : processes_) {
-    if (process->program().autostart) RequestStart(process.get(), nullptr);
+    if (process->program().autostart) RequestStart(process.get(), nullptr, /*pump=*/false);
+  }
+  PumpStarts();
+  if (!launched) return;
+  if (launching()) {
+    on_launched_ = std::move(launched);
+  } else {
+    launched();
   }
 }
 
@@ -214,7 +223,16 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
 }
 
 void Supervisor::PumpStarts() {
-  if (pending_starts_ == 0) return;
+  // A slice is booked: it goes on from there, after the loop has served everyone else.
+  if (pump_timer_ != 0) return;
+  // Every launch that could be done is done (StartAutostart's `launched`).
+  auto all_launched = [this] {
+    if (!on_launched_) return;
+    auto launched = std::move(on_launched_);
+    on_launched_ = nullptr;
+    launched();
+  };
+  if (pending_starts_ == 0) return all_launched();
   struct TrimWhenDone {  // a start of many programs leaves freed memory behind
     Supervisor* s;
     ~TrimWhenDone() {
@@ -222,20 +240,38 @@ void Supervisor::PumpStarts() {
     }
   } trim_when_done{this};
   const DependencyGraph& graph = Graph();
-  std::vector<Process*> order;
+  // Tier first, then processes_ order. One tier lookup per process, not one per comparison.
+  std::vector<std::pair<int, Process*>> tiered;
   for (const auto& p : processes_) {
-    if (p->start_pending_) order.push_back(p.get());
+    if (p->start_pending_) tiered.emplace_back(graph.Tier(p->program().name), p.get());
   }
-  std::stable_sort(order.begin(), order.end(), [&](Process* a, Process* b) {
-    return graph.Tier(a->program().name) < graph.Tier(b->program().name);
-  });
+  std::stable_sort(tiered.begin(), tiered.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Process*> order;
+  order.reserve(tiered.size());
+  for (const auto& [tier, p] : tiered) order.push_back(p);
   // A launch can make a later process's dependencies RUNNING at once (startsecs 0): go round
-  // until nothing moves.
+  // until nothing moves. At most one slice of launches per turn of the loop: past it, the
+  // rest waits for a timer due at once, which fires after the ready sources of the next
+  // wakeup, and control requests, exits and timers are served in between.
+  const EventLoop::TimePoint began = EventLoop::Now();
+  int launched = 0;
+  auto slice_spent = [&] {
+    return launched >= launches_per_turn_ ||
+           (launched > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn);
+  };
   bool progress = true;
   while (progress && pending_starts_ > 0) {
     progress = false;
     for (Process* q : order) {
       if (!q->start_pending_) continue;
+      if (slice_spent()) {
+        pump_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+          pump_timer_ = 0;
+          PumpStarts();
+        });
+        return;
+      }
       if (q->predecessor_ != 0) {
         if (Find(q->predecessor_) != nullptr) {
           q->hold_reason_ = "waiting for the previous instance to stop";
@@ -267,6 +303,7 @@ void Supervisor::PumpStarts() {
           --pending_starts_;
           q->hold_reason_.clear();
           Launch(q);
+          ++launched;
           progress = true;
           break;
         case StartVerdict::kFail: {
@@ -279,6 +316,7 @@ void Supervisor::PumpStarts() {
       }
     }
   }
+  all_launched();
 }
 
 void Supervisor::Launch(Process* process) {

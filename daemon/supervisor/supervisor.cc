@@ -92,6 +92,7 @@ Process::~Process() {
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   pending_program_.reset();  // the newest definition wins
   program_ = std::move(program);
+  supervisor_.GraphChanged();
   machine_.SetPolicy(PolicyFor(*program_));
   logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
 }
@@ -242,6 +243,7 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 }
 
 Supervisor::~Supervisor() {
+  loop_.CancelTimer(pump_timer_);
   // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
   auto processes = std::move(processes_);
   processes_.clear();
@@ -258,6 +260,7 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   by_id_[raw->id()] = raw;
   state_counts_[core::State::kStopped]++;
   processes_.push_back(std::move(process));
+  GraphChanged();
   tree_valid_ = false;  // the scan has no slot for it
   FactsChanged();
   return raw;
@@ -282,6 +285,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   // From now on no name resolves to it and nothing starts it; a program of the same name added
   // meanwhile is a new process that waits for this one to stop (PumpStarts).
   process->removing_ = true;
+  GraphChanged();
   by_full_name_.erase(process->full_name());
   jobs_.Forget(process->id());
   CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
@@ -299,6 +303,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
       auto it = std::find_if(processes_.begin(), processes_.end(),
                              [gone](const auto& p) { return p.get() == gone; });
       if (it != processes_.end()) processes_.erase(it);
+      GraphChanged();
       tree_valid_ = false;
       FactsChanged();
       PumpStarts();  // a successor of the same name may start now

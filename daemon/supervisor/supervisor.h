@@ -201,8 +201,19 @@ class Supervisor {
   LogCapture& logs() { return log_capture_; }
   const config::Config& config() const { return config_; }
 
-  // Starts every autostart program (and what it depends on), dependencies first.
-  void StartAutostart();
+  // Starts every autostart program (and what it depends on), dependencies first. The spawns
+  // go in slices (PumpStarts), so `launched` (may be null) is called once every process that
+  // could be launched has been: at once when that is all of them, else from a later turn.
+  void StartAutostart(std::function<void()> launched = nullptr);
+  // Spawns done in one turn of the loop before the rest waits for the next turn, so that the
+  // control socket, exits and timers are served in between: at most this many, or as many as
+  // kLaunchTimePerTurn allows (the first always goes).
+  static constexpr int kLaunchesPerTurn = 64;
+  static constexpr std::chrono::milliseconds kLaunchTimePerTurn{5};
+  // Fewer per slice (the simulation's small configs then start in several slices too).
+  void set_launches_per_turn(int count) { launches_per_turn_ = count; }
+  // Launches wait for a later turn of the loop (a slice of them is booked).
+  bool launching() const { return pump_timer_ != 0; }
   // Reaps every exited child and feeds the exits to their machines, or to the callback
   // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
   void ReapChildren();
@@ -370,6 +381,10 @@ class Supervisor {
   EventBus events_;
   size_t pending_starts_ = 0;
   uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
+  // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
+  EventLoop::TimerId pump_timer_ = 0;
+  int launches_per_turn_ = kLaunchesPerTurn;
+  std::function<void()> on_launched_;  // StartAutostart's `launched`
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
 
@@ -394,6 +409,10 @@ class Supervisor {
   mutable std::vector<ChildReport> facts_members_;
   uint64_t next_serial_ = 0;
   std::mt19937_64 random_{system_.RandomSeed()};
+  // Graph() builds again only after the set of programs or a definition changed: a scan of
+  // every process per start request made starting N programs cost O(N^2).
+  void GraphChanged() { graph_dirty_ = true; }
+  mutable bool graph_dirty_ = true;
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
   MemoryWatch memory_watch_{*this};
