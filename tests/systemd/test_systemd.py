@@ -406,7 +406,13 @@ def test_journal_priorities(box):
     for e in every:
         assert not re.match(r"<\d>", e["MESSAGE"]), e["MESSAGE"]
     listening = [e for e in every if " listening on /run/warden/warden.sock" in e["MESSAGE"]]
-    assert listening and all(e["PRIORITY"] == "6" for e in listening), [
+    if not listening:  # what the journal holds of it, whatever the unit, to tell why
+        r = box.run("journalctl", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=wardend")
+        anywhere = [line for line in r.stdout.splitlines() if "listening on" in line]
+        raise AssertionError(f"no 'listening on' line of warden.service among {len(every)} lines "
+                             f"from {every[0].get('__REALTIME_TIMESTAMP')}; "
+                             f"with any unit: {anywhere[:3]}")
+    assert all(e["PRIORITY"] == "6" for e in listening), [
         (e["PRIORITY"], e["MESSAGE"]) for e in every]
     errors = [e for e in every if re.match(r"/etc/warden/conf\.d/\w+\.yaml:\d+:\d+: ", e["MESSAGE"])]
     assert errors and all(e["PRIORITY"] == "3" for e in errors), errors
@@ -416,6 +422,50 @@ def test_journal_priorities(box):
     got = messages(warnings)
     assert all(e["MESSAGE"] in got for e in errors)
     assert not any(" listening on " in m for m in got)
+
+
+JOURNAL_PROGRAMS = """\
+  journaler:
+    command: ["sh", "-c", "echo journal-out-$$; echo '<4>journal-warn' >&2; echo journal-err >&2; exec sleep infinity"]
+    startsecs: 0
+    stdout: {journal: true}
+    stderr: {journal: true}
+  devstdout:
+    command: ["sh", "-c", "echo devstdout-line; exec sleep infinity"]
+    startsecs: 0
+    stdout: {file: /dev/stdout}
+"""
+
+
+def test_programs_write_to_the_journal(box):
+    """`stdout: {journal: true}`: the program's own stream, named after it, priority 6 for stdout,
+    3 for stderr, or its own `<N>` prefix. `file: /dev/stdout`: wardend's stdout, which systemd
+    made a journal stream socket (opening the path would fail with ENXIO)."""
+    box.write(TEST_CONF, config_text(JOURNAL_PROGRAMS))
+    box.run("systemctl", "reload", "warden.service")
+    try:
+        procs = wait_all_running(box, PROGRAMS + ["journaler", "devstdout"])
+        pid = procs["journaler"]["pid"]
+        for _ in deadline_loop(15, "the journaler's three lines in the journal"):
+            r = box.run("journalctl", "-t", "journaler", "-o", "json", "--no-pager")
+            entries = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+            got = {e["MESSAGE"]: e for e in entries if isinstance(e.get("MESSAGE"), str)}
+            if {f"journal-out-{pid}", "journal-warn", "journal-err"} <= got.keys():
+                break
+        assert got[f"journal-out-{pid}"]["PRIORITY"] == "6", got
+        assert got["journal-warn"]["PRIORITY"] == "4", got
+        assert got["journal-err"]["PRIORITY"] == "3", got
+        # The program's own entries, from its own pid, in warden.service's cgroup.
+        assert got["journal-err"].get("_PID") == str(pid), got["journal-err"]
+        assert got["journal-err"].get("_SYSTEMD_UNIT") == "warden.service", got["journal-err"]
+        for _ in deadline_loop(15, "devstdout's line in warden.service's journal"):
+            if "devstdout-line" in messages(journal(box)):
+                break
+        assert wardenctl_status(box)["devstdout"]["state"] == "RUNNING"
+    finally:
+        box.write(TEST_CONF, config_text())
+        box.run("systemctl", "reload", "warden.service")
+    assert "journaler" not in wardenctl_status(box)
 
 
 def test_reinstall_reexecutes_in_place(box):
