@@ -3,7 +3,7 @@
 # and nothing is printed, when no daemon answers).
 # Installed as /usr/share/bash-completion/completions/wardenctl; needs no bash-completion helpers.
 
-_wardenctl_commands="status start stop restart signal pid version shutdown reexec avail reread update reload
+_wardenctl_commands="status start stop restart signal pid show version shutdown reexec avail reread update reload
 check import-supervisord tail logs maintail logrotate clear events wait shell help"
 
 # Program names from the daemon: full names, then group:* for each group of several processes.
@@ -98,7 +98,7 @@ _wardenctl() {
     help) ((index == 0)) && words=$_wardenctl_commands ;;
     status | update | logrotate | events | logs) words=$(_wardenctl_programs "${globals[@]}") ;;
     start | stop | restart | clear) words="all $(_wardenctl_programs "${globals[@]}")" ;;
-    pid) ((index == 0)) && words=$(_wardenctl_programs "${globals[@]}") ;;
+    pid | show) ((index == 0)) && words=$(_wardenctl_programs "${globals[@]}") ;;
     signal)
       if ((index == 0)); then
         words="HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH"

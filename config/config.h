@@ -100,6 +100,34 @@ struct EnvFile {
   bool operator==(const EnvFile& o) const { return path == o.path && optional == o.optional; }
 };
 
+// `healthcheck:` of a program: a check run every `interval` seconds while the process is RUNNING;
+// `retries` failures in a row restart it (daemon/supervisor/health.h). Docker's defaults.
+enum class HealthKind { kNone, kExec, kHttp, kTcp };
+struct HttpUrl {
+  std::string host;  // an IP address literal (IPv6 without brackets); "localhost" is 127.0.0.1
+  int port = 80;
+  std::string path = "/";  // with the query, as written
+  bool operator==(const HttpUrl&) const = default;
+};
+// "http://HOST[:PORT][/PATH]" with HOST an IPv4 address, [IPv6] or localhost (no name lookups:
+// they would block wardend). Errors say what is wrong.
+Result<HttpUrl> ParseHttpUrl(std::string_view url);
+struct HealthCheck {
+  HealthKind kind = HealthKind::kNone;
+  std::vector<std::string> command;  // kExec: argv, run as the program's user
+  std::string url;                   // kHttp: as written
+  HttpUrl http;                      // kHttp: parsed
+  int port = 0;                      // kTcp: 127.0.0.1:PORT
+  double interval = 30;
+  double timeout = 30;
+  int retries = 3;
+  double start_period = 0;
+  // What the check looks at, for messages: "http://127.0.0.1:8080/health", "tcp port 5432",
+  // "exec pg_isready".
+  std::string Target() const;
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct Program {
   std::string name;
   SourceLocation where;              // the program's key
@@ -126,6 +154,10 @@ struct Program {
   // Run when a process of this program goes FATAL (before warden.on_fatal), with
   // WARDEN_PROCESS, WARDEN_STATE, WARDEN_EXIT_STATUS and WARDEN_REASON set; empty: none.
   std::vector<std::string> on_fatal;
+  HealthCheck healthcheck;
+  // ready: notify only: WATCHDOG=1 must come at least this often (seconds), else the process is
+  // restarted; 0: no watchdog. The process gets WATCHDOG_USEC and WATCHDOG_PID.
+  double watchdog_sec = 0;
   std::vector<ResourceLimit> rlimits;  // in file order
   bool keep_orphans = false;           // leave processes the main process left behind alone
   int stopsignal = 15;                 // SIGTERM

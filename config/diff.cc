@@ -18,9 +18,9 @@ std::string GroupOf(const Config& config, const std::string& program) {
 
 bool KeyNeedsRestart(const std::string& key) {
   static const char* const kRestartKeys[] = {
-      "command",        "environment",    "env_file",  "directory",   "user",
-      "umask",          "numprocs_start", "group",     "stdout.file", "stderr.file",
-      "stdout.journal", "stderr.journal", "memory_max"};
+      "command",        "environment",    "env_file",   "directory",   "user",
+      "umask",          "numprocs_start", "group",      "stdout.file", "stderr.file",
+      "stdout.journal", "stderr.journal", "memory_max", "watchdog_sec"};
   return std::any_of(std::begin(kRestartKeys), std::end(kRestartKeys),
                      [&](const char* k) { return key == k; });
 }
@@ -68,6 +68,8 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("access", a.access != b.access);
   check("on_fatal", a.on_fatal != b.on_fatal);
   check("fatal_retry", a.fatal_retry != b.fatal_retry);
+  check("healthcheck", a.healthcheck != b.healthcheck);
+  check("watchdog_sec", a.watchdog_sec != b.watchdog_sec);
   check("memory_limit", a.memory_limit != b.memory_limit);
   check("memory_max", a.memory_max != b.memory_max);
   return keys;

@@ -600,6 +600,9 @@ std::vector<std::string> AcceptedKeys() {
     keys.push_back("programs.NAME.backoff." + std::string(k));
   }
   keys.push_back("programs.NAME.ready.tcp");
+  for (std::string_view k : internal::HealthCheckKeys()) {
+    keys.push_back("programs.NAME.healthcheck." + std::string(k));
+  }
   access("programs.NAME.");
   return keys;
 }

@@ -41,6 +41,8 @@ std::optional<std::vector<std::string>> ReadCommandWords(const FileReader& reade
 void ReadReady(const FileReader& reader, const Entry& entry, Program* program);
 void ReadBackoff(const FileReader& reader, const Entry& entry, Program* program);
 void ReadRlimits(const FileReader& reader, const Entry& entry, Program* program);
+// `healthcheck:` (healthcheck.cc).
+void ReadHealthCheck(const FileReader& reader, const Entry& entry, Program* program);
 void CheckExpansions(const FileReader& reader, const SourceLocation& where, std::string_view what,
                      const std::vector<std::string>& texts);
 
@@ -55,11 +57,12 @@ enum class IdKind { kUser, kGroup };
 std::optional<uint32_t> LookUp(IdKind kind, const std::string& name, std::string* why);
 
 // The keys each section accepts, for config::AcceptedKeys (and the docs test).
-std::span<const std::string_view> ProgramKeys();     // program.cc
-std::span<const std::string_view> LogKeys();         // program.cc: stdout/stderr
-std::span<const std::string_view> BackoffKeys();     // program_running_keys.cc
-std::span<const std::string_view> AccessKeys();      // access.cc: read, control
-std::span<const std::string_view> AccessListKeys();  // access.cc: users, groups
+std::span<const std::string_view> ProgramKeys();      // program.cc
+std::span<const std::string_view> LogKeys();          // program.cc: stdout/stderr
+std::span<const std::string_view> BackoffKeys();      // program_running_keys.cc
+std::span<const std::string_view> HealthCheckKeys();  // healthcheck.cc
+std::span<const std::string_view> AccessKeys();       // access.cc: read, control
+std::span<const std::string_view> AccessListKeys();   // access.cc: users, groups
 
 // Checks what spans programs and groups: names, duplicates, depends_on targets and cycles, group
 // membership and process names. Reports through `errors`.

@@ -15,14 +15,14 @@
 namespace warden::config::internal {
 namespace {
 
-constexpr std::array<std::string_view, 32> kProgramKeys = {
-    "command",      "numprocs",     "numprocs_start", "directory",   "environment",
-    "user",         "umask",        "autostart",      "autorestart", "exitcodes",
-    "startsecs",    "startretries", "ready",          "stopsignal",  "stopwaitsecs",
-    "stopasgroup",  "killasgroup",  "priority",       "depends_on",  "stdout",
-    "stderr",       "group",        "ready_timeout",  "backoff",     "rlimits",
-    "keep_orphans", "access",       "env_file",       "on_fatal",    "fatal_retry",
-    "memory_limit", "memory_max",
+constexpr std::array<std::string_view, 34> kProgramKeys = {
+    "command",      "numprocs",     "numprocs_start", "directory",    "environment",
+    "user",         "umask",        "autostart",      "autorestart",  "exitcodes",
+    "startsecs",    "startretries", "ready",          "stopsignal",   "stopwaitsecs",
+    "stopasgroup",  "killasgroup",  "priority",       "depends_on",   "stdout",
+    "stderr",       "group",        "ready_timeout",  "backoff",      "rlimits",
+    "keep_orphans", "access",       "env_file",       "on_fatal",     "fatal_retry",
+    "memory_limit", "memory_max",   "healthcheck",    "watchdog_sec",
 };
 // Keys of supervisord's [program:x] (and of other supervisors) that warden spells otherwise:
 // "did you mean" names the warden form. Kept apart from kProgramKeys so that they are never
@@ -282,6 +282,10 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
       if (auto v = reader.Integer(e, 0, kIntMax)) p.startretries = static_cast<int>(*v);
     } else if (key == "ready") {
       ReadReady(reader, e, &p);
+    } else if (key == "healthcheck") {
+      ReadHealthCheck(reader, e, &p);
+    } else if (key == "watchdog_sec") {
+      if (auto v = reader.Seconds(e)) p.watchdog_sec = *v;
     } else if (key == "ready_timeout") {
       if (auto v = reader.Seconds(e)) p.ready_timeout = *v;
     } else if (key == "backoff") {
@@ -333,6 +337,11 @@ ProgramDraft ReadProgram(const FileReader& reader, const Entry& entry,
   if (p.numprocs_start > kIntMax - p.numprocs) {
     reader.Error(p.where, "program " + Quote(p.name) + ": 'numprocs_start' is too large");
     p.numprocs_start = 0;
+  }
+  if (p.watchdog_sec > 0 && p.ready != ReadyMode::kNotify) {
+    reader.Error(p.where, "program " + Quote(p.name) +
+                              ": 'watchdog_sec' needs 'ready: notify' (WATCHDOG=1 comes through "
+                              "the notify socket)");
   }
   // As supervisord: signalling the group on stop implies killing the group on timeout.
   if (p.stopasgroup) p.killasgroup = true;

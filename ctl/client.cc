@@ -79,6 +79,8 @@ const char* RequestName(proto::MessageType type) {
       return "signal";
     case proto::MessageType::kPid:
       return "pid";
+    case proto::MessageType::kShow:
+      return "show";
     case proto::MessageType::kVersion:
       return "version";
     case proto::MessageType::kShutdown:

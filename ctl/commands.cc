@@ -65,6 +65,11 @@ const std::vector<CommandSpec>& Commands() {
       {CommandKind::kPid, "pid", "[NAME]",
        "print a process's pid (nothing, exit 1: not running); without NAME, wardend's own",
        "wardenctl pid web"},
+      {CommandKind::kShow, "show", "NAME",
+       "one process in detail: state and why, pid and children, uptime, restarts, last exit, "
+       "command, directory, user, environment, logs and their sizes, readiness, health, memory, "
+       "cpu, and the last 10 lines of its logs",
+       "wardenctl show web"},
       {CommandKind::kVersion, "version", "", "print the versions of wardenctl and wardend",
        "wardenctl version"},
       {CommandKind::kShutdown, "shutdown", "", "stop every process, then wardend itself",
@@ -353,6 +358,10 @@ Result<Command> ParseCommand(const std::vector<std::string>& words, bool json) {
     }
     case CommandKind::kPid:
       if (args.size() > 1) return UsageError("pid: takes at most one process name");
+      cmd.names = std::move(args);
+      break;
+    case CommandKind::kShow:
+      if (args.size() != 1) return UsageError("show: takes one process name");
       cmd.names = std::move(args);
       break;
     case CommandKind::kVersion:

@@ -34,6 +34,7 @@ enum class CommandKind {
   kRestart,
   kSignal,
   kPid,
+  kShow,
   kVersion,
   kShutdown,
   kReexec,

@@ -12,6 +12,7 @@
 #include "ctl/event_commands.h"
 #include "ctl/log_commands.h"
 #include "ctl/render.h"
+#include "ctl/show_render.h"
 
 namespace warden::ctl {
 namespace {
@@ -50,6 +51,8 @@ MessageType RequestType(CommandKind kind) {
       return MessageType::kSignal;
     case CommandKind::kPid:
       return MessageType::kPid;
+    case CommandKind::kShow:
+      return MessageType::kShow;
     case CommandKind::kVersion:
       return MessageType::kVersion;
     case CommandKind::kShutdown:
@@ -223,19 +226,39 @@ int Action(const Command& command, DaemonLink& daemon, std::ostream& out, std::o
   return ActionExitCode(reply);
 }
 
+// The failure of a request about one process (PID, SHOW): "NAME: ERROR (no such process)" on
+// stdout with a suggestion, exit 4; anything else as a failure.
+int ReportOneProcessFailure(const ::warden::Status& status, const std::string& name,
+                            DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  if (status.code() != ErrorCode::kNotFound || name.empty()) return ReportFailure(status, err);
+  out << NoSuchProcessLine(name) << "\n";
+  out.flush();
+  SuggestNames({name}, daemon, err);
+  return kExitNoSuchProcess;
+}
+
+int Show(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
+  proto::PidRequest request;
+  request.name = command.names.empty() ? "" : command.names[0];
+  Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kShow, proto::Encode(request));
+  if (!payload.ok())
+    return ReportOneProcessFailure(payload.status(), request.name, daemon, out, err);
+  proto::ShowReply reply;
+  if (!proto::Decode(*payload, &reply)) return ReportMalformed(MessageType::kShow, err);
+  if (command.json) {
+    PrintJson(ShowJson(reply), out);
+  } else {
+    out << ShowText(reply);
+  }
+  return 0;
+}
+
 int Pid(const Command& command, DaemonLink& daemon, std::ostream& out, std::ostream& err) {
   proto::PidRequest request;
   if (!command.names.empty()) request.name = command.names[0];
   Result<std::vector<uint8_t>> payload = daemon.Call(MessageType::kPid, proto::Encode(request));
-  if (!payload.ok()) {
-    if (payload.status().code() == ErrorCode::kNotFound && !request.name.empty()) {
-      out << NoSuchProcessLine(request.name) << "\n";
-      out.flush();
-      SuggestNames({request.name}, daemon, err);
-      return kExitNoSuchProcess;
-    }
-    return ReportFailure(payload.status(), err);
-  }
+  if (!payload.ok())
+    return ReportOneProcessFailure(payload.status(), request.name, daemon, out, err);
   proto::PidReply reply;
   if (!proto::Decode(*payload, &reply)) return ReportMalformed(MessageType::kPid, err);
   if (command.json) {
@@ -370,6 +393,8 @@ int Execute(const Command& command, DaemonLink& daemon, std::ostream& out, std::
       return Action(command, daemon, out, err);
     case CommandKind::kPid:
       return Pid(command, daemon, out, err);
+    case CommandKind::kShow:
+      return Show(command, daemon, out, err);
     case CommandKind::kVersion:
       return Version(command, daemon, out, err);
     case CommandKind::kShutdown:

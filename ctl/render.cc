@@ -158,6 +158,11 @@ void AppendLiveDescription(std::string* out, const ProcessInfo& info) {
       out->push_back(')');
     }
   }
+  if (!info.health.empty()) {
+    // The state only ("unhealthy 1/3"); `show` has the failure's detail.
+    out->append(", ");
+    out->append(std::string_view(info.health).substr(0, info.health.find(':')));
+  }
   if (!info.status_text.empty()) {
     out->append(", status: ");
     out->append(info.status_text);
@@ -443,6 +448,8 @@ nlohmann::ordered_json StatusJson(const std::vector<ProcessInfo>& processes) {
                                (info.state == ProcessState::kFatal && info.retry_in_ms > 0)
                            ? nlohmann::ordered_json(static_cast<double>(info.retry_in_ms) / 1000.0)
                            : nlohmann::ordered_json(nullptr)},
+        {"health", info.health.empty() ? nlohmann::ordered_json(nullptr)
+                                       : nlohmann::ordered_json(info.health)},
     };
     array.push_back(std::move(obj));
   }

@@ -89,6 +89,7 @@ std::vector<std::string> ArgumentWords(CommandKind kind, size_t index,
     case CommandKind::kSignal:
       return index == 0 ? SignalWords() : names_and_all();
     case CommandKind::kPid:
+    case CommandKind::kShow:
       return index == 0 ? programs : std::vector<std::string>{};
     case CommandKind::kTail:
       if (index == 0) return programs;

@@ -54,7 +54,7 @@ TEST(CompleteLine, ArgumentPositionMatters) {
   EXPECT_EQ(CompleteLine("tail -n ", kPrograms), Words{});
   EXPECT_EQ(CompleteLine("wait web RUN", kPrograms), (Words{"RUNNING"}));
   EXPECT_EQ(CompleteLine("pid web ", kPrograms), Words{});
-  EXPECT_EQ(CompleteLine("help sh", kPrograms), (Words{"shell", "shutdown"}));
+  EXPECT_EQ(CompleteLine("help sh", kPrograms), (Words{"shell", "show", "shutdown"}));
 }
 
 TEST(CompleteLine, OptionsAndFiles) {

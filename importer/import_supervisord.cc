@@ -755,6 +755,8 @@ ImportResult Importer::Run(const std::string& path) {
                   "processes); run the program with its own listening socket instead");
     } else if (memmon_.converted.contains(n)) {
       // memmon: its limits became memory_limit (CollectMemmon).
+    } else if (n.starts_with("eventlistener:") && ConvertHttpok(s)) {
+      // superlance's httpok: a healthcheck of the programs it watches (applied below).
     } else if (n.starts_with("eventlistener:")) {
       // A listener for state changes (PROCESS_STATE, PROCESS_STATE_FATAL, ...) is most often
       // there to act on a failure: warden's own key for it.
@@ -779,6 +781,7 @@ ImportResult Importer::Run(const std::string& path) {
       Unsupported(s, "unknown section (supervisord ignores it too)");
     }
   }
+  ApplyHealthChecks();
   for (const auto& [key, v] : doc_.defaults.options) {
     if (kProgramKeys.contains(key)) {
       At(v, Severity::kNote, "[DEFAULT] " + key + " applied to every program that does not set it");

@@ -147,6 +147,8 @@ class Importer {
                    int numprocs, int64_t numprocs_start, const std::vector<std::string>& settings,
                    bool redirect_stderr);
   void Unsupported(const IniSection& s, const std::string& why);
+  bool ConvertHttpok(const IniSection& s);
+  void ApplyHealthChecks();
   // superlance's memmon ([eventlistener:x] command=memmon -p NAME=SIZE -g GROUP=SIZE -a SIZE):
   // read before the programs, whose memory_limit it becomes (import_supervisord_program.cc).
   // False when the section runs something else.
@@ -203,6 +205,12 @@ class Importer {
     std::set<std::string> converted;  // the memmon sections that became memory_limit
   } memmon_;
   std::map<std::string, std::vector<std::string>, std::less<>> written_;  // program -> programs
+  struct PendingHealthCheck {
+    std::string target;  // httpok's -p (process, group:process), "*" for -a
+    std::string line;    // the healthcheck: line
+    const IniValue* where;
+  };
+  std::vector<PendingHealthCheck> health_checks_;
 };
 
 }  // namespace warden::importer::import_internal

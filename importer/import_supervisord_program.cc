@@ -606,4 +606,69 @@ void Importer::EmitProgram(const std::string& name, const std::string& origin,
   programs_.push_back(std::move(t));
 }
 
+// superlance's httpok (`httpok [-p NAME]... [-t TIMEOUT] [-c CODE] URL`, run on TICK_N events):
+// it restarts the programs named when URL does not answer. warden's healthcheck does that
+// itself: each program named gets `healthcheck: {http: URL, interval: N, timeout: T, retries:
+// 1}` (httpok restarts at the first failure). False when the listener is not httpok, or is one
+// warden cannot express (then it is reported as any other listener).
+bool Importer::ConvertHttpok(const IniSection& s) {
+  const IniValue* command = s.Find("command");
+  if (command == nullptr) return false;
+  auto words = config::SplitCommand(command->text);
+  if (!words.ok() || words->empty()) return false;
+  const std::string& program = words->front();
+  if (program != "httpok" && !program.ends_with("/httpok")) return false;
+  std::vector<std::string> targets;
+  std::string url, timeout = "10";
+  for (size_t i = 1; i < words->size(); ++i) {
+    const std::string& w = (*words)[i];
+    const bool has_value = i + 1 < words->size();
+    if (w == "-p" && has_value) {
+      targets.push_back((*words)[++i]);
+    } else if (w == "-t" && has_value) {
+      timeout = (*words)[++i];
+    } else if ((w == "-c" || w == "-b" || w == "-m" || w == "-s" || w == "-e") && has_value) {
+      ++i;  // expected status, body, mail: warden's check wants 200-399 and reads no body
+    } else if (w == "-a") {
+      targets.push_back("*");
+    } else if (!w.starts_with("-")) {
+      url = w;
+    }
+  }
+  if (url.empty() || targets.empty() || !config::ParseHttpUrl(url).ok()) return false;
+  std::string interval = "60";
+  if (const IniValue* events = s.Find("events")) {
+    if (events->text.find("TICK_5") != std::string::npos) interval = "5";
+    if (events->text.find("TICK_3600") != std::string::npos) interval = "3600";
+  }
+  const std::string line = "healthcheck: {http: " + YamlString(url) + ", interval: " + interval +
+                           ", timeout: " + timeout + ", retries: 1}";
+  for (const std::string& target : targets) health_checks_.push_back({target, line, command});
+  return true;
+}
+
+void Importer::ApplyHealthChecks() {
+  for (const PendingHealthCheck& h : health_checks_) {
+    // -p takes a process name or group:name; the program it belongs to gets the check.
+    const size_t colon = h.target.find(':');
+    const std::string name = colon == std::string::npos ? h.target : h.target.substr(colon + 1);
+    int applied = 0;
+    for (const auto& [program, written] : written_) {
+      if (h.target != "*" && program != name && !name.starts_with(program + "_")) continue;
+      for (ProgramText& t : programs_) {
+        if (std::find(written.begin(), written.end(), t.name) == written.end()) continue;
+        t.lines.push_back("    " + h.line);
+        ++applied;
+      }
+    }
+    if (applied == 0) {
+      At(*h.where, Severity::kWarning, "httpok -p " + h.target + ": no such program");
+    } else {
+      At(*h.where, Severity::kNote,
+         "httpok became `" + h.line + "` of " + (h.target == "*" ? "every program" : name) +
+             " (wardend checks and restarts it itself; 200-399 is healthy)");
+    }
+  }
+}
+
 }  // namespace warden::importer::import_internal

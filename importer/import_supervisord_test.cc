@@ -632,6 +632,37 @@ events=PROCESS_STATE_FATAL,TICK_60
       << AllMessages(c.result);
 }
 
+TEST(ImportSupervisordTest, HttpokBecomesAHealthCheck) {
+  FakeSystem system;
+  system.files["/etc/supervisord.conf"] = R"([program:web]
+command=/usr/bin/web
+
+[program:other]
+command=/usr/bin/other
+
+[eventlistener:httpok]
+command=httpok -p web -t 5 http://127.0.0.1:8080/health
+events=TICK_5
+
+[eventlistener:remote]
+command=httpok -p other http://example.com/
+events=TICK_60
+)";
+  const Converted c = Convert(system, "/etc/supervisord.conf");
+  const config::HealthCheck& h = c.Program("web").healthcheck;
+  EXPECT_EQ(h.kind, config::HealthKind::kHttp) << c.result.yaml;
+  EXPECT_EQ(h.url, "http://127.0.0.1:8080/health");
+  EXPECT_EQ(h.interval, 5);
+  EXPECT_EQ(h.timeout, 5);
+  EXPECT_EQ(h.retries, 1);
+  EXPECT_TRUE(c.Says(Severity::kNote, "/etc/supervisord.conf:8:", "httpok became"))
+      << AllMessages(c.result);
+  // A URL wardend would have to look up stays an unsupported listener.
+  EXPECT_EQ(c.Program("other").healthcheck.kind, config::HealthKind::kNone);
+  EXPECT_TRUE(c.Says(Severity::kWarning, "/etc/supervisord.conf:11:", "event listeners"))
+      << AllMessages(c.result);
+}
+
 TEST(ImportSupervisordTest, CommandsKeepSupervisordsWords) {
   FakeSystem system;
   system.files["/c.conf"] = R"([program:inline]

@@ -136,6 +136,7 @@ void WriteProcessInfo(Writer& w, const ProcessInfo& p) {
   for (const ChildProcess& c : p.children) WriteChild(rec, c);
   rec.Utf8(p.status_text);
   rec.U64(p.retry_in_ms);
+  rec.Utf8(p.health);
   WriteRecord(w, rec);
 }
 
@@ -158,9 +159,12 @@ bool ReadProcessInfo(Reader& r, ProcessInfo* p) {
   // Each appended field may be the record's end (docs/protocol.md, section 1).
   p->status_text.clear();
   p->retry_in_ms = 0;
+  p->health.clear();
   if (r.remaining() == 0) return true;
   if (!r.Utf8(&p->status_text)) return false;
-  return r.remaining() == 0 || r.U64(&p->retry_in_ms);
+  if (r.remaining() == 0) return true;
+  if (!r.U64(&p->retry_in_ms)) return false;
+  return r.remaining() == 0 || r.Utf8(&p->health);
 }
 
 void WriteActionResult(Writer& w, const ActionResult& a) {
@@ -380,6 +384,61 @@ bool Decode(const std::vector<uint8_t>& payload, RereadReply* m) {
       c->apply = static_cast<ApplyMode>(apply);  // unknown numbers kept: "restart" to a reader
       return ok;
     });
+  });
+}
+
+}  // namespace warden::proto
+
+// --- Show -----------------------------------------------------------------------------------
+// ProcessInfo record, command strs, directory str, user str, environment strs, env_files strs,
+// logs (u32 count + records {stream str, path str, size i64}), readiness str, healthcheck str,
+// watchdog_ms u64, stdout_tail strs, stderr_tail strs.
+namespace warden::proto {
+namespace {
+
+constexpr size_t kLogFileInfoMin = kRecordHead + kStrMin + kStrMin + 8;
+
+bool ReadLogFileInfo(Reader& r, LogFileInfo* l) {
+  return r.Utf8(&l->stream) && r.Utf8(&l->path) && r.I64(&l->size);
+}
+
+}  // namespace
+
+std::vector<uint8_t> Encode(const ShowReply& m) {
+  Writer w;
+  WriteProcessInfo(w, m.process);
+  WriteStrings(w, m.command);
+  w.Utf8(m.directory);
+  w.Utf8(m.user);
+  WriteStrings(w, m.environment);
+  WriteStrings(w, m.env_files);
+  w.U32(static_cast<uint32_t>(m.logs.size()));
+  for (const LogFileInfo& l : m.logs) {
+    Writer rec;
+    rec.Utf8(l.stream);
+    rec.Utf8(l.path);
+    rec.I64(l.size);
+    WriteRecord(w, rec);
+  }
+  w.Utf8(m.readiness);
+  w.Utf8(m.healthcheck);
+  w.U64(static_cast<uint64_t>(m.watchdog_sec * 1000.0 + 0.5));
+  WriteStrings(w, m.stdout_tail);
+  WriteStrings(w, m.stderr_tail);
+  return w.Take();
+}
+
+bool Decode(const std::vector<uint8_t>& payload, ShowReply* m) {
+  return DecodePayload(payload, m, [](Reader& r, ShowReply* t) {
+    uint64_t watchdog_ms = 0;
+    const bool ok = ReadRecord(r, &t->process, ReadProcessInfo) && ReadStrings(r, &t->command) &&
+                    r.Utf8(&t->directory) && r.Utf8(&t->user) && ReadStrings(r, &t->environment) &&
+                    ReadStrings(r, &t->env_files) &&
+                    ReadRecords(r, kLogFileInfoMin, &t->logs, ReadLogFileInfo) &&
+                    r.Utf8(&t->readiness) && r.Utf8(&t->healthcheck) && r.U64(&watchdog_ms) &&
+                    ReadStrings(r, &t->stdout_tail) && ReadStrings(r, &t->stderr_tail);
+    t->watchdog_sec = static_cast<double>(watchdog_ms) / 1000.0;
+    return ok;
   });
 }
 

@@ -29,6 +29,7 @@ enum class MessageType : uint16_t {
   kPid = 7,
   kVersion = 8,
   kShutdown = 9,
+  kShow = 10,  // PidRequest (one process's name) -> ShowReply
 
   kError = 0x7FFF,  // a reply: the request failed as a whole
   kPart = 0x7FFE,   // a piece of a reply over kMaxPayload (frame.h, EncodeReplyFrames)
@@ -42,6 +43,7 @@ enum class MessageType : uint16_t {
   kPidReply = kPid | kReplyBit,
   kVersionReply = kVersion | kReplyBit,
   kShutdownReply = kShutdown | kReplyBit,
+  kShowReply = kShow | kReplyBit,
 
   // Program logs (0x10-0x1F); payloads in proto/log_messages.h.
   kTail = 0x10,       // TailRequest -> one or more TailReply (a stream when following)
@@ -135,6 +137,8 @@ struct ProcessInfo {
   // empty / 0; docs/protocol.md, section 1).
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // BACKOFF: time until the next start attempt
+  // RUNNING with a healthcheck: "starting", "healthy", "unhealthy 1/3: DETAIL"; else empty.
+  std::string health;
 
   std::string FullName() const { return group == name ? name : group + ":" + name; }
 };
@@ -168,6 +172,29 @@ struct PidRequest {
 };
 struct PidReply {
   int32_t pid = 0;  // 0: the process is not running
+};
+
+// --- Show ----------------------------------------------------------------------------------
+// One process in detail (wardenctl show): its status, its definition as configured, its log
+// files and their last lines. The request is a PidRequest naming one process.
+struct LogFileInfo {
+  std::string stream;  // "stdout" or "stderr"
+  std::string path;    // the file, or where it goes ("journal", "NONE", "/dev/stdout")
+  int64_t size = -1;   // bytes; -1 when there is no such file
+};
+struct ShowReply {
+  ProcessInfo process;
+  std::vector<std::string> command;
+  std::string directory;                 // as configured; empty: wardend's own
+  std::string user;                      // as configured; empty: wardend's own
+  std::vector<std::string> environment;  // KEY=VALUE as configured, in file order
+  std::vector<std::string> env_files;    // env_file paths, "-PATH" when optional
+  std::vector<LogFileInfo> logs;
+  std::string readiness;    // "startsecs 1s", "notify", "fd:3", "tcp port 8080"
+  std::string healthcheck;  // "http://... every 30s, timeout 30s, 3 retries"; empty: none
+  double watchdog_sec = 0;  // 0: none
+  std::vector<std::string> stdout_tail;  // the last lines of each log (at most 10)
+  std::vector<std::string> stderr_tail;
 };
 
 // --- Version, Shutdown have empty requests ---------------------------------------------------
@@ -209,6 +236,7 @@ std::vector<uint8_t> Encode(const PidRequest& m);
 std::vector<uint8_t> Encode(const PidReply& m);
 std::vector<uint8_t> Encode(const VersionReply& m);
 std::vector<uint8_t> Encode(const RereadReply& m);
+std::vector<uint8_t> Encode(const ShowReply& m);
 
 bool Decode(const std::vector<uint8_t>& payload, HelloRequest* m, ReadError* why = nullptr);
 bool Decode(const std::vector<uint8_t>& payload, HelloReply* m);
@@ -227,5 +255,6 @@ bool Decode(const std::vector<uint8_t>& payload, PidRequest* m, ReadError* why =
 bool Decode(const std::vector<uint8_t>& payload, PidReply* m);
 bool Decode(const std::vector<uint8_t>& payload, VersionReply* m);
 bool Decode(const std::vector<uint8_t>& payload, RereadReply* m);
+bool Decode(const std::vector<uint8_t>& payload, ShowReply* m);
 
 }  // namespace warden::proto

@@ -42,6 +42,7 @@ void ExpectSame(const ProcessInfo& a, const ProcessInfo& b) {
   }
   EXPECT_EQ(a.status_text, b.status_text);
   EXPECT_EQ(a.retry_in_ms, b.retry_in_ms);
+  EXPECT_EQ(a.health, b.health);
 }
 
 void ExpectSame(const StatusReply& a, const StatusReply& b) {
@@ -85,6 +86,7 @@ ProcessInfo SampleProcess() {
   p.children = {{4243, 'Z'}, {4244, 'R'}, {std::numeric_limits<int32_t>::max(), 0}};
   p.status_text = "Listening on :8080";
   p.retry_in_ms = 4000;
+  p.health = "unhealthy 1/3: tcp port 5432: Connection refused";
   return p;
 }
 
@@ -188,7 +190,7 @@ TEST(MessageBytesTest, StatusReplyLayout) {
   m.unknown_names = {"x"};
   const Bytes want = {
       0x00, 0x00, 0x00, 0x01,                          // process count
-      0x00, 0x00, 0x00, 0x61,                          // record length
+      0x00, 0x00, 0x00, 0x65,                          // record length
       0x00, 0x00, 0x00, 0x01, 'a',                     // name
       0x00, 0x00, 0x00, 0x01, 'a',                     // group
       0x00, 0x14,                                      // state RUNNING
@@ -209,6 +211,7 @@ TEST(MessageBytesTest, StatusReplyLayout) {
       'Z',                                             // child kernel_state
       0x00, 0x00, 0x00, 0x02, 'u',  'p',               // status_text (appended)
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // retry_in_ms (appended)
+      0x00, 0x00, 0x00, 0x00,                          // health "" (appended)
       0x00, 0x00, 0x00, 0x01,                          // unknown name count
       0x00, 0x00, 0x00, 0x01, 'x',                     // "x"
   };
@@ -236,17 +239,23 @@ TEST(MessageBytesTest, ProcessInfoWithoutAppendedFieldsDecodes) {
   ProcessInfo p = SampleProcess();
   StatusReply m;
   m.processes.push_back(p);
-  // Without both appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8).
+  // Without the appended fields (status_text: 4 + 18 bytes, retry_in_ms: 8, health).
+  const size_t health = 4 + p.health.size();
   StatusReply out;
-  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 4 + p.status_text.size() + 8), &out));
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 4 + p.status_text.size() + 8 + health), &out));
   ASSERT_EQ(out.processes.size(), 1u);
   EXPECT_EQ(out.processes[0].children.size(), 3u);
   EXPECT_EQ(out.processes[0].status_text, "");
   EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
-  // Each appended field may be the end: without retry_in_ms only.
-  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 8), &out));
+  EXPECT_EQ(out.processes[0].health, "");
+  // Each appended field may be the end: without retry_in_ms and health.
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), 8 + health), &out));
   EXPECT_EQ(out.processes[0].status_text, p.status_text);
   EXPECT_EQ(out.processes[0].retry_in_ms, 0u);
+  // Without health only.
+  ASSERT_TRUE(Decode(CutFromRecordEnd(Encode(m), health), &out));
+  EXPECT_EQ(out.processes[0].retry_in_ms, p.retry_in_ms);
+  EXPECT_EQ(out.processes[0].health, "");
   // Inside a field it may not.
   EXPECT_FALSE(Decode(CutFromRecordEnd(Encode(m), 3), &out));
 }
@@ -270,7 +279,7 @@ TEST(MessageBytesTest, StreamedStatusReplyMatchesDecode) {
   one.processes.push_back(p);
   const Bytes full = Encode(one);
   Bytes old = full;
-  const size_t appended = 4 + p.status_text.size() + 8;
+  const size_t appended = 4 + p.status_text.size() + 8 + 4 + p.health.size();
   old.erase(old.end() - 4 - static_cast<std::ptrdiff_t>(appended), old.end() - 4);
   const uint32_t length =
       (uint32_t{old[4]} << 24 | uint32_t{old[5]} << 16 | uint32_t{old[6]} << 8 | old[7]) -
@@ -538,7 +547,8 @@ TEST(DamagedPayloadTest, HugeChildCountIsRefused) {
   Bytes b = Encode(m);
   // Layout: count(4) record_len(4) ... child_count(4) status_text(4+n) retry_in_ms(8)
   // unknown_count(4): the child count comes before the appended fields.
-  const size_t appended = 4 + m.processes[0].status_text.size() + 8;
+  const size_t appended =
+      4 + m.processes[0].status_text.size() + 8 + 4 + m.processes[0].health.size();
   const size_t child_count_at = b.size() - 8 - appended;
   ASSERT_EQ(b[child_count_at + 3], 0);
   for (size_t i = 0; i < 4; ++i) b[child_count_at + i] = 0xFF;

@@ -44,6 +44,8 @@ std::optional<Requirement> Classify(MessageType type) {
       return Requirement{Scope::kAnything, Right::kRead, "ask wardend its version"};
     case MessageType::kTail:
       return Requirement{Scope::kOneProcess, Right::kRead, "read the log of"};
+    case MessageType::kShow:
+      return Requirement{Scope::kOneProcess, Right::kRead, "show"};
     case MessageType::kEvents:
       return Requirement{Scope::kProcesses, Right::kRead, "watch the events of"};
     case MessageType::kWait:
@@ -83,6 +85,7 @@ std::optional<Requirement> Classify(MessageType type) {
     case MessageType::kVersionReply:
     case MessageType::kShutdownReply:
     case MessageType::kTailReply:
+    case MessageType::kShowReply:
     case MessageType::kLogRotateReply:
     case MessageType::kClearReply:
     case MessageType::kEventsReply:
@@ -200,6 +203,7 @@ Decision CheckProcesses(const Policy& policy, const Peer& peer, const Expander& 
 
 Decision CheckOneProcess(const Policy& policy, const Peer& peer, const Expander& expand,
                          MessageType type, const Requirement& req, const std::string& name) {
+  if (type == MessageType::kShow && name.empty()) return {};  // answered "no such process"
   if (type == MessageType::kPid) {
     // The daemon's own pid is no secret to anyone who may read anything.
     if (name.empty()) {

@@ -130,6 +130,7 @@ class ControlServer {
   void ServeAction(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeSignal(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServePid(const std::shared_ptr<Connection>& c, control::Request& request);
+  void ServeShow(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeVersion(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeReread(const std::shared_ptr<Connection>& c, control::Request& request);
   void ServeUpdate(const std::shared_ptr<Connection>& c, control::Request& request);

@@ -63,6 +63,7 @@ const ControlServer::Handler* ControlServer::FindHandler(uint16_t type) {
       {MessageType::kPid, "PID", DecodeAs<proto::PidRequest>, &ControlServer::ServePid},
       {MessageType::kVersion, "VERSION", DecodeEmpty, &ControlServer::ServeVersion},
       {MessageType::kShutdown, "SHUTDOWN", DecodeEmpty, &ControlServer::ServeShutdown},
+      {MessageType::kShow, "SHOW", DecodeAs<proto::PidRequest>, &ControlServer::ServeShow},
       {MessageType::kTail, "TAIL", DecodeAs<proto::TailRequest>, &ControlServer::ServeTail},
       {MessageType::kLogRotate, "LOGROTATE", DecodeAs<proto::LogNamesRequest>,
        &ControlServer::ServeLogNames},
@@ -339,6 +340,16 @@ void ControlServer::ServeReexec(const std::shared_ptr<Connection>& c, Request& r
 // A `tail -f` stream, an EVENTS stream or a pending WAIT lives as long as the connection.
 void ControlServer::KeepStream(const std::shared_ptr<Connection>& c, std::shared_ptr<void> stream) {
   if (stream && !c->closed) c->streams.push_back(std::move(stream));
+}
+
+void ControlServer::ServeShow(const std::shared_ptr<Connection>& c, Request& request) {
+  Result<ShowReport> show = ShowProcess(supervisor_, request.as<proto::PidRequest>().name);
+  if (!show.ok()) {
+    SendError(c, request.id, show.status().code(), show.status().message(), false);
+    return;
+  }
+  Send(c, Type(MessageType::kShowReply), request.id,
+       proto::Encode(wire::ToWire(std::move(show).value())));
 }
 
 void ControlServer::ServeTail(const std::shared_ptr<Connection>& c, Request& request) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "daemon/logs/log_capture.h"
+#include "daemon/supervisor/show.h"
 
 namespace warden {
 namespace {
@@ -36,22 +37,6 @@ LogStream ToStream(proto::LogStream stream) {
   return stream == proto::LogStream::kStderr ? LogStream::kStderr : LogStream::kStdout;
 }
 
-// The one process `name` names, or why not.
-Result<Process*> OneProcess(Supervisor& supervisor, const std::string& name) {
-  Supervisor::Resolved resolved = supervisor.Resolve({name});
-  if (!resolved.unknown.empty() || resolved.processes.empty()) {
-    return Status(ErrorCode::kNotFound, name + ": no such process");
-  }
-  if (resolved.processes.size() > 1) {
-    std::string names;
-    for (Process* p : resolved.processes) names += (names.empty() ? "" : ", ") + p->full_name();
-    return Status(ErrorCode::kInvalidArgument, "'" + name + "' names " +
-                                                   std::to_string(resolved.processes.size()) +
-                                                   " processes (" + names + "); tail one of them");
-  }
-  return resolved.processes.front();
-}
-
 Result<std::shared_ptr<TailSource>> SourceFor(Supervisor& supervisor,
                                               const proto::TailRequest& request) {
   if (request.name.empty()) {
@@ -59,7 +44,7 @@ Result<std::shared_ptr<TailSource>> SourceFor(Supervisor& supervisor,
     if (!log) return Status(ErrorCode::kNotFound, "wardend keeps no copy of its own log");
     return log;
   }
-  Result<Process*> process = OneProcess(supervisor, request.name);
+  Result<Process*> process = OneProcess(supervisor, request.name, "tail");
   if (!process.ok()) return process.status();
   Process* p = *process;
   Result<std::shared_ptr<LogSink>> sink =

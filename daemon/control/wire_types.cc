@@ -80,8 +80,31 @@ proto::StatusReply ToWire(StatusReport report) {
       info.children.push_back({c.pid, static_cast<uint8_t>(c.kernel_state)});
     }
     info.status_text = std::move(p.status_text);
+    info.health = std::move(p.health);
     info.retry_in_ms = p.retry_in_ms;
   }
+  return reply;
+}
+
+proto::ShowReply ToWire(ShowReport show) {
+  proto::ShowReply reply;
+  StatusReport one;
+  one.processes.push_back(std::move(show.process));
+  proto::StatusReply status = ToWire(std::move(one));
+  reply.process = std::move(status.processes.front());
+  reply.command = std::move(show.command);
+  reply.directory = std::move(show.directory);
+  reply.user = std::move(show.user);
+  reply.environment = std::move(show.environment);
+  reply.env_files = std::move(show.env_files);
+  for (ShowReport::LogFile& l : show.logs) {
+    reply.logs.push_back({std::move(l.stream), std::move(l.path), l.size});
+  }
+  reply.readiness = std::move(show.readiness);
+  reply.healthcheck = std::move(show.healthcheck);
+  reply.watchdog_sec = show.watchdog_sec;
+  reply.stdout_tail = std::move(show.stdout_tail);
+  reply.stderr_tail = std::move(show.stderr_tail);
   return reply;
 }
 

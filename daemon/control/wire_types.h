@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/supervisor/reports.h"
+#include "daemon/supervisor/show.h"
 #include "proto/event_messages.h"
 #include "proto/messages.h"
 
@@ -20,5 +21,6 @@ proto::ActionResult ToWire(ActionOutcome outcome);
 std::vector<proto::ActionResult> ToWire(ActionOutcomes outcomes);
 proto::StatusReply ToWire(StatusReport report);
 proto::StateEvent ToWire(const StateChange& change);
+proto::ShowReply ToWire(ShowReport show);
 
 }  // namespace warden::wire

@@ -144,6 +144,7 @@ Status ProcessMachine::Stop(TimePoint now) {
       backoff_count_ = 0;
       crash_count_ = 0;
       abandoning_ = false;
+      failing_ = false;
       SendStopSignal();
       reason_.clear();
       state_deadline_ = now + policy_.stopwaitsecs;
@@ -188,6 +189,15 @@ Status ProcessMachine::Stop(TimePoint now) {
     }
   }
   return Status(ErrorCode::kNotRunning, "not running");
+}
+
+void ProcessMachine::Fail(TimePoint now, std::string reason) {
+  if (state_ != State::kRunning || pid_ == 0 || failing_) return;
+  failing_ = true;
+  reason_ = std::move(reason);
+  SendStopSignal();
+  state_deadline_ = now + policy_.stopwaitsecs;
+  ArmTimer();
 }
 
 Status ProcessMachine::Signal(int signal) {
@@ -304,8 +314,14 @@ void ProcessMachine::OnTimer(TimePoint now) {
         killed_ = true;
         state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
         break;
-      case State::kStopped:
       case State::kRunning:
+        // Fail's stop has not taken: SIGKILL, re-sent until the process is gone.
+        if (failing_ && pid_ != 0) {
+          host_->Kill(pid_, SIGKILL, policy_.killasgroup || policy_.stopasgroup);
+          state_deadline_ = now + std::max(policy_.stopwaitsecs, kMinKillResend);
+        }
+        break;
+      case State::kStopped:
       case State::kExited:
       case State::kUnknown:
         break;  // no deadline in these states: a stale firing
@@ -408,10 +424,12 @@ void ProcessMachine::EnterBackoff(TimePoint now, std::string reason) {
 // The main process exited after reaching RUNNING: EXITED, then maybe a restart, at once or after
 // the crash-loop delay (waiting in BACKOFF).
 void ProcessMachine::ExitedFromRunning(ExitStatus status, TimePoint now) {
-  reason_ = DescribeExit(status);
+  const bool failed = failing_;
+  failing_ = false;
+  if (!failed) reason_ = DescribeExit(status);  // else the failure's reason stays
   SetState(State::kExited, now);
   const bool restart =
-      policy_.autorestart == AutoRestart::kTrue ||
+      failed || policy_.autorestart == AutoRestart::kTrue ||
       (policy_.autorestart == AutoRestart::kUnexpected && !ExitWasExpected(status));
   if (!restart) return;
   if (running_since_ && now - *running_since_ >= policy_.crash_backoff.reset_after) {
@@ -478,12 +496,14 @@ void ProcessMachine::SetState(State to, TimePoint now) {
     case State::kUnknown:
       state_deadline_.reset();  // these states wait for nothing
       abandoning_ = false;
+      failing_ = false;
       break;
     case State::kFatal:
       abandoning_ = false;  // its deadline is the fatal_retry, set by the caller, or none
       break;
     case State::kStopping:
       killed_ = false;  // a new stop: its deadline's SIGKILL is still to come
+      failing_ = false;
       break;
     case State::kStarting:
     case State::kBackoff:

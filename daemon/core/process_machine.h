@@ -21,6 +21,10 @@
 //            crash; with crash_backoff set, the n-th consecutive crash waits in BACKOFF for
 //            initial * 2^(n-2) (capped at max, +-jitter). A run longer than reset_after resets
 //            the crash count.
+//   RUNNING  --Fail (a health check or the watchdog gave up on it)--> the process is stopped
+//            (stopsignal, SIGKILL every stopwaitsecs) while the state stays RUNNING with the
+//            failure as its reason; its exit is then a crash whatever autorestart says: EXITED
+//            and a restart, at once or after the crash-loop delay.
 //   STARTING/RUNNING --Stop--> STOPPING (stopsignal; to the group if stopasgroup)
 //   STOPPING --stopwaitsecs elapsed--> SIGKILL to the process (its group with killasgroup or
 //            stopasgroup) and to its leftovers, stays STOPPING and re-sends SIGKILL every
@@ -192,6 +196,10 @@ class ProcessMachine {
   // otherwise.
   Status Signal(int signal);
   void SetPolicy(Policy policy) { policy_ = std::move(policy); }
+  // The process is RUNNING but no good (a failed health check, a missed watchdog): stops it
+  // and restarts it as after a crash, with `reason` ("restarted: health check failed 3 times:
+  // ...") as the reason of the exit. Ignored in other states, and while a Fail is under way.
+  void Fail(TimePoint now, std::string reason);
 
   // --- events ---
   void OnExit(ExitStatus status, TimePoint now);  // the main process was reaped
@@ -282,6 +290,7 @@ class ProcessMachine {
   bool spawn_deferred_ = false;  // STARTING with no pid: spawn once the cleanup is done
   bool abandoning_ = false;      // STARTING: readiness timed out, the process is being stopped
   bool killed_ = false;          // STOPPING: the stop deadline's SIGKILL has been sent
+  bool failing_ = false;         // RUNNING: Fail stopped the process; its exit restarts it
 };
 
 }  // namespace warden::core

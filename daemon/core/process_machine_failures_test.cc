@@ -148,6 +148,56 @@ TEST_F(LifecycleTest, JitterScalesTheDelayWithinItsBand) {
   EXPECT_EQ(host_.deadline, clock_.now + 8s);
 }
 
+// --- Fail: a health check or the watchdog gave up on a RUNNING process ---
+
+TEST_F(LifecycleTest, FailStopsTheProcessAndRestartsItAsACrash) {
+  Policy p = CrashLoopPolicy();
+  p.autorestart = AutoRestart::kFalse;  // a failed check restarts whatever autorestart says
+  Make(p);
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  const int first = m().pid();
+  After(5s);
+  m().Fail(clock_.now, "restarted: health check failed 3 times: tcp port 1: Connection refused");
+  EXPECT_EQ(m().state(), State::kRunning);
+  ASSERT_FALSE(host_.kills.empty());
+  EXPECT_EQ(host_.kills.back(), (KillCall{first, kSigTerm, false}));
+  // A second failure meanwhile changes nothing.
+  m().Fail(clock_.now, "other");
+  EXPECT_EQ(host_.kills.size(), 1u);
+  // The process ignores SIGTERM: SIGKILL at stopwaitsecs.
+  ASSERT_TRUE(FireTimer());
+  EXPECT_EQ(host_.kills.back(), (KillCall{first, kSigKill, false}));
+  Exit(Sig(kSigKill));
+  // EXITED with the failure as its reason, then at once a new process (the first crash).
+  ASSERT_GE(host_.changes.size(), 3u);
+  EXPECT_EQ(host_.changes[host_.changes.size() - 3],
+            (StateChange{State::kRunning, State::kExited}));
+  EXPECT_EQ(m().state(), State::kRunning);
+  EXPECT_NE(m().pid(), first);
+  EXPECT_EQ(m().crash_count(), 1);
+  // The second failure in a row waits as the second crash does.
+  After(1s);
+  m().Fail(clock_.now, "restarted: watchdog timeout after 10s");
+  Exit(Sig(kSigTerm));
+  EXPECT_EQ(m().state(), State::kBackoff);
+  EXPECT_EQ(m().reason(), "restarted: watchdog timeout after 10s");
+  EXPECT_EQ(m().crash_count(), 2);
+}
+
+TEST_F(LifecycleTest, FailIsIgnoredUnlessRunningAndAStopWins) {
+  Policy p = CrashLoopPolicy();
+  p.startsecs = 1s;
+  Make(p);
+  ASSERT_TRUE(m().Start(clock_.now).ok());
+  m().Fail(clock_.now, "too early");
+  EXPECT_TRUE(host_.kills.empty());
+  UntilRunning();
+  m().Fail(clock_.now, "restarted: health check failed 1 times: x");
+  ASSERT_TRUE(m().Stop(clock_.now).ok());
+  Exit(Sig(kSigTerm));
+  EXPECT_EQ(m().state(), State::kStopped);  // the stop, not a restart
+}
+
 TEST_F(LifecycleTest, ManualStartAndStopResetTheCrashCount) {
   Make(CrashLoopPolicy());
   ASSERT_TRUE(m().Start(clock_.now).ok());

@@ -45,6 +45,9 @@ struct SpawnSpec {
   };
   std::vector<Limit> rlimits;
   bool reset_oom_score_adj = false;  // write 0 to /proc/self/oom_score_adj (best effort)
+  // Set: the child gets this variable set to its own pid ("WATCHDOG_PID", as systemd sets it
+  // for a service with WatchdogSec=), written in the child, which alone knows its pid.
+  std::string own_pid_variable;
 };
 
 // Spawns and execs, as posix_spawn does: clone(CLONE_VM | CLONE_VFORK), so no page table is

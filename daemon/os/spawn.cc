@@ -44,6 +44,25 @@
 namespace warden::os {
 namespace {
 
+// Room for a pid's digits (pid_max is at most 2^22) and the terminating NUL.
+constexpr size_t kPidDigits = 12;
+
+// In the child: the last entry of `envp` is NAME=<kPidDigits NULs> (Spawn put it there); writes
+// the child's pid after the '='. Async-signal-safe: no allocation, getpid only.
+WARDEN_CHILD_CODE void FillOwnPid(char* const* envp, size_t name_length) {
+  char* const* last = envp;
+  while (last[0] != nullptr && last[1] != nullptr) ++last;
+  if (*last == nullptr) return;
+  char digits[kPidDigits];
+  size_t n = 0;
+  for (unsigned pid = static_cast<unsigned>(getpid()); n == 0 || pid > 0; pid /= 10) {
+    digits[n++] = static_cast<char>('0' + pid % 10);
+  }
+  char* out = *last + name_length + 1;
+  for (size_t i = 0; i < n && i + 1 < kPidDigits; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+}
+
 // Steps the child takes between fork and exec; a failure names one of them.
 enum ChildStage : int32_t {
   kStageSignals = 1,
@@ -183,6 +202,7 @@ struct ChildReport {
   if (spec.uid && syscall(SYS_setuid, *spec.uid) != 0) fail(kStageSetuid);
   if (!spec.directory.empty() && chdir(spec.directory.c_str()) != 0) fail(kStageChdir);
 
+  if (!spec.own_pid_variable.empty()) FillOwnPid(envp, spec.own_pid_variable.size());
   execve(spec.path.c_str(), argv, envp);
   fail(kStageExec);
   _exit(127);  // not reached
@@ -267,6 +287,12 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   // Everything the child touches is allocated here, before the clone.
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
+  // NAME=<pid>: room for the digits now; the child writes them (FillOwnPid).
+  std::string own_pid;
+  if (!spec.own_pid_variable.empty()) {
+    own_pid = spec.own_pid_variable + "=" + std::string(kPidDigits, '\0');
+    envp.insert(envp.end() - 1, own_pid.data());
+  }
   void* stack = ChildStackTop();
   if (stack == nullptr) return {0, core::SpawnError{"stack", ENOMEM}};
   // Under ASan the stack's shadow is shared too (CLONE_VM), and the last child never returned

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
+#include "daemon/os/spawn_setup.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
@@ -43,6 +45,23 @@ std::optional<core::SpawnError> Process::PrepareReadiness(os::SpawnSpec* spec) {
     options.notify_path = dir + "/" + std::to_string(serial_) + ".sock";
   }
 
+  auto watch = ReadinessWatch::Prepare(supervisor_.loop(), options, spec, ReadinessCallbacks());
+  if (!watch.ok()) {
+    spdlog::warn("{}: readiness: {}", full_name_, watch.status().message());
+    return core::SpawnError{"readiness: " + watch.status().message(), 0};
+  }
+  readiness_ = std::move(watch).value();
+  if (p.ready == config::ReadyMode::kNotify && p.watchdog_sec > 0) {
+    // As systemd sets them for WatchdogSec= (sd_watchdog_enabled(3)).
+    const auto usec = static_cast<uint64_t>(p.watchdog_sec * 1e6);
+    std::erase_if(spec->env, [](const std::string& e) { return e.rfind("WATCHDOG_", 0) == 0; });
+    spec->env.push_back("WATCHDOG_USEC=" + std::to_string(usec));
+    spec->own_pid_variable = "WATCHDOG_PID";
+  }
+  return std::nullopt;
+}
+
+ReadinessWatch::Callbacks Process::ReadinessCallbacks() {
   std::weak_ptr<bool> alive = alive_;
   ReadinessWatch::Callbacks callbacks;
   callbacks.on_ready = [this, alive] {
@@ -53,13 +72,81 @@ std::optional<core::SpawnError> Process::PrepareReadiness(os::SpawnSpec* spec) {
     if (text != status_text_) spdlog::info("{}: STATUS={}", full_name_, text);
     status_text_ = text;
   };
-  auto watch = ReadinessWatch::Prepare(supervisor_.loop(), options, spec, std::move(callbacks));
-  if (!watch.ok()) {
-    spdlog::warn("{}: readiness: {}", full_name_, watch.status().message());
-    return core::SpawnError{"readiness: " + watch.status().message(), 0};
-  }
-  readiness_ = std::move(watch).value();
-  return std::nullopt;
+  callbacks.on_watchdog = [this, alive](bool trigger) {
+    if (alive.expired() || program_->watchdog_sec <= 0) return;
+    if (machine_.state() != core::State::kRunning) return;  // the deadline starts at RUNNING
+    if (trigger) {
+      spdlog::warn("{}: restarted: WATCHDOG=trigger", full_name_);
+      machine_.Fail(EventLoop::Now(), "restarted: the program asked for it (WATCHDOG=trigger)");
+      return;
+    }
+    ArmWatchdog();
+  };
+  return callbacks;
+}
+
+// --- watchdog_sec ------------------------------------------------------------------------------
+
+void Process::ArmWatchdog() {
+  EventLoop& loop = supervisor_.loop();
+  loop.CancelTimer(watchdog_timer_);
+  watchdog_timer_ = 0;
+  const double seconds = program_->watchdog_sec;
+  if (seconds <= 0 || program_->ready != config::ReadyMode::kNotify) return;
+  const auto timeout =
+      std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(seconds));
+  std::weak_ptr<bool> alive = alive_;
+  watchdog_timer_ = loop.AddTimer(EventLoop::Now() + timeout, [this, alive] {
+    if (alive.expired()) return;
+    watchdog_timer_ = 0;
+    char text[32];
+    std::snprintf(text, sizeof text, "%gs", program_->watchdog_sec);
+    spdlog::warn("{}: restarted: watchdog timeout after {}", full_name_, text);
+    machine_.Fail(EventLoop::Now(), std::string("restarted: watchdog timeout after ") + text);
+  });
+}
+
+void Process::StopWatchdog() {
+  supervisor_.loop().CancelTimer(watchdog_timer_);
+  watchdog_timer_ = 0;
+}
+
+// --- health checks -----------------------------------------------------------------------------
+
+void Process::StartHealthChecks() {
+  health_.reset();
+  const config::HealthCheck& check = program_->healthcheck;
+  if (check.kind == config::HealthKind::kNone) return;
+  std::weak_ptr<bool> alive = alive_;
+  HealthMonitor::Hooks hooks;
+  hooks.spawn = [this](std::function<void(core::ExitStatus)> on_exit) -> Result<int> {
+    // As the program's own processes are started (user, directory, environment), but not
+    // named as one of them: a check is no leftover of the program.
+    config::Program as_check = *program_;
+    as_check.command = program_->healthcheck.command;
+    os::SpawnSpec spec;
+    if (auto error = PrepareProgramSpawn(as_check, name_, &spec)) {
+      return Status(ErrorCode::kSpawnError, error->ToString());
+    }
+    std::erase_if(spec.env, [](const std::string& entry) {
+      return entry.rfind("WARDEN_PROCESS=", 0) == 0 || entry.rfind("WARDEN_GROUP=", 0) == 0;
+    });
+    const core::SpawnOutcome outcome = supervisor_.system_.Spawn(spec);
+    if (outcome.pid <= 0) {
+      return Status(ErrorCode::kSpawnError,
+                    outcome.error ? outcome.error->ToString() : std::string("spawn failed"));
+    }
+    supervisor_.WatchChild(outcome.pid, std::move(on_exit));
+    return outcome.pid;
+  };
+  hooks.kill = [this](int pid) { (void)supervisor_.system_.SendSignal(pid, SIGKILL, true); };
+  hooks.on_unhealthy = [this, alive](const std::string& reason) {
+    if (alive.expired()) return;
+    spdlog::warn("{}: restarted: {}", full_name_, reason);
+    machine_.Fail(EventLoop::Now(), "restarted: " + reason);
+  };
+  health_ =
+      std::make_unique<HealthMonitor>(supervisor_.loop(), check, full_name_, std::move(hooks));
 }
 
 // --- leftovers ---------------------------------------------------------------------------------

@@ -207,9 +207,11 @@ void ReadinessWatch::HandleNotifyMessage(const std::string& text) {
       Ready();
     } else if (line.rfind("STATUS=", 0) == 0) {
       if (callbacks_.on_status) callbacks_.on_status(std::string(line.substr(7)));
+    } else if (line == "WATCHDOG=1" || line == "WATCHDOG=trigger") {
+      if (callbacks_.on_watchdog) callbacks_.on_watchdog(line == "WATCHDOG=trigger");
     }
-    // MAINPID=, STOPPING=1, WATCHDOG=1, FDSTORE=1, ... are not acted on: wardend watches the
-    // process it started.
+    // MAINPID=, STOPPING=1, FDSTORE=1, ... are not acted on: wardend watches the process it
+    // started.
   }
 }
 

@@ -8,9 +8,10 @@
 //           pid the kernel credentials carry (systemd-notify sends as itself, or with its
 //           parent's pid: systemd-notify(1), --pid). Credentials are checked only for
 //           the uid (the child's, or root). READY=1 makes the process RUNNING; STATUS=text is
-//           shown in its status; every fd passed with SCM_RIGHTS is closed at once (that is what
-//           `systemd-notify` waits for with BARRIER=1); other fields are ignored. The socket
-//           stays open while the process lives, for later STATUS= lines.
+//           shown in its status; WATCHDOG=1 and WATCHDOG=trigger go to on_watchdog; every fd passed
+//           with SCM_RIGHTS is closed at once (that is what `systemd-notify` waits for with
+//           BARRIER=1); other fields are ignored. The socket stays open while the process lives,
+//           for later STATUS= lines.
 //   fd:N    a pipe; the child gets its write end as fd N. A newline written to it means ready
 //           (s6 and dinit's protocol). EOF before a newline means nothing.
 //   tcp     a connect probe to 127.0.0.1:PORT, non-blocking, driven by timers: first 50 ms after
@@ -48,6 +49,9 @@ class ReadinessWatch {
   struct Callbacks {
     std::function<void()> on_ready;                     // may be called more than once
     std::function<void(const std::string&)> on_status;  // STATUS= text
+    // WATCHDOG=1 (false) and WATCHDOG=trigger (true): the process's keep-alive, or its request
+    // to be restarted (watchdog_sec).
+    std::function<void(bool trigger)> on_watchdog;
   };
 
   // Before the fork: creates the socket or pipe and adds $NOTIFY_SOCKET or the readiness fd to

@@ -47,6 +47,7 @@ struct ProcessReport {
   std::vector<ChildReport> children;
   std::string status_text;   // the last STATUS= the process sent (ready: notify), while it lives
   uint64_t retry_in_ms = 0;  // the time until the next start attempt (BACKOFF)
+  std::string health;        // Process::HealthText()
 };
 
 struct StatusReport {

@@ -129,16 +129,7 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
       options.port = p->program().ready_port;
       options.name = p->full_name();
       options.notify_path = saved.notify_path;
-      std::weak_ptr<bool> alive = p->alive_;
-      ReadinessWatch::Callbacks callbacks;
-      callbacks.on_ready = [p, alive] {
-        if (!alive.expired()) p->machine_.OnReady(EventLoop::Now());
-      };
-      callbacks.on_status = [p, alive](const std::string& text) {
-        if (alive.expired()) return;
-        if (text != p->status_text_) spdlog::info("{}: STATUS={}", p->full_name_, text);
-        p->status_text_ = text;
-      };
+      ReadinessWatch::Callbacks callbacks = p->ReadinessCallbacks();
       UniqueFd fd;
       if (saved.readiness_fd >= 0) {
         if (FdOpen(saved.readiness_fd)) {
@@ -161,6 +152,11 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
     p->machine_.Restore(saved.machine);  // arms its timer (a past deadline fires at once)
     state_counts_[p->machine_.state()]++;
     if (p->machine_.pid() > 0) Track(p->machine_.pid(), p);
+    // Checks and the watchdog start over (a full interval, a full watchdog_sec from now).
+    if (p->machine_.state() == core::State::kRunning) {
+      p->StartHealthChecks();
+      p->ArmWatchdog();
+    }
     if (saved.start_pending) pending.push_back(p);
     if (saved.start_after_stop) restarting.push_back(p);
   }

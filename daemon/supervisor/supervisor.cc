@@ -86,15 +86,20 @@ Process::~Process() {
     waiter({full_name_, ErrorCode::kNotFound, "removed from the configuration"});
   }
   supervisor_.loop().CancelTimer(timer_);
+  supervisor_.loop().CancelTimer(watchdog_timer_);
   if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
 }
 
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   pending_program_.reset();  // the newest definition wins
+  const config::HealthCheck previous_health = program_->healthcheck;
   program_ = std::move(program);
   supervisor_.GraphChanged();
+  const bool health_changed = program_->healthcheck != previous_health;
   machine_.SetPolicy(PolicyFor(*program_));
   logs_.Reconfigure(*program_, supervisor_.config().warden.log_dir);
+  // A changed healthcheck applies from the next check on.
+  if (health_changed && machine_.state() == core::State::kRunning) StartHealthChecks();
 }
 
 void Process::ApplyPendingProgram() {
@@ -191,6 +196,13 @@ void Process::OnStateChange(core::State from, core::State to) {
   if (to != core::State::kStarting && to != core::State::kRunning && to != core::State::kStopping) {
     readiness_.reset();  // the process it watched is gone
     status_text_.clear();
+  }
+  if (to == core::State::kRunning) {
+    StartHealthChecks();
+    ArmWatchdog();
+  } else {
+    health_.reset();  // checks and the watchdog run only while RUNNING
+    StopWatchdog();
   }
   if (IsStoppedState(to) || to == core::State::kBackoff) stop_wall_ms_ = WallMs();
   if (to == core::State::kFatal || to == core::State::kBackoff) {
@@ -430,6 +442,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     info.restarts = m.restarts();
     info.reason = p->reason();
     info.status_text = p->status_text();
+    info.health = p->HealthText();
     if (auto next = m.next_spawn_at(); next && *next > now) {
       info.retry_in_ms = static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count());

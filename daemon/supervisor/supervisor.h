@@ -25,6 +25,7 @@
 #include "daemon/os/os.h"
 #include "daemon/supervisor/dependencies.h"
 #include "daemon/supervisor/event_bus.h"
+#include "daemon/supervisor/health.h"
 #include "daemon/supervisor/jobs.h"
 #include "daemon/supervisor/memory_watch.h"
 #include "daemon/supervisor/orphans.h"
@@ -100,6 +101,9 @@ class Process final : public core::ProcessHost {
   std::string reason() const;
   // The last STATUS= line the process sent to its notify socket, while it lives.
   const std::string& status_text() const { return status_text_; }
+  // The health check's state while RUNNING with a healthcheck ("healthy", "unhealthy 1/3:
+  // http://...: 503", "starting"); empty otherwise.
+  std::string HealthText() const { return health_ ? health_->Describe() : std::string(); }
   // memory_limit (memory_watch.h): "restarting: memory 212M over memory_limit 200M" while its
   // memory restart is under way, "restarted: ..." while the instance it started lives; else "".
   std::string MemoryReason() const;
@@ -141,6 +145,14 @@ class Process final : public core::ProcessHost {
   std::optional<core::SpawnError> PrepareReadiness(os::SpawnSpec* spec);
   std::unique_ptr<ReadinessWatch> readiness_;
   std::string status_text_;
+  ReadinessWatch::Callbacks ReadinessCallbacks();
+  // Health checks (daemon/supervisor/health.h, process_tree.cc): while RUNNING, when configured.
+  void StartHealthChecks();
+  // watchdog_sec (process_tree.cc): a deadline while RUNNING, moved by each WATCHDOG=1.
+  void ArmWatchdog();
+  void StopWatchdog();
+  EventLoop::TimerId watchdog_timer_ = 0;
+  std::unique_ptr<HealthMonitor> health_;
   uint64_t serial_ = 0;  // unique per wardend, names the notify socket
   // Leftovers (daemon/supervisor/orphans.h): what this process owns beyond its main process, as of
   // the last scan of wardend's subtree (updated by every scan, hence mutable).

@@ -267,6 +267,7 @@ def status_record(info):
         "reason": info["reason"],
         "status_text": info["status_text"] or None,
         "retry_in_s": info["retry_in_ms"] / 1000.0 if info["state"] == 30 else None,
+        "health": info["health"] or None,
     }
 
 

@@ -180,6 +180,7 @@ def decode_process_info(r):
     # Appended fields (section 8): absent from an older daemon, then empty / 0.
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() >= 8 else 0
+    p["health"] = r.string() if r.remaining() else ""
     return p
 
 

@@ -194,8 +194,8 @@ def test_request_before_hello_gets_the_documented_text(daemon):
 
 
 def test_status_records_are_exactly_the_documented_fields(daemon):
-    # docs/protocol.md: a ProcessInfo record is 88 + n + m + r + c + t bytes, the last two
-    # fields (status_text, retry_in_ms) marked appended.
+    # docs/protocol.md: a ProcessInfo record is 92 + n + m + r + c + t + h bytes, the last three
+    # fields (status_text, retry_in_ms, health) marked appended.
     with connect(daemon) as c:
         c.send_frame(wp.STATUS, 3, wp.encode_status_request([]))
         f = c.recv_message(timeout=30)
@@ -210,7 +210,8 @@ def test_status_records_are_exactly_the_documented_fields(daemon):
             assert rec.remaining() == 0, "bytes the document does not list"
             n, m = len(p["name"].encode()), len(p["group"].encode())
             reason, text = len(p["reason"].encode()), len(p["status_text"].encode())
-            assert 4 + length == 88 + n + m + reason + 9 * len(p["children"]) + text
+            health = len(p["health"].encode())
+            assert 4 + length == 92 + n + m + reason + 9 * len(p["children"]) + text + health
         assert r.str_list() == [] and r.remaining() == 0
 
 

@@ -310,6 +310,7 @@ def encode_process_info(p: Dict) -> bytes:
                    for c in p["children"])
         + pack_str(p.get("status_text", ""))
         + struct.pack(">Q", p.get("retry_in_ms", 0))
+        + pack_str(p.get("health", ""))
     )
     return pack_record(fields)
 
@@ -341,6 +342,7 @@ def decode_process_info(r: Reader) -> Dict:
     # Appended fields: each may be where the record ends (an older daemon); then 0 / empty.
     p["status_text"] = r.string() if r.remaining() else ""
     p["retry_in_ms"] = r.u64() if r.remaining() else 0
+    p["health"] = r.string() if r.remaining() else ""
     p["full_name"] = p["name"] if p["group"] == p["name"] else f"{p['group']}:{p['name']}"
     return p
 
