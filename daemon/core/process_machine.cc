@@ -46,6 +46,7 @@ std::string FormatSeconds(Duration d) {
 }  // namespace
 
 std::string DescribeExit(ExitStatus status) {
+  if (status.oom_killed) return "killed by the OOM killer";
   if (!status.signaled) return "exit status " + std::to_string(status.value);
   if (std::string_view name = SignalNameOf(status.value); !name.empty()) {
     return "terminated by SIG" + std::string(name);

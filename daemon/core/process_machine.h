@@ -132,8 +132,11 @@ struct Policy {
 struct ExitStatus {
   bool signaled = false;  // true: killed by signal `value`; false: exited with code `value`
   int value = 0;
+  // A SIGKILL the kernel's OOM killer sent (the host finds out; the machine only says it).
+  bool oom_killed = false;
 };
-// "exit status 3", "terminated by SIGKILL", "terminated by signal 40".
+// "exit status 3", "terminated by SIGKILL", "terminated by signal 40", "killed by the OOM
+// killer".
 std::string DescribeExit(ExitStatus status);
 
 // Why a spawn failed: the step in the child that failed ("chdir", "exec", "setuid", ...) and

@@ -78,6 +78,12 @@ TEST(StateNameTest, NamesEveryState) {
   EXPECT_STREQ(StateName(State::kUnknown), "UNKNOWN");
 }
 
+TEST(DescribeExitTest, CodeSignalOrTheOomKiller) {
+  EXPECT_EQ(DescribeExit(Code(3)), "exit status 3");
+  EXPECT_EQ(DescribeExit(Sig(9)), "terminated by SIGKILL");
+  EXPECT_EQ(DescribeExit(ExitStatus{true, 9, true}), "killed by the OOM killer");
+}
+
 TEST(SpawnErrorTest, ToStringNamesStageAndErrno) {
   EXPECT_EQ((SpawnError{"chdir", ENOENT}.ToString()), "chdir: No such file or directory");
   EXPECT_EQ((SpawnError{"exec", EACCES}.ToString()), "exec: Permission denied");

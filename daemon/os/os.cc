@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -294,6 +295,38 @@ uint64_t TicksSinceBoot() {
          static_cast<uint64_t>(now.tv_nsec) * ticks / 1000000000u;
 }
 
+std::optional<uint64_t> ParseOomKillCount(std::string_view vmstat) {
+  size_t start = 0;
+  while (start < vmstat.size()) {
+    const size_t end = std::min(vmstat.find('\n', start), vmstat.size());
+    std::string_view line = vmstat.substr(start, end - start);
+    if (line.starts_with("oom_kill ")) {
+      line.remove_prefix(9);
+      uint64_t value = 0;
+      const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
+      if (ec == std::errc() && ptr == line.data() + line.size()) return value;
+      return std::nullopt;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> ReadOomKillCount() {
+  // Read only after a SIGKILL exit wardend did not cause: rare, and ~5 KiB of text.
+  UniqueFd fd(::open("/proc/vmstat", O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return ParseOomKillCount(text);
+}
+
 long ClockTicksPerSecond() {
   static const long ticks = sysconf(_SC_CLK_TCK);
   return ticks > 0 ? ticks : 100;
@@ -400,6 +433,7 @@ class Kernel final : public System {
     return os::ReadProcEnviron(pid, max_bytes);
   }
   int SelfPid() override { return static_cast<int>(getpid()); }
+  std::optional<uint64_t> OomKillCount() override { return os::ReadOomKillCount(); }
   uint64_t RandomSeed() override { return std::random_device{}(); }
   uint64_t TicksSinceBoot() override { return os::TicksSinceBoot(); }
 };

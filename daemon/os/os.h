@@ -139,6 +139,11 @@ std::string ReadProcEnviron(int pid, size_t max_bytes);
 // (same start time): through a pidfd, so a pid reused since the scan is never signalled.
 bool SignalProcess(const ProcStat& process, int signal);
 
+// How many processes the kernel's OOM killer has killed since boot: the `oom_kill` line of
+// /proc/vmstat (Linux 4.13 and later); nullopt when there is none.
+std::optional<uint64_t> ReadOomKillCount();
+std::optional<uint64_t> ParseOomKillCount(std::string_view vmstat);
+
 long ClockTicksPerSecond();
 // CLOCK_BOOTTIME in clock ticks: the clock /proc/PID/stat's start time is on.
 uint64_t TicksSinceBoot();
@@ -182,6 +187,8 @@ class System {
   virtual std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) = 0;
   virtual std::string ReadProcEnviron(int pid, size_t max_bytes) = 0;
   virtual int SelfPid() = 0;
+  // ReadOomKillCount above: the machine's OOM kills so far, or nullopt when unknown.
+  virtual std::optional<uint64_t> OomKillCount() = 0;
   virtual uint64_t RandomSeed() = 0;
   // Now, on the clock of ProcStat::start_ticks (clock ticks since boot).
   virtual uint64_t TicksSinceBoot() = 0;

@@ -76,3 +76,21 @@ TEST(OpenProcStat, AKeptFdFollowsTheProcessUntilItIsReaped) {
 
 }  // namespace
 }  // namespace warden::os
+
+namespace warden::os {
+namespace {
+
+TEST(OomKillCount, TheOomKillLineOfVmstat) {
+  EXPECT_EQ(ParseOomKillCount("nr_free_pages 1234\noom_kill 7\nnuma_hit 1\n"), 7u);
+  EXPECT_EQ(ParseOomKillCount("oom_kill 0"), 0u);
+  EXPECT_EQ(ParseOomKillCount("nr_free_pages 1234\n"), std::nullopt);  // before Linux 4.13
+  EXPECT_EQ(ParseOomKillCount("oom_kill x\n"), std::nullopt);
+  EXPECT_EQ(ParseOomKillCount("oom_kill_other 3\n"), std::nullopt);
+  // This machine's, if it has one: a number.
+  if (const auto count = ReadOomKillCount()) {
+    EXPECT_LT(*count, 1000000000u);
+  }
+}
+
+}  // namespace
+}  // namespace warden::os

@@ -84,6 +84,7 @@ class SimSystem final : public os::System {
                                       const os::StatReader& read) override;
   std::string ReadProcEnviron(int pid, size_t max_bytes) override;
   int SelfPid() override { return kSelfPid; }
+  std::optional<uint64_t> OomKillCount() override { return std::nullopt; }  // no OOM killer
   uint64_t RandomSeed() override { return random_(); }
   uint64_t TicksSinceBoot() override { return ticks_; }
 

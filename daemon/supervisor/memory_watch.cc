@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -139,6 +140,24 @@ void Supervisor::RestartForMemory(Process* process, const std::string& why) {
     // Cancelled by a stop, or the new instance failed: nothing to say about memory any more.
     if (p->memory_restart_pending_) p->memory_restart_pending_ = false;
   });
+}
+
+// --- OOM kills ----------------------------------------------------------------------------------
+
+void Supervisor::NoteOomKill(Process* process, int pid, core::ExitStatus* status) {
+  if (!status->signaled || status->value != SIGKILL || process->sent_kill_) return;
+  // Nobody here sent it: the OOM killer did when the machine's count rose since the last look.
+  // (Where the program has a cgroup of its own, its memory.events oom_kill would say it for this
+  // program alone: the cgroup backend's refinement.)
+  const std::optional<uint64_t> now = system_.OomKillCount();
+  const bool rose = now && oom_kills_ && *now > *oom_kills_;
+  if (now) oom_kills_ = now;
+  if (!rose) return;
+  status->oom_killed = true;
+  spdlog::warn(
+      "{}: pid {} killed by the OOM killer (SIGKILL, and the oom_kill count of "
+      "/proc/vmstat rose)",
+      process->full_name(), pid);
 }
 
 std::string Process::MemoryReason() const {

@@ -173,6 +173,7 @@ core::SpawnOutcome Process::Spawn() {
     last_pid_ = outcome.pid;
     ++spawn_count_;
     NoteSpawnForMemory();
+    sent_kill_ = false;
   }
   if (readiness_ && outcome.pid > 0) readiness_->Started();
   if (outcome.pid <= 0) readiness_.reset();
@@ -196,6 +197,7 @@ core::SpawnOutcome Process::Spawn() {
 }
 
 void Process::Kill(int pid, int signal, bool whole_group) {
+  if (signal == SIGKILL) sent_kill_ = true;
   spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
                 whole_group ? "group " : "pid ", pid);
   supervisor_.FactsChanged();
@@ -404,6 +406,8 @@ void Supervisor::ReapChildren() {
     by_pid_.erase(it);
     process->claim_.ended_main_start = process->main_start_ticks_;
     process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
+    core::ExitStatus status = reaped.status;
+    NoteOomKill(process, reaped.pid, &status);
     if (reaped.status.signaled) {
       spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
                    os::SignalName(reaped.status.value));
@@ -411,7 +415,7 @@ void Supervisor::ReapChildren() {
       spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
                    reaped.status.value);
     }
-    process->machine().OnExit(reaped.status, EventLoop::Now());
+    process->machine().OnExit(status, EventLoop::Now());
   }
   CheckCleanups(orphan_reaped);
 }

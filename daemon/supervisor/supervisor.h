@@ -180,6 +180,7 @@ class Process final : public core::ProcessHost {
   // way (stopping, not yet spawned again), the stop requests then (a client's stop since then
   // cancels it), and the spawn it started (MemoryReason says "restarted" while that one lives).
   std::string memory_note_;
+  bool sent_kill_ = false;  // wardend sent SIGKILL to the current main process (not an OOM kill)
   bool memory_restart_pending_ = false;
   uint64_t memory_restart_stops_ = 0;
   uint64_t memory_note_spawn_ = 0;
@@ -461,6 +462,10 @@ class Supervisor {
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
   MemoryWatch memory_watch_{*this};
+  // The machine's OOM kills as last read (os::System::OomKillCount): a SIGKILL exit wardend did
+  // not cause, with the count risen since, is reported as the OOM killer's (memory_watch.cc).
+  std::optional<uint64_t> oom_kills_ = system_.OomKillCount();
+  void NoteOomKill(Process* process, int pid, core::ExitStatus* status);
 };
 
 }  // namespace warden
