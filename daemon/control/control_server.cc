@@ -200,17 +200,13 @@ void ControlServer::OnAccept() {
       c->peer.uid = static_cast<uid_t>(-1);  // unknown: trusted by no rule
       c->peer.gid = static_cast<gid_t>(-1);
     }
+    // Past the cap, a clear refusal (the contract): a client that keeps its connection open
+    // keeps its place. Only a shortage of fds makes room by closing idle ones (below).
     if (connections_.size() >= kMaxClients) {
-      auto idle = Idlest();
-      if (!idle) {
-        spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
-                     connections_.size());
-        Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
-        continue;  // c goes out of scope: closed
-      }
-      Evict(idle, "idle while " + std::to_string(kMaxClients) +
-                      " clients are connected (the most wardend serves); a new client needed "
-                      "the place");
+      spdlog::warn("refusing control connection from pid {}: {} clients connected", c->peer_pid,
+                   connections_.size());
+      Refuse(fd, "too many clients (" + std::to_string(kMaxClients) + "); try again later");
+      continue;  // c goes out of scope: closed
     }
     std::weak_ptr<Connection> weak = c;
     Status added = loop_.Add(fd, EPOLLIN, EventLoop::kPriorityIo, [this, weak](uint32_t events) {

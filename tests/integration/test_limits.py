@@ -103,6 +103,12 @@ def test_a_thousand_clients_at_once_past_the_cap_get_busy(daemon, many_fds):
         # wardenctl says so too, in one line.
         r = daemon.ctl("status")
         assert r.returncode == 1 and "too many clients" in r.stderr, r
+        # Connections that stay idle keep their places: still refused once they have been idle
+        # for longer than anything wardend would evict for (2 s, and only when out of fds).
+        time.sleep(2.5)  # the idle time itself is what is tested
+        r = daemon.ctl("status")
+        assert r.returncode == 1 and "too many clients" in r.stderr, r
+        assert not sel.select(timeout=0.5), "a connection within the cap was told something"
     finally:
         sel.close()
         for s in clients:
