@@ -6,9 +6,11 @@ The run is seeded (WARDEN_CHAOS_SEED, default 7; the seed is in every failure me
 bounded: WARDEN_CHAOS_SECONDS of kills (default 60; about 65 s in all on an idle machine), then
 at most 120 s to settle."""
 
+import collections
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -148,6 +150,17 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_targets(pid):
+    """What each of wardend's fds is (a path, pipe:[N], socket:[N], ...), sorted."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(re.sub(r"\[\d+\]", "", os.readlink(f"/proc/{pid}/fd/{fd}")))
+        except FileNotFoundError:
+            pass
+    return sorted(out)
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -201,6 +214,7 @@ def test_chaos(warden):
         wait_until(lambda: counts.append(fd_count(daemon)) or counts[-2:] == counts[-1:] * 2,
                    interval=0.2, what="wardend's fd count to settle")
         base_fds, base_rss = fd_count(daemon), rss_kib(daemon)
+        base_targets = fd_targets(daemon)
 
         # Chaos: kill random main processes with random signals, checking the daemon still
         # answers promptly.
@@ -244,8 +258,13 @@ def test_chaos(warden):
                                  f"{mismatches(warden, killed)}") from None
         wait_until(lambda: not zombies_of(daemon), what=f"no zombie child of wardend {tag}")
         # fds and memory back where they started (a few fds of slack for what settles late).
-        wait_until(lambda: fd_count(daemon) <= base_fds + 2,
-                   what=f"wardend's fd count back near {base_fds} (now {fd_count(daemon)}) {tag}")
+        try:
+            wait_until(lambda: fd_count(daemon) <= base_fds + 2,
+                       what=f"wardend's fd count back near {base_fds} {tag}")
+        except AssertionError:
+            extra = collections.Counter(fd_targets(daemon)) - collections.Counter(base_targets)
+            raise AssertionError(f"wardend holds {fd_count(daemon)} fds, {base_fds} before the "
+                                 f"chaos {tag}; more than then: {dict(extra)}") from None
         rss = rss_kib(daemon)
         # Under ASan (SANITIZE=1) freed memory sits in its quarantine, so RSS says nothing;
         # LeakSanitizer checks wardend at exit instead (conftest.py fails the test on a report).
