@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,6 +245,20 @@ LogFile::WriteResult LogFile::Write(std::string_view data) {
 }
 
 ssize_t LogFile::SpliceFrom(int pipe_fd, size_t max) {
+  if (deferred_) {
+    // Not held: open it only for bytes. A pipe readable with nothing in it is at its end (its
+    // writers are gone), which needs no file: a program killed and restarted at once would
+    // otherwise get its log file back for a pipe that only said goodbye.
+    int available = 0;
+    if (ioctl(pipe_fd, FIONREAD, &available) == 0 && available == 0) {
+      pollfd p{pipe_fd, POLLIN, 0};
+      if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0 && (p.revents & POLLIN) == 0) {
+        return 0;
+      }
+      errno = EAGAIN;  // bytes may be on their way: the next readiness brings them
+      return -1;
+    }
+  }
   if (!Undefer()) return -1;
   if (!fd_ || !regular_) {
     errno = fd_ ? EINVAL : EBADF;

@@ -145,6 +145,28 @@ TEST(LogFile, HoldsNoFdUntilWrittenAndWritesAtTheEndOfWhatIsThereThen) {
   EXPECT_FALSE(fs::exists(dir / "lazy.1"));
 }
 
+// A pipe that only ends (its writer gone, nothing in it) does not open a deferred file; bytes do.
+TEST(LogFile, AnEmptyPipesEndLeavesADeferredFileClosed) {
+  ScratchDir dir;
+  LogFile log({dir / "quiet", 0, 0});
+  ASSERT_TRUE(log.Open().ok());
+  log.CloseUntilWritten();
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+  UniqueFd read_end(p[0]), write_end(p[1]);
+  EXPECT_EQ(log.SpliceFrom(read_end.get(), 4096), -1);  // nothing yet, writer still there
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_FALSE(log.holds_fd());
+  ASSERT_EQ(write(write_end.get(), "hi\n", 3), 3);
+  EXPECT_EQ(log.SpliceFrom(read_end.get(), 4096), 3);
+  EXPECT_TRUE(log.holds_fd());
+  log.CloseUntilWritten();
+  write_end.reset();
+  EXPECT_EQ(log.SpliceFrom(read_end.get(), 4096), 0);  // the end: no file needed for it
+  EXPECT_FALSE(log.holds_fd());
+  EXPECT_EQ(Slurp(dir / "quiet"), "hi\n");
+}
+
 TEST(LogFile, FileTruncatedBehindItsBackGetsNoHole) {
   ScratchDir dir;
   LogFile log({dir / "c", 0, 0});

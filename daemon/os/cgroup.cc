@@ -278,6 +278,10 @@ Status MoveToCgroup(const std::string& folder, int pid) {
   return WriteFile(Join(folder, "cgroup.procs"), std::to_string(pid));
 }
 
+Status SetCgroupMemoryMax(const std::string& folder, uint64_t bytes) {
+  return WriteFile(Join(folder, "memory.max"), bytes == 0 ? "max" : std::to_string(bytes));
+}
+
 Status KillCgroup(const std::string& folder) {
   const std::string kill_file = Join(folder, "cgroup.kill");
   if (::access(kill_file.c_str(), W_OK) == 0) return WriteFile(kill_file, "1");

@@ -78,6 +78,8 @@ Status MoveToCgroup(const std::string& folder, int pid);
 // SIGKILL to every process in the cgroup and its descendants: cgroup.kill where the kernel has
 // it (5.14), else kill(2) for each pid listed.
 Status KillCgroup(const std::string& folder);
+// memory.max of `folder`: the kernel's hard cap on its memory, in bytes (0: "max", none).
+Status SetCgroupMemoryMax(const std::string& folder, uint64_t bytes);
 // cpu.stat usage_usec, memory.current; nullopt when the file is absent (controller not enabled).
 std::optional<uint64_t> ReadCgroupCpuUsec(const std::string& folder);
 std::optional<uint64_t> ReadCgroupMemoryCurrent(const std::string& folder);

@@ -97,7 +97,7 @@ void MemoryWatch::Check() {
   std::vector<std::pair<uint64_t, std::string>> over;  // by id: a restart may reorder processes_
   for (Process* p : wanted) {
     MemoryUse use;
-    if (auto current = supervisor_.CgroupMemory(*p)) {
+    if (auto current = supervisor_.CgroupMemoryBytes(*p)) {
       use.bytes = *current;
       use.from_cgroup = true;
     } else {

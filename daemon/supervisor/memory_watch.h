@@ -5,7 +5,7 @@
 // crash, so it cannot make the program FATAL.
 //
 // Measure: the cgroup's memory.current where the process has a cgroup with the memory
-// controller (MemoryUse::from_cgroup; the seam is Supervisor::CgroupMemory), else the sum of the
+// controller (MemoryUse::from_cgroup; Supervisor::CgroupMemoryBytes), else the sum of the
 // RSS of the main process and every process status shows as its children, read in one scan of
 // their /proc/PID/stat (the figures status shows). RSS rather than PSS: it comes with the stat
 // read, where smaps_rollup would walk every mapping of every process at each check; the price

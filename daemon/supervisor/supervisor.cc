@@ -149,6 +149,14 @@ core::SpawnOutcome Process::Spawn() {
     if (dir.ok()) {
       cgroup_dir = std::move(dir).value();
       spec.cgroup_fd = cgroup_dir.get();
+      // memory_max, where the memory controller reaches the folder (else --check and the log
+      // at start said why it cannot be enforced); set at each start, so a changed value and a
+      // removed one apply.
+      if (supervisor_.CanSetMemoryMax(*this)) {
+        if (Status set = os::SetCgroupMemoryMax(cgroup, program_->memory_max); !set.ok()) {
+          spdlog::warn("{}: memory_max: {}", full_name_, set.message());
+        }
+      }
     } else {
       spdlog::warn("{}: {}: its processes are tracked through /proc", full_name_,
                    dir.status().message());

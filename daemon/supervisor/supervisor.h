@@ -212,10 +212,6 @@ class Supervisor {
   const JobTable& jobs() const { return jobs_; }
   // The memory_limit checks (memory_watch.h).
   const MemoryWatch& memory_watch() const { return memory_watch_; }
-  // The memory of `process` as its cgroup counts it (memory.current), when the cgroup backend
-  // runs it in a cgroup of its own with the memory controller; nullopt otherwise, and then the
-  // memory watch sums the /proc figures. The seam for the cgroup backend.
-  std::optional<uint64_t> CgroupMemory(const Process& /*process*/) const { return std::nullopt; }
   // Processes removed by an update that are still stopping.
   size_t removing_count() const;
   // Program output capture: pipes, log files, tail -f (daemon/logs/log_capture.h).
@@ -422,7 +418,7 @@ class Supervisor {
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
-  uint64_t marks_ = 0;  // Process::running_mark_ and start_mark_
+  uint64_t marks_ = 0;                 // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
   mutable Attribution tree_;
 
