@@ -413,6 +413,12 @@ def test_socket_activation(box):
     # The first connection starts wardend, and that very wardenctl gets its answer.
     procs = wardenctl_status(box)
     assert set(procs) == set(PROGRAMS)
+    # The socket answers during start-up (it is served between slices of spawns); READY=1, and
+    # so `active`, comes once every autostart program was launched.
+    for _ in deadline_loop(30, "warden.service active (running) after the activation"):
+        s = show(box, "warden.service", "ActiveState", "SubState")
+        if (s["ActiveState"], s["SubState"]) == ("active", "running"):
+            break
     assert_active_running(box)
     wait_all_running(box, PROGRAMS)
 
