@@ -144,6 +144,11 @@ chatty:
 """)
     pid = warden.proc.pid
     base = rss_kib(pid)
+    # Under SANITIZE=1 AddressSanitizer keeps freed memory in its quarantine (256 MiB by
+    # default), so RSS says nothing about what wardend holds: there the drops are checked, the
+    # bound is not.
+    with open(f"/proc/{pid}/maps") as f:
+        sanitized = "libasan" in f.read()
     followers = []
     try:
         for i in range(200):
@@ -162,7 +167,8 @@ chatty:
             assert time.monotonic() < deadline, (
                 f"{warden.log().count('dropping control client')} of 200 followers dropped")
             peak = max(peak, rss_kib(pid))
-            assert peak < base + budget_kib, f"RSS {peak} KiB, {base} KiB without followers"
+            assert sanitized or peak < base + budget_kib, (
+                f"RSS {peak} KiB, {base} KiB without followers")
             time.sleep(0.02)
         print(f"peak RSS {peak} KiB, {base} KiB without followers")
         assert "while the output queued for all clients passed 64 MiB" in warden.log()
