@@ -267,18 +267,11 @@ std::string SimSystem::ReadProcEnviron(int pid, size_t max_bytes) {
   return text.substr(0, max_bytes);
 }
 
-std::optional<TimePoint> SimSystem::NextExit() const {
+std::optional<TimePoint> SimSystem::Earliest(std::optional<TimePoint> SimProcess::*when) const {
   std::optional<TimePoint> next;
   for (const auto& [pid, process] : processes_) {
-    if (process.exit_at && (!next || *process.exit_at < *next)) next = process.exit_at;
-  }
-  return next;
-}
-
-std::optional<TimePoint> SimSystem::NextReady() const {
-  std::optional<TimePoint> next;
-  for (const auto& [pid, process] : processes_) {
-    if (process.ready_at && (!next || *process.ready_at < *next)) next = process.ready_at;
+    const std::optional<TimePoint>& at = process.*when;
+    if (at && (!next || *at < *next)) next = at;
   }
   return next;
 }
@@ -293,7 +286,6 @@ size_t SimSystem::ReadyDue() {
     if (process.ready_pipe) {
       sent = write(process.ready_pipe.get(), "\n", 1) == 1;  // EPIPE, not SIGPIPE: see main.cc
     } else if (process.notify) {
-      // Sometimes with a status line first, as a real service might send.
       static constexpr char kReady[] = "READY=1\nSTATUS=serving";
       sent = send(process.notify.get(), kReady, sizeof kReady - 1, MSG_NOSIGNAL) > 0;
     }

@@ -91,11 +91,11 @@ class SimSystem final : public os::System {
   // --- the simulation's side ---
   static constexpr int kSelfPid = 1;
   // The earliest exit a process has scheduled.
-  std::optional<EventLoop::TimePoint> NextExit() const;
+  std::optional<EventLoop::TimePoint> NextExit() const { return Earliest(&SimProcess::exit_at); }
   // Every process whose exit is due (at or before Now()) becomes a zombie; how many did.
   size_t ExitDue();
   // The earliest readiness report a live process has scheduled.
-  std::optional<EventLoop::TimePoint> NextReady() const;
+  std::optional<EventLoop::TimePoint> NextReady() const { return Earliest(&SimProcess::ready_at); }
   // Every live process whose report is due writes it (a newline to its pipe, or READY=1 to its
   // socket); how many did. The supervisor sees them when the loop runs its ready sources.
   size_t ReadyDue();
@@ -116,6 +116,9 @@ class SimSystem final : public os::System {
   void ExitNow(SimProcess& process, core::ExitStatus status);
   void ExitWithin(SimProcess& process, double seconds, core::ExitStatus status);
   os::ProcStat StatOf(const SimProcess& process) const;
+  // The earliest of one scheduled time point over every process.
+  std::optional<EventLoop::TimePoint> Earliest(
+      std::optional<EventLoop::TimePoint> SimProcess::*when) const;
   int NextPid();
 
   std::mt19937_64 random_;
