@@ -10,8 +10,8 @@
 #include <cstring>
 #include <tuple>
 
-#include "daemon/os/spawn_setup.h"
 #include "daemon/os/cgroup.h"
+#include "daemon/os/spawn_setup.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
@@ -210,9 +210,11 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
     p->tree_complete_ = wanted == nullptr || p->claim_.main_pid == 0;
   }
   std::unordered_set<int> descend;  // the live main processes to look below
+  std::vector<bool> is_wanted(processes_.size(), wanted == nullptr);
   if (wanted != nullptr) {
     for (const Process* p : *wanted) {
       p->tree_complete_ = true;
+      is_wanted[p->tree_slot_] = true;
       if (p->claim_.main_pid != 0) descend.insert(p->claim_.main_pid);
     }
   }
@@ -239,8 +241,13 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   for (size_t i = 0; i < processes_.size(); ++i) {
     const Process* p = processes_[i].get();
     if (p->cgroup_.empty()) continue;
-    // In a cgroup: its members are the cgroup's, whatever the scan attributed.
-    if (!p->tree_complete_ && p->claim_.main_pid != 0) continue;
+    // In a cgroup: its members are the cgroup's, whatever the scan attributed. A scan for some
+    // processes reads their cgroups only: reading every stopped process's cgroup too made each
+    // exit cost a read per process whose cgroup was still there (a stop of 1000 took 24 s).
+    if (!is_wanted[i]) {
+      p->tree_complete_ = false;
+      continue;
+    }
     if (p->claim_.main_pid != 0 && !tree_.main[i]) tree_.main[i] = ReadStat(p->claim_.main_pid);
     tree_.members[i] = CgroupMembers(p);
     p->tree_complete_ = true;
