@@ -92,8 +92,9 @@ struct Reaped {
   int pid = 0;
   core::ExitStatus status;
 };
-// Reaps every exited child now, in a loop until none is left.
-std::vector<Reaped> ReapAll();
+// Reaps exited children now, in a loop until none is left or `max` were reaped (the others
+// stay zombies, their pids held, for a later call).
+std::vector<Reaped> ReapAll(size_t max);
 
 // The fields of /proc/PID/stat that status needs.
 struct ProcStat {
@@ -177,7 +178,7 @@ class System {
   // False with errno set (ESRCH: no such process), as the functions above.
   virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
   virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
-  virtual std::vector<Reaped> ReapAll() = 0;
+  virtual std::vector<Reaped> ReapAll(size_t max) = 0;
   virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
   virtual UniqueFd OpenProcStat(int pid) = 0;
   // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.

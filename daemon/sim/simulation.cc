@@ -597,6 +597,7 @@ void Simulation::Reexec() {
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
+  supervisor_->set_reaps_per_turn(2);
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
@@ -649,6 +650,7 @@ Outcome Simulation::Run() {
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
+  supervisor_->set_reaps_per_turn(2);
   Connect();
   supervisor_->StartAutostart();
   bool ok = Check();

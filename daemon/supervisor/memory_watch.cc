@@ -57,6 +57,7 @@ std::string MemoryVerdict(core::State state, int pid, bool restart_pending, uint
 }
 
 bool MemoryWatch::Needed() const {
+  if (!supervisor_.AnyMemoryLimit()) return false;
   for (const auto& p : supervisor_.processes()) {
     if (Limited(*p) && IsUp(*p)) return true;
   }

@@ -68,27 +68,35 @@ struct StopBatch {
   std::vector<std::string> names;
   std::vector<int> tiers;
   std::vector<ActionOutcome> results;
-  size_t next = 0;       // first process of the next tier
+  size_t next = 0;       // the next process to stop
+  size_t tier_end = 0;   // one past the last process of the current tier
   size_t in_flight = 0;  // processes of the current tier not yet stopped
   Supervisor::ResultsCallback done;
   std::function<void(Process*)> cancel_start;  // drops a pending start of a process
+  // Stops go in slices, as launches do (Supervisor::kLaunchesPerTurn, kLaunchTimePerTurn):
+  // `later` runs the next slice in a later turn of the loop, after everyone else was served.
+  std::function<void(std::function<void()>)> later;
+  int per_turn = Supervisor::kLaunchesPerTurn;
+  bool booked = false;  // a later slice is booked: it goes on from there
 };
 
 void RunTiers(const std::shared_ptr<StopBatch>& batch) {
+  if (batch->booked) return;  // the booked slice goes on
   const size_t count = batch->ids.size();
-  while (batch->in_flight == 0) {
-    if (batch->next == count) {
-      if (batch->done) {
-        auto callback = std::move(batch->done);
-        batch->done = nullptr;
-        callback(std::move(batch->results));
+  const EventLoop::TimePoint began = EventLoop::Now();
+  int stopped_now = 0;
+  while (true) {
+    while (batch->next < batch->tier_end) {
+      if (stopped_now >= batch->per_turn ||
+          (stopped_now > 0 && EventLoop::Now() - began >= Supervisor::kLaunchTimePerTurn)) {
+        batch->booked = true;
+        batch->later([batch] {
+          batch->booked = false;
+          RunTiers(batch);
+        });
+        return;
       }
-      return;
-    }
-    const int tier = batch->tiers[batch->next];
-    size_t end = batch->next;
-    while (end < count && batch->tiers[end] == tier) ++end;
-    for (size_t i = batch->next; i < end; ++i) {
+      const size_t i = batch->next++;
       Process* p = batch->supervisor->Find(batch->ids[i]);
       if (p == nullptr) {  // removed and destroyed while an earlier tier stopped
         batch->results[i] = Removed(batch->names[i]);
@@ -105,6 +113,7 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
         continue;
       }
       // Stop succeeded, so STOPPED is still to come (a posted change or a later exit).
+      ++stopped_now;
       batch->in_flight++;
       p->Observe([batch, i, p](core::State state) {
         if (!IsStoppedState(state)) return false;
@@ -113,7 +122,17 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
         return true;
       });
     }
-    batch->next = end;
+    if (batch->in_flight > 0) return;  // the last of the tier to stop goes on
+    if (batch->tier_end == count) {
+      if (batch->done) {
+        auto callback = std::move(batch->done);
+        batch->done = nullptr;
+        callback(std::move(batch->results));
+      }
+      return;
+    }
+    const int tier = batch->tiers[batch->tier_end];
+    while (batch->tier_end < count && batch->tiers[batch->tier_end] == tier) ++batch->tier_end;
   }
 }
 
@@ -469,6 +488,8 @@ void Supervisor::StopTiers(std::vector<Process*> processes, ResultsCallback done
   batch->cancel_start = [this](Process* p) {
     CancelStart(p, {p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
   };
+  batch->later = [this](std::function<void()> fn) { Later(std::move(fn)); };
+  batch->per_turn = launches_per_turn_;
   RunTiers(batch);
 }
 

@@ -160,6 +160,15 @@ bool Alive(const os::ProcStat& p) { return p.state != 'Z' && p.state != 'X'; }
 }  // namespace
 
 bool Process::HasLeftovers() {
+  if (!cgroup_.empty()) {
+    // In a cgroup, its members are the cgroup's (ScanTree says so too): read that alone. A scan
+    // goes over every process, and each exit asks this: a restart after kill -9 cost 15 ms of
+    // wardend's CPU at 1000 programs.
+    for (const os::ProcStat& m : supervisor_.CgroupMembers(this)) {
+      if (Alive(m)) return true;
+    }
+    return false;
+  }
   for (const os::ProcStat& m : supervisor_.MembersOf(this)) {
     if (Alive(m)) return true;
   }

@@ -310,6 +310,9 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 
 Supervisor::~Supervisor() {
   loop_.CancelTimer(pump_timer_);
+  loop_.CancelTimer(reap_timer_);
+  loop_.CancelTimer(later_timer_);
+  later_.clear();
   // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
   auto processes = std::move(processes_);
   processes_.clear();
@@ -388,44 +391,87 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   });
 }
 
+bool Supervisor::AnyMemoryLimit() const {
+  if (limits_dirty_) {
+    limits_dirty_ = false;
+    any_memory_limit_ = std::any_of(processes_.begin(), processes_.end(), [](const auto& p) {
+      return p->program().memory_limit > 0 && !p->removing();
+    });
+  }
+  return any_memory_limit_;
+}
+
 size_t Supervisor::removing_count() const {
   return static_cast<size_t>(std::count_if(processes_.begin(), processes_.end(),
                                            [](const auto& p) { return p->removing(); }));
 }
 
+void Supervisor::Later(std::function<void()> fn) {
+  later_.push_back(std::move(fn));
+  if (later_timer_ != 0) return;
+  later_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+    later_timer_ = 0;
+    auto slices = std::move(later_);
+    later_.clear();
+    for (auto& slice : slices) slice();
+  });
+}
+
 void Supervisor::ReapChildren() {
+  loop_.CancelTimer(reap_timer_);
+  reap_timer_ = 0;
   tree_valid_ = false;  // what was scanned before may have just been reaped
   FactsChanged();       // or stopped, or continued
   bool orphan_reaped = false;
-  for (const os::Reaped& reaped : system_.ReapAll()) {
-    if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
-      auto on_exit = std::move(watched->second);
-      watched_.erase(watched);
-      on_exit(reaped.status);
-      continue;
-    }
-    auto it = by_pid_.find(reaped.pid);
-    if (it == by_pid_.end()) {
-      spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
-      orphan_reaped = true;
-      continue;
-    }
-    Process* process = it->second.process;
-    by_pid_.erase(it);
-    process->claim_.ended_main_start = process->main_start_ticks_;
-    process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
-    core::ExitStatus status = reaped.status;
-    NoteOomKill(process, reaped.pid, &status);
-    if (reaped.status.signaled) {
-      spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
-                   os::SignalName(reaped.status.value));
-    } else {
-      spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
-                   reaped.status.value);
-    }
-    process->machine().OnExit(status, EventLoop::Now());
+  const EventLoop::TimePoint began = EventLoop::Now();
+  const size_t slice = static_cast<size_t>(std::max(reaps_per_turn_, 1));
+  size_t reaped_count = 0;
+  bool more = true;  // the last waitpid round was cut short: zombies may be left
+  while (more && reaped_count < slice &&
+         (reaped_count == 0 || EventLoop::Now() - began < kLaunchTimePerTurn)) {
+    // A few at a time, so that the time limit is checked between exits that spawn again.
+    const size_t ask = std::min<size_t>(8, slice - reaped_count);
+    const std::vector<os::Reaped> reaped_now = system_.ReapAll(ask);
+    more = reaped_now.size() == ask;
+    reaped_count += reaped_now.size();
+    for (const os::Reaped& reaped : reaped_now) ReapOne(reaped, &orphan_reaped);
   }
   CheckCleanups(orphan_reaped);
+  if (more) {
+    reap_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+      reap_timer_ = 0;
+      ReapChildren();
+    });
+  }
+}
+
+void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
+  if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
+    auto on_exit = std::move(watched->second);
+    watched_.erase(watched);
+    on_exit(reaped.status);
+    return;
+  }
+  auto it = by_pid_.find(reaped.pid);
+  if (it == by_pid_.end()) {
+    spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
+    *orphan_reaped = true;
+    return;
+  }
+  Process* process = it->second.process;
+  by_pid_.erase(it);
+  process->claim_.ended_main_start = process->main_start_ticks_;
+  process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
+  core::ExitStatus status = reaped.status;
+  NoteOomKill(process, reaped.pid, &status);
+  if (reaped.status.signaled) {
+    spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
+                 os::SignalName(reaped.status.value));
+  } else {
+    spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
+                 reaped.status.value);
+  }
+  process->machine().OnExit(status, EventLoop::Now());
 }
 
 Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {

@@ -231,9 +231,13 @@ class Supervisor {
   void set_launches_per_turn(int count) { launches_per_turn_ = count; }
   // Launches wait for a later turn of the loop (a slice of them is booked).
   bool launching() const { return pump_timer_ != 0; }
-  // Reaps every exited child and feeds the exits to their machines, or to the callback
-  // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
+  // Reaps exited children and feeds the exits to their machines, or to the callback WatchChild
+  // gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten. A slice per
+  // call, as launches go (kLaunchesPerTurn, kLaunchTimePerTurn: an exit may spawn again at
+  // once): the rest stay zombies, their pids held, until a timer due at once reaps on, after
+  // the loop has served everyone else. A kill -9 of 10,000 programs is no deaf second.
   void ReapChildren();
+  void set_reaps_per_turn(int count) { reaps_per_turn_ = count; }
   // A child wardend started for itself (no program's process): `on_exit` gets its exit status
   // once ReapChildren reaps it.
   void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
@@ -330,12 +334,18 @@ class Supervisor {
     FactsChanged();
   }
   std::optional<os::ProcStat> ReadStat(int pid) const;
+  // One reaped pid to its machine or watcher (ReapChildren); notes an orphan's.
+  void ReapOne(const os::Reaped& reaped, bool* orphan_reaped);
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
   void CountTransition(core::State from, core::State to) {
     state_counts_[from]--;
     state_counts_[to]++;
   }
+
+  // Runs `fn` in a later turn of the loop, from a timer due at once (after the ready sources of
+  // the next wakeup): the next slice of a long piece of work. Dropped with the supervisor.
+  void Later(std::function<void()> fn);
 
   // --- starting and stopping with dependencies (operations.cc) ---
   // Stops `processes` tier by tier (dependents and high priority numbers first, see
@@ -417,6 +427,12 @@ class Supervisor {
   // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
+  // Later's timer (0 when none is booked) and what it runs.
+  EventLoop::TimerId later_timer_ = 0;
+  std::vector<std::function<void()>> later_;
+  // The next slice of reaps (ReapChildren), a timer due at once; 0 when none is booked.
+  EventLoop::TimerId reap_timer_ = 0;
+  int reaps_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
   uint64_t marks_ = 0;                 // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
@@ -453,7 +469,15 @@ class Supervisor {
   std::vector<os::ProcStat> CgroupMembers(const Process* process) const;
   // Graph() builds again only after the set of programs or a definition changed: a scan of
   // every process per start request made starting N programs cost O(N^2).
-  void GraphChanged() { graph_dirty_ = true; }
+  void GraphChanged() {
+    graph_dirty_ = true;
+    limits_dirty_ = true;
+  }
+  // Whether some process (not being removed) has a memory_limit: MemoryWatch asks after every
+  // state change, and a scan of every process for it cost each restart O(N).
+  bool AnyMemoryLimit() const;
+  mutable bool limits_dirty_ = true;
+  mutable bool any_memory_limit_ = false;
   mutable bool graph_dirty_ = true;
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from
