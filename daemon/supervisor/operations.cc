@@ -177,6 +177,12 @@ std::vector<Process*> Supervisor::WithDependents(const std::vector<Process*>& pr
       }
     }
   }
+  // No dependent joined: `processes` as they came (Resolve gives them in processes_ order).
+  if (chosen.size() == processes.size() &&
+      std::is_sorted(processes.begin(), processes.end(),
+                     [](const Process* a, const Process* b) { return a->order_ < b->order_; })) {
+    return processes;
+  }
   std::vector<Process*> out;
   for (const auto& p : processes_) {
     if (chosen.count(p.get())) out.push_back(p.get());
@@ -227,15 +233,13 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
     for (Process* q : ProcessesOf(dependency)) {
       const core::State s = q->machine().state();
       if (q->start_pending_ || !(IsStoppedState(s) || s == core::State::kStopping)) continue;
-      q->start_pending_ = true;
+      SetPending(q, true);
       q->start_mark_ = ++marks_;
-      ++pending_starts_;
     }
   }
   if (!process->start_pending_) {
-    process->start_pending_ = true;
+    SetPending(process, true);
     process->start_mark_ = ++marks_;
-    ++pending_starts_;
   }
   if (done) process->start_waiters_.push_back(std::move(done));
   if (pump) PumpStarts();
@@ -260,12 +264,13 @@ void Supervisor::PumpStarts() {
   } trim_when_done{this};
   const DependencyGraph& graph = Graph();
   // Tier first, then processes_ order. One tier lookup per process, not one per comparison.
-  std::vector<std::pair<int, Process*>> tiered;
-  for (const auto& p : processes_) {
-    if (p->start_pending_) tiered.emplace_back(graph.Tier(p->program().name), p.get());
+  std::vector<std::pair<std::pair<int, size_t>, Process*>> tiered;
+  tiered.reserve(pending_.size());
+  for (Process* p : pending_) {
+    tiered.push_back({{graph.Tier(p->program().name), p->order_}, p});
   }
-  std::stable_sort(tiered.begin(), tiered.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(tiered.begin(), tiered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Process*> order;
   order.reserve(tiered.size());
   for (const auto& [tier, p] : tiered) order.push_back(p);
@@ -318,8 +323,7 @@ void Supervisor::PumpStarts() {
           }
           break;
         case StartVerdict::kGo:
-          q->start_pending_ = false;
-          --pending_starts_;
+          SetPending(q, false);
           q->hold_reason_.clear();
           Launch(q);
           ++launched;
@@ -381,8 +385,7 @@ void Supervisor::Launch(Process* process) {
 
 void Supervisor::CancelStart(Process* process, const ActionOutcome& result) {
   if (!process->start_pending_) return;
-  process->start_pending_ = false;
-  --pending_starts_;
+  SetPending(process, false);
   auto waiters = std::move(process->start_waiters_);
   process->start_waiters_.clear();
   for (auto& waiter : waiters) waiter(result);

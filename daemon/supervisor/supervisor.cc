@@ -82,7 +82,7 @@ Process::Process(Supervisor& supervisor, std::shared_ptr<const config::Program> 
 
 Process::~Process() {
   *alive_ = false;
-  if (start_pending_) supervisor_.pending_starts_--;
+  if (start_pending_) supervisor_.SetPending(this, false);
   for (auto& waiter : start_waiters_) {
     waiter({full_name_, ErrorCode::kNotFound, "removed from the configuration"});
   }
@@ -329,11 +329,27 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   by_full_name_[raw->full_name()] = raw;
   by_id_[raw->id()] = raw;
   state_counts_[core::State::kStopped]++;
+  raw->order_ = processes_.size();
   processes_.push_back(std::move(process));
   GraphChanged();
   tree_valid_ = false;  // the scan has no slot for it
   FactsChanged();
   return raw;
+}
+
+void Supervisor::Renumber() {
+  for (size_t i = 0; i < processes_.size(); ++i) processes_[i]->order_ = i;
+}
+
+void Supervisor::SetPending(Process* process, bool pending) {
+  process->start_pending_ = pending;
+  if (pending) {
+    pending_.insert(process);
+    ++pending_starts_;
+  } else {
+    pending_.erase(process);
+    --pending_starts_;
+  }
 }
 
 void Supervisor::SortProcesses() {
@@ -347,6 +363,7 @@ void Supervisor::SortProcesses() {
     const std::string& y = b->name().name;
     return x.size() != y.size() ? x.size() < y.size() : x < y;
   });
+  Renumber();
   tree_valid_ = false;  // slots are processes_ indexes
   FactsChanged();
 }
@@ -373,6 +390,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
       auto it = std::find_if(processes_.begin(), processes_.end(),
                              [gone](const auto& p) { return p.get() == gone; });
       if (it != processes_.end()) processes_.erase(it);
+      Renumber();
       GraphChanged();
       tree_valid_ = false;
       FactsChanged();
@@ -476,6 +494,15 @@ void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
 
 Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {
   Resolved out;
+  // One process named by its full name (status NAME, stop NAME): a lookup, not a pass over
+  // every process. A full name wins over a program or group of the same name, as below.
+  if (names.size() == 1 && names[0] != "all") {
+    if (auto it = by_full_name_.find(names[0]); it != by_full_name_.end()) {
+      out.processes.push_back(it->second);
+      out.explicitly.push_back(true);
+      return out;
+    }
+  }
   enum Pick : uint8_t { kNo, kWildcard, kExplicit };
   std::vector<Pick> picked(processes_.size(), kNo);
   auto choose_if = [&](bool wildcard, auto predicate) {

@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -134,6 +135,7 @@ class Process final : public core::ProcessHost {
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool start_pending_ = false;
+  size_t order_ = 0;  // its index in Supervisor::processes_ (Supervisor::Renumber)
   // Marks from one supervisor-wide counter, so that "RUNNING since that start was asked" is a
   // comparison: taken when the process last became RUNNING, and when its start was requested.
   uint64_t running_mark_ = 0;
@@ -424,6 +426,12 @@ class Supervisor {
   std::function<void()> on_reload_end_;
   EventBus events_;
   size_t pending_starts_ = 0;
+  // The processes with start_pending_ set (as many as pending_starts_ counts): PumpStarts goes
+  // over these, not over every process, after each state change and start request.
+  std::unordered_set<Process*> pending_;
+  void SetPending(Process* process, bool pending);
+  // Process::order_ again for every process, after processes_ was reordered or shrank.
+  void Renumber();
   // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
