@@ -242,6 +242,11 @@ std::optional<int> Daemon::StartServing() {
   notifier_ = std::make_unique<SystemdNotifier>(loop_);
   supervisor_ = std::make_unique<Supervisor>(loop_, std::move(config_));
   supervisor_->logs().set_daemon_log(daemon_log_);
+  // What is tracked through /proc is written down beside the socket, for a wardend started
+  // again after this one is killed (process_record.h); after a re-execution, before the
+  // restore, which may start processes. A fresh wardend reads it in HandleLeftovers, once the
+  // socket is its own (a wardend refused because another one listens never touches it).
+  supervisor_->UseRecord(ProcessRecord::PathFor(supervisor_->config().warden.socket), reexecuted());
   server_ = std::make_unique<ControlServer>(loop_, *supervisor_, [this] { Shutdown(); });
   if (reexecuted()) {
     // Never exit from here on: the programs are our children and would be orphaned.

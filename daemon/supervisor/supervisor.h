@@ -30,6 +30,7 @@
 #include "daemon/supervisor/jobs.h"
 #include "daemon/supervisor/memory_watch.h"
 #include "daemon/supervisor/orphans.h"
+#include "daemon/supervisor/process_record.h"
 #include "daemon/supervisor/readiness.h"
 #include "daemon/supervisor/reports.h"
 #include "daemon/supervisor/saved_state.h"
@@ -172,6 +173,11 @@ class Process final : public core::ProcessHost {
   // Processes an earlier wardend left in its cgroup, left alone (warden.on_leftovers: leave):
   // it does not start while they run.
   std::vector<int> foreign_pids_;
+  // The same, found through the record of tracked processes (process_record.h).
+  std::vector<os::ProcStat> foreign_processes_;
+  // Whether an earlier wardend's processes hold it back (on_leftovers: leave): the error its
+  // start gets, or nothing once they are all gone (and out of the record).
+  std::optional<core::SpawnError> HeldByForeign();
   // Events (daemon/control/events.h): the pid of the latest spawn (0 while one is being attempted)
   // and how many succeeded, to name the process a state change concerns.
   int last_pid_ = 0;
@@ -303,8 +309,14 @@ class Supervisor {
   // Call before anything starts; without it processes are tracked through /proc (orphans.h).
   void UseCgroups(std::unique_ptr<CgroupTree> cgroups);
   bool tracks_by_cgroup() const { return cgroups_ != nullptr; }
+  // The record of the processes tracked through /proc (process_record.h), in the file `path`:
+  // from now on each one is written down as it comes and goes. `resume` after a re-execution
+  // (the file is this wardend's); else HandleLeftovers reads it, then starts it afresh.
+  void UseRecord(const std::string& path, bool resume);
+  const ProcessRecord* record() const { return record_.get(); }
   // At a fresh start (not a re-execution): the processes an earlier wardend on the same config
-  // left in its cgroups, killed or left alone per warden.on_leftovers, and said in the log.
+  // left in its cgroups, or left behind and recorded (process_record.h), killed or left alone
+  // per warden.on_leftovers, and said in the log.
   void HandleLeftovers();
   // After a re-execution: the processes restored take their cgroups back.
   void AdoptCgroups();
@@ -449,6 +461,14 @@ class Supervisor {
   void OnCgroupChange(uint64_t id);
   // Removes the cgroup of a process that is down, has no leftover being stopped, and is empty.
   void MaybeRemoveCgroup(Process* process);
+  // HandleLeftovers, per backend.
+  void HandleCgroupLeftovers();
+  void HandleRecordedLeftovers();
+  // --- the record of tracked processes (process_record.h; process_tree.cc) ---
+  std::unique_ptr<ProcessRecord> record_;
+  // After a scan that saw all of `process` (tracked through /proc): its members not yet
+  // recorded are added, the ones its claim knew that are gone removed.
+  void RecordMembers(const Process& process, const std::vector<os::ProcStat>& members) const;
   // A process's members read from its cgroup.procs (the main process left out).
   std::vector<os::ProcStat> CgroupMembers(const Process* process) const;
   // Graph() builds again only after the set of programs or a definition changed: a scan of
