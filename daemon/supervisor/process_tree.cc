@@ -294,7 +294,7 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
     facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
     if (i < tree_.main.size() && tree_.main[i]) {
       const os::ProcStat& ps = *tree_.main[i];
-      facts_main_[i] = {ps.state, ps.cpu_ticks, ps.rss_pages};
+      facts_main_[i] = FactsOf(*processes_[i], ps);
     }
     if (i < tree_.members.size()) {
       for (const os::ProcStat& ps : tree_.members[i]) {
@@ -305,6 +305,20 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_members_begin_[processes_.size()] = static_cast<uint32_t>(facts_members_.size());
   facts_taken_ = now;
   facts_valid_ = true;
+}
+
+Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
+                                            const os::ProcStat& main) const {
+  static const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
+  static const uint64_t page = static_cast<uint64_t>(os::PageSize());
+  KernelFacts facts{main.state, main.cpu_ticks * 1000 / ticks, main.rss_pages * page};
+  if (process.in_cgroup_ && !process.cgroup_.empty()) {
+    if (auto usec = os::ReadCgroupCpuUsec(process.cgroup_)) {
+      facts.cpu_ms = (*usec - std::min(*usec, process.cgroup_cpu_base_usec_)) / 1000;
+    }
+    if (auto bytes = os::ReadCgroupMemoryCurrent(process.cgroup_)) facts.memory_bytes = *bytes;
+  }
+  return facts;
 }
 
 std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {

@@ -204,6 +204,9 @@ core::SpawnOutcome Process::Spawn() {
     }
     in_cgroup_ = !cgroup.empty();
     if (in_cgroup_) cgroup_ = std::move(cgroup);
+    // Status counts the cgroup's cpu from now: a folder kept from an earlier instance (its
+    // leftovers kept) has counted that one's too.
+    if (in_cgroup_) cgroup_cpu_base_usec_ = os::ReadCgroupCpuUsec(cgroup_).value_or(0);
     // Tracked through /proc: written down before anything else happens, so that a wardend
     // started after this one is killed finds it (process_record.h).
     if (!in_cgroup_ && supervisor_.record_) {
@@ -503,9 +506,6 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     ScanTree(whole ? nullptr : &resolved.processes);
     if (whole) KeepFacts(now);
   }
-  const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
-  const uint64_t page = static_cast<uint64_t>(os::PageSize());
-
   for (Process* p : resolved.processes) {
     const core::ProcessMachine& m = p->machine();
     ProcessReport info;
@@ -538,12 +538,12 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
       if (reuse) {
         facts = facts_main_[p->tree_slot_];
       } else if (auto ps = MainOf(p)) {
-        facts = {ps->state, ps->cpu_ticks, ps->rss_pages};
+        facts = FactsOf(*p, *ps);
       }
       if (facts.state != 0) {
         info.kernel_state = facts.state;
-        info.cpu_time_ms = facts.cpu_ticks * 1000 / ticks;
-        info.rss_bytes = facts.rss_pages * page;
+        info.cpu_time_ms = facts.cpu_ms;
+        info.rss_bytes = facts.memory_bytes;
       }
     }
     // Descendants, and what the program lost (orphans still attributed to it), even when its

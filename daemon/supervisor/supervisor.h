@@ -168,8 +168,9 @@ class Process final : public core::ProcessHost {
   // The cgroup its processes are in (cgroups.h): the folder, while one is in use; empty when
   // it is tracked through /proc (no cgroup2, or its folder could not be made).
   std::string cgroup_;
-  bool in_cgroup_ = false;         // its latest spawn went into a cgroup
-  uint64_t main_start_ticks_ = 0;  // the live main process's start (ProcStat::start_ticks)
+  bool in_cgroup_ = false;             // its latest spawn went into a cgroup
+  uint64_t main_start_ticks_ = 0;      // the live main process's start (ProcStat::start_ticks)
+  uint64_t cgroup_cpu_base_usec_ = 0;  // its cgroup's cpu.stat usage_usec at the spawn
   // Processes an earlier wardend left in its cgroup, left alone (warden.on_leftovers: leave):
   // it does not start while they run.
   std::vector<int> foreign_pids_;
@@ -442,9 +443,14 @@ class Supervisor {
   // At most one whole /proc read per max age, however many clients ask.
   struct KernelFacts {
     char state = 0;  // 0: no main process was seen
-    uint64_t cpu_ticks = 0;
-    uint64_t rss_pages = 0;
+    uint64_t cpu_ms = 0;
+    uint64_t memory_bytes = 0;
   };
+  // A process's figures: its main process's state letter; cpu and memory from its cgroup where
+  // it has one (cpu.stat's usage_usec since its spawn: every process of the cgroup, the exited
+  // ones included; memory.current where the memory controller is enabled), else its main
+  // process's (utime + stime, rss).
+  KernelFacts FactsOf(const Process& process, const os::ProcStat& main) const;
   void FactsChanged() { facts_valid_ = false; }
   bool FactsFresh(core::TimePoint now) const;
   void KeepFacts(core::TimePoint now) const;

@@ -523,3 +523,31 @@ def test_a_refused_second_wardend_leaves_the_first_ones_cgroups_alone(warden, cg
     p = warden.status("idle")["idle"]
     assert p["tracking"] == "cgroup"
     assert procs(os.path.join(programs, "idle")) == [p["pid"]]
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["cgroup", "proc"])
+def test_cpu_of_a_child_that_exited_counts_under_cgroups(warden, scratch, request, mode):
+    base = base_for(mode, request)
+    burner = os.path.join(scratch, "burn.py")
+    done = os.path.join(scratch, "burnt")
+    with open(burner, "w") as f:
+        # 0.6 s of CPU, however loaded the machine is, then gone.
+        f.write("import time\nt = time.process_time()\n"
+                "while time.process_time() - t < 0.6:\n    pass\n"
+                f"open({done!r}, 'w').close()\n")
+    warden.start(f"""\
+        burner:
+          command: ["sh", "-c", "/usr/bin/python3 {burner}; exec sleep 1000"]
+          startsecs: 0
+        """, extra=backend(mode, base))
+    wait_until(lambda: os.path.exists(done), timeout=60, what="the child to burn its CPU")
+    p = wait_until(lambda: (lambda s: s["children"] == [] and s)(warden.status("burner")["burner"]),
+                   what="the child to be gone")
+    if mode == "cgroup":
+        # cpu.stat counts every process the cgroup had, the exited ones too.
+        assert p["cpu_time_s"] >= 0.5, p
+    else:
+        # /proc: the main process's own time only (sh, then sleep).
+        assert p["cpu_time_s"] < 0.5, p
