@@ -611,6 +611,10 @@ std::optional<uint64_t> Supervisor::CgroupMemoryBytes(const Process& process) co
 
 bool Supervisor::CanSetMemoryMax(const Process& process) const {
   (void)process;  // every process's folder is made the same way, below BASE/programs
+  return MemoryMaxEnforceable();
+}
+
+bool Supervisor::MemoryMaxEnforceable() const {
   return cgroups_ && os::CgroupEnables(cgroups_->base() + "/programs", "memory");
 }
 

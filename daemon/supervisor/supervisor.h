@@ -326,6 +326,9 @@ class Supervisor {
   // is the figure); and whether a memory.max can be set on it.
   std::optional<uint64_t> CgroupMemoryBytes(const Process& process) const;
   bool CanSetMemoryMax(const Process& process) const;
+  // Whether memory_max can be set at all: cgroups in use, with the memory controller enabled
+  // for the processes' folders.
+  bool MemoryMaxEnforceable() const;
   // The folder of a process's cgroup while one is in use, else "".
   const std::string& CgroupOf(const Process& process) const { return process.cgroup_; }
 

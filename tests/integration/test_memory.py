@@ -198,3 +198,24 @@ def test_memory_max_where_it_cannot_be_enforced(warden):
     p = warden.wait_state("capped", "RUNNING")
     assert p["pid"] > 0
     assert "memory_max cannot be enforced here" in warden.log()
+
+
+def test_memory_max_under_proc_tracking_is_said_unenforced(warden):
+    # With warden.cgroup: none there is no cgroup to cap, whatever the host offers: --check and
+    # the log both say so.
+    warden.write_config("""\
+        capped:
+          command: sleep 1000
+          startsecs: 0
+          memory_max: 100M
+        """, extra="# more warden keys\n  cgroup: none\n")
+    check = subprocess.run([WARDEND, "--check", "-c", warden.config], capture_output=True,
+                           text=True, timeout=30)
+    out = check.stdout + check.stderr
+    assert check.returncode == 0, out
+    assert ("warning: program 'capped': memory_max cannot be enforced here: warden.cgroup is "
+            "none") in out, out
+    warden.start()
+    assert warden.wait_state("capped", "RUNNING")["pid"] > 0
+    assert ("capped: memory_max cannot be enforced here: processes are tracked through /proc"
+            in warden.log()), warden.log()
