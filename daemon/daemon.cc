@@ -255,6 +255,7 @@ std::optional<int> Daemon::StartServing() {
   } else {
     spdlog::info("processes are tracked through /proc: {}", no_cgroups);
   }
+  if (reexecuted()) supervisor_->RecordRestored();
   WarnUnenforcedMemoryMax(no_cgroups);
   ServeReexec(*server_, *supervisor_, *notifier_);
 

@@ -604,6 +604,7 @@ void Simulation::Reexec() {
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
+  supervisor_->RecordRestored();
   Connect();
   supervisor_->ReapChildren();  // children that exited during the exec window
   Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");

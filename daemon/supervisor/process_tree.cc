@@ -481,6 +481,14 @@ void Supervisor::UseRecord(const std::string& path, bool resume) {
   if (resume) record_->Resume();
 }
 
+void Supervisor::RecordRestored() {
+  if (!record_) return;
+  for (const auto& p : processes_) {
+    const int pid = p->machine().pid();
+    if (pid > 0 && !p->in_cgroup_) record_->Add(pid, p->main_start_ticks_, p->full_name());
+  }
+}
+
 void Supervisor::RecordMembers(const Process& process,
                                const std::vector<os::ProcStat>& members) const {
   std::unordered_map<int, uint64_t> now;

@@ -315,6 +315,9 @@ class Supervisor {
   // (the file is this wardend's); else HandleLeftovers reads it, then starts it afresh.
   void UseRecord(const std::string& path, bool resume);
   const ProcessRecord* record() const { return record_.get(); }
+  // After a re-execution (and AdoptCgroups): the restored main processes tracked through /proc
+  // go into the record if it lacks them (an image without a record ran before).
+  void RecordRestored();
   // At a fresh start (not a re-execution): the processes an earlier wardend on the same config
   // left in its cgroups, or left behind and recorded (process_record.h), killed or left alone
   // per warden.on_leftovers, and said in the log.

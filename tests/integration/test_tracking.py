@@ -454,6 +454,30 @@ def test_nginx_left_to_daemonize_is_found_by_a_wardend_started_again_under_proc(
     assert port_free(port)
 
 
+def test_the_record_goes_on_across_a_reexec(warden):
+    from test_reexec import reexec
+    programs = """\
+        server:
+          command: ["sleep", "1000"]
+          startsecs: 0
+        """
+    extra = backend("proc", None)
+    warden.start(programs, extra=extra)
+    first = warden.wait_state("server", "RUNNING")["pid"]
+    warden.seen_pids.add(first)
+    reexec(warden)
+    assert (first, "server") in record_of(warden)
+    # The new image writes down what it starts, and what ended goes.
+    warden.ctl("restart", "server", check=0)
+    second = warden.wait_state("server", "RUNNING")["pid"]
+    warden.seen_pids.add(second)
+    assert record_of(warden) == {(second, "server")}
+    sigkill_wardend(warden)
+    warden.start(programs, extra=extra)
+    assert f"pids {second} (sleep)" in warden.log(), warden.log()
+    assert not pid_alive(second)
+
+
 # --- detection -----------------------------------------------------------------------------------
 
 SLEEPER = """\
