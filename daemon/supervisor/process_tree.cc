@@ -375,7 +375,9 @@ void Supervisor::CheckCleanups(bool orphan_reaped) {
 
 void Supervisor::UseCgroups(std::unique_ptr<CgroupTree> cgroups) {
   cgroups_ = std::move(cgroups);
-  if (cgroups_) cgroups_->set_on_change([this](uint64_t id) { OnCgroupChange(id); });
+  if (!cgroups_) return;
+  cgroups_->set_on_change([this](uint64_t id) { OnCgroupChange(id); });
+  cgroups_->set_on_memory([this](uint64_t id) { OnMemoryEvent(id); });
 }
 
 void Supervisor::OnCgroupChange(uint64_t id) {
@@ -609,6 +611,7 @@ void Supervisor::AdoptCgroups() {
     p->cgroup_ = folder;
     p->in_cgroup_ = true;
     cgroups_->Watch(folder, p->id());
+    if (p->machine().pid() != 0) p->ApplyMemoryHigh();
   }
 }
 

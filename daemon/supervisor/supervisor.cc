@@ -103,7 +103,11 @@ Process::~Process() {
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   pending_program_.reset();  // the newest definition wins
   const config::HealthCheck previous_health = program_->healthcheck;
+  const bool memory_changed = program_->memory_limit != program->memory_limit ||
+                              program_->memory_max != program->memory_max;
   program_ = std::move(program);
+  // A new memory_limit applies at once: to memory.high too, where it is watched that way.
+  if (memory_changed && machine_.pid() != 0) ApplyMemoryHigh();
   supervisor_.GraphChanged();
   const bool health_changed = program_->healthcheck != previous_health;
   machine_.SetPolicy(PolicyFor(*program_));
@@ -207,6 +211,7 @@ core::SpawnOutcome Process::Spawn() {
     // Status counts the cgroup's cpu from now: a folder kept from an earlier instance (its
     // leftovers kept) has counted that one's too.
     if (in_cgroup_) cgroup_cpu_base_usec_ = os::ReadCgroupCpuUsec(cgroup_).value_or(0);
+    if (in_cgroup_) ApplyMemoryHigh();  // memory_limit by memory.events, where it can be
     // Tracked through /proc: written down before anything else happens, so that a wardend
     // started after this one is killed finds it (process_record.h).
     if (!in_cgroup_ && supervisor_.record_) {

@@ -110,6 +110,9 @@ class Process final : public core::ProcessHost {
   // memory restart is under way, "restarted: ..." while the instance it started lives; else "".
   std::string MemoryReason() const;
   bool memory_restart_pending() const { return memory_restart_pending_; }
+  // Its memory_limit is watched through its cgroup's memory.events (memory_watch.h), not by
+  // the interval check.
+  bool memory_by_events() const { return memory_by_events_; }
 
  private:
   friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
@@ -192,6 +195,11 @@ class Process final : public core::ProcessHost {
   uint64_t memory_restart_stops_ = 0;
   uint64_t memory_note_spawn_ = 0;
   void NoteSpawnForMemory();
+  // Sets its cgroup's memory.high for memory_limit and watches memory.events, where the memory
+  // controller is enabled (at its spawn, when its definition changes, after a re-execution).
+  void ApplyMemoryHigh();
+  bool memory_by_events_ = false;
+  uint64_t memory_high_seen_ = 0;  // memory.events `high` when last looked at
 };
 
 class Supervisor {
@@ -471,6 +479,9 @@ class Supervisor {
   std::unique_ptr<CgroupTree> cgroups_;
   // cgroup.events of a process's cgroup changed: its leftovers may be gone, its cgroup empty.
   void OnCgroupChange(uint64_t id);
+  // memory.events of a process's cgroup changed: past memory.high, it is restarted for its
+  // memory_limit (memory_watch.cc).
+  void OnMemoryEvent(uint64_t id);
   // Removes the cgroup of a process that is down, has no leftover being stopped, and is empty.
   void MaybeRemoveCgroup(Process* process);
   // HandleLeftovers, per backend.
