@@ -91,6 +91,46 @@ def wait_sleeping(pid, timeout=None):
     wait_until(sleeping, what=f"pid {pid} in its nanosleep", **kwargs)
 
 
+def start_time(pid):
+    """Field 22 of /proc/PID/stat (None once gone): a pid and its start time name one process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None
+
+
+def descendants(pid):
+    """(pid, start time) of every process below `pid`, from /proc/PID/task/*/children."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except FileNotFoundError:
+                continue
+            for kid in kids:
+                found.append((kid, start_time(kid)))
+                todo.append(kid)
+    return found
+
+
+def kill_if_same(processes):
+    """SIGKILL each (pid, start time) that is still that process."""
+    for pid, started in processes:
+        if started is not None and start_time(pid) == started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def pid_alive(pid):
     """True if `pid` exists and is not a zombie."""
     try:
@@ -210,8 +250,12 @@ class Warden:
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                # Its programs would outlive it (reparented, or kept in its cgroups): note its
+                # descendants while they are still its, then kill them by pid with it.
+                left = descendants(self.proc.pid)
                 self.proc.kill()
                 self.proc.wait()
+                kill_if_same(left)
         self.stderr.close()
         self.notify.close()
         return self.proc.returncode
