@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
 #include "daemon/os/os.h"
 
 namespace warden {
@@ -148,8 +149,15 @@ int LogFile::OpenFresh() {
     // The folder was removed: make it again, as at start.
     const size_t slash = options_.path.rfind('/');
     if (slash != std::string::npos && slash > 0) {
-      if (!os::MakeDirs(options_.path.substr(0, slash)).ok()) return ENOENT;
+      const std::string folder = options_.path.substr(0, slash);
+      if (Status made = os::MakeDirs(folder); !made.ok()) {
+        spdlog::error("log folder {} was removed and cannot be made again: {}", folder,
+                      made.message());
+        return ENOENT;
+      }
       fd.reset(open(options_.path.c_str(), kOpenFlags, kFileMode));
+      if (fd)
+        spdlog::warn("log folder {} was removed: made it again for {}", folder, options_.path);
     }
   }
   if (!fd) return errno;

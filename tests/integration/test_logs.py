@@ -477,3 +477,6 @@ def test_deleted_log_folder_is_made_again_and_the_program_never_blocks(warden):
     wait_until(lambda: int(warden.ctl("tail", "chatty").stdout.split()[-1]) > last + 50,
                what="the program still writing")
     assert warden.status("chatty")["chatty"]["state"] == "RUNNING"
+    # wardend's log says what happened, once per folder made again.
+    wait_until(lambda: f"log folder {warden.log_dir} was removed: made it again" in warden.log(),
+               what="the log naming the folder made again")
