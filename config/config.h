@@ -295,6 +295,9 @@ HostCheck CheckHost(const Config& config);
 // wardend runs in must exist and offer the memory controller (its cgroup.controllers lists
 // "memory"). Names the file or controller that is missing. Read-only.
 std::string MemoryMaxUnavailable();
+// The same for a wardend with these settings: with `cgroup: none` processes are tracked through
+// /proc and have no cgroup to cap, whatever the host offers.
+std::string MemoryMaxUnavailable(const Settings& settings);
 
 // Every key the loader accepts, as a path: "warden.socket", "programs.NAME.command",
 // "programs.NAME.stdout.file", "programs.NAME.backoff.initial", "warden.access.read.users", ...

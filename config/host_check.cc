@@ -133,6 +133,13 @@ std::string MemoryMaxUnavailable() {
   return internal::MemoryControllerProblem(*cgroup, *mountinfo, ReadSmallFile);
 }
 
+std::string MemoryMaxUnavailable(const Settings& settings) {
+  if (settings.cgroup == "none") {
+    return "warden.cgroup is none: processes are tracked through /proc, not in cgroups";
+  }
+  return MemoryMaxUnavailable();
+}
+
 HostCheck CheckHost(const Config& config) {
   HostCheck check;
   auto warn = [&](const SourceLocation& where, std::string message) {
@@ -177,7 +184,7 @@ HostCheck CheckHost(const Config& config) {
   std::optional<std::string> memory_problem;
   for (const Program& p : config.programs) {
     if (p.memory_max == 0) continue;
-    if (!memory_problem) memory_problem = MemoryMaxUnavailable();
+    if (!memory_problem) memory_problem = MemoryMaxUnavailable(config.warden);
     if (memory_problem->empty()) break;
     warn(p.places.memory_max, "program '" + p.name + "': memory_max cannot be enforced here: " +
                                   *memory_problem + "; the program runs without it");

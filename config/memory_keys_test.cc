@@ -164,5 +164,17 @@ TEST(MemoryControllerTest, CheckHostWarnsOnlyWhereItCannotBeEnforced) {
                 "; the program runs without it");
 }
 
+TEST(MemoryControllerTest, WithCgroupNoneItIsNeverEnforced) {
+  const LoadResult result =
+      Load("warden: {cgroup: none}\nprograms:\n  web: {command: /bin/sh, memory_max: 100M}\n");
+  ASSERT_TRUE(result.config);
+  const HostCheck check = CheckHost(*result.config);
+  ASSERT_EQ(check.warnings.size(), 1u);
+  EXPECT_EQ(check.warnings[0].ToString(),
+            "w.yaml:3:39: warning: program 'web': memory_max cannot be enforced here: "
+            "warden.cgroup is none: processes are tracked through /proc, not in cgroups; the "
+            "program runs without it");
+}
+
 }  // namespace
 }  // namespace warden::config

@@ -228,20 +228,14 @@ std::optional<int> Daemon::StartServing() {
     return 1;
   }
 
-  // memory_max needs cgroup v2's memory controller: where it is missing, say so and why (the
-  // programs run without the cap), as `wardend --check` does.
-  std::optional<std::string> memory_problem;
-  for (const config::Program& p : config_.programs) {
-    if (p.memory_max == 0) continue;
-    if (!memory_problem) memory_problem = config::MemoryMaxUnavailable();
-    if (memory_problem->empty()) break;
-    spdlog::warn("{}: memory_max cannot be enforced here: {}; the program runs without it", p.name,
-                 *memory_problem);
-  }
-
   notifier_ = std::make_unique<SystemdNotifier>(loop_);
   supervisor_ = std::make_unique<Supervisor>(loop_, std::move(config_));
   supervisor_->logs().set_daemon_log(daemon_log_);
+  // What is tracked through /proc is written down beside the socket, for a wardend started
+  // again after this one is killed (process_record.h); after a re-execution, before the
+  // restore, which may start processes. A fresh wardend reads it in HandleLeftovers, once the
+  // socket is its own (a wardend refused because another one listens never touches it).
+  supervisor_->UseRecord(ProcessRecord::PathFor(supervisor_->config().warden.socket), reexecuted());
   server_ = std::make_unique<ControlServer>(loop_, *supervisor_, [this] { Shutdown(); });
   if (reexecuted()) {
     // Never exit from here on: the programs are our children and would be orphaned.
@@ -261,6 +255,8 @@ std::optional<int> Daemon::StartServing() {
   } else {
     spdlog::info("processes are tracked through /proc: {}", no_cgroups);
   }
+  if (reexecuted()) supervisor_->RecordRestored();
+  WarnUnenforcedMemoryMax(no_cgroups);
   ServeReexec(*server_, *supervisor_, *notifier_);
 
   if (auto s = loop_.Add(signal_fd_.get(), EPOLLIN, EventLoop::kPrioritySignals,
@@ -282,6 +278,31 @@ std::optional<int> Daemon::StartServing() {
                                   notifier_->Status(supervisor_->Summary());
                                 });
   return std::nullopt;
+}
+
+void Daemon::WarnUnenforcedMemoryMax(const std::string& no_cgroups) {
+  // memory_max is the memory.max of each process's cgroup: it needs the cgroup backend and the
+  // memory controller enabled below its base. Where either is missing, say so and why (the
+  // programs run without the cap), as `wardend --check` does from what it can see.
+  std::optional<std::string> problem;
+  for (const config::Program& p : supervisor_->config().programs) {
+    if (p.memory_max == 0) continue;
+    if (!problem) {
+      if (!supervisor_->tracks_by_cgroup()) {
+        problem = "processes are tracked through /proc, not in cgroups (" + no_cgroups + ")";
+      } else if (!supervisor_->MemoryMaxEnforceable()) {
+        const std::string host = config::MemoryMaxUnavailable();
+        problem =
+            "the memory controller is not enabled for the processes' cgroups (" +
+            (host.empty() ? "cgroup.subtree_control of their parent does not list it" : host) + ")";
+      } else {
+        problem = "";
+      }
+    }
+    if (problem->empty()) break;
+    spdlog::warn("{}: memory_max cannot be enforced here: {}; the program runs without it", p.name,
+                 *problem);
+  }
 }
 
 void Daemon::Shutdown() {

@@ -49,6 +49,8 @@ class Daemon {
   std::optional<int> LoadConfiguration();
   std::optional<int> StartLogging();
   std::optional<int> StartServing();
+  // Says in the log, once per program with memory_max, when it cannot be enforced and why.
+  void WarnUnenforcedMemoryMax(const std::string& no_cgroups);
   void OnSignals();
   void Shutdown();
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -28,6 +29,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -287,6 +289,102 @@ bool SignalProcess(const ProcStat& process, int signal) {
   return syscall(SYS_pidfd_send_signal, holder.get(), signal, nullptr, 0) == 0;
 }
 
+std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes, int timeout_ms) {
+  auto alive = [](const ProcStat& p) {
+    auto now = ReadProcStat(p.pid);
+    return now && now->start_ticks == p.start_ticks && now->state != 'Z' && now->state != 'X';
+  };
+  std::vector<UniqueFd> fds;
+  std::vector<ProcStat> watched;
+  bool pidfds = true;
+  for (const ProcStat& p : processes) {
+    const long fd = syscall(SYS_pidfd_open, p.pid, 0);
+    if (fd < 0) {
+      if (errno == ENOSYS) pidfds = false;
+      if (errno != ESRCH) watched.push_back(p);
+      continue;
+    }
+    UniqueFd holder(static_cast<int>(fd));
+    if (!alive(p)) continue;  // the pid names another process now, or a zombie
+    fds.push_back(std::move(holder));
+    watched.push_back(p);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    std::erase_if(watched, [&](const ProcStat& p) { return !alive(p); });
+    if (watched.empty()) return watched;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return watched;
+    if (!pidfds || fds.empty()) {
+      ::poll(nullptr, 0, static_cast<int>(std::min<long>(left, 50)));
+      continue;
+    }
+    std::vector<pollfd> polled;
+    for (const UniqueFd& fd : fds) polled.push_back({fd.get(), POLLIN, 0});
+    (void)::poll(polled.data(), polled.size(), static_cast<int>(left));
+    std::vector<UniqueFd> open;
+    for (size_t i = 0; i < polled.size(); ++i) {
+      if ((polled[i].revents & POLLIN) == 0) open.push_back(std::move(fds[i]));
+    }
+    fds = std::move(open);
+  }
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string out;
+  char buf[8192];
+  while (true) {
+    const ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+namespace {
+
+Status WriteAll(int fd, std::string_view text, const std::string& path) {
+  while (!text.empty()) {
+    const ssize_t n = write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status(ErrorCode::kInternal, "write " + path + ": " + strerror(errno));
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AppendFile(const std::string& path, std::string_view text) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Status(ErrorCode::kInternal, "open " + path + ": " + strerror(errno));
+  return WriteAll(fd.get(), text, path);
+}
+
+Status ReplaceFile(const std::string& path, std::string_view text) {
+  const std::string temporary = path + ".new";
+  UniqueFd fd(open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return Status(ErrorCode::kInternal, "open " + temporary + ": " + strerror(errno));
+  if (Status written = WriteAll(fd.get(), text, temporary); !written.ok()) {
+    unlink(temporary.c_str());
+    return written;
+  }
+  fd.reset();
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    unlink(temporary.c_str());
+    return Status(ErrorCode::kInternal, "rename " + temporary + ": " + strerror(error));
+  }
+  return Status::Ok();
+}
+
+void RemoveFile(const std::string& path) { unlink(path.c_str()); }
+
 uint64_t TicksSinceBoot() {
   timespec now{};
   clock_gettime(CLOCK_BOOTTIME, &now);
@@ -436,6 +534,19 @@ class Kernel final : public System {
   std::optional<uint64_t> OomKillCount() override { return os::ReadOomKillCount(); }
   uint64_t RandomSeed() override { return std::random_device{}(); }
   uint64_t TicksSinceBoot() override { return os::TicksSinceBoot(); }
+  std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes, int timeout_ms) override {
+    return os::WaitGone(processes, timeout_ms);
+  }
+  std::optional<std::string> ReadFile(const std::string& path) override {
+    return os::ReadFile(path);
+  }
+  Status AppendFile(const std::string& path, std::string_view text) override {
+    return os::AppendFile(path, text);
+  }
+  Status ReplaceFile(const std::string& path, std::string_view text) override {
+    return os::ReplaceFile(path, text);
+  }
+  void RemoveFile(const std::string& path) override { os::RemoveFile(path); }
 };
 
 }  // namespace

@@ -139,6 +139,19 @@ std::string ReadProcEnviron(int pid, size_t max_bytes);
 // (same start time): through a pidfd, so a pid reused since the scan is never signalled.
 bool SignalProcess(const ProcStat& process, int signal);
 
+// Waits, at most `timeout_ms`, until every process of `processes` has exited (through pidfds:
+// readable once the process is dead, whoever its parent is); returns those still alive. Without
+// pidfds (before Linux 5.3) it looks again every 50 ms.
+std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes, int timeout_ms);
+
+// Small files of wardend's own (the record of tracked processes, process_record.h): the whole
+// text, or nullopt when missing or unreadable; one write(2) appended (O_APPEND, created 0600);
+// the whole text replaced atomically (a temporary file beside it, renamed over it); removed.
+std::optional<std::string> ReadFile(const std::string& path);
+Status AppendFile(const std::string& path, std::string_view text);
+Status ReplaceFile(const std::string& path, std::string_view text);
+void RemoveFile(const std::string& path);
+
 // How many processes the kernel's OOM killer has killed since boot: the `oom_kill` line of
 // /proc/vmstat (Linux 4.13 and later); nullopt when there is none.
 std::optional<uint64_t> ReadOomKillCount();
@@ -192,6 +205,13 @@ class System {
   virtual uint64_t RandomSeed() = 0;
   // Now, on the clock of ProcStat::start_ticks (clock ticks since boot).
   virtual uint64_t TicksSinceBoot() = 0;
+  // The files and the wait above.
+  virtual std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes,
+                                         int timeout_ms) = 0;
+  virtual std::optional<std::string> ReadFile(const std::string& path) = 0;
+  virtual Status AppendFile(const std::string& path, std::string_view text) = 0;
+  virtual Status ReplaceFile(const std::string& path, std::string_view text) = 0;
+  virtual void RemoveFile(const std::string& path) = 0;
 };
 // The kernel: one instance for the whole process.
 System& RealSystem();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace warden::sim {
@@ -115,6 +116,33 @@ std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const Si
   const std::string summary = supervisor.Summary();
   const std::string recount = Recount(supervisor);
   if (summary != recount) return "Summary() says \"" + summary + "\", the states say " + recount;
+  return std::nullopt;
+}
+
+std::optional<std::string> CheckRecord(const Supervisor& supervisor, SimSystem& system) {
+  const ProcessRecord* record = supervisor.record();
+  if (record == nullptr) return std::nullopt;
+  for (const auto& p : supervisor.processes()) {
+    const int pid = p->machine().pid();
+    if (pid == 0 || !supervisor.CgroupOf(*p).empty()) continue;
+    auto stat = system.ReadProcStat(pid);
+    if (stat && !record->Has(pid, stat->start_ticks)) {
+      return p->full_name() + ": its main process " + std::to_string(pid) +
+             " is not in the record of tracked processes";
+    }
+  }
+  auto text = system.ReadFile(record->path());
+  std::vector<RecordEntry> on_file = text ? ParseRecord(*text).live : std::vector<RecordEntry>();
+  std::vector<RecordEntry> in_memory = record->Entries();
+  auto order = [](const RecordEntry& a, const RecordEntry& b) {
+    return std::tie(a.pid, a.start_ticks) < std::tie(b.pid, b.start_ticks);
+  };
+  std::sort(on_file.begin(), on_file.end(), order);
+  std::sort(in_memory.begin(), in_memory.end(), order);
+  if (on_file != in_memory) {
+    return "the record's file holds " + std::to_string(on_file.size()) + " entries, its memory " +
+           std::to_string(in_memory.size()) + " (or other ones)";
+  }
   return std::nullopt;
 }
 

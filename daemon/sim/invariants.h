@@ -44,6 +44,11 @@ std::optional<std::string> CheckMemory(
     core::Duration interval,
     const std::function<EventLoop::TimePoint(const Process&)>& applies_since);
 
+// The record of tracked processes (process_record.h): every live main process is in it (pid
+// and start), and the simulated file, read as a wardend started again would read it, holds
+// exactly the entries the record keeps in memory.
+std::optional<std::string> CheckRecord(const Supervisor& supervisor, SimSystem& system);
+
 // After a shutdown: every process STOPPED (or EXITED/FATAL) with no pid, nothing left in the
 // simulated process table (not even a zombie), no job open.
 std::optional<std::string> CheckShutDown(const Supervisor& supervisor, const SimSystem& system);

@@ -243,6 +243,31 @@ std::optional<os::ProcStat> SimSystem::ReadProcStat(int pid) {
   return StatOf(it->second);
 }
 
+std::vector<os::ProcStat> SimSystem::WaitGone(const std::vector<os::ProcStat>& processes, int) {
+  std::vector<os::ProcStat> alive;
+  for (const os::ProcStat& p : processes) {
+    auto now = ReadProcStat(p.pid);
+    if (now && now->start_ticks == p.start_ticks && now->state != 'Z') alive.push_back(p);
+  }
+  return alive;
+}
+
+std::optional<std::string> SimSystem::ReadFile(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status SimSystem::AppendFile(const std::string& path, std::string_view text) {
+  files_[path].append(text);
+  return Status::Ok();
+}
+
+Status SimSystem::ReplaceFile(const std::string& path, std::string_view text) {
+  files_[path] = std::string(text);
+  return Status::Ok();
+}
+
 std::vector<os::ProcStat> SimSystem::ScanSubtree(int root, const std::function<bool(int pid)>& skip,
                                                  const os::StatReader& read) {
   std::vector<os::ProcStat> out;

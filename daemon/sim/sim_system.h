@@ -87,6 +87,14 @@ class SimSystem final : public os::System {
   std::optional<uint64_t> OomKillCount() override { return std::nullopt; }  // no OOM killer
   uint64_t RandomSeed() override { return random_(); }
   uint64_t TicksSinceBoot() override { return ticks_; }
+  // No waiting in simulated time: what is still alive now.
+  std::vector<os::ProcStat> WaitGone(const std::vector<os::ProcStat>& processes,
+                                     int timeout_ms) override;
+  // Simulated files, in memory (the record of tracked processes): nothing touches the disk.
+  std::optional<std::string> ReadFile(const std::string& path) override;
+  Status AppendFile(const std::string& path, std::string_view text) override;
+  Status ReplaceFile(const std::string& path, std::string_view text) override;
+  void RemoveFile(const std::string& path) override { files_.erase(path); }
 
   // --- the simulation's side ---
   static constexpr int kSelfPid = 1;
@@ -124,6 +132,7 @@ class SimSystem final : public os::System {
   std::mt19937_64 random_;
   std::function<void(const std::string&)> log_;
   std::map<int, SimProcess> processes_;
+  std::map<std::string, std::string> files_;
   int last_pid_ = 99;
   uint64_t ticks_ = 0;
   size_t spawns_ = 0;

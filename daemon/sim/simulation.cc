@@ -126,6 +126,8 @@ class Simulation {
   TimePoint now_ = start_;
   std::string dir_;
   std::string config_path_;
+  // The record of tracked processes: a simulated file (SimSystem), never on disk.
+  std::string RecordPath() const { return dir_ + "/warden.sock.procs"; }
   size_t generation_ = 0;
 
   struct Request {
@@ -224,6 +226,7 @@ bool Simulation::Check() {
   known_ = std::move(present);
   if (auto problem = CheckProcesses(*supervisor_, system_)) return Fail(*problem);
   if (auto problem = CheckJobs(*supervisor_, destroyed_, jobs_in_flight_)) return Fail(*problem);
+  if (auto problem = CheckRecord(*supervisor_, system_)) return Fail(*problem);
   for (const auto& p : supervisor_->processes()) {
     auto [it, added] = limit_since_.try_emplace(p->id(), p->program().memory_limit, now_);
     if (!added && it->second.first != p->program().memory_limit) {
@@ -597,9 +600,11 @@ void Simulation::Reexec() {
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
+  supervisor_->UseRecord(RecordPath(), true);  // the record goes on across the exec
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
   }
+  supervisor_->RecordRestored();
   Connect();
   supervisor_->ReapChildren();  // children that exited during the exec window
   Log("re-executed with " + std::to_string(decoded->processes.size()) + " processes");
@@ -650,6 +655,8 @@ Outcome Simulation::Run() {
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
   Connect();
+  supervisor_->UseRecord(RecordPath(), false);
+  supervisor_->HandleLeftovers();  // an empty record: nothing left, the record starts afresh
   supervisor_->StartAutostart();
   bool ok = Check();
 

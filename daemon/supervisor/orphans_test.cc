@@ -2,27 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/supervisor/test_procs.h"
+
 namespace warden {
 namespace {
 
 constexpr int kSelf = 1000;
 
-os::ProcStat Proc(int pid, int ppid, int session, uint64_t start = 1, char state = 'S') {
-  os::ProcStat p;
-  p.pid = pid;
-  p.ppid = ppid;
-  p.session = session;
-  p.pgrp = session;
-  p.start_ticks = start;
-  p.state = state;
-  return p;
-}
-
-std::vector<int> Pids(const std::vector<os::ProcStat>& procs) {
-  std::vector<int> out;
-  for (const auto& p : procs) out.push_back(p.pid);
-  return out;
-}
+using testing::Pids;
+using testing::Proc;
 
 ProcessClaim Claim(int main_pid, std::string group = "g", std::string process = "p") {
   ProcessClaim c;

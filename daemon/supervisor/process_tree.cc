@@ -6,12 +6,13 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <tuple>
 
-#include "daemon/os/spawn_setup.h"
 #include "daemon/os/cgroup.h"
+#include "daemon/os/spawn_setup.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
@@ -247,7 +248,9 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   }
   for (size_t i = 0; i < processes_.size(); ++i) {
     // What is remembered of a process the scan did not see whole stays.
-    if (processes_[i]->tree_complete_) Remember(&processes_[i]->claim_, tree_.members[i]);
+    if (!processes_[i]->tree_complete_) continue;
+    if (record_ && processes_[i]->cgroup_.empty()) RecordMembers(*processes_[i], tree_.members[i]);
+    Remember(&processes_[i]->claim_, tree_.members[i]);
   }
   for (int pid : tree_.unclaimed) {
     spdlog::debug("pid {} is wardend's child but no program's: left alone", pid);
@@ -291,7 +294,7 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
     facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
     if (i < tree_.main.size() && tree_.main[i]) {
       const os::ProcStat& ps = *tree_.main[i];
-      facts_main_[i] = {ps.state, ps.cpu_ticks, ps.rss_pages};
+      facts_main_[i] = FactsOf(*processes_[i], ps);
     }
     if (i < tree_.members.size()) {
       for (const os::ProcStat& ps : tree_.members[i]) {
@@ -302,6 +305,20 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_members_begin_[processes_.size()] = static_cast<uint32_t>(facts_members_.size());
   facts_taken_ = now;
   facts_valid_ = true;
+}
+
+Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
+                                            const os::ProcStat& main) const {
+  static const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
+  static const uint64_t page = static_cast<uint64_t>(os::PageSize());
+  KernelFacts facts{main.state, main.cpu_ticks * 1000 / ticks, main.rss_pages * page};
+  if (process.in_cgroup_ && !process.cgroup_.empty()) {
+    if (auto usec = os::ReadCgroupCpuUsec(process.cgroup_)) {
+      facts.cpu_ms = (*usec - std::min(*usec, process.cgroup_cpu_base_usec_)) / 1000;
+    }
+    if (auto bytes = os::ReadCgroupMemoryCurrent(process.cgroup_)) facts.memory_bytes = *bytes;
+  }
+  return facts;
 }
 
 std::optional<os::ProcStat> Supervisor::ReadStat(int pid) const {
@@ -412,7 +429,11 @@ std::vector<os::ProcStat> Supervisor::CgroupMembers(const Process* process) cons
 }
 
 void Supervisor::HandleLeftovers() {
-  if (!cgroups_) return;
+  if (cgroups_) HandleCgroupLeftovers();
+  if (record_) HandleRecordedLeftovers();
+}
+
+void Supervisor::HandleCgroupLeftovers() {
   const bool kill = config_.warden.on_leftovers == config::OnLeftovers::kKill;
   std::vector<CgroupTree::Populated> found = cgroups_->FindPopulated();
   std::vector<std::string> killed;
@@ -453,6 +474,133 @@ void Supervisor::HandleLeftovers() {
   }
 }
 
+// --- the record of tracked processes --------------------------------------------------------
+
+void Supervisor::UseRecord(const std::string& path, bool resume) {
+  record_ = std::make_unique<ProcessRecord>(system_, path);
+  if (resume) record_->Resume();
+}
+
+void Supervisor::RecordRestored() {
+  if (!record_) return;
+  for (const auto& p : processes_) {
+    const int pid = p->machine().pid();
+    if (pid > 0 && !p->in_cgroup_) record_->Add(pid, p->main_start_ticks_, p->full_name());
+  }
+}
+
+void Supervisor::RecordMembers(const Process& process,
+                               const std::vector<os::ProcStat>& members) const {
+  std::unordered_map<int, uint64_t> now;
+  now.reserve(members.size());
+  for (const os::ProcStat& m : members) {
+    if (m.state == 'Z' || m.state == 'X') continue;
+    now[m.pid] = m.start_ticks;
+    record_->Add(m.pid, m.start_ticks, process.full_name());
+  }
+  for (const auto& [pid, start] : process.claim_.known) {
+    auto it = now.find(pid);
+    if (it == now.end() || it->second != start) record_->Remove(pid, start);
+  }
+}
+
+namespace {
+
+std::string NamePids(const std::vector<os::ProcStat>& processes) {
+  std::string named;
+  for (const os::ProcStat& p : processes) {
+    if (!named.empty()) named += ", ";
+    named += std::to_string(p.pid);
+    if (std::string command = os::ProcessCommand(p.pid); !command.empty()) {
+      named += " (" + command + ")";
+    }
+  }
+  return named;
+}
+
+}  // namespace
+
+void Supervisor::HandleRecordedLeftovers() {
+  std::vector<RecordEntry> entries = record_->Read();
+  const int self = system_.SelfPid();
+  // Every process of the machine, once: the recorded ones were reparented away from wardend
+  // when the earlier one died.
+  auto find = [&] {
+    return FindRecordedLeftovers(entries, system_.ScanWhole(self, SIZE_MAX / 4, {}), self);
+  };
+  std::vector<RecordedLeftovers> found =
+      entries.empty() ? std::vector<RecordedLeftovers>() : find();
+  const bool kill = config_.warden.on_leftovers == config::OnLeftovers::kKill;
+  for (const RecordedLeftovers& f : found) {
+    spdlog::warn("an earlier wardend left processes of {} running (recorded in {}): pids {}: {}",
+                 f.name, record_->path(), NamePids(f.processes),
+                 kill ? "killing them (warden.on_leftovers: kill)"
+                      : "leaving them, and not starting their program while they run "
+                        "(warden.on_leftovers: leave)");
+  }
+  // kill: SIGKILL to each (through a pidfd, only if its pid still names it), then a wait for
+  // them, at most 5 s in all. What one forked in between is found again by its session or its
+  // parent among the ones found, and gets the same.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (int round = 0; kill && !found.empty() && round < 4; ++round) {
+    std::vector<os::ProcStat> targets;
+    for (const RecordedLeftovers& f : found) {
+      for (const os::ProcStat& p : f.processes) {
+        if (round > 0) spdlog::warn("{}: killing pid {} too", f.name, p.pid);
+        (void)system_.SignalProcess(p, SIGKILL);
+        targets.push_back(p);
+        entries.push_back({p.pid, p.start_ticks, f.name});
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    const bool some_left =
+        !system_.WaitGone(targets, static_cast<int>(std::max<long>(left, 0))).empty();
+    found = find();
+    if (some_left) break;
+  }
+  if (kill && !found.empty()) {
+    spdlog::warn(
+        "some of the earlier wardend's processes still run 5 s after SIGKILL: their "
+        "programs are not started while they run");
+  }
+  // Whatever still runs (left on purpose, or not dead yet) holds its program back, and stays
+  // in the record.
+  std::vector<RecordEntry> still;
+  for (const RecordedLeftovers& f : found) {
+    for (const os::ProcStat& p : f.processes) still.push_back({p.pid, p.start_ticks, f.name});
+    for (auto& p : processes_) {
+      if (p->full_name() == f.name) p->foreign_processes_ = f.processes;
+    }
+  }
+  record_->Reset(still);
+}
+
+std::optional<core::SpawnError> Process::HeldByForeign() {
+  if (foreign_processes_.empty()) return std::nullopt;
+  std::vector<os::ProcStat> still;
+  std::string pids;
+  for (const os::ProcStat& p : foreign_processes_) {
+    auto now = supervisor_.system_.ReadProcStat(p.pid);
+    if (now && now->start_ticks == p.start_ticks && now->state != 'Z' && now->state != 'X') {
+      still.push_back(p);
+      pids += (pids.empty() ? "" : " ") + std::to_string(p.pid);
+    } else if (supervisor_.record_) {
+      supervisor_.record_->Remove(p.pid, p.start_ticks);
+    }
+  }
+  foreign_processes_ = std::move(still);
+  if (foreign_processes_.empty()) return std::nullopt;
+  spdlog::warn(
+      "{}: not started: an earlier wardend's processes still run (pids {}; "
+      "warden.on_leftovers is leave)",
+      full_name_, pids);
+  return core::SpawnError{
+      "an earlier wardend's processes still run (pids " + pids + "; warden.on_leftovers: leave)",
+      0};
+}
+
 void Supervisor::AdoptCgroups() {
   if (!cgroups_) return;
   for (auto& p : processes_) {
@@ -471,6 +619,10 @@ std::optional<uint64_t> Supervisor::CgroupMemoryBytes(const Process& process) co
 
 bool Supervisor::CanSetMemoryMax(const Process& process) const {
   (void)process;  // every process's folder is made the same way, below BASE/programs
+  return MemoryMaxEnforceable();
+}
+
+bool Supervisor::MemoryMaxEnforceable() const {
   return cgroups_ && os::CgroupEnables(cgroups_->base() + "/programs", "memory");
 }
 

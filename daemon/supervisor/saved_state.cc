@@ -151,7 +151,11 @@ std::vector<std::string> Supervisor::RestoreState(const DaemonState& state) {
     state_counts_[p->machine_.state()]--;
     p->machine_.Restore(saved.machine);  // arms its timer (a past deadline fires at once)
     state_counts_[p->machine_.state()]++;
-    if (p->machine_.pid() > 0) Track(p->machine_.pid(), p);
+    if (p->machine_.pid() > 0) {
+      Track(p->machine_.pid(), p);
+      // Its start, as the record of tracked processes has it (process_record.h).
+      if (auto stat = ReadStat(p->machine_.pid())) p->main_start_ticks_ = stat->start_ticks;
+    }
     // Checks and the watchdog start over (a full interval, a full watchdog_sec from now).
     if (p->machine_.state() == core::State::kRunning) {
       p->StartHealthChecks();

@@ -89,6 +89,11 @@ Process::~Process() {
   supervisor_.loop().CancelTimer(timer_);
   supervisor_.loop().CancelTimer(watchdog_timer_);
   if (machine_.pid() > 0) supervisor_.Untrack(machine_.pid());
+  if (supervisor_.record_) {  // removed by an update (at exit the record is finished first)
+    for (const auto& [pid, start] : claim_.known) supervisor_.record_->Remove(pid, start);
+    for (const os::ProcStat& p : foreign_processes_)
+      supervisor_.record_->Remove(p.pid, p.start_ticks);
+  }
   if (!cgroup_.empty() && supervisor_.cgroups_) {
     supervisor_.cgroups_->Unwatch(cgroup_);
     (void)os::RemoveCgroup(cgroup_);  // EBUSY when something still runs there: kept
@@ -124,6 +129,8 @@ core::SpawnOutcome Process::Spawn() {
   // Readiness other than startsecs: the notify socket or readiness pipe
   // (daemon/supervisor/readiness.h).
   // Its cgroup (cgroups.h), made if missing: the child starts in it.
+  // An earlier wardend's processes found through the record, left alone: none may run.
+  if (auto held = HeldByForeign()) return {0, *held};
   UniqueFd cgroup_dir;
   std::string cgroup;
   if (supervisor_.cgroups_) {
@@ -197,6 +204,14 @@ core::SpawnOutcome Process::Spawn() {
     }
     in_cgroup_ = !cgroup.empty();
     if (in_cgroup_) cgroup_ = std::move(cgroup);
+    // Status counts the cgroup's cpu from now: a folder kept from an earlier instance (its
+    // leftovers kept) has counted that one's too.
+    if (in_cgroup_) cgroup_cpu_base_usec_ = os::ReadCgroupCpuUsec(cgroup_).value_or(0);
+    // Tracked through /proc: written down before anything else happens, so that a wardend
+    // started after this one is killed finds it (process_record.h).
+    if (!in_cgroup_ && supervisor_.record_) {
+      supervisor_.record_->Add(outcome.pid, main_start_ticks_, full_name_);
+    }
     spdlog::info("{}: spawned with pid {}", full_name_, outcome.pid);
   } else if (outcome.error) {
     spdlog::warn("{}: spawn failed: {}", full_name_, outcome.error->ToString());
@@ -310,6 +325,9 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 
 Supervisor::~Supervisor() {
   loop_.CancelTimer(pump_timer_);
+  // What still runs stays in the record (left alone, or not dead yet); else it is removed.
+  if (record_) record_->Finish();
+  record_.reset();
   // Out of processes_ first, so that what a destructor calls back finds no half-destroyed one.
   auto processes = std::move(processes_);
   processes_.clear();
@@ -412,6 +430,7 @@ void Supervisor::ReapChildren() {
     }
     Process* process = it->second.process;
     by_pid_.erase(it);
+    if (record_) record_->Remove(reaped.pid, process->main_start_ticks_);
     process->claim_.ended_main_start = process->main_start_ticks_;
     process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
     core::ExitStatus status = reaped.status;
@@ -424,6 +443,9 @@ void Supervisor::ReapChildren() {
                    reaped.status.value);
     }
     process->machine().OnExit(status, EventLoop::Now());
+    // What it started and left running (a daemon's double fork) goes into the record now,
+    // while wardend still knows it is the program's (process_record.h).
+    if (record_ && !process->in_cgroup_) ScanFor(process);
   }
   CheckCleanups(orphan_reaped);
 }
@@ -484,9 +506,6 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
     ScanTree(whole ? nullptr : &resolved.processes);
     if (whole) KeepFacts(now);
   }
-  const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
-  const uint64_t page = static_cast<uint64_t>(os::PageSize());
-
   for (Process* p : resolved.processes) {
     const core::ProcessMachine& m = p->machine();
     ProcessReport info;
@@ -519,12 +538,12 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
       if (reuse) {
         facts = facts_main_[p->tree_slot_];
       } else if (auto ps = MainOf(p)) {
-        facts = {ps->state, ps->cpu_ticks, ps->rss_pages};
+        facts = FactsOf(*p, *ps);
       }
       if (facts.state != 0) {
         info.kernel_state = facts.state;
-        info.cpu_time_ms = facts.cpu_ticks * 1000 / ticks;
-        info.rss_bytes = facts.rss_pages * page;
+        info.cpu_time_ms = facts.cpu_ms;
+        info.rss_bytes = facts.memory_bytes;
       }
     }
     // Descendants, and what the program lost (orphans still attributed to it), even when its

@@ -166,15 +166,20 @@ def test_no_limit_no_memory_timer(warden):
     assert voluntary_switches(warden.proc.pid) == before
 
 
-def test_memory_max_where_it_cannot_be_enforced(warden):
+def check_capped(warden, extra=""):
+    """Writes a config with a memory_max program and runs `wardend --check` on it."""
     warden.write_config("""\
         capped:
           command: sleep 1000
           startsecs: 0
           memory_max: 100M
-        """)
-    check = subprocess.run([WARDEND, "--check", "-c", warden.config], capture_output=True,
-                           text=True, timeout=30)
+        """, extra=extra)
+    return subprocess.run([WARDEND, "--check", "-c", warden.config], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_memory_max_where_it_cannot_be_enforced(warden):
+    check = check_capped(warden)
     controllers = None
     try:
         with open("/proc/self/cgroup") as f:
@@ -198,3 +203,17 @@ def test_memory_max_where_it_cannot_be_enforced(warden):
     p = warden.wait_state("capped", "RUNNING")
     assert p["pid"] > 0
     assert "memory_max cannot be enforced here" in warden.log()
+
+
+def test_memory_max_under_proc_tracking_is_said_unenforced(warden):
+    # With warden.cgroup: none there is no cgroup to cap, whatever the host offers: --check and
+    # the log both say so.
+    check = check_capped(warden, extra="# more warden keys\n  cgroup: none\n")
+    out = check.stdout + check.stderr
+    assert check.returncode == 0, out
+    assert ("warning: program 'capped': memory_max cannot be enforced here: warden.cgroup is "
+            "none") in out, out
+    warden.start()
+    assert warden.wait_state("capped", "RUNNING")["pid"] > 0
+    assert ("capped: memory_max cannot be enforced here: processes are tracked through /proc"
+            in warden.log()), warden.log()

@@ -223,6 +223,18 @@ http {{
     return conf
 
 
+def nginx_program(conf, scratch):
+    # No `daemon off`: nginx forks, its first process exits, the master leaves the session and
+    # overwrites its environment with its title. keep_orphans: it is the program's all the same.
+    return f"""\
+        nginx:
+          command: ["{NGINX}", "-c", "{conf}", "-p", "{scratch}"]
+          startsecs: 0
+          autorestart: false
+          keep_orphans: true
+        """
+
+
 def port_free(port):
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -239,15 +251,7 @@ def test_nginx_left_to_daemonize_never_leaves_anything(warden, scratch, request,
     base = base_for(mode, request)
     port = free_port()
     conf = nginx_config(scratch, port)
-    # No `daemon off`: nginx forks, its first process exits, the master leaves the session and
-    # overwrites its environment with its title. keep_orphans: it is the program's all the same.
-    programs = f"""\
-        nginx:
-          command: ["{NGINX}", "-c", "{conf}", "-p", "{scratch}"]
-          startsecs: 0
-          autorestart: false
-          keep_orphans: true
-        """
+    programs = nginx_program(conf, scratch)
     extra = backend(mode, base)
     folder = os.path.join(base, "programs", "nginx") if base else None
     pidfile = os.path.join(scratch, "nginx.pid")
@@ -295,45 +299,82 @@ def finish(warden):
     os.unlink(os.path.join(warden.root, "notify.sock"))
 
 
-@needs_cgroup2
-def test_a_wardend_started_again_kills_what_the_killed_one_left(warden, scratch, cgroup_base):
+def record_of(warden):
+    """The record of tracked processes beside the control socket: its live (pid, name) pairs."""
+    live = {}
+    try:
+        with open(warden.socket + ".procs") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break
+                parts = line.split(" ", 3)
+                if parts[0] == "+" and len(parts) == 4:
+                    live[(int(parts[1]), int(parts[2]))] = parts[3].strip()
+                elif parts[0] == "-" and len(parts) >= 3:
+                    live.pop((int(parts[1]), int(parts[2])), None)
+    except FileNotFoundError:
+        pass
+    return {(pid, name) for (pid, _), name in live.items()}
+
+
+def live_processes_of(warden, name):
+    """The main process and the children status shows for `name`."""
+    p = warden.status(name)[name]
+    return ({p["pid"]} if p["pid"] else set()) | {c["pid"] for c in p["children"]}
+
+
+@pytest.mark.parametrize("mode", ["cgroup", "proc"])
+def test_a_wardend_started_again_kills_what_the_killed_one_left(warden, scratch, request, mode):
+    base = base_for(mode, request)
     pidfile = os.path.join(scratch, "leftover.pid")
+    # The leftover leaves the session and clears its environment: only the record (or the
+    # cgroup) knows it is the program's.
     programs = f"""\
         server:
           command: ["sh", "-c", "setsid env -i sh -c 'echo $$ > {pidfile}; exec sleep 1000' &
                     exec sleep 1000"]
           startsecs: 0
         """
-    warden.start(programs, extra=backend("cgroup", cgroup_base))
+    warden.start(programs, extra=backend(mode, base))
     old_main = warden.wait_state("server", "RUNNING")["pid"]
     old_leftover = read_pid(pidfile)
     warden.seen_pids.update({old_main, old_leftover})
+    if mode == "proc":
+        assert (old_main, "server") in record_of(warden)
     sigkill_wardend(warden)
     assert pid_alive(old_main) and pid_alive(old_leftover)
     os.unlink(pidfile)
 
-    warden.start(programs, extra=backend("cgroup", cgroup_base))
+    warden.start(programs, extra=backend(mode, base))
     log = warden.log()
-    assert "an earlier wardend left processes running in" in log, log
+    assert "an earlier wardend left processes" in log, log
     assert str(old_main) in log and str(old_leftover) in log
     assert "warden.on_leftovers: kill" in log
     assert not pid_alive(old_main) and not pid_alive(old_leftover)
     new_main = warden.wait_state("server", "RUNNING")["pid"]
     new_leftover = read_pid(pidfile)
     warden.seen_pids.update({new_main, new_leftover})
-    folder = os.path.join(cgroup_base, "programs", "server")
-    assert set(procs(folder)) == {new_main, new_leftover}, "one copy only"
+    if mode == "cgroup":
+        folder = os.path.join(base, "programs", "server")
+        assert set(procs(folder)) == {new_main, new_leftover}, "one copy only"
+    else:
+        wait_until(lambda: live_processes_of(warden, "server") == {new_main, new_leftover},
+                   what="the new copy, and only it, in status")
+        assert {pid for pid, _ in record_of(warden)} >= {new_main, new_leftover}
+        assert old_main not in {pid for pid, _ in record_of(warden)}
 
 
-@needs_cgroup2
-def test_with_on_leftovers_leave_the_program_is_not_started_again(warden, scratch, cgroup_base):
+@pytest.mark.parametrize("mode", ["cgroup", "proc"])
+def test_with_on_leftovers_leave_the_program_is_not_started_again(warden, scratch, request,
+                                                                   mode):
+    base = base_for(mode, request)
     programs = """\
         server:
           command: ["sleep", "1000"]
           startsecs: 0
           startretries: 0
         """
-    extra = backend("cgroup", cgroup_base) + "  on_leftovers: leave\n"
+    extra = backend(mode, base) + "  on_leftovers: leave\n"
     warden.start(programs, extra=extra)
     old_main = warden.wait_state("server", "RUNNING")["pid"]
     warden.seen_pids.add(old_main)
@@ -345,13 +386,96 @@ def test_with_on_leftovers_leave_the_program_is_not_started_again(warden, scratc
     assert "earlier wardend" in p["reason"], p
     assert str(old_main) in p["reason"], p
     assert pid_alive(old_main)
-    folder = os.path.join(cgroup_base, "programs", "server")
-    assert procs(folder) == [old_main], "no second copy"
+    folder = os.path.join(base, "programs", "server") if base else None
+    if folder:
+        assert procs(folder) == [old_main], "no second copy"
+    else:
+        assert p["pid"] is None, "no second copy"
+        # Left alone, it stays in the record: a wardend killed again would still find it.
+        assert (old_main, "server") in record_of(warden)
     # Once the old copy is gone, a start works.
     os.kill(old_main, signal.SIGKILL)
-    wait_until(lambda: procs(folder) == [], what="the old copy to be gone")
+    wait_until(lambda: not pid_alive(old_main), what="the old copy to be gone")
+    if folder:
+        wait_until(lambda: procs(folder) == [], what="the old copy to leave its cgroup")
     warden.ctl("start", "server", check=0)
-    assert procs(folder) == [warden.status("server")["server"]["pid"]]
+    new_main = warden.status("server")["server"]["pid"]
+    warden.seen_pids.add(new_main)
+    if folder:
+        assert procs(folder) == [new_main]
+    else:
+        assert {pid for pid, _ in record_of(warden)} == {new_main}
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_nginx_left_to_daemonize_is_found_by_a_wardend_started_again_under_proc(warden, scratch):
+    port = free_port()
+    conf = nginx_config(scratch, port)
+    programs = nginx_program(conf, scratch)
+    extra = backend("proc", None)
+    pidfile = os.path.join(scratch, "nginx.pid")
+    warden.start(programs, extra=extra)
+    master = read_pid(pidfile)
+    warden.seen_pids.add(master)
+    # No status asked: the master, double-forked and in a session of its own, is written down
+    # when wardend reaps the process that started it.
+    wait_until(lambda: (master, "nginx") in record_of(warden), what="the master in the record")
+    workers = wait_until(lambda: (lambda kids: len(kids) >= 2 and kids)(
+        [int(x) for x in open(f"/proc/{master}/task/{master}/children").read().split()]),
+        what="nginx's workers")
+    old = {master, *workers}
+    warden.seen_pids.update(old)
+    sigkill_wardend(warden)
+    assert all(pid_alive(pid) for pid in old)
+    os.unlink(pidfile)
+
+    warden.start(programs, extra=extra)
+    log = warden.log()
+    assert "an earlier wardend left processes of nginx running" in log, log
+    assert all(str(pid) in log for pid in old), log
+    assert "(nginx)" in log, log
+    assert [pid for pid in old if pid_alive(pid)] == []
+    # The new copy got the port: the old one had let it go.
+    new_master = read_pid(pidfile)
+    warden.seen_pids.add(new_master)
+    assert new_master not in old
+    p = wait_until(lambda: (lambda s: len(s["children"]) >= 3 and s)(
+        warden.status("nginx")["nginx"]), what="the new nginx's processes in status")
+    members = {c["pid"] for c in p["children"]}
+    warden.seen_pids.update(members)
+    assert not (members & old), "a second copy next to the first"
+    errors = open(os.path.join(scratch, "nginx-error.log")).read()
+    assert "Address already in use" not in errors, errors
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert s.recv(64).startswith(b"HTTP/1.1 204")
+    warden.ctl("stop", "nginx", check=0)
+    assert [pid for pid in members if pid_alive(pid)] == []
+    assert port_free(port)
+
+
+def test_the_record_goes_on_across_a_reexec(warden):
+    from test_reexec import reexec
+    programs = """\
+        server:
+          command: ["sleep", "1000"]
+          startsecs: 0
+        """
+    extra = backend("proc", None)
+    warden.start(programs, extra=extra)
+    first = warden.wait_state("server", "RUNNING")["pid"]
+    warden.seen_pids.add(first)
+    reexec(warden)
+    assert (first, "server") in record_of(warden)
+    # The new image writes down what it starts, and what ended goes.
+    warden.ctl("restart", "server", check=0)
+    second = warden.wait_state("server", "RUNNING")["pid"]
+    warden.seen_pids.add(second)
+    assert record_of(warden) == {(second, "server")}
+    sigkill_wardend(warden)
+    warden.start(programs, extra=extra)
+    assert f"pids {second} (sleep)" in warden.log(), warden.log()
+    assert not pid_alive(second)
 
 
 # --- detection -----------------------------------------------------------------------------------
@@ -423,3 +547,31 @@ def test_a_refused_second_wardend_leaves_the_first_ones_cgroups_alone(warden, cg
     p = warden.status("idle")["idle"]
     assert p["tracking"] == "cgroup"
     assert procs(os.path.join(programs, "idle")) == [p["pid"]]
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["cgroup", "proc"])
+def test_cpu_of_a_child_that_exited_counts_under_cgroups(warden, scratch, request, mode):
+    base = base_for(mode, request)
+    burner = os.path.join(scratch, "burn.py")
+    done = os.path.join(scratch, "burnt")
+    with open(burner, "w") as f:
+        # 0.6 s of CPU, however loaded the machine is, then gone.
+        f.write("import time\nt = time.process_time()\n"
+                "while time.process_time() - t < 0.6:\n    pass\n"
+                f"open({done!r}, 'w').close()\n")
+    warden.start(f"""\
+        burner:
+          command: ["sh", "-c", "/usr/bin/python3 {burner}; exec sleep 1000"]
+          startsecs: 0
+        """, extra=backend(mode, base))
+    wait_until(lambda: os.path.exists(done), timeout=60, what="the child to burn its CPU")
+    p = wait_until(lambda: (lambda s: s["children"] == [] and s)(warden.status("burner")["burner"]),
+                   what="the child to be gone")
+    if mode == "cgroup":
+        # cpu.stat counts every process the cgroup had, the exited ones too.
+        assert p["cpu_time_s"] >= 0.5, p
+    else:
+        # /proc: the main process's own time only (sh, then sleep).
+        assert p["cpu_time_s"] < 0.5, p
