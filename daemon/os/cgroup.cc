@@ -176,6 +176,30 @@ std::optional<uint64_t> ParseCpuUsageUsec(std::string_view cpu_stat) {
   return std::nullopt;
 }
 
+std::optional<CgroupMemoryEvents> ParseMemoryEvents(std::string_view text) {
+  CgroupMemoryEvents out;
+  bool high = false;
+  for (std::string_view line : Lines(text)) {
+    const size_t space = line.find(' ');
+    if (space == std::string_view::npos) continue;
+    const std::string_view key = line.substr(0, space);
+    auto value = ParseU64(line.substr(space + 1));
+    if (!value) continue;
+    if (key == "high") {
+      out.high = *value;
+      high = true;
+    } else if (key == "max") {
+      out.max = *value;
+    } else if (key == "oom") {
+      out.oom = *value;
+    } else if (key == "oom_kill") {
+      out.oom_kill = *value;
+    }
+  }
+  if (!high) return std::nullopt;
+  return out;
+}
+
 bool HasController(std::string_view controllers, std::string_view controller) {
   for (std::string_view word : Split(controllers, ' ')) {
     while (!word.empty() && (word.back() == '\n' || word.back() == ' ')) word.remove_suffix(1);
@@ -280,6 +304,16 @@ Status MoveToCgroup(const std::string& folder, int pid) {
 
 Status SetCgroupMemoryMax(const std::string& folder, uint64_t bytes) {
   return WriteFile(Join(folder, "memory.max"), bytes == 0 ? "max" : std::to_string(bytes));
+}
+
+Status SetCgroupMemoryHigh(const std::string& folder, uint64_t bytes) {
+  return WriteFile(Join(folder, "memory.high"), bytes == 0 ? "max" : std::to_string(bytes));
+}
+
+std::optional<CgroupMemoryEvents> ReadCgroupMemoryEvents(const std::string& folder) {
+  auto text = ReadSmallFile(Join(folder, "memory.events"));
+  if (!text) return std::nullopt;
+  return ParseMemoryEvents(*text);
 }
 
 Status KillCgroup(const std::string& folder) {

@@ -47,6 +47,17 @@ std::vector<int> ParseCgroupProcs(std::string_view text);
 // The `usage_usec` of cpu.stat; nullopt when absent.
 std::optional<uint64_t> ParseCpuUsageUsec(std::string_view cpu_stat);
 
+// memory.events: how many times the cgroup went over memory.high (`high`: its processes were
+// throttled and made to reclaim), hit memory.max, met the OOM killer. The kernel signals each
+// change of the file as a modification (inotify IN_MODIFY). nullopt without a `high` line.
+struct CgroupMemoryEvents {
+  uint64_t high = 0;
+  uint64_t max = 0;
+  uint64_t oom = 0;
+  uint64_t oom_kill = 0;
+};
+std::optional<CgroupMemoryEvents> ParseMemoryEvents(std::string_view text);
+
 // Whether the space-separated controller list (cgroup.controllers) names `controller`.
 bool HasController(std::string_view controllers, std::string_view controller);
 
@@ -80,6 +91,10 @@ Status MoveToCgroup(const std::string& folder, int pid);
 Status KillCgroup(const std::string& folder);
 // memory.max of `folder`: the kernel's hard cap on its memory, in bytes (0: "max", none).
 Status SetCgroupMemoryMax(const std::string& folder, uint64_t bytes);
+// memory.high of `folder`: past it the kernel throttles the cgroup's processes and reclaims (0:
+// "max", none).
+Status SetCgroupMemoryHigh(const std::string& folder, uint64_t bytes);
+std::optional<CgroupMemoryEvents> ReadCgroupMemoryEvents(const std::string& folder);
 // cpu.stat usage_usec, memory.current; nullopt when the file is absent (controller not enabled).
 std::optional<uint64_t> ReadCgroupCpuUsec(const std::string& folder);
 std::optional<uint64_t> ReadCgroupMemoryCurrent(const std::string& folder);

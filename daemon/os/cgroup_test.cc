@@ -79,6 +79,17 @@ TEST(ParseCpuUsageUsec, ReadsUsageUsec) {
   EXPECT_EQ(ParseCpuUsageUsec("user_usec 1000\n"), std::nullopt);
 }
 
+TEST(ParseMemoryEvents, ReadsTheCounters) {
+  auto events = ParseMemoryEvents("low 0\nhigh 17\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->high, 17u);
+  EXPECT_EQ(events->max, 2u);
+  EXPECT_EQ(events->oom, 1u);
+  EXPECT_EQ(events->oom_kill, 1u);
+  EXPECT_EQ(ParseMemoryEvents("populated 1\n"), std::nullopt);
+  EXPECT_EQ(ParseMemoryEvents("high x\n"), std::nullopt);
+}
+
 TEST(HasController, MatchesWholeWords) {
   EXPECT_TRUE(HasController("cpuset cpu io memory pids\n", "memory"));
   EXPECT_TRUE(HasController("cpuset cpu io memory pids\n", "pids"));

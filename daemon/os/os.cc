@@ -72,9 +72,9 @@ bool SendSignal(int pid, int signal, bool whole_group) {
   return kill(whole_group ? -pid : pid, signal) == 0;
 }
 
-std::vector<Reaped> ReapAll() {
+std::vector<Reaped> ReapAll(size_t max) {
   std::vector<Reaped> out;
-  while (true) {
+  while (out.size() < max) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) {
@@ -514,7 +514,7 @@ class Kernel final : public System {
   bool SignalProcess(const ProcStat& process, int signal) override {
     return os::SignalProcess(process, signal);
   }
-  std::vector<Reaped> ReapAll() override { return os::ReapAll(); }
+  std::vector<Reaped> ReapAll(size_t max) override { return os::ReapAll(max); }
   std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
   UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
   std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {

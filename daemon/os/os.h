@@ -48,10 +48,9 @@ struct SpawnSpec {
   // Set: the child gets this variable set to its own pid ("WATCHDOG_PID", as systemd sets it
   // for a service with WatchdogSec=), written in the child, which alone knows its pid.
   std::string own_pid_variable;
-  // A cgroup v2 folder (an O_RDONLY | O_DIRECTORY fd) the child starts in: clone3 with
-  // CLONE_INTO_CGROUP, so it is never anywhere else; where the kernel refuses that (ENOSYS,
-  // EPERM under a seccomp filter, EINVAL before 5.7), the child writes itself into the folder's
-  // cgroup.procs before anything else. -1: wardend's own cgroup.
+  // A cgroup v2 folder (an O_RDONLY | O_DIRECTORY fd) the child goes into: it writes itself
+  // into the folder's cgroup.procs before anything else (before it can fork). -1: wardend's own
+  // cgroup.
   int cgroup_fd = -1;
 };
 
@@ -60,9 +59,6 @@ struct SpawnSpec {
 // dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure
 // in the child is reported as {stage, errno} in memory it shares with the caller, who resumes
 // when the child has exec'd or exited, and reaps a child that failed.
-// With spec.cgroup_fd, the child is a copy of wardend (clone3 without CLONE_VM, still
-// CLONE_VFORK) rather than sharing its memory: clone3 cannot start a child on a stack of its
-// own without assembly.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
 // Reserves four low fds (and a fifth) for Spawn, which puts each child's stdio and readiness
 // fds there: the child then copies wardend's fd table only up to them, not the thousands of
@@ -92,8 +88,9 @@ struct Reaped {
   int pid = 0;
   core::ExitStatus status;
 };
-// Reaps every exited child now, in a loop until none is left.
-std::vector<Reaped> ReapAll();
+// Reaps exited children now, in a loop until none is left or `max` were reaped (the others
+// stay zombies, their pids held, for a later call).
+std::vector<Reaped> ReapAll(size_t max);
 
 // The fields of /proc/PID/stat that status needs.
 struct ProcStat {
@@ -190,7 +187,7 @@ class System {
   // False with errno set (ESRCH: no such process), as the functions above.
   virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
   virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
-  virtual std::vector<Reaped> ReapAll() = 0;
+  virtual std::vector<Reaped> ReapAll(size_t max) = 0;
   virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
   virtual UniqueFd OpenProcStat(int pid) = 0;
   // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
-#include <linux/sched.h>  // struct clone_args, CLONE_INTO_CGROUP
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -143,7 +142,7 @@ struct ChildReport {
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
-  // Into its cgroup first (when clone3 could not put it there): before it can fork, so that
+  // Into its cgroup first: before it can fork, so that
   // nothing it starts is ever outside. "0" is the writer itself.
   if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1) fail(kStageCgroup);
   if (unshare_from > 0 && close_range(unshare_from, ~0U, CLOSE_RANGE_UNSHARE) != 0) {
@@ -248,8 +247,8 @@ void* ChildStackTop() {
   return top;
 }
 
-// Where the child reports a failure: shared memory, since a child made by clone3 is a copy of
-// wardend, not a sharer of its memory. Mapped once.
+// Where the child reports a failure: a shared mapping (the child shares wardend's memory
+// anyway, CLONE_VM). Mapped once.
 volatile ChildReport* SharedReport() {
   static void* page = [] {
     void* p = mmap(nullptr, sizeof(ChildReport), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -257,18 +256,6 @@ volatile ChildReport* SharedReport() {
     return p == MAP_FAILED ? nullptr : p;
   }();
   return static_cast<volatile ChildReport*>(page);
-}
-
-// clone3 with CLONE_INTO_CGROUP, as the kernel's headers define it (Debian 12's glibc has no
-// wrapper).
-bool g_clone3_refused = false;
-
-pid_t Clone3IntoCgroup(int cgroup_fd, bool share_files) {
-  clone_args args{};
-  args.flags = CLONE_VFORK | CLONE_INTO_CGROUP | (share_files ? CLONE_FILES : 0);
-  args.exit_signal = SIGCHLD;
-  args.cgroup = static_cast<__u64>(static_cast<unsigned>(cgroup_fd));
-  return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof args));
 }
 
 // Spawn's low fd slots: /dev/null until a spawn puts its sources there for the child to find
@@ -336,8 +323,7 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   ASAN_UNPOISON_MEMORY_REGION(static_cast<char*>(stack) - kChildStackSize, kChildStackSize);
 
   // Like posix_spawn: the child shares this memory and this thread waits until it has exec'd
-  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`
-  // (shared memory: a child started into a cgroup by clone3 is a copy, see Spawn in os.h).
+  // or exited (CLONE_VFORK), so nothing is copied and a failure is reported through `report`.
   // Every signal is blocked meanwhile, so that no handler runs in the child before it has reset
   // them.
   volatile ChildReport* shared = SharedReport();
@@ -347,14 +333,18 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   report.error_number = 0;
   const int sources[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.ready_fd};
   ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0, -1};
+  // Into a cgroup: the child writes itself into cgroup.procs before anything else (before it
+  // can fork, so nothing it starts is ever outside). Not clone3's CLONE_INTO_CGROUP: clone3
+  // cannot start a child on a stack of its own, so it made a copy of wardend (no CLONE_VM),
+  // whose page tables grow with the programs: 7.9 ms of wardend's CPU per spawn at 5000
+  // programs (a quarter of it copy_page_range, a tenth copy-on-write faults after), 1.7 ms so.
   UniqueFd cgroup_procs;
-  const bool into_cgroup = spec.cgroup_fd >= 0 && !g_clone3_refused;
-  if (spec.cgroup_fd >= 0 && g_clone3_refused) {
+  if (spec.cgroup_fd >= 0) {
     cgroup_procs.reset(openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
     if (!cgroup_procs) return {0, core::SpawnError{"cgroup", errno}};
     args.cgroup_procs_fd = cgroup_procs.get();
   }
-  int flags = CLONE_VFORK | SIGCHLD;  // and CLONE_VM, unless clone3 makes a copy
+  int flags = CLONE_VFORK | CLONE_VM | SIGCHLD;
   if (g_slots_end > 0 && FillSlots(sources)) {
     // The child shares the fd table and copies only what is below the slots' end.
     for (int i = 0; i < 4; ++i) args.fds[i] = sources[i] < 0 ? -1 : g_slots[i];
@@ -366,33 +356,8 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  pid_t pid;
-  int clone_error;
-  if (into_cgroup) {
-    pid = Clone3IntoCgroup(spec.cgroup_fd, (flags & CLONE_FILES) != 0);
-    if (pid == 0) ChildMain(&args);  // the child: a copy of this thread, execs or exits
-    clone_error = errno;
-    if (pid < 0 && (clone_error == ENOSYS || clone_error == EPERM || clone_error == EINVAL ||
-                    clone_error == E2BIG)) {
-      // Refused once, refused always: from now on the children join their cgroup by themselves.
-      g_clone3_refused = true;
-      spdlog::warn(
-          "clone3 with CLONE_INTO_CGROUP refused ({}): children write themselves into "
-          "their cgroup before exec instead",
-          strerror(clone_error));
-      cgroup_procs.reset(openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
-      if (cgroup_procs) {
-        args.cgroup_procs_fd = cgroup_procs.get();
-        pid = clone(ChildMain, stack, flags | CLONE_VM, &args);
-      } else {
-        pid = -1;
-      }
-      clone_error = errno;
-    }
-  } else {
-    pid = clone(ChildMain, stack, flags | CLONE_VM, &args);
-    clone_error = errno;
-  }
+  const pid_t pid = clone(ChildMain, stack, flags, &args);
+  const int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (args.unshare_from > 0) {
     // The slots must not keep a pipe's write end open in wardend (its reader would never see

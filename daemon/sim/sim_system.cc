@@ -192,9 +192,9 @@ bool SimSystem::SignalProcess(const os::ProcStat& process, int signal) {
   return true;
 }
 
-std::vector<os::Reaped> SimSystem::ReapAll() {
+std::vector<os::Reaped> SimSystem::ReapAll(size_t max) {
   std::vector<os::Reaped> out;
-  for (auto it = processes_.begin(); it != processes_.end();) {
+  for (auto it = processes_.begin(); it != processes_.end() && out.size() < max;) {
     if (!it->second.zombie) {
       ++it;
       continue;

@@ -600,6 +600,7 @@ void Simulation::Reexec() {
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
+  supervisor_->set_reaps_per_turn(2);
   supervisor_->UseRecord(RecordPath(), true);  // the record goes on across the exec
   for (const std::string& problem : supervisor_->RestoreState(*decoded)) {
     if (failure_.empty()) failure_ = "restore: " + problem;
@@ -654,6 +655,7 @@ Outcome Simulation::Run() {
   supervisor_ = std::make_unique<Supervisor>(*loop_, std::move(*loaded.config), system_);
   // Small slices of launches, so that starts of a few programs go over several turns too.
   supervisor_->set_launches_per_turn(2);
+  supervisor_->set_reaps_per_turn(2);
   Connect();
   supervisor_->UseRecord(RecordPath(), false);
   supervisor_->HandleLeftovers();  // an empty record: nothing left, the record starts afresh

@@ -138,17 +138,34 @@ Result<UniqueFd> CgroupTree::Prepare(const std::string& folder) {
   return fd;
 }
 
-void CgroupTree::Watch(const std::string& folder, uint64_t id) {
-  const int wd = inotify_add_watch(inotify_.get(), (folder + "/cgroup.events").c_str(), IN_MODIFY);
+int CgroupTree::AddWatch(const std::string& folder, const char* file, uint64_t id) {
+  const int wd = inotify_add_watch(inotify_.get(), (folder + "/" + file).c_str(), IN_MODIFY);
   if (wd < 0) {
-    spdlog::warn("inotify {}/cgroup.events: {}", folder, strerror(errno));
-    return;
+    spdlog::warn("inotify {}/{}: {}", folder, file, strerror(errno));
+  } else {
+    id_of_[wd] = id;
   }
-  watch_of_[folder] = wd;
-  id_of_[wd] = id;
+  return wd;
+}
+
+void CgroupTree::Watch(const std::string& folder, uint64_t id) {
+  if (const int wd = AddWatch(folder, "cgroup.events", id); wd >= 0) watch_of_[folder] = wd;
+}
+
+void CgroupTree::WatchMemory(const std::string& folder, uint64_t id) {
+  if (const int wd = AddWatch(folder, "memory.events", id); wd >= 0) {
+    memory_watch_of_[folder] = wd;
+    memory_folder_of_[wd] = folder;
+  }
 }
 
 void CgroupTree::Unwatch(const std::string& folder) {
+  if (auto memory = memory_watch_of_.find(folder); memory != memory_watch_of_.end()) {
+    inotify_rm_watch(inotify_.get(), memory->second);
+    id_of_.erase(memory->second);
+    memory_folder_of_.erase(memory->second);
+    memory_watch_of_.erase(memory);
+  }
   auto it = watch_of_.find(folder);
   if (it == watch_of_.end()) return;
   inotify_rm_watch(inotify_.get(), it->second);
@@ -159,6 +176,7 @@ void CgroupTree::Unwatch(const std::string& folder) {
 void CgroupTree::OnInotify() {
   alignas(inotify_event) char buffer[4096];
   std::set<uint64_t> changed;
+  std::set<uint64_t> memory_changed;
   while (true) {
     const ssize_t n = ::read(inotify_.get(), buffer, sizeof buffer);
     if (n <= 0) break;
@@ -167,6 +185,15 @@ void CgroupTree::OnInotify() {
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
       auto it = id_of_.find(event->wd);
       if (it == id_of_.end()) continue;
+      if (auto memory = memory_folder_of_.find(event->wd); memory != memory_folder_of_.end()) {
+        memory_changed.insert(it->second);
+        if (event->mask & IN_IGNORED) {  // the folder is gone
+          memory_watch_of_.erase(memory->second);
+          memory_folder_of_.erase(memory);
+          id_of_.erase(it);
+        }
+        continue;
+      }
       changed.insert(it->second);
       if (event->mask & IN_IGNORED) {  // the folder is gone
         for (auto w = watch_of_.begin(); w != watch_of_.end(); ++w) {
@@ -178,6 +205,9 @@ void CgroupTree::OnInotify() {
         id_of_.erase(it);
       }
     }
+  }
+  if (on_memory_) {
+    for (uint64_t id : memory_changed) on_memory_(id);
   }
   if (!on_change_) return;
   for (uint64_t id : changed) on_change_(id);

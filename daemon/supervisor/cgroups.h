@@ -50,8 +50,13 @@ class CgroupTree {
   // Calls on_change(id) from the loop whenever the folder's cgroup.events changes (populated
   // 0 <-> 1), until Unwatch.
   void Watch(const std::string& folder, uint64_t id);
+  // The same for the folder's memory.events (the memory controller's: it changes when the
+  // cgroup goes over memory.high, memory.max, meets the OOM killer), calling on_memory(id).
+  // Unwatch ends both.
+  void WatchMemory(const std::string& folder, uint64_t id);
   void Unwatch(const std::string& folder);
   void set_on_change(std::function<void(uint64_t id)> fn) { on_change_ = std::move(fn); }
+  void set_on_memory(std::function<void(uint64_t id)> fn) { on_memory_ = std::move(fn); }
 
   // The folders under BASE/programs with processes in them, with their pids: what an earlier
   // wardend on the same config left running.
@@ -72,14 +77,19 @@ class CgroupTree {
   CgroupTree(EventLoop& loop, std::string base, bool made_base);
   Status Start();
   void OnInotify();
+  // A watch (IN_MODIFY) of FOLDER/FILE for process `id`; its descriptor, or -1 (logged).
+  int AddWatch(const std::string& folder, const char* file, uint64_t id);
 
   EventLoop& loop_;
   std::string base_;
   bool made_base_ = false;  // a folder named after the socket, not one given or delegated
   UniqueFd inotify_;
-  std::unordered_map<std::string, int> watch_of_;  // folder -> watch descriptor
-  std::unordered_map<int, uint64_t> id_of_;        // watch descriptor -> process id
+  std::unordered_map<std::string, int> watch_of_;          // folder -> watch descriptor
+  std::unordered_map<int, uint64_t> id_of_;                // watch descriptor -> process id
+  std::unordered_map<std::string, int> memory_watch_of_;   // folder -> memory.events watch
+  std::unordered_map<int, std::string> memory_folder_of_;  // and back
   std::function<void(uint64_t)> on_change_;
+  std::function<void(uint64_t)> on_memory_;
 };
 
 }  // namespace warden

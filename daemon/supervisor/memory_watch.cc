@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "daemon/os/cgroup.h"
 #include "daemon/supervisor/supervisor.h"
 
 namespace warden {
@@ -56,9 +57,24 @@ std::string MemoryVerdict(core::State state, int pid, bool restart_pending, uint
   return "memory " + shown + " over memory_limit " + limit_text;
 }
 
+uint64_t MemoryHighFor(uint64_t memory_limit, uint64_t memory_max) {
+  if (memory_limit == 0 || (memory_max != 0 && memory_max <= memory_limit)) return 0;
+  return memory_limit;
+}
+
+std::string MemoryHighVerdict(core::State state, int pid, bool restart_pending, uint64_t current,
+                              uint64_t limit) {
+  std::string why = MemoryVerdict(state, pid, restart_pending, current, limit);
+  if (!why.empty()) return why;
+  const bool up = state == core::State::kStarting || state == core::State::kRunning;
+  if (limit == 0 || !up || pid == 0 || restart_pending) return "";
+  return "memory over memory_limit " + FormatMemory(limit) + " (its cgroup went past memory.high)";
+}
+
 bool MemoryWatch::Needed() const {
+  if (!supervisor_.AnyMemoryLimit()) return false;
   for (const auto& p : supervisor_.processes()) {
-    if (Limited(*p) && IsUp(*p)) return true;
+    if (Limited(*p) && IsUp(*p) && !p->memory_by_events()) return true;
   }
   return false;
 }
@@ -88,7 +104,9 @@ void MemoryWatch::Check() {
   ++checks_;
   std::vector<Process*> wanted;
   for (const auto& p : supervisor_.processes()) {
-    if (Limited(*p) && IsUp(*p) && !p->memory_restart_pending()) wanted.push_back(p.get());
+    if (Limited(*p) && IsUp(*p) && !p->memory_restart_pending() && !p->memory_by_events()) {
+      wanted.push_back(p.get());
+    }
   }
   if (wanted.empty()) return;
   // One scan for all of them: the processes below each main process, as status reads them.
@@ -140,6 +158,42 @@ void Supervisor::RestartForMemory(Process* process, const std::string& why) {
     // Cancelled by a stop, or the new instance failed: nothing to say about memory any more.
     if (p->memory_restart_pending_) p->memory_restart_pending_ = false;
   });
+}
+
+// --- memory.events ------------------------------------------------------------------------------
+
+void Process::ApplyMemoryHigh() {
+  memory_by_events_ = false;
+  CgroupTree* cgroups = supervisor_.cgroups_.get();
+  if (cgroups == nullptr || cgroup_.empty() || !in_cgroup_ || !supervisor_.MemoryMaxEnforceable()) {
+    return;
+  }
+  const uint64_t high = MemoryHighFor(program_->memory_limit, program_->memory_max);
+  if (Status set = os::SetCgroupMemoryHigh(cgroup_, high); !set.ok()) {
+    spdlog::warn("{}: memory.high: {}; memory_limit is checked every memory_check_interval",
+                 full_name_, set.message());
+    return;
+  }
+  if (high == 0) return;
+  auto events = os::ReadCgroupMemoryEvents(cgroup_);
+  if (!events) return;
+  memory_high_seen_ = events->high;
+  cgroups->WatchMemory(cgroup_, id_);
+  memory_by_events_ = true;
+}
+
+void Supervisor::OnMemoryEvent(uint64_t id) {
+  Process* p = Find(id);
+  if (p == nullptr || !p->memory_by_events_) return;
+  auto events = os::ReadCgroupMemoryEvents(p->cgroup_);
+  if (!events || events->high <= p->memory_high_seen_) return;  // max, oom: not memory_limit's
+  p->memory_high_seen_ = events->high;
+  const std::string why =
+      MemoryHighVerdict(p->machine().state(), p->machine().pid(), p->memory_restart_pending(),
+                        CgroupMemoryBytes(*p).value_or(0), p->program().memory_limit);
+  if (why.empty()) return;
+  spdlog::warn("{}: restarting: {} (memory.events of its cgroup)", p->full_name(), why);
+  RestartForMemory(p, why);
 }
 
 // --- OOM kills ----------------------------------------------------------------------------------

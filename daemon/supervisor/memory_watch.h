@@ -11,9 +11,9 @@
 // read, where smaps_rollup would walk every mapping of every process at each check; the price
 // is that pages shared between the processes count once per process.
 //
-// Timer: one, armed only while some process with a limit is up (Arm after every state change
-// and every update), so that a wardend with no limit, or whose limited programs are all
-// stopped, makes no wakeup for it. A process already stopping (its memory restart under way,
+// Timer: one, armed only while some process with a limit is up and not watched through its
+// cgroup's memory.events (below) (Arm after every state change and every update), so that a
+// wardend with no limit, or whose limited programs are all stopped, makes no wakeup for it. A process already stopping (its memory restart under way,
 // or any stop) is never restarted again: a check sees at most one restart per process.
 #pragma once
 
@@ -44,6 +44,19 @@ struct MemoryUse {
 // already being restarted for memory is restarted; limit 0 is no limit.
 std::string MemoryVerdict(core::State state, int pid, bool restart_pending, uint64_t used,
                           uint64_t limit);
+
+// Event-driven where the kernel offers it: with the memory controller on a process's cgroup,
+// its memory.high is set to memory_limit and its memory.events watched (the `high` count rises,
+// and the file signals a modification, each time the cgroup goes past memory.high). memory.high
+// throttles the processes only above it, where wardend restarts them anyway, so nothing is slowed
+// below its limit. Such a process needs no interval check. The memory.high for a limit: the
+// limit, unless memory_max is as low or lower (the kernel's cap acts first; then none: 0).
+uint64_t MemoryHighFor(uint64_t memory_limit, uint64_t memory_max);
+// The decision after the `high` count rose: restart a process that is up and not already being
+// restarted. The cgroup went past its limit, though reclaim may have brought memory.current back
+// under it by the time it is read: the reason then says so.
+std::string MemoryHighVerdict(core::State state, int pid, bool restart_pending, uint64_t current,
+                              uint64_t limit);
 
 class MemoryWatch {
  public:

@@ -46,5 +46,27 @@ TEST(MemoryVerdictTest, NeverTwiceNorWithoutAProcessNorWithoutALimit) {
   EXPECT_EQ(MemoryVerdict(State::kRunning, 42, false, 300 * kMiB, 0), "");
 }
 
+TEST(MemoryHighFor, TheLimitUnlessMemoryMaxActsFirst) {
+  EXPECT_EQ(MemoryHighFor(200 * kMiB, 0), 200 * kMiB);
+  EXPECT_EQ(MemoryHighFor(200 * kMiB, 300 * kMiB), 200 * kMiB);
+  EXPECT_EQ(MemoryHighFor(200 * kMiB, 200 * kMiB), 0u);  // the cap is the limit: no high
+  EXPECT_EQ(MemoryHighFor(200 * kMiB, 100 * kMiB), 0u);
+  EXPECT_EQ(MemoryHighFor(0, 100 * kMiB), 0u);  // no limit
+}
+
+TEST(MemoryHighVerdict, PastMemoryHighIsOverTheLimitEvenAfterReclaim) {
+  using core::State;
+  EXPECT_EQ(MemoryHighVerdict(State::kRunning, 42, false, 212 * kMiB, 200 * kMiB),
+            "memory 212M over memory_limit 200M");
+  // Reclaim brought it back under the limit before it was read: still over it a moment ago.
+  EXPECT_EQ(MemoryHighVerdict(State::kRunning, 42, false, 199 * kMiB, 200 * kMiB),
+            "memory over memory_limit 200M (its cgroup went past memory.high)");
+  // Not up, already being restarted, no limit: nothing.
+  EXPECT_EQ(MemoryHighVerdict(State::kStopping, 42, false, 300 * kMiB, 200 * kMiB), "");
+  EXPECT_EQ(MemoryHighVerdict(State::kRunning, 42, true, 300 * kMiB, 200 * kMiB), "");
+  EXPECT_EQ(MemoryHighVerdict(State::kRunning, 0, false, 300 * kMiB, 200 * kMiB), "");
+  EXPECT_EQ(MemoryHighVerdict(State::kRunning, 42, false, 300 * kMiB, 0), "");
+}
+
 }  // namespace
 }  // namespace warden

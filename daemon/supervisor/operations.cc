@@ -68,27 +68,35 @@ struct StopBatch {
   std::vector<std::string> names;
   std::vector<int> tiers;
   std::vector<ActionOutcome> results;
-  size_t next = 0;       // first process of the next tier
+  size_t next = 0;       // the next process to stop
+  size_t tier_end = 0;   // one past the last process of the current tier
   size_t in_flight = 0;  // processes of the current tier not yet stopped
   Supervisor::ResultsCallback done;
   std::function<void(Process*)> cancel_start;  // drops a pending start of a process
+  // Stops go in slices, as launches do (Supervisor::kLaunchesPerTurn, kLaunchTimePerTurn):
+  // `later` runs the next slice in a later turn of the loop, after everyone else was served.
+  std::function<void(std::function<void()>)> later;
+  int per_turn = Supervisor::kLaunchesPerTurn;
+  bool booked = false;  // a later slice is booked: it goes on from there
 };
 
 void RunTiers(const std::shared_ptr<StopBatch>& batch) {
+  if (batch->booked) return;  // the booked slice goes on
   const size_t count = batch->ids.size();
-  while (batch->in_flight == 0) {
-    if (batch->next == count) {
-      if (batch->done) {
-        auto callback = std::move(batch->done);
-        batch->done = nullptr;
-        callback(std::move(batch->results));
+  const EventLoop::TimePoint began = EventLoop::Now();
+  int stopped_now = 0;
+  while (true) {
+    while (batch->next < batch->tier_end) {
+      if (stopped_now >= batch->per_turn ||
+          (stopped_now > 0 && EventLoop::Now() - began >= Supervisor::kLaunchTimePerTurn)) {
+        batch->booked = true;
+        batch->later([batch] {
+          batch->booked = false;
+          RunTiers(batch);
+        });
+        return;
       }
-      return;
-    }
-    const int tier = batch->tiers[batch->next];
-    size_t end = batch->next;
-    while (end < count && batch->tiers[end] == tier) ++end;
-    for (size_t i = batch->next; i < end; ++i) {
+      const size_t i = batch->next++;
       Process* p = batch->supervisor->Find(batch->ids[i]);
       if (p == nullptr) {  // removed and destroyed while an earlier tier stopped
         batch->results[i] = Removed(batch->names[i]);
@@ -105,6 +113,7 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
         continue;
       }
       // Stop succeeded, so STOPPED is still to come (a posted change or a later exit).
+      ++stopped_now;
       batch->in_flight++;
       p->Observe([batch, i, p](core::State state) {
         if (!IsStoppedState(state)) return false;
@@ -113,7 +122,17 @@ void RunTiers(const std::shared_ptr<StopBatch>& batch) {
         return true;
       });
     }
-    batch->next = end;
+    if (batch->in_flight > 0) return;  // the last of the tier to stop goes on
+    if (batch->tier_end == count) {
+      if (batch->done) {
+        auto callback = std::move(batch->done);
+        batch->done = nullptr;
+        callback(std::move(batch->results));
+      }
+      return;
+    }
+    const int tier = batch->tiers[batch->tier_end];
+    while (batch->tier_end < count && batch->tiers[batch->tier_end] == tier) ++batch->tier_end;
   }
 }
 
@@ -157,6 +176,12 @@ std::vector<Process*> Supervisor::WithDependents(const std::vector<Process*>& pr
         if (!IsSettledStopped(*q)) chosen.insert(q);
       }
     }
+  }
+  // No dependent joined: `processes` as they came (Resolve gives them in processes_ order).
+  if (chosen.size() == processes.size() &&
+      std::is_sorted(processes.begin(), processes.end(),
+                     [](const Process* a, const Process* b) { return a->order_ < b->order_; })) {
+    return processes;
   }
   std::vector<Process*> out;
   for (const auto& p : processes_) {
@@ -208,15 +233,13 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
     for (Process* q : ProcessesOf(dependency)) {
       const core::State s = q->machine().state();
       if (q->start_pending_ || !(IsStoppedState(s) || s == core::State::kStopping)) continue;
-      q->start_pending_ = true;
+      SetPending(q, true);
       q->start_mark_ = ++marks_;
-      ++pending_starts_;
     }
   }
   if (!process->start_pending_) {
-    process->start_pending_ = true;
+    SetPending(process, true);
     process->start_mark_ = ++marks_;
-    ++pending_starts_;
   }
   if (done) process->start_waiters_.push_back(std::move(done));
   if (pump) PumpStarts();
@@ -241,12 +264,13 @@ void Supervisor::PumpStarts() {
   } trim_when_done{this};
   const DependencyGraph& graph = Graph();
   // Tier first, then processes_ order. One tier lookup per process, not one per comparison.
-  std::vector<std::pair<int, Process*>> tiered;
-  for (const auto& p : processes_) {
-    if (p->start_pending_) tiered.emplace_back(graph.Tier(p->program().name), p.get());
+  std::vector<std::pair<std::pair<int, size_t>, Process*>> tiered;
+  tiered.reserve(pending_.size());
+  for (Process* p : pending_) {
+    tiered.push_back({{graph.Tier(p->program().name), p->order_}, p});
   }
-  std::stable_sort(tiered.begin(), tiered.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(tiered.begin(), tiered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Process*> order;
   order.reserve(tiered.size());
   for (const auto& [tier, p] : tiered) order.push_back(p);
@@ -299,8 +323,7 @@ void Supervisor::PumpStarts() {
           }
           break;
         case StartVerdict::kGo:
-          q->start_pending_ = false;
-          --pending_starts_;
+          SetPending(q, false);
           q->hold_reason_.clear();
           Launch(q);
           ++launched;
@@ -362,8 +385,7 @@ void Supervisor::Launch(Process* process) {
 
 void Supervisor::CancelStart(Process* process, const ActionOutcome& result) {
   if (!process->start_pending_) return;
-  process->start_pending_ = false;
-  --pending_starts_;
+  SetPending(process, false);
   auto waiters = std::move(process->start_waiters_);
   process->start_waiters_.clear();
   for (auto& waiter : waiters) waiter(result);
@@ -469,6 +491,8 @@ void Supervisor::StopTiers(std::vector<Process*> processes, ResultsCallback done
   batch->cancel_start = [this](Process* p) {
     CancelStart(p, {p->full_name(), ErrorCode::kAbnormalTermination, "start cancelled by a stop"});
   };
+  batch->later = [this](std::function<void()> fn) { Later(std::move(fn)); };
+  batch->per_turn = launches_per_turn_;
   RunTiers(batch);
 }
 

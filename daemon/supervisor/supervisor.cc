@@ -82,7 +82,7 @@ Process::Process(Supervisor& supervisor, std::shared_ptr<const config::Program> 
 
 Process::~Process() {
   *alive_ = false;
-  if (start_pending_) supervisor_.pending_starts_--;
+  if (start_pending_) supervisor_.SetPending(this, false);
   for (auto& waiter : start_waiters_) {
     waiter({full_name_, ErrorCode::kNotFound, "removed from the configuration"});
   }
@@ -103,7 +103,11 @@ Process::~Process() {
 void Process::Replace(std::shared_ptr<const config::Program> program) {
   pending_program_.reset();  // the newest definition wins
   const config::HealthCheck previous_health = program_->healthcheck;
+  const bool memory_changed = program_->memory_limit != program->memory_limit ||
+                              program_->memory_max != program->memory_max;
   program_ = std::move(program);
+  // A new memory_limit applies at once: to memory.high too, where it is watched that way.
+  if (memory_changed && machine_.pid() != 0) ApplyMemoryHigh();
   supervisor_.GraphChanged();
   const bool health_changed = program_->healthcheck != previous_health;
   machine_.SetPolicy(PolicyFor(*program_));
@@ -207,6 +211,7 @@ core::SpawnOutcome Process::Spawn() {
     // Status counts the cgroup's cpu from now: a folder kept from an earlier instance (its
     // leftovers kept) has counted that one's too.
     if (in_cgroup_) cgroup_cpu_base_usec_ = os::ReadCgroupCpuUsec(cgroup_).value_or(0);
+    if (in_cgroup_) ApplyMemoryHigh();  // memory_limit by memory.events, where it can be
     // Tracked through /proc: written down before anything else happens, so that a wardend
     // started after this one is killed finds it (process_record.h).
     if (!in_cgroup_ && supervisor_.record_) {
@@ -325,6 +330,9 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 
 Supervisor::~Supervisor() {
   loop_.CancelTimer(pump_timer_);
+  loop_.CancelTimer(reap_timer_);
+  loop_.CancelTimer(later_timer_);
+  later_.clear();
   // What still runs stays in the record (left alone, or not dead yet); else it is removed.
   if (record_) record_->Finish();
   record_.reset();
@@ -344,11 +352,27 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
   by_full_name_[raw->full_name()] = raw;
   by_id_[raw->id()] = raw;
   state_counts_[core::State::kStopped]++;
+  raw->order_ = processes_.size();
   processes_.push_back(std::move(process));
   GraphChanged();
   tree_valid_ = false;  // the scan has no slot for it
   FactsChanged();
   return raw;
+}
+
+void Supervisor::Renumber() {
+  for (size_t i = 0; i < processes_.size(); ++i) processes_[i]->order_ = i;
+}
+
+void Supervisor::SetPending(Process* process, bool pending) {
+  process->start_pending_ = pending;
+  if (pending) {
+    pending_.insert(process);
+    ++pending_starts_;
+  } else {
+    pending_.erase(process);
+    --pending_starts_;
+  }
 }
 
 void Supervisor::SortProcesses() {
@@ -362,6 +386,7 @@ void Supervisor::SortProcesses() {
     const std::string& y = b->name().name;
     return x.size() != y.size() ? x.size() < y.size() : x < y;
   });
+  Renumber();
   tree_valid_ = false;  // slots are processes_ indexes
   FactsChanged();
 }
@@ -388,6 +413,7 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
       auto it = std::find_if(processes_.begin(), processes_.end(),
                              [gone](const auto& p) { return p.get() == gone; });
       if (it != processes_.end()) processes_.erase(it);
+      Renumber();
       GraphChanged();
       tree_valid_ = false;
       FactsChanged();
@@ -406,52 +432,104 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   });
 }
 
+bool Supervisor::AnyMemoryLimit() const {
+  if (limits_dirty_) {
+    limits_dirty_ = false;
+    any_memory_limit_ = std::any_of(processes_.begin(), processes_.end(), [](const auto& p) {
+      return p->program().memory_limit > 0 && !p->removing();
+    });
+  }
+  return any_memory_limit_;
+}
+
 size_t Supervisor::removing_count() const {
   return static_cast<size_t>(std::count_if(processes_.begin(), processes_.end(),
                                            [](const auto& p) { return p->removing(); }));
 }
 
+void Supervisor::Later(std::function<void()> fn) {
+  later_.push_back(std::move(fn));
+  if (later_timer_ != 0) return;
+  later_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+    later_timer_ = 0;
+    auto slices = std::move(later_);
+    later_.clear();
+    for (auto& slice : slices) slice();
+  });
+}
+
 void Supervisor::ReapChildren() {
+  loop_.CancelTimer(reap_timer_);
+  reap_timer_ = 0;
   tree_valid_ = false;  // what was scanned before may have just been reaped
   FactsChanged();       // or stopped, or continued
   bool orphan_reaped = false;
-  for (const os::Reaped& reaped : system_.ReapAll()) {
-    if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
-      auto on_exit = std::move(watched->second);
-      watched_.erase(watched);
-      on_exit(reaped.status);
-      continue;
-    }
-    auto it = by_pid_.find(reaped.pid);
-    if (it == by_pid_.end()) {
-      spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
-      orphan_reaped = true;
-      continue;
-    }
-    Process* process = it->second.process;
-    by_pid_.erase(it);
-    if (record_) record_->Remove(reaped.pid, process->main_start_ticks_);
-    process->claim_.ended_main_start = process->main_start_ticks_;
-    process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
-    core::ExitStatus status = reaped.status;
-    NoteOomKill(process, reaped.pid, &status);
-    if (reaped.status.signaled) {
-      spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
-                   os::SignalName(reaped.status.value));
-    } else {
-      spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
-                   reaped.status.value);
-    }
-    process->machine().OnExit(status, EventLoop::Now());
-    // What it started and left running (a daemon's double fork) goes into the record now,
-    // while wardend still knows it is the program's (process_record.h).
-    if (record_ && !process->in_cgroup_) ScanFor(process);
+  const EventLoop::TimePoint began = EventLoop::Now();
+  const size_t slice = static_cast<size_t>(std::max(reaps_per_turn_, 1));
+  size_t reaped_count = 0;
+  bool more = true;  // the last waitpid round was cut short: zombies may be left
+  while (more && reaped_count < slice &&
+         (reaped_count == 0 || EventLoop::Now() - began < kLaunchTimePerTurn)) {
+    // A few at a time, so that the time limit is checked between exits that spawn again.
+    const size_t ask = std::min<size_t>(8, slice - reaped_count);
+    const std::vector<os::Reaped> reaped_now = system_.ReapAll(ask);
+    more = reaped_now.size() == ask;
+    reaped_count += reaped_now.size();
+    for (const os::Reaped& reaped : reaped_now) ReapOne(reaped, &orphan_reaped);
   }
   CheckCleanups(orphan_reaped);
+  if (more) {
+    reap_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+      reap_timer_ = 0;
+      ReapChildren();
+    });
+  }
+}
+
+void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
+  if (auto watched = watched_.find(reaped.pid); watched != watched_.end()) {
+    auto on_exit = std::move(watched->second);
+    watched_.erase(watched);
+    on_exit(reaped.status);
+    return;
+  }
+  auto it = by_pid_.find(reaped.pid);
+  if (it == by_pid_.end()) {
+    spdlog::debug("reaped pid {} (not a program's main process)", reaped.pid);
+    *orphan_reaped = true;
+    return;
+  }
+  Process* process = it->second.process;
+  by_pid_.erase(it);
+  if (record_) record_->Remove(reaped.pid, process->main_start_ticks_);
+  process->claim_.ended_main_start = process->main_start_ticks_;
+  process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
+  core::ExitStatus status = reaped.status;
+  NoteOomKill(process, reaped.pid, &status);
+  if (reaped.status.signaled) {
+    spdlog::info("{}: pid {} terminated by SIG{}", process->full_name(), reaped.pid,
+                 os::SignalName(reaped.status.value));
+  } else {
+    spdlog::info("{}: pid {} exited with status {}", process->full_name(), reaped.pid,
+                 reaped.status.value);
+  }
+  process->machine().OnExit(status, EventLoop::Now());
+  // What it started and left running (a daemon's double fork) goes into the record now,
+  // while wardend still knows it is the program's (process_record.h).
+  if (record_ && !process->in_cgroup_) ScanFor(process);
 }
 
 Supervisor::Resolved Supervisor::Resolve(const std::vector<std::string>& names) const {
   Resolved out;
+  // One process named by its full name (status NAME, stop NAME): a lookup, not a pass over
+  // every process. A full name wins over a program or group of the same name, as below.
+  if (names.size() == 1 && names[0] != "all") {
+    if (auto it = by_full_name_.find(names[0]); it != by_full_name_.end()) {
+      out.processes.push_back(it->second);
+      out.explicitly.push_back(true);
+      return out;
+    }
+  }
   enum Pick : uint8_t { kNo, kWildcard, kExplicit };
   std::vector<Pick> picked(processes_.size(), kNo);
   auto choose_if = [&](bool wildcard, auto predicate) {

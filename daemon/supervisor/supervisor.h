@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -110,6 +111,9 @@ class Process final : public core::ProcessHost {
   // memory restart is under way, "restarted: ..." while the instance it started lives; else "".
   std::string MemoryReason() const;
   bool memory_restart_pending() const { return memory_restart_pending_; }
+  // Its memory_limit is watched through its cgroup's memory.events (memory_watch.h), not by
+  // the interval check.
+  bool memory_by_events() const { return memory_by_events_; }
 
  private:
   friend class Supervisor;  // the start and stop bookkeeping below is the Supervisor's
@@ -135,6 +139,7 @@ class Process final : public core::ProcessHost {
   std::vector<Observer> observers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool start_pending_ = false;
+  size_t order_ = 0;  // its index in Supervisor::processes_ (Supervisor::Renumber)
   // Marks from one supervisor-wide counter, so that "RUNNING since that start was asked" is a
   // comparison: taken when the process last became RUNNING, and when its start was requested.
   uint64_t running_mark_ = 0;
@@ -192,6 +197,11 @@ class Process final : public core::ProcessHost {
   uint64_t memory_restart_stops_ = 0;
   uint64_t memory_note_spawn_ = 0;
   void NoteSpawnForMemory();
+  // Sets its cgroup's memory.high for memory_limit and watches memory.events, where the memory
+  // controller is enabled (at its spawn, when its definition changes, after a re-execution).
+  void ApplyMemoryHigh();
+  bool memory_by_events_ = false;
+  uint64_t memory_high_seen_ = 0;  // memory.events `high` when last looked at
 };
 
 class Supervisor {
@@ -238,9 +248,13 @@ class Supervisor {
   void set_launches_per_turn(int count) { launches_per_turn_ = count; }
   // Launches wait for a later turn of the loop (a slice of them is booked).
   bool launching() const { return pump_timer_ != 0; }
-  // Reaps every exited child and feeds the exits to their machines, or to the callback
-  // WatchChild gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten.
+  // Reaps exited children and feeds the exits to their machines, or to the callback WatchChild
+  // gave for it. Other pids (orphans adopted as subreaper) are reaped and forgotten. A slice per
+  // call, as launches go (kLaunchesPerTurn, kLaunchTimePerTurn: an exit may spawn again at
+  // once): the rest stay zombies, their pids held, until a timer due at once reaps on, after
+  // the loop has served everyone else. A kill -9 of 10,000 programs is no deaf second.
   void ReapChildren();
+  void set_reaps_per_turn(int count) { reaps_per_turn_ = count; }
   // A child wardend started for itself (no program's process): `on_exit` gets its exit status
   // once ReapChildren reaps it.
   void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
@@ -349,12 +363,18 @@ class Supervisor {
     FactsChanged();
   }
   std::optional<os::ProcStat> ReadStat(int pid) const;
+  // One reaped pid to its machine or watcher (ReapChildren); notes an orphan's.
+  void ReapOne(const os::Reaped& reaped, bool* orphan_reaped);
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
   void CountTransition(core::State from, core::State to) {
     state_counts_[from]--;
     state_counts_[to]++;
   }
+
+  // Runs `fn` in a later turn of the loop, from a timer due at once (after the ready sources of
+  // the next wakeup): the next slice of a long piece of work. Dropped with the supervisor.
+  void Later(std::function<void()> fn);
 
   // --- starting and stopping with dependencies (operations.cc) ---
   // Stops `processes` tier by tier (dependents and high priority numbers first, see
@@ -433,9 +453,21 @@ class Supervisor {
   std::function<void()> on_reload_end_;
   EventBus events_;
   size_t pending_starts_ = 0;
+  // The processes with start_pending_ set (as many as pending_starts_ counts): PumpStarts goes
+  // over these, not over every process, after each state change and start request.
+  std::unordered_set<Process*> pending_;
+  void SetPending(Process* process, bool pending);
+  // Process::order_ again for every process, after processes_ was reordered or shrank.
+  void Renumber();
   // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
   EventLoop::TimerId pump_timer_ = 0;
   int launches_per_turn_ = kLaunchesPerTurn;
+  // Later's timer (0 when none is booked) and what it runs.
+  EventLoop::TimerId later_timer_ = 0;
+  std::vector<std::function<void()>> later_;
+  // The next slice of reaps (ReapChildren), a timer due at once; 0 when none is booked.
+  EventLoop::TimerId reap_timer_ = 0;
+  int reaps_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
   uint64_t marks_ = 0;                 // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
@@ -471,6 +503,9 @@ class Supervisor {
   std::unique_ptr<CgroupTree> cgroups_;
   // cgroup.events of a process's cgroup changed: its leftovers may be gone, its cgroup empty.
   void OnCgroupChange(uint64_t id);
+  // memory.events of a process's cgroup changed: past memory.high, it is restarted for its
+  // memory_limit (memory_watch.cc).
+  void OnMemoryEvent(uint64_t id);
   // Removes the cgroup of a process that is down, has no leftover being stopped, and is empty.
   void MaybeRemoveCgroup(Process* process);
   // HandleLeftovers, per backend.
@@ -485,7 +520,15 @@ class Supervisor {
   std::vector<os::ProcStat> CgroupMembers(const Process* process) const;
   // Graph() builds again only after the set of programs or a definition changed: a scan of
   // every process per start request made starting N programs cost O(N^2).
-  void GraphChanged() { graph_dirty_ = true; }
+  void GraphChanged() {
+    graph_dirty_ = true;
+    limits_dirty_ = true;
+  }
+  // Whether some process (not being removed) has a memory_limit: MemoryWatch asks after every
+  // state change, and a scan of every process for it cost each restart O(N).
+  bool AnyMemoryLimit() const;
+  mutable bool limits_dirty_ = true;
+  mutable bool any_memory_limit_ = false;
   mutable bool graph_dirty_ = true;
   mutable DependencyGraph graph_;
   mutable std::vector<DependencyGraph::Program> graph_input_;  // what graph_ was built from

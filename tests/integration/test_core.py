@@ -275,6 +275,12 @@ def test_environment_and_directory(warden, scratch):
 def test_child_keeps_no_daemon_fds(warden):
     warden.start(SLEEPER)
     p = warden.wait_state("sleeper", "RUNNING")
+    # RUNNING comes as the exec is done; the dynamic loader then opens its libraries as fd 3
+    # for a moment. Look once `sleep` is in its nanosleep (x86_64: 230 clock_nanosleep, 35).
+    def sleeping():
+        with open(f"/proc/{p['pid']}/syscall") as f:
+            return f.read().split()[0] in ("230", "35")
+    wait_until(sleeping, what="sleep in its nanosleep")
     fds = sorted(int(x) for x in os.listdir(f"/proc/{p['pid']}/fd"))
     assert fds == [0, 1, 2]
     with open(f"/proc/{p['pid']}/status") as f:
