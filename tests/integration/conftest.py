@@ -81,6 +81,16 @@ def try_flock(fd):
         return False
 
 
+def wait_sleeping(pid, timeout=None):
+    """Waits until `pid` (a `sleep`) is in its nanosleep: RUNNING comes as its exec is done, and
+    for a moment after that the dynamic loader runs (fd 3 open, state R or D)."""
+    def sleeping():
+        with open(f"/proc/{pid}/syscall") as f:
+            return f.read().split()[0] in ("230", "35")  # x86_64 clock_nanosleep, nanosleep
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    wait_until(sleeping, what=f"pid {pid} in its nanosleep", **kwargs)
+
+
 def pid_alive(pid):
     """True if `pid` exists and is not a zombie."""
     try:

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import WARDEND, pid_alive, wait_until
+from conftest import WARDEND, pid_alive, wait_sleeping, wait_until
 
 SLEEPER = """\
 sleeper:
@@ -18,7 +18,10 @@ def test_status_shows_pid_uptime_and_kernel_state(warden):
     warden.start(SLEEPER)
     p = warden.wait_state("sleeper", "RUNNING")
     assert p["pid"] > 0 and pid_alive(p["pid"])
-    assert p["kernel_state"] in ("S", "R")
+    wait_sleeping(p["pid"])
+    # A status may show what it read up to status_max_age (1 s) ago: the loader's R or D.
+    wait_until(lambda: warden.status("sleeper")["sleeper"]["kernel_state"] == "S",
+               what="kernel state S")
     text = warden.ctl("status", check=0).stdout
     line = [l for l in text.splitlines() if l.startswith("sleeper")][0]
     assert line.split()[1] == "RUNNING"
@@ -275,12 +278,7 @@ def test_environment_and_directory(warden, scratch):
 def test_child_keeps_no_daemon_fds(warden):
     warden.start(SLEEPER)
     p = warden.wait_state("sleeper", "RUNNING")
-    # RUNNING comes as the exec is done; the dynamic loader then opens its libraries as fd 3
-    # for a moment. Look once `sleep` is in its nanosleep (x86_64: 230 clock_nanosleep, 35).
-    def sleeping():
-        with open(f"/proc/{p['pid']}/syscall") as f:
-            return f.read().split()[0] in ("230", "35")
-    wait_until(sleeping, what="sleep in its nanosleep")
+    wait_sleeping(p["pid"])
     fds = sorted(int(x) for x in os.listdir(f"/proc/{p['pid']}/fd"))
     assert fds == [0, 1, 2]
     with open(f"/proc/{p['pid']}/status") as f:
