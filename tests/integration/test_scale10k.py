@@ -16,6 +16,7 @@ import pytest
 
 import wardenproto as wp
 from conftest import WARDEND, wait_until
+from test_scale import fd_count, rss_kib
 
 
 def sanitized_binary(path):
@@ -49,18 +50,6 @@ def free_pids():
         pid_max = int(f.read())
     used = sum(1 for entry in os.listdir("/proc") if entry.isdigit())
     return pid_max - used
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 class Prober:
