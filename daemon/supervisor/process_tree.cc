@@ -210,7 +210,8 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   claims.reserve(processes_.size());
   for (size_t i = 0; i < processes_.size(); ++i) {
     const Process* p = processes_[i].get();
-    p->claim_.main_pid = p->machine().pid();
+    const int main_pid = p->machine().pid();
+    p->claim_.main_pid = exiting_.count(main_pid) != 0 ? 0 : main_pid;
     if (p->claim_.process.empty()) {
       p->claim_.group = p->name().group;
       p->claim_.process = p->name().name;
@@ -363,6 +364,19 @@ std::optional<os::ProcStat> Supervisor::MainOf(const Process* process) const {
 }
 
 void Supervisor::CheckCleanups(bool orphan_reaped) {
+  // Every process tracked through /proc asked about below gets its members from one scan, not
+  // one scan each.
+  std::vector<Process*> asked;
+  bool all_seen = tree_valid_;
+  for (auto& p : processes_) {
+    if (!p->cgroup_.empty()) continue;
+    if (p->machine().cleaning() ||
+        (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans)) {
+      asked.push_back(p.get());
+      all_seen = all_seen && p->tree_complete_;
+    }
+  }
+  if (asked.size() > 1 && !all_seen) ScanTree(&asked);
   for (auto& p : processes_) {
     if (!p->machine().cleaning()) {
       MaybeRemoveCgroup(p.get());

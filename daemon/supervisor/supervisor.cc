@@ -475,7 +475,9 @@ void Supervisor::ReapChildren() {
     const std::vector<os::Reaped> reaped_now = system_.ReapAll(ask);
     more = reaped_now.size() == ask;
     reaped_count += reaped_now.size();
+    ScanBeforeExits(reaped_now);
     for (const os::Reaped& reaped : reaped_now) ReapOne(reaped, &orphan_reaped);
+    exiting_.clear();
   }
   CheckCleanups(orphan_reaped);
   if (more) {
@@ -484,6 +486,24 @@ void Supervisor::ReapChildren() {
       ReapChildren();
     });
   }
+}
+
+void Supervisor::ScanBeforeExits(const std::vector<os::Reaped>& reaped) {
+  std::vector<Process*> exiting;
+  for (const os::Reaped& r : reaped) {
+    auto it = by_pid_.find(r.pid);
+    if (it == by_pid_.end() || it->second.process->in_cgroup_) continue;
+    exiting.push_back(it->second.process);
+  }
+  // One exit scans for itself in ReapOne, as it always did.
+  if (exiting.size() < 2) return;
+  const uint64_t now_ticks = system_.TicksSinceBoot() + 1;
+  for (Process* process : exiting) {
+    exiting_.insert(process->machine().pid());
+    process->claim_.ended_main_start = process->main_start_ticks_;
+    process->claim_.ended_main_exit = now_ticks;
+  }
+  ScanTree(&exiting);
 }
 
 void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {

@@ -365,6 +365,10 @@ class Supervisor {
   std::optional<os::ProcStat> ReadStat(int pid) const;
   // One reaped pid to its machine or watcher (ReapChildren); notes an orphan's.
   void ReapOne(const os::Reaped& reaped, bool* orphan_reaped);
+  // One scan for a batch of exits of processes tracked through /proc, before ReapOne sees them:
+  // each exit asks what its main process left (HasLeftovers, the record), and a scan costs
+  // every process's claim, so a scan an exit made a stop of N programs cost N scans.
+  void ScanBeforeExits(const std::vector<os::Reaped>& reaped);
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
   void CountTransition(core::State from, core::State to) {
@@ -471,6 +475,8 @@ class Supervisor {
   std::function<void()> on_launched_;  // StartAutostart's `launched`
   uint64_t marks_ = 0;                 // Process::running_mark_ and start_mark_
   mutable bool tree_valid_ = false;
+  // Main processes reaped in the batch ScanBeforeExits scans for: gone, as after their exit.
+  std::unordered_set<int> exiting_;
   mutable Attribution tree_;
 
   // --- the kernel facts status shows (process_tree.cc) ---
