@@ -127,7 +127,7 @@ def kill_if_same(processes):
         if started is not None and start_time(pid) == started:
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
 
 

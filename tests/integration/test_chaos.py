@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 
-from conftest import WARDENCTL, wait_until
+from conftest import WARDENCTL, kill_if_same, start_time, wait_until
 
 SEED = int(os.environ.get("WARDEN_CHAOS_SEED", "7"))
 CHAOS_SECONDS = float(os.environ.get("WARDEN_CHAOS_SECONDS", "60"))
@@ -100,15 +100,6 @@ def proc_stat(pid):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return fields[0], int(fields[1])
-    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-        return None
-
-
-def start_time(pid):
-    """Field 22 of /proc/PID/stat (start time in clock ticks): tells a pid from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return None
 
@@ -278,9 +269,4 @@ def test_chaos(warden):
         if warden.proc.poll() is None:
             remember(strays, descendants_of(daemon))
         warden.stop()
-        for pid, started in strays.items():
-            if started is not None and start_time(pid) == started:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        kill_if_same(strays.items())

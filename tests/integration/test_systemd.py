@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import SO_TIMESTAMPNS, WARDEND, WARDENCTL, machine_lock, pid_alive, wait_until
+from conftest import (SO_TIMESTAMPNS, WARDEND, WARDENCTL, descendants, machine_lock, pid_alive,
+                      wait_until)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UNITS = os.path.join(REPO, "units")
@@ -119,7 +120,7 @@ def warden(warden):
     proc, notify = warden.proc, getattr(warden, "notify", None)
     if proc is None or proc.poll() is not None:
         return
-    tree = descendants(proc.pid)
+    tree = [pid for pid, _ in descendants(proc.pid)]
     if notify is not None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -127,31 +128,11 @@ def warden(warden):
             return
         except AssertionError:
             pass
-    for pid in [proc.pid] + descendants(proc.pid) + tree:
+    for pid in [proc.pid] + [pid for pid, _ in descendants(proc.pid)] + tree:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def descendants(pid):
-    """Every live descendant of pid, from /proc/PID/task/*/children."""
-    out, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except FileNotFoundError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children") as f:
-                    kids = [int(k) for k in f.read().split()]
-            except FileNotFoundError:
-                continue
-            out.extend(kids)
-            todo.extend(kids)
-    return out
 
 
 def is_line(expected):
@@ -229,7 +210,7 @@ def test_ready_is_sent_after_listen_and_every_autostart_spawn(warden):
         stdout=warden.stderr, stderr=warden.stderr)
     def started():
         # strace forks helpers of its own before the traced command: find the one that is wardend.
-        for pid in descendants(warden.proc.pid):
+        for pid, _ in descendants(warden.proc.pid):
             try:
                 if os.readlink(f"/proc/{pid}/exe") == os.path.realpath(WARDEND):
                     return pid
