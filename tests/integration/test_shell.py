@@ -184,6 +184,9 @@ def test_ctrl_c_returns_to_the_prompt(warden, shell_env):
         sh.wait_editing()
         sh.send(b"\x03")  # at the prompt: drops the line, the shell stays
         sh.read_until(b"warden> ")
+        # The prompt shows before the editor takes the terminal raw: typed while it is still
+        # cooked, the line would wait in the terminal, and the Ctrl-C below would discard it.
+        sh.wait_editing()
         sh.send("tail -f web\r")  # follows until interrupted
         sh.read_until(b"tail -f web")
         sh.wait_editing(False)
