@@ -255,11 +255,11 @@ void Supervisor::PumpStarts() {
     on_launched_ = nullptr;
     launched();
   };
-  if (pending_starts_ == 0) return all_launched();
+  if (pending_.empty()) return all_launched();
   struct TrimWhenDone {  // a start of many programs leaves freed memory behind
     Supervisor* s;
     ~TrimWhenDone() {
-      if (s->pending_starts_ == 0) s->loop_.TrimAfter();
+      if (s->pending_.empty()) s->loop_.TrimAfter();
     }
   } trim_when_done{this};
   const DependencyGraph& graph = Graph();
@@ -285,7 +285,7 @@ void Supervisor::PumpStarts() {
            (launched > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn);
   };
   bool progress = true;
-  while (progress && pending_starts_ > 0) {
+  while (progress && !pending_.empty()) {
     progress = false;
     for (Process* q : order) {
       if (!q->start_pending_) continue;

@@ -602,8 +602,8 @@ void Supervisor::HandleRecordedLeftovers() {
   std::vector<RecordEntry> still;
   for (const RecordedLeftovers& f : found) {
     for (const os::ProcStat& p : f.processes) still.push_back({p.pid, p.start_ticks, f.name});
-    for (auto& p : processes_) {
-      if (p->full_name() == f.name) p->foreign_processes_ = f.processes;
+    if (auto it = by_full_name_.find(f.name); it != by_full_name_.end()) {
+      it->second->foreign_processes_ = f.processes;
     }
   }
   record_->Reset(still);

@@ -368,10 +368,8 @@ void Supervisor::SetPending(Process* process, bool pending) {
   process->start_pending_ = pending;
   if (pending) {
     pending_.insert(process);
-    ++pending_starts_;
   } else {
     pending_.erase(process);
-    --pending_starts_;
   }
 }
 
@@ -470,8 +468,13 @@ void Supervisor::ReapChildren() {
   bool more = true;  // the last waitpid round was cut short: zombies may be left
   while (more && reaped_count < slice &&
          (reaped_count == 0 || EventLoop::Now() - began < kLaunchTimePerTurn)) {
-    // A few at a time, so that the time limit is checked between exits that spawn again.
-    const size_t ask = std::min<size_t>(8, slice - reaped_count);
+    // A few at a time, so that the time limit is checked between exits that spawn again; more
+    // when processes are tracked through /proc, whose batch costs one scan (ScanBeforeExits)
+    // that lists every child of wardend: 20 ms at 10,000, so that a stop of all of them in
+    // batches of 8 cost 1250 scans (over 60 s). The scan, not the exits, is then what a batch
+    // costs.
+    const size_t batch = cgroups_ ? 8 : 8 + by_pid_.size() / 128;
+    const size_t ask = std::min<size_t>(batch, slice - reaped_count);
     const std::vector<os::Reaped> reaped_now = system_.ReapAll(ask);
     more = reaped_now.size() == ask;
     reaped_count += reaped_now.size();
@@ -497,13 +500,18 @@ void Supervisor::ScanBeforeExits(const std::vector<os::Reaped>& reaped) {
   }
   // One exit scans for itself in ReapOne, as it always did.
   if (exiting.size() < 2) return;
-  const uint64_t now_ticks = system_.TicksSinceBoot() + 1;
   for (Process* process : exiting) {
     exiting_.insert(process->machine().pid());
-    process->claim_.ended_main_start = process->main_start_ticks_;
-    process->claim_.ended_main_exit = now_ticks;
+    NoteMainEnded(process);
   }
   ScanTree(&exiting);
+}
+
+void Supervisor::NoteMainEnded(Process* process) {
+  // Rule d of orphans.h: what starts after this (the +1: within the same tick) was not started
+  // by this main process.
+  process->claim_.ended_main_start = process->main_start_ticks_;
+  process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
 }
 
 void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
@@ -522,8 +530,8 @@ void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
   Process* process = it->second.process;
   by_pid_.erase(it);
   if (record_) record_->Remove(reaped.pid, process->main_start_ticks_);
-  process->claim_.ended_main_start = process->main_start_ticks_;
-  process->claim_.ended_main_exit = system_.TicksSinceBoot() + 1;
+  // ScanBeforeExits noted it already for the batch it scanned for.
+  if (exiting_.count(reaped.pid) == 0) NoteMainEnded(process);
   core::ExitStatus status = reaped.status;
   NoteOomKill(process, reaped.pid, &status);
   if (reaped.status.signaled) {

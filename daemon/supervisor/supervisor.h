@@ -369,6 +369,8 @@ class Supervisor {
   // each exit asks what its main process left (HasLeftovers, the record), and a scan costs
   // every process's claim, so a scan an exit made a stop of N programs cost N scans.
   void ScanBeforeExits(const std::vector<os::Reaped>& reaped);
+  // The main process of `process` has just ended (reaped): its claim remembers when it lived.
+  void NoteMainEnded(Process* process);
   void NotifyChange();
   static void DropSettled(Resolved* resolved, bool want_running);
   void CountTransition(core::State from, core::State to) {
@@ -456,9 +458,8 @@ class Supervisor {
   std::function<void()> on_reload_begin_;
   std::function<void()> on_reload_end_;
   EventBus events_;
-  size_t pending_starts_ = 0;
-  // The processes with start_pending_ set (as many as pending_starts_ counts): PumpStarts goes
-  // over these, not over every process, after each state change and start request.
+  // The processes with start_pending_ set: PumpStarts goes over these, not over every process,
+  // after each state change and start request.
   std::unordered_set<Process*> pending_;
   void SetPending(Process* process, bool pending);
   // Process::order_ again for every process, after processes_ was reordered or shrank.
