@@ -360,10 +360,12 @@ Status WriteAll(int fd, std::string_view text, const std::string& path) {
 
 }  // namespace
 
-Status AppendFile(const std::string& path, std::string_view text) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return Status(ErrorCode::kInternal, "open " + path + ": " + strerror(errno));
-  return WriteAll(fd.get(), text, path);
+UniqueFd OpenAppend(const std::string& path) {
+  return UniqueFd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+}
+
+Status AppendTo(int fd, const std::string& path, std::string_view text) {
+  return WriteAll(fd, text, path);
 }
 
 Status ReplaceFile(const std::string& path, std::string_view text) {
@@ -540,8 +542,9 @@ class Kernel final : public System {
   std::optional<std::string> ReadFile(const std::string& path) override {
     return os::ReadFile(path);
   }
-  Status AppendFile(const std::string& path, std::string_view text) override {
-    return os::AppendFile(path, text);
+  UniqueFd OpenAppend(const std::string& path) override { return os::OpenAppend(path); }
+  Status AppendTo(int fd, const std::string& path, std::string_view text) override {
+    return os::AppendTo(fd, path, text);
   }
   Status ReplaceFile(const std::string& path, std::string_view text) override {
     return os::ReplaceFile(path, text);

@@ -142,10 +142,13 @@ bool SignalProcess(const ProcStat& process, int signal);
 std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes, int timeout_ms);
 
 // Small files of wardend's own (the record of tracked processes, process_record.h): the whole
-// text, or nullopt when missing or unreadable; one write(2) appended (O_APPEND, created 0600);
-// the whole text replaced atomically (a temporary file beside it, renamed over it); removed.
+// text, or nullopt when missing or unreadable; opened for appending (O_APPEND, created 0600:
+// an invalid fd with errno set when it cannot be), and one write(2) to that fd (`path` names
+// it in errors); the whole text replaced atomically (a temporary file beside it, renamed over
+// it: an fd opened before still writes to the file replaced); removed.
 std::optional<std::string> ReadFile(const std::string& path);
-Status AppendFile(const std::string& path, std::string_view text);
+UniqueFd OpenAppend(const std::string& path);
+Status AppendTo(int fd, const std::string& path, std::string_view text);
 Status ReplaceFile(const std::string& path, std::string_view text);
 void RemoveFile(const std::string& path);
 
@@ -206,7 +209,8 @@ class System {
   virtual std::vector<ProcStat> WaitGone(const std::vector<ProcStat>& processes,
                                          int timeout_ms) = 0;
   virtual std::optional<std::string> ReadFile(const std::string& path) = 0;
-  virtual Status AppendFile(const std::string& path, std::string_view text) = 0;
+  virtual UniqueFd OpenAppend(const std::string& path) = 0;
+  virtual Status AppendTo(int fd, const std::string& path, std::string_view text) = 0;
   virtual Status ReplaceFile(const std::string& path, std::string_view text) = 0;
   virtual void RemoveFile(const std::string& path) = 0;
 };

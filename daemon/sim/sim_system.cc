@@ -258,13 +258,33 @@ std::optional<std::string> SimSystem::ReadFile(const std::string& path) {
   return it->second;
 }
 
-Status SimSystem::AppendFile(const std::string& path, std::string_view text) {
-  files_[path].append(text);
+UniqueFd SimSystem::OpenAppend(const std::string& path) {
+  UniqueFd fd(open("/dev/null", O_WRONLY | O_CLOEXEC));
+  if (!fd) return fd;
+  auto [version, made] = file_versions_.try_emplace(path, 0);
+  if (made) {
+    version->second = ++next_file_version_;
+    files_[path];  // created, empty
+  }
+  append_fds_[fd.get()] = {path, version->second};
+  return fd;
+}
+
+Status SimSystem::AppendTo(int fd, const std::string& path, std::string_view text) {
+  auto it = append_fds_.find(fd);
+  if (it == append_fds_.end() || it->second.first != path) {
+    return Status(ErrorCode::kInternal, "write " + path + ": not opened for appending");
+  }
+  auto version = file_versions_.find(path);
+  if (version != file_versions_.end() && version->second == it->second.second) {
+    files_[path].append(text);
+  }
   return Status::Ok();
 }
 
 Status SimSystem::ReplaceFile(const std::string& path, std::string_view text) {
   files_[path] = std::string(text);
+  file_versions_[path] = ++next_file_version_;
   return Status::Ok();
 }
 

@@ -92,9 +92,16 @@ class SimSystem final : public os::System {
                                      int timeout_ms) override;
   // Simulated files, in memory (the record of tracked processes): nothing touches the disk.
   std::optional<std::string> ReadFile(const std::string& path) override;
-  Status AppendFile(const std::string& path, std::string_view text) override;
+  // An fd opened for appending is a real one (/dev/null, for its number) that stands for the
+  // file as it was opened: once the file is replaced or removed, what it writes is lost, as
+  // the kernel's writes to an unlinked file are.
+  UniqueFd OpenAppend(const std::string& path) override;
+  Status AppendTo(int fd, const std::string& path, std::string_view text) override;
   Status ReplaceFile(const std::string& path, std::string_view text) override;
-  void RemoveFile(const std::string& path) override { files_.erase(path); }
+  void RemoveFile(const std::string& path) override {
+    files_.erase(path);
+    file_versions_.erase(path);
+  }
 
   // --- the simulation's side ---
   static constexpr int kSelfPid = 1;
@@ -133,6 +140,10 @@ class SimSystem final : public os::System {
   std::function<void(const std::string&)> log_;
   std::map<int, SimProcess> processes_;
   std::map<std::string, std::string> files_;
+  // Each file's version (a new one per ReplaceFile), and the version each append fd opened.
+  std::map<std::string, uint64_t> file_versions_;
+  std::map<int, std::pair<std::string, uint64_t>> append_fds_;
+  uint64_t next_file_version_ = 0;
   int last_pid_ = 99;
   uint64_t ticks_ = 0;
   size_t spawns_ = 0;

@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <unordered_map>
 
 namespace warden {
@@ -190,6 +192,7 @@ void ProcessRecord::Reset(const std::vector<RecordEntry>& entries) {
 void ProcessRecord::Resume() {
   started_ = true;
   live_.clear();
+  append_fd_.reset();
   auto text = system_.ReadFile(path_);
   if (!text) {
     Rewrite();
@@ -219,8 +222,13 @@ void ProcessRecord::Append(const std::string& line) {
     Rewrite();
     return;
   }
-  if (Status appended = system_.AppendFile(path_, line); !appended.ok()) {
+  if (!append_fd_) append_fd_ = system_.OpenAppend(path_);
+  Status appended =
+      append_fd_ ? system_.AppendTo(append_fd_.get(), path_, line)
+                 : Status(ErrorCode::kInternal, "open " + path_ + ": " + std::strerror(errno));
+  if (!appended.ok()) {
     spdlog::warn("{}: {}; rewriting it at the next change", path_, appended.message());
+    append_fd_.reset();
     stale_ = true;
     return;
   }
@@ -230,6 +238,7 @@ void ProcessRecord::Append(const std::string& line) {
 void ProcessRecord::Rewrite() {
   std::string text = FormatRecordHeader(boot_);
   for (const auto& [key, name] : live_) text += FormatAdded({key.first, key.second, name});
+  append_fd_.reset();  // it stands for the file being replaced
   if (Status written = system_.ReplaceFile(path_, text); !written.ok()) {
     if (!stale_) spdlog::warn("{}: {}", path_, written.message());
     stale_ = true;
@@ -253,6 +262,7 @@ void ProcessRecord::Finish() {
     const bool alive = now && now->start_ticks == it->first.second && !Dead(*now);
     it = alive ? std::next(it) : live_.erase(it);
   }
+  append_fd_.reset();
   if (live_.empty()) {
     system_.RemoveFile(path_);
     return;

@@ -18,7 +18,10 @@
 //
 // Why a log and not a file rewritten on a timer: one append per spawn and per exit costs the
 // same whatever the number of programs and needs no timer (an idle wardend makes no wakeup),
-// and it is on disk before wardend goes on, so a kill at any moment loses nothing. The log is
+// and it is on disk before wardend goes on, so a kill at any moment loses nothing. The file
+// stays open for appending (one fd, opened at the first append after a rewrite: a rewrite puts
+// a new file in its place), so an append is one write(2), not an open, a write and a close. The
+// log is
 // rewritten whole (a temporary file renamed over it: never half-written) when it holds more than
 // twice the live entries (plus a little slack), which keeps it O(live) in size and each change
 // O(1) amortized.
@@ -32,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "daemon/os/os.h"
 
 namespace warden {
@@ -107,6 +111,7 @@ class ProcessRecord {
   std::map<std::pair<int, uint64_t>, std::string> live_;  // (pid, start) -> name
   size_t lines_ = 0;                                      // lines in the file
   bool stale_ = false;    // a write failed: the next change rewrites the file whole
+  UniqueFd append_fd_;    // the file as last opened for appending; invalid until needed
   bool started_ = false;  // Reset or Resume: the file is this wardend's
 };
 

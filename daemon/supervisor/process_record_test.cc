@@ -1,5 +1,7 @@
 #include "daemon/supervisor/process_record.h"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -138,6 +140,31 @@ TEST_F(ProcessRecordFile, AppendsAndRewritesWhenItHasGrown) {
   EXPECT_LE(parsed.lines, 2 * record.size() + 40);
   ASSERT_EQ(parsed.live.size(), 1u);
   EXPECT_EQ(parsed.live[0], (RecordEntry{10, 11, "b"}));
+}
+
+size_t OpenFds() {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(ProcessRecordFile, KeepsOneFdAndAppendsToTheFileARewritePutInPlace) {
+  ProcessRecord record(os::RealSystem(), path_);
+  record.Reset({});
+  record.Add(1, 2, "a");
+  const size_t fds = OpenFds();
+  // Enough churn for several rewrites, each a new file renamed over the old one: an append
+  // after one must go to the new file, not the one the kept fd opened before.
+  for (int i = 0; i < 300; ++i) {
+    record.Add(1000 + i, 5, "c");
+    record.Remove(1000 + i, 5);
+    EXPECT_LE(OpenFds(), fds) << "after " << i;
+  }
+  record.Add(20, 21, "last");
+  EXPECT_EQ(ParseRecord(Text()).live, (std::vector<RecordEntry>{{1, 2, "a"}, {20, 21, "last"}}));
 }
 
 TEST_F(ProcessRecordFile, ReadGivesWhatAnEarlierOneLeftAndResumeGoesOn) {
