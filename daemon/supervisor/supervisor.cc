@@ -401,22 +401,29 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
   tree_valid_ = false;
   FactsChanged();
+  // The stops begin in a later turn (an update removes its processes in one go: each stop
+  // asked for here would make that turn as long as all of them).
+  process->removal_queued_ = true;
   removals_.emplace_back(process->id(), std::move(done));
-  StopRemoved();
+  BookRemovals();
+}
+
+void Supervisor::BookRemovals() {
+  if (removals_booked_) return;  // the booked slice goes on, after everyone else was served
+  removals_booked_ = true;
+  Later([this] {
+    removals_booked_ = false;
+    StopRemoved();
+  });
 }
 
 void Supervisor::StopRemoved() {
-  if (removals_booked_) return;  // the booked slice goes on, after everyone else was served
   const EventLoop::TimePoint began = EventLoop::Now();
   int stopped = 0;
   while (!removals_.empty()) {
     if (stopped >= launches_per_turn_ ||
         (stopped > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn)) {
-      removals_booked_ = true;
-      Later([this] {
-        removals_booked_ = false;
-        StopRemoved();
-      });
+      BookRemovals();
       return;
     }
     auto [id, done] = std::move(removals_.front());
@@ -426,6 +433,7 @@ void Supervisor::StopRemoved() {
       done();
       continue;
     }
+    process->removal_queued_ = false;
     const bool asked = process->machine().Stop(EventLoop::Now()).ok();
     if (!asked && IsStoppedState(process->machine().state())) {
       Destroy(id, std::move(done));  // it was not running

@@ -76,6 +76,8 @@ class Process final : public core::ProcessHost {
   // An update removed it: it is being stopped and will then be destroyed. Nothing starts it,
   // no name resolves to it, and a job that waits for it ends for it with "removed by update".
   bool removing() const { return removing_; }
+  // Removing, and its stop not asked for yet: it waits for a slice of StopRemoved.
+  bool removal_queued() const { return removal_queued_; }
   ProcessLogs& logs() { return logs_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
   int64_t stop_wall_ms() const { return stop_wall_ms_; }
@@ -127,6 +129,7 @@ class Process final : public core::ProcessHost {
   std::string full_name_;
   uint64_t id_ = 0;
   bool removing_ = false;
+  bool removal_queued_ = false;
   // The id of the removed process of the same name that must stop before this one may start.
   uint64_t predecessor_ = 0;
   // Stops requested by a client or shutdown (not by a restart): a restart or an update that
@@ -429,6 +432,8 @@ class Supervisor {
   // (kLaunchesPerTurn, kLaunchTimePerTurn): an update that removes 5000 programs sends 5000
   // signals over many turns, with the control socket served in between.
   void StopRemoved();
+  // Books the next slice of StopRemoved, in a later turn of the loop (Later), unless one is.
+  void BookRemovals();
   // Destroys the removed process `id` once the current event is over (never inside its own
   // notification), together with every other one destroyed in the same turn: one pass over
   // processes_ for all of them, not one each (O(N) per removal made a removal of N/2 O(N^2)).
