@@ -2,7 +2,9 @@
 half without logs, half with AUTO log files. All of them RUNNING, status of all (a reply over
 1 MiB, in PART frames), a restart of one, an update that adds and removes some, a re-execution
 and a stop of all; while they start, while an update removes a quarter of them and while they
-stop, `status NAME` answers within 1 s every time (during the re-execution the time is printed). wardend's fds and RSS are printed at the end.
+stop, `status NAME` answers within 1 s every time (during the update, 1 s past the reading of
+the config file, which is one turn; during the re-execution the time is printed). wardend's fds
+and RSS are printed at the end.
 
 N is 10,000 (WARDEN_SCALE_N overrides it); a sanitizer build gets 2,000: its Debug build with
 AddressSanitizer spawns several times slower, and CI runs it on the same machine."""
@@ -172,7 +174,8 @@ def test_ten_thousand_programs(warden):
     r = warden.ctl("reread", timeout=120, check=0)
     assert r.stdout.count("added") >= UPDATE_COUNT and r.stdout.count("removed") >= REMOVE_COUNT, (
         r.stdout[-2000:])
-    print(f"reread: {(time.monotonic() - asked) * 1e3:.0f} ms")
+    reread = time.monotonic() - asked
+    print(f"reread: {reread * 1e3:.0f} ms")
     prober = Prober(warden, names[-UPDATE_COUNT - 1])
     try:
         asked = time.monotonic()
@@ -182,7 +185,10 @@ def test_ten_thousand_programs(warden):
         latencies = prober.finish(f"update (-{REMOVE_COUNT} +{UPDATE_COUNT})")
     assert r.stdout.count("removed process group") == REMOVE_COUNT, r.stdout[-2000:]
     print(f"update (-{REMOVE_COUNT} +{UPDATE_COUNT}): {updated * 1e3:.0f} ms")
-    assert latencies[-1] < 1.0, f"slowest answers during the update: {latencies[-3:]}"
+    # Reading the config file is one turn of the loop, as long as a reread (not sliced: ~0.1 ms
+    # a program); the stops and removals after it go in slices.
+    assert latencies[-1] < 1.0 + reread, (
+        f"slowest answers during the update: {latencies[-3:]}; a reread took {reread:.2f} s")
     states, processes = counts(warden)
     assert states == {"RUNNING": len(names)}, states
     assert {p["name"] for p in processes} == set(names)
