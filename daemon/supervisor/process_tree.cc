@@ -377,28 +377,30 @@ void Supervisor::CheckCleanups(bool orphan_reaped) {
     }
   }
   if (asked.size() > 1 && !all_seen) ScanTree(&asked);
-  for (auto& p : processes_) {
-    if (!p->machine().cleaning()) {
-      MaybeRemoveCgroup(p.get());
-      if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
-          p->HasLeftovers()) {
-        spdlog::info("{}: found processes its exited main process left behind", p->full_name());
-        p->machine().OnLeftoversFound(EventLoop::Now());
-      }
-      continue;
+  for (auto& p : processes_) CheckCleanupOf(p.get(), orphan_reaped);
+}
+
+void Supervisor::CheckCleanupOf(Process* p, bool orphan_reaped) {
+  if (!p->machine().cleaning()) {
+    MaybeRemoveCgroup(p);
+    if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
+        p->HasLeftovers()) {
+      spdlog::info("{}: found processes its exited main process left behind", p->full_name());
+      p->machine().OnLeftoversFound(EventLoop::Now());
     }
-    if (p->HasLeftovers()) {
-      // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
-      // wardend's): they get the signal the others got.
-      if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
-      continue;
-    }
-    spdlog::info("{}: no processes left behind", p->full_name());
-    p->leftover_signal_ = 0;
-    p->signalled_.clear();
-    p->machine().OnLeftoversGone(EventLoop::Now());
-    MaybeRemoveCgroup(p.get());
+    return;
   }
+  if (p->HasLeftovers()) {
+    // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
+    // wardend's): they get the signal the others got.
+    if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
+    return;
+  }
+  spdlog::info("{}: no processes left behind", p->full_name());
+  p->leftover_signal_ = 0;
+  p->signalled_.clear();
+  p->machine().OnLeftoversGone(EventLoop::Now());
+  MaybeRemoveCgroup(p);
 }
 
 // --- the cgroup v2 backend ---------------------------------------------------------------------
@@ -411,10 +413,13 @@ void Supervisor::UseCgroups(std::unique_ptr<CgroupTree> cgroups) {
 }
 
 void Supervisor::OnCgroupChange(uint64_t id) {
-  if (Find(id) == nullptr) return;
+  Process* process = Find(id);
+  if (process == nullptr) return;
   tree_valid_ = false;
   FactsChanged();
-  CheckCleanups(false);
+  // Its own cgroup changed, nobody else's: a look at every process per change made a stop of
+  // N programs in cgroups cost N^2 (and a start, as each cgroup became populated).
+  CheckCleanupOf(process, false);
 }
 
 void Supervisor::MaybeRemoveCgroup(Process* process) {

@@ -420,6 +420,8 @@ class Supervisor {
   // orphan was reaped, also looks for leftovers of programs whose main process is gone that
   // could not be seen before (an exiting parent hides its children's names).
   void CheckCleanups(bool orphan_reaped);
+  // The same for one process (its members scanned already, or read from its cgroup).
+  void CheckCleanupOf(Process* process, bool orphan_reaped);
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
   // Stops the process (if it runs), then destroys it; calls done after.
   void RemoveProcess(Process* process, std::function<void()> done);
