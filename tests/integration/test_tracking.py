@@ -74,12 +74,15 @@ def remove_cgroup_tree(folder):
 
 
 @pytest.fixture
-def cgroup_base():
-    """A scratch folder in the cgroup2 hierarchy, for warden.cgroup."""
+def cgroup_base(warden):
+    """A scratch folder in the cgroup2 hierarchy, for warden.cgroup. Set up after `warden`, so
+    torn down before it: the test's wardend is stopped first, or it would start again what
+    cgroup.kill kills here, and the folder would never empty."""
     folder = os.path.join(MOUNT, f"warden-test-{uuid.uuid4().hex[:12]}")
     try:
         yield folder
     finally:
+        warden.stop()
         remove_cgroup_tree(folder)
 
 
