@@ -307,11 +307,12 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_main_.assign(processes_.size(), KernelFacts{});
   facts_members_begin_.assign(processes_.size() + 1, 0);
   facts_members_.clear();
+  const bool memory_controller = MemoryMaxEnforceable();
   for (size_t i = 0; i < processes_.size(); ++i) {
     facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
     if (i < tree_.main.size() && tree_.main[i]) {
       const os::ProcStat& ps = *tree_.main[i];
-      facts_main_[i] = FactsOf(*processes_[i], ps);
+      facts_main_[i] = FactsOf(*processes_[i], ps, memory_controller);
     }
     if (i < tree_.members.size()) {
       for (const os::ProcStat& ps : tree_.members[i]) {
@@ -324,8 +325,8 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_valid_ = true;
 }
 
-Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
-                                            const os::ProcStat& main) const {
+Supervisor::KernelFacts Supervisor::FactsOf(const Process& process, const os::ProcStat& main,
+                                            bool memory_controller) const {
   static const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
   static const uint64_t page = static_cast<uint64_t>(os::PageSize());
   KernelFacts facts{main.state, main.cpu_ticks * 1000 / ticks, main.rss_pages * page};
@@ -333,6 +334,7 @@ Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
     if (auto usec = os::ReadCgroupCpuUsec(process.cgroup_)) {
       facts.cpu_ms = (*usec - std::min(*usec, process.cgroup_cpu_base_usec_)) / 1000;
     }
+    if (!memory_controller) return facts;
     if (auto bytes = os::ReadCgroupMemoryCurrent(process.cgroup_)) facts.memory_bytes = *bytes;
   }
   return facts;

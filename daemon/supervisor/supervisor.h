@@ -496,7 +496,11 @@ class Supervisor {
   // it has one (cpu.stat's usage_usec since its spawn: every process of the cgroup, the exited
   // ones included; memory.current where the memory controller is enabled), else its main
   // process's (utime + stime, rss).
-  KernelFacts FactsOf(const Process& process, const os::ProcStat& main) const;
+  // `memory_controller`: the memory controller is enabled for the processes' folders
+  // (MemoryMaxEnforceable, asked once for a whole status): else memory.current is not there,
+  // and not looked for.
+  KernelFacts FactsOf(const Process& process, const os::ProcStat& main,
+                      bool memory_controller) const;
   void FactsChanged() { facts_valid_ = false; }
   bool FactsFresh(core::TimePoint now) const;
   void KeepFacts(core::TimePoint now) const;
