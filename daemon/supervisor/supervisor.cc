@@ -646,11 +646,16 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
   // One scan of wardend's subtree: main processes and what each program started or lost;
   // or, within status_max_age of the last whole one with nothing changed, what it read.
   const core::TimePoint now = EventLoop::Now();
-  const bool reuse = FactsFresh(now);
+  bool reuse = FactsFresh(now);
+  bool memory_controller = false;
   if (!reuse) {
     const bool whole = resolved.processes.size() == processes_.size();
     ScanTree(whole ? nullptr : &resolved.processes);
+    // A whole status reads each process's figures once, into the facts it then shows (it read
+    // each cgroup's cpu.stat and memory.current twice).
     if (whole) KeepFacts(now);
+    reuse = whole;
+    memory_controller = !whole && MemoryMaxEnforceable();
   }
   for (Process* p : resolved.processes) {
     const core::ProcessMachine& m = p->machine();
@@ -684,7 +689,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
       if (reuse) {
         facts = facts_main_[p->tree_slot_];
       } else if (auto ps = MainOf(p)) {
-        facts = FactsOf(*p, *ps);
+        facts = FactsOf(*p, *ps, memory_controller);
       }
       if (facts.state != 0) {
         info.kernel_state = facts.state;

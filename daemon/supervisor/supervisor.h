@@ -424,6 +424,8 @@ class Supervisor {
   // orphan was reaped, also looks for leftovers of programs whose main process is gone that
   // could not be seen before (an exiting parent hides its children's names).
   void CheckCleanups(bool orphan_reaped);
+  // The same for one process (its members scanned already, or read from its cgroup).
+  void CheckCleanupOf(Process* process, bool orphan_reaped);
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
   // Marks the process removing at once, then (in slices, StopRemoved) stops it if it runs and
   // destroys it (Destroy); calls done after.
@@ -517,7 +519,11 @@ class Supervisor {
   // it has one (cpu.stat's usage_usec since its spawn: every process of the cgroup, the exited
   // ones included; memory.current where the memory controller is enabled), else its main
   // process's (utime + stime, rss).
-  KernelFacts FactsOf(const Process& process, const os::ProcStat& main) const;
+  // `memory_controller`: the memory controller is enabled for the processes' folders
+  // (MemoryMaxEnforceable, asked once for a whole status): else memory.current is not there,
+  // and not looked for.
+  KernelFacts FactsOf(const Process& process, const os::ProcStat& main,
+                      bool memory_controller) const;
   void FactsChanged() { facts_valid_ = false; }
   bool FactsFresh(core::TimePoint now) const;
   void KeepFacts(core::TimePoint now) const;
