@@ -436,15 +436,28 @@ void ControlServer::DropSlow(const std::shared_ptr<Connection>& c, const std::st
 
 void ControlServer::ShedOutput() {
   while (queued_total_ > kMaxQueuedTotal) {
+    // The connection holding the most goes first, whether it was dropped already or not: a
+    // dropped client still holds the rest of its frame and the error until it reads them, and
+    // a crowd of them that read nothing would otherwise keep the total over the budget for
+    // their 10 s, while every client that asked meanwhile was dropped in turn, however little
+    // it held. A dropped one is closed at once (it will not hear why).
     std::shared_ptr<Connection> slowest;
     size_t most = 0;
     for (const auto& [fd, c] : connections_) {
-      if (!c->dropped && !c->closed && c->accounted > most) {
+      if (!c->closed && c->accounted > most) {
         most = c->accounted;
         slowest = c;
       }
     }
     if (!slowest) return;
+    if (slowest->dropped) {
+      spdlog::warn(
+          "closing dropped control client pid {} at once ({} bytes held for it): the "
+          "output queued for all clients is over {} MiB",
+          slowest->peer_pid, most, kMaxQueuedTotal >> 20);
+      Close(slowest);
+      continue;
+    }
     DropSlow(slowest, "it reads slowest (" + std::to_string(most) +
                           " bytes held for it) while the output queued for all clients "
                           "passed " +

@@ -153,7 +153,8 @@ class ControlServer {
   // of is dropped, an ERROR BUSY saying `why` takes its place, and the connection closes once
   // that is sent, or after kFrameTimeout.
   void DropSlow(const std::shared_ptr<Connection>& c, const std::string& why);
-  // Drops the clients with the most queued until the total is within kMaxQueuedTotal.
+  // Until the total is within kMaxQueuedTotal: the connection holding the most is dropped,
+  // or closed if it was dropped already.
   void ShedOutput();
   // Queues `bytes` (whole frames) for `c`, noting where each frame ends.
   void Queue(const std::shared_ptr<Connection>& c, const std::vector<uint8_t>& bytes);

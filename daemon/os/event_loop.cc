@@ -1,5 +1,6 @@
 #include "daemon/os/event_loop.h"
 
+#include <cxxabi.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -8,9 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 namespace warden {
 namespace {
@@ -124,14 +128,51 @@ void EventLoop::RearmTimerFd() {
 }
 
 void EventLoop::RunDueTimers() {
-  TimePoint now = Now();
+  const TimePoint now = Now();
+  // The budget is real time: the simulation's clock does not move while its timers run.
+  const bool budgeted = simulated_now_ == nullptr;
+  const TimePoint began = budgeted ? Clock::now() : TimePoint{};
+  bool first = true;
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    if (!first && budgeted && Clock::now() - began >= kTimersPerWakeup) break;
+    first = false;
     auto node = timers_.extract(timers_.begin());
     timer_deadline_.erase(node.key().second);
+    const TimePoint handler_began = turn_.on ? Clock::now() : TimePoint{};
     Guarded([&] { node.mapped()(); });  // may add or cancel timers
     RunPosted();
+    if (turn_.on) {
+      ++turn_.timers;
+      NoteHandler(handler_began, node.mapped().target_type());
+    }
   }
+  // What is left is due already: the timerfd, armed in the past, wakes the loop again at once.
   RearmTimerFd();
+}
+
+void EventLoop::NoteHandler(TimePoint began, const std::type_info& type) {
+  const Clock::duration took = Clock::now() - began;
+  if (took > turn_.longest) {
+    turn_.longest = took;
+    turn_.longest_type = &type;
+  }
+}
+
+void EventLoop::EndTurn() {
+  if (!turn_.on) return;
+  turn_.on = false;
+  const Clock::duration took = Clock::now() - turn_.began;
+  if (took <= kSlowTurn) return;
+  std::string name = "?";
+  if (turn_.longest_type != nullptr) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(turn_.longest_type->name(), nullptr, nullptr, &status);
+    name = status == 0 && demangled != nullptr ? demangled : turn_.longest_type->name();
+    std::free(demangled);
+  }
+  using Ms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("event loop: a turn took {:.1f} ms ({} sources, {} timers); longest {:.1f} ms: {}",
+                Ms(took).count(), turn_.sources, turn_.timers, Ms(turn_.longest).count(), name);
 }
 
 void EventLoop::RunPosted() {
@@ -207,15 +248,25 @@ void EventLoop::Run() {
     }
     std::stable_sort(ready.begin(), ready.end(),
                      [](const Ready& a, const Ready& b) { return a.priority < b.priority; });
+    turn_ = TurnWatch{};
+    turn_.on = spdlog::should_log(spdlog::level::debug);
+    if (turn_.on) turn_.began = Clock::now();
     for (const Ready& r : ready) {
       // A callback earlier in this batch may have removed this source.
       const std::shared_ptr<Source>* source = Find(r.key);
       if (source == nullptr) continue;
       std::shared_ptr<Source> keep = *source;
+      const TimePoint handler_began = turn_.on ? Clock::now() : TimePoint{};
       Guarded([&] { keep->callback(r.events); });
       RunPosted();
+      // The timerfd's callback is no handler of its own: RunDueTimers notes each timer.
+      if (turn_.on && keep->fd != timer_fd_.get()) {
+        ++turn_.sources;
+        NoteHandler(handler_began, keep->callback.target_type());
+      }
       if (!running_) break;
     }
+    EndTurn();
   }
 }
 

@@ -33,6 +33,30 @@ TEST(EventLoopTest, TrimWaitsForAQuietSpellWithOneTimer) {
   EXPECT_EQ(loop.pending_timers(), 0u);
 }
 
+// Timers due together run for about kTimersPerWakeup a wakeup (the first always runs); the rest
+// stay due for the next one, so that a wakeup's fds are not held up by thousands of deadlines.
+TEST(EventLoopTest, DueTimersRunInSlicesOfTime) {
+  EventLoop loop;
+  const EventLoop::TimePoint now = EventLoop::Now();
+  int ran = 0;
+  auto busy = [&] {
+    ++ran;
+    const auto until = EventLoop::Clock::now() + EventLoop::kTimersPerWakeup + milliseconds(1);
+    while (EventLoop::Clock::now() < until) {
+    }
+  };
+  loop.AddTimer(now, busy);
+  loop.AddTimer(now, [&] { ++ran; });
+  loop.AddTimer(now, [&] { ++ran; });
+  loop.RunDueTimers();
+  EXPECT_EQ(ran, 1);
+  ASSERT_TRUE(loop.NextDeadline().has_value());
+  EXPECT_LE(*loop.NextDeadline(), EventLoop::Now());  // still due: the next wakeup runs them
+  loop.RunDueTimers();
+  EXPECT_EQ(ran, 3);
+  EXPECT_EQ(loop.pending_timers(), 0u);
+}
+
 // Driven by hand (no Init), the loop still watches fds: RunReadySources runs the callbacks of the
 // ready ones now, in priority order, each followed by what it posted, and nothing when none is.
 TEST(EventLoopTest, DrivenByHandRunsReadySourcesInPriorityOrder) {

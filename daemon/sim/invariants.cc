@@ -77,7 +77,8 @@ std::optional<std::string> CheckProcesses(const Supervisor& supervisor, const Si
                              state == core::State::kStopping;
     if (has_process && pid <= 0) return Describe(*p) + " has no main process";
     if (!has_process && pid != 0) return Describe(*p) + " still has a pid";
-    if (p->removing() && state != core::State::kStopping) {
+    // A removed process waits for a slice of stops (Supervisor::StopRemoved), then stops.
+    if (p->removing() && !p->removal_queued() && state != core::State::kStopping) {
       return Describe(*p) + " is being removed but not stopping";
     }
     if (p->removing() && p->start_pending()) return Describe(*p) + " is being removed, yet pending";

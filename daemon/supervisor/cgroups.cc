@@ -109,6 +109,7 @@ CgroupTree::CgroupTree(EventLoop& loop, std::string base, bool made_base)
     : loop_(loop), base_(std::move(base)), made_base_(made_base) {}
 
 CgroupTree::~CgroupTree() {
+  loop_.CancelTimer(delivery_timer_);
   if (inotify_) loop_.Remove(inotify_.get());
 }
 
@@ -175,7 +176,6 @@ void CgroupTree::Unwatch(const std::string& folder) {
 
 void CgroupTree::OnInotify() {
   alignas(inotify_event) char buffer[4096];
-  std::set<uint64_t> changed;
   std::set<uint64_t> memory_changed;
   while (true) {
     const ssize_t n = ::read(inotify_.get(), buffer, sizeof buffer);
@@ -194,7 +194,7 @@ void CgroupTree::OnInotify() {
         }
         continue;
       }
-      changed.insert(it->second);
+      if (undelivered_set_.insert(it->second).second) undelivered_.push_back(it->second);
       if (event->mask & IN_IGNORED) {  // the folder is gone
         for (auto w = watch_of_.begin(); w != watch_of_.end(); ++w) {
           if (w->second == event->wd) {
@@ -209,8 +209,28 @@ void CgroupTree::OnInotify() {
   if (on_memory_) {
     for (uint64_t id : memory_changed) on_memory_(id);
   }
-  if (!on_change_) return;
-  for (uint64_t id : changed) on_change_(id);
+  DeliverChanges();
+}
+
+void CgroupTree::DeliverChanges() {
+  loop_.CancelTimer(delivery_timer_);
+  delivery_timer_ = 0;
+  const EventLoop::TimePoint began = EventLoop::Now();
+  bool first = true;
+  while (!undelivered_.empty()) {
+    if (!first && EventLoop::Now() - began >= kDeliveryPerTurn) {
+      delivery_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
+        delivery_timer_ = 0;
+        DeliverChanges();
+      });
+      return;
+    }
+    first = false;
+    const uint64_t id = undelivered_.front();
+    undelivered_.pop_front();
+    undelivered_set_.erase(id);
+    if (on_change_) on_change_(id);
+  }
 }
 
 std::vector<CgroupTree::Populated> CgroupTree::FindPopulated() const {

@@ -307,11 +307,12 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_main_.assign(processes_.size(), KernelFacts{});
   facts_members_begin_.assign(processes_.size() + 1, 0);
   facts_members_.clear();
+  const bool memory_controller = MemoryMaxEnforceable();
   for (size_t i = 0; i < processes_.size(); ++i) {
     facts_members_begin_[i] = static_cast<uint32_t>(facts_members_.size());
     if (i < tree_.main.size() && tree_.main[i]) {
       const os::ProcStat& ps = *tree_.main[i];
-      facts_main_[i] = FactsOf(*processes_[i], ps);
+      facts_main_[i] = FactsOf(*processes_[i], ps, memory_controller);
     }
     if (i < tree_.members.size()) {
       for (const os::ProcStat& ps : tree_.members[i]) {
@@ -324,8 +325,8 @@ void Supervisor::KeepFacts(core::TimePoint now) const {
   facts_valid_ = true;
 }
 
-Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
-                                            const os::ProcStat& main) const {
+Supervisor::KernelFacts Supervisor::FactsOf(const Process& process, const os::ProcStat& main,
+                                            bool memory_controller) const {
   static const uint64_t ticks = static_cast<uint64_t>(os::ClockTicksPerSecond());
   static const uint64_t page = static_cast<uint64_t>(os::PageSize());
   KernelFacts facts{main.state, main.cpu_ticks * 1000 / ticks, main.rss_pages * page};
@@ -333,6 +334,7 @@ Supervisor::KernelFacts Supervisor::FactsOf(const Process& process,
     if (auto usec = os::ReadCgroupCpuUsec(process.cgroup_)) {
       facts.cpu_ms = (*usec - std::min(*usec, process.cgroup_cpu_base_usec_)) / 1000;
     }
+    if (!memory_controller) return facts;
     if (auto bytes = os::ReadCgroupMemoryCurrent(process.cgroup_)) facts.memory_bytes = *bytes;
   }
   return facts;
@@ -377,28 +379,30 @@ void Supervisor::CheckCleanups(bool orphan_reaped) {
     }
   }
   if (asked.size() > 1 && !all_seen) ScanTree(&asked);
-  for (auto& p : processes_) {
-    if (!p->machine().cleaning()) {
-      MaybeRemoveCgroup(p.get());
-      if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
-          p->HasLeftovers()) {
-        spdlog::info("{}: found processes its exited main process left behind", p->full_name());
-        p->machine().OnLeftoversFound(EventLoop::Now());
-      }
-      continue;
+  for (auto& p : processes_) CheckCleanupOf(p.get(), orphan_reaped);
+}
+
+void Supervisor::CheckCleanupOf(Process* p, bool orphan_reaped) {
+  if (!p->machine().cleaning()) {
+    MaybeRemoveCgroup(p);
+    if (orphan_reaped && p->machine().pid() == 0 && !p->program().keep_orphans &&
+        p->HasLeftovers()) {
+      spdlog::info("{}: found processes its exited main process left behind", p->full_name());
+      p->machine().OnLeftoversFound(EventLoop::Now());
     }
-    if (p->HasLeftovers()) {
-      // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
-      // wardend's): they get the signal the others got.
-      if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
-      continue;
-    }
-    spdlog::info("{}: no processes left behind", p->full_name());
-    p->leftover_signal_ = 0;
-    p->signalled_.clear();
-    p->machine().OnLeftoversGone(EventLoop::Now());
-    MaybeRemoveCgroup(p.get());
+    return;
   }
+  if (p->HasLeftovers()) {
+    // Leftovers can appear during a cleanup (an intermediate parent dies, its children become
+    // wardend's): they get the signal the others got.
+    if (p->leftover_signal_ != 0) p->KillLeftovers(p->leftover_signal_);
+    return;
+  }
+  spdlog::info("{}: no processes left behind", p->full_name());
+  p->leftover_signal_ = 0;
+  p->signalled_.clear();
+  p->machine().OnLeftoversGone(EventLoop::Now());
+  MaybeRemoveCgroup(p);
 }
 
 // --- the cgroup v2 backend ---------------------------------------------------------------------
@@ -411,10 +415,13 @@ void Supervisor::UseCgroups(std::unique_ptr<CgroupTree> cgroups) {
 }
 
 void Supervisor::OnCgroupChange(uint64_t id) {
-  if (Find(id) == nullptr) return;
+  Process* process = Find(id);
+  if (process == nullptr) return;
   tree_valid_ = false;
   FactsChanged();
-  CheckCleanups(false);
+  // Its own cgroup changed, nobody else's: a look at every process per change made a stop of
+  // N programs in cgroups cost N^2 (and a start, as each cgroup became populated).
+  CheckCleanupOf(process, false);
 }
 
 void Supervisor::MaybeRemoveCgroup(Process* process) {

@@ -399,35 +399,83 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   CancelStart(process, {process->full_name(), ErrorCode::kNotFound, "removed by update"});
   tree_valid_ = false;
   FactsChanged();
-  const uint64_t id = process->id();
-  auto destroy = [this, id, done = std::move(done)] {
-    // Never destroy a process inside its own notification: do it as a separate step.
-    loop_.Post([this, id, done] {
-      Process* gone = Find(id);
-      if (gone == nullptr) return done();
-      gone->FinishObservers(core::State::kStopped);
-      state_counts_[gone->machine().state()]--;
-      by_id_.erase(id);
-      auto it = std::find_if(processes_.begin(), processes_.end(),
-                             [gone](const auto& p) { return p.get() == gone; });
-      if (it != processes_.end()) processes_.erase(it);
-      Renumber();
-      GraphChanged();
-      tree_valid_ = false;
-      FactsChanged();
-      PumpStarts();  // a successor of the same name may start now
-      done();
-    });
-  };
-  if (!process->machine().Stop(EventLoop::Now()).ok()) {
-    destroy();  // it was not running
-    return;
-  }
-  process->Observe([destroy](core::State state) {
-    if (!IsStoppedState(state)) return false;
-    destroy();
-    return true;
+  // The stops begin in a later turn (an update removes its processes in one go: each stop
+  // asked for here would make that turn as long as all of them).
+  process->removal_queued_ = true;
+  removals_.emplace_back(process->id(), std::move(done));
+  BookRemovals();
+}
+
+void Supervisor::BookRemovals() {
+  if (removals_booked_) return;  // the booked slice goes on, after everyone else was served
+  removals_booked_ = true;
+  Later([this] {
+    removals_booked_ = false;
+    StopRemoved();
   });
+}
+
+void Supervisor::StopRemoved() {
+  const EventLoop::TimePoint began = EventLoop::Now();
+  int stopped = 0;
+  while (!removals_.empty()) {
+    if (stopped >= launches_per_turn_ ||
+        (stopped > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn)) {
+      BookRemovals();
+      return;
+    }
+    auto [id, done] = std::move(removals_.front());
+    removals_.pop_front();
+    Process* process = Find(id);
+    if (process == nullptr) {
+      done();
+      continue;
+    }
+    process->removal_queued_ = false;
+    const bool asked = process->machine().Stop(EventLoop::Now()).ok();
+    if (!asked && IsStoppedState(process->machine().state())) {
+      Destroy(id, std::move(done));  // it was not running
+      continue;
+    }
+    if (asked) ++stopped;
+    // Stopping now (or already, by a shutdown or a client's stop): destroyed once down.
+    process->Observe([this, id, done = std::move(done)](core::State state) {
+      if (!IsStoppedState(state)) return false;
+      Destroy(id, done);
+      return true;
+    });
+  }
+}
+
+void Supervisor::Destroy(uint64_t id, std::function<void()> done) {
+  doomed_.emplace_back(id, std::move(done));
+  if (destroy_posted_) return;
+  destroy_posted_ = true;
+  loop_.Post([this] { DestroyDoomed(); });
+}
+
+void Supervisor::DestroyDoomed() {
+  destroy_posted_ = false;
+  auto doomed = std::move(doomed_);
+  doomed_.clear();
+  std::unordered_set<const Process*> gone;
+  for (auto& [id, done] : doomed) {
+    Process* process = Find(id);
+    if (process == nullptr) continue;
+    process->FinishObservers(core::State::kStopped);
+    state_counts_[process->machine().state()]--;
+    by_id_.erase(id);
+    gone.insert(process);
+  }
+  if (!gone.empty()) {
+    std::erase_if(processes_, [&gone](const auto& p) { return gone.count(p.get()) > 0; });
+    Renumber();
+    GraphChanged();
+    tree_valid_ = false;
+    FactsChanged();
+    PumpStarts();  // a successor of the same name may start now
+  }
+  for (auto& [id, done] : doomed) done();
 }
 
 bool Supervisor::AnyMemoryLimit() const {
@@ -606,11 +654,16 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
   // One scan of wardend's subtree: main processes and what each program started or lost;
   // or, within status_max_age of the last whole one with nothing changed, what it read.
   const core::TimePoint now = EventLoop::Now();
-  const bool reuse = FactsFresh(now);
+  bool reuse = FactsFresh(now);
+  bool memory_controller = false;
   if (!reuse) {
     const bool whole = resolved.processes.size() == processes_.size();
     ScanTree(whole ? nullptr : &resolved.processes);
+    // A whole status reads each process's figures once, into the facts it then shows (it read
+    // each cgroup's cpu.stat and memory.current twice).
     if (whole) KeepFacts(now);
+    reuse = whole;
+    memory_controller = !whole && MemoryMaxEnforceable();
   }
   for (Process* p : resolved.processes) {
     const core::ProcessMachine& m = p->machine();
@@ -644,7 +697,7 @@ StatusReport Supervisor::Status(const std::vector<std::string>& names) const {
       if (reuse) {
         facts = facts_main_[p->tree_slot_];
       } else if (auto ps = MainOf(p)) {
-        facts = FactsOf(*p, *ps);
+        facts = FactsOf(*p, *ps, memory_controller);
       }
       if (facts.state != 0) {
         info.kernel_state = facts.state;

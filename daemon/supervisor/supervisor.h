@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,6 +76,8 @@ class Process final : public core::ProcessHost {
   // An update removed it: it is being stopped and will then be destroyed. Nothing starts it,
   // no name resolves to it, and a job that waits for it ends for it with "removed by update".
   bool removing() const { return removing_; }
+  // Removing, and its stop not asked for yet: it waits for a slice of StopRemoved.
+  bool removal_queued() const { return removal_queued_; }
   ProcessLogs& logs() { return logs_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
   int64_t stop_wall_ms() const { return stop_wall_ms_; }
@@ -126,6 +129,7 @@ class Process final : public core::ProcessHost {
   std::string full_name_;
   uint64_t id_ = 0;
   bool removing_ = false;
+  bool removal_queued_ = false;
   // The id of the removed process of the same name that must stop before this one may start.
   uint64_t predecessor_ = 0;
   // Stops requested by a client or shutdown (not by a restart): a restart or an update that
@@ -422,9 +426,23 @@ class Supervisor {
   // orphan was reaped, also looks for leftovers of programs whose main process is gone that
   // could not be seen before (an exiting parent hides its children's names).
   void CheckCleanups(bool orphan_reaped);
+  // The same for one process (its members scanned already, or read from its cgroup).
+  void CheckCleanupOf(Process* process, bool orphan_reaped);
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
-  // Stops the process (if it runs), then destroys it; calls done after.
+  // Marks the process removing at once, then (in slices, StopRemoved) stops it if it runs and
+  // destroys it (Destroy); calls done after.
   void RemoveProcess(Process* process, std::function<void()> done);
+  // Stops the removed processes waiting in removals_, a slice per turn as launches go
+  // (kLaunchesPerTurn, kLaunchTimePerTurn): an update that removes 5000 programs sends 5000
+  // signals over many turns, with the control socket served in between.
+  void StopRemoved();
+  // Books the next slice of StopRemoved, in a later turn of the loop (Later), unless one is.
+  void BookRemovals();
+  // Destroys the removed process `id` once the current event is over (never inside its own
+  // notification), together with every other one destroyed in the same turn: one pass over
+  // processes_ for all of them, not one each (O(N) per removal made a removal of N/2 O(N^2)).
+  void Destroy(uint64_t id, std::function<void()> done);
+  void DestroyDoomed();
   void SortProcesses();
   void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
 
@@ -470,6 +488,13 @@ class Supervisor {
   // Later's timer (0 when none is booked) and what it runs.
   EventLoop::TimerId later_timer_ = 0;
   std::vector<std::function<void()>> later_;
+  // Processes an update removed whose stop is still to be asked for (StopRemoved), in order,
+  // with what to call once each is destroyed; whether a later slice of them is booked.
+  std::deque<std::pair<uint64_t, std::function<void()>>> removals_;
+  bool removals_booked_ = false;
+  // Removed processes to destroy after the current event (Destroy); whether that is posted.
+  std::vector<std::pair<uint64_t, std::function<void()>>> doomed_;
+  bool destroy_posted_ = false;
   // The next slice of reaps (ReapChildren), a timer due at once; 0 when none is booked.
   EventLoop::TimerId reap_timer_ = 0;
   int reaps_per_turn_ = kLaunchesPerTurn;
@@ -495,7 +520,11 @@ class Supervisor {
   // it has one (cpu.stat's usage_usec since its spawn: every process of the cgroup, the exited
   // ones included; memory.current where the memory controller is enabled), else its main
   // process's (utime + stime, rss).
-  KernelFacts FactsOf(const Process& process, const os::ProcStat& main) const;
+  // `memory_controller`: the memory controller is enabled for the processes' folders
+  // (MemoryMaxEnforceable, asked once for a whole status): else memory.current is not there,
+  // and not looked for.
+  KernelFacts FactsOf(const Process& process, const os::ProcStat& main,
+                      bool memory_controller) const;
   void FactsChanged() { facts_valid_ = false; }
   bool FactsFresh(core::TimePoint now) const;
   void KeepFacts(core::TimePoint now) const;

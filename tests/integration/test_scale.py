@@ -172,15 +172,25 @@ chatty:
             time.sleep(0.02)
         print(f"peak RSS {peak} KiB, {base} KiB without followers")
         assert "while the output queued for all clients passed 64 MiB" in warden.log()
-        # A dropped follower reads whole frames, then why.
-        conn = wp.Connection(followers[0])
-        while True:
-            f = conn.recv_frame(timeout=30)
-            if f.type == wp.ERROR:
+        # A dropped follower reads whole frames, then why; one that still held the most while
+        # the total was over the budget was closed at once (the log says so), and hears nothing.
+        told = 0
+        for s in followers:
+            conn = wp.Connection(s)
+            try:
+                while True:
+                    f = conn.recv_frame(timeout=30)
+                    if f.type == wp.ERROR:
+                        break
+                    assert f.type in (wp.HELLO | wp.REPLY_BIT, wp.TAIL | wp.REPLY_BIT), f
+            except (ConnectionError, EOFError):
+                continue
+            code, message = wp.decode_error(f.payload)
+            assert code == wp.BUSY and message.startswith("dropped: it reads slowest"), message
+            told += 1
+            if told == 3:
                 break
-            assert f.type in (wp.HELLO | wp.REPLY_BIT, wp.TAIL | wp.REPLY_BIT), f
-        code, message = wp.decode_error(f.payload)
-        assert code == wp.BUSY and message.startswith("dropped: it reads slowest"), message
+        assert told == 3, "fewer than 3 dropped followers were told why"
         # The service goes on.
         assert warden.status("chatty")["chatty"]["state"] == "RUNNING"
     finally:
