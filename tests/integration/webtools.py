@@ -60,8 +60,10 @@ class WardenWeb:
     def _serving_line(self):
         if self.proc.poll() is not None:
             raise AssertionError(f"warden-web exited {self.proc.returncode}:\n{self.log()}")
-        for line in self.log().splitlines():
-            if "serving http://" in line:
+        # Whole lines only: the log may be read while the line is being written.
+        for line in self.log().splitlines(keepends=True):
+            if "serving http://" in line and line.endswith("\n") and re.search(
+                    r"http://[^ ]*:(\d+)/", line):
                 return line
         return None
 
