@@ -186,6 +186,13 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
       by_program[p->program().name].push_back(p.get());
     }
   }
+  // A removal in this update counts too: an addition of the same full name (from another
+  // program) waits for it, as one of an earlier update does.
+  auto remove = [this, &removing_by_name](Process* p, const std::shared_ptr<ProgramOp>& op) {
+    removing_by_name[p->full_name()] = p->id();
+    op->pending++;
+    RemoveProcess(p, [op] { op->Finish(); });
+  };
   std::unordered_map<std::string_view, const config::Program*> in_config;
   for (const config::Program& program : config_.programs) in_config[program.name] = &program;
   // The added processes to start, requested once all are in (PumpStarts launches them in
@@ -205,10 +212,7 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
     if (change.kind == config::ProgramChange::Kind::kRemoved || program == nullptr) {
       op->result.message = "removed process group";
       spdlog::info("{}: removed from the configuration", change.name);
-      for (Process* p : existing) {
-        op->pending++;
-        RemoveProcess(p, [op] { op->Finish(); });
-      }
+      for (Process* p : existing) remove(p, op);
       op->Finish();
       continue;
     }
@@ -223,8 +227,7 @@ void Supervisor::Apply(config::Config next, const std::vector<std::string>& only
     bool at_next_start = false;
     for (Process* p : existing) {
       if (!wanted_has(p->full_name())) {
-        op->pending++;
-        RemoveProcess(p, [op] { op->Finish(); });
+        remove(p, op);
         restarted = restarted || change.restart;  // its instances are replaced
         continue;
       }
