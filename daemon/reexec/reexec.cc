@@ -229,6 +229,10 @@ Status CheckNow(Supervisor& supervisor) {
                                         " process(es) removed by an update are still stopping; "
                                         "try again once they are gone");
   }
+  if (size_t queued = supervisor.queued_stop_count(); queued > 0) {
+    return Status(ErrorCode::kBusy, "an update is still asking " + std::to_string(queued) +
+                                        " process(es) to stop; try again once it has");
+  }
   if (size_t held = supervisor.logs().HeldBytes(); held > 0) {
     return Status(ErrorCode::kBusy, "log files refuse writes (disk full?) and " +
                                         std::to_string(held) +

@@ -544,7 +544,8 @@ bool Simulation::RandomStep() {
 // with the old image: their requests in flight get no answer, and that is not a loss.
 void Simulation::Reexec() {
   Step("reexec");
-  if (supervisor_->shutting_down() || supervisor_->removing_count() > 0) {
+  if (supervisor_->shutting_down() || supervisor_->removing_count() > 0 ||
+      supervisor_->queued_stop_count() > 0) {
     Log("refused: busy");
     return;
   }

@@ -402,48 +402,54 @@ void Supervisor::RemoveProcess(Process* process, std::function<void()> done) {
   // The stops begin in a later turn (an update removes its processes in one go: each stop
   // asked for here would make that turn as long as all of them).
   process->removal_queued_ = true;
-  removals_.emplace_back(process->id(), std::move(done));
-  BookRemovals();
-}
-
-void Supervisor::BookRemovals() {
-  if (removals_booked_) return;  // the booked slice goes on, after everyone else was served
-  removals_booked_ = true;
-  Later([this] {
-    removals_booked_ = false;
-    StopRemoved();
-  });
-}
-
-void Supervisor::StopRemoved() {
-  const EventLoop::TimePoint began = EventLoop::Now();
-  int stopped = 0;
-  while (!removals_.empty()) {
-    if (stopped >= launches_per_turn_ ||
-        (stopped > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn)) {
-      BookRemovals();
-      return;
-    }
-    auto [id, done] = std::move(removals_.front());
-    removals_.pop_front();
-    Process* process = Find(id);
-    if (process == nullptr) {
+  QueueStop([this, id = process->id(), done = std::move(done)]() mutable {
+    Process* queued = Find(id);
+    if (queued == nullptr) {
       done();
-      continue;
+      return false;
     }
-    process->removal_queued_ = false;
-    const bool asked = process->machine().Stop(EventLoop::Now()).ok();
-    if (!asked && IsStoppedState(process->machine().state())) {
+    queued->removal_queued_ = false;
+    const bool asked = queued->machine().Stop(EventLoop::Now()).ok();
+    if (!asked && IsStoppedState(queued->machine().state())) {
       Destroy(id, std::move(done));  // it was not running
-      continue;
+      return false;
     }
-    if (asked) ++stopped;
     // Stopping now (or already, by a shutdown or a client's stop): destroyed once down.
-    process->Observe([this, id, done = std::move(done)](core::State state) {
+    queued->Observe([this, id, done = std::move(done)](core::State state) {
       if (!IsStoppedState(state)) return false;
       Destroy(id, done);
       return true;
     });
+    return asked;
+  });
+}
+
+void Supervisor::QueueStop(std::function<bool()> stop) {
+  queued_stops_.push_back(std::move(stop));
+  BookStops();
+}
+
+void Supervisor::BookStops() {
+  if (stops_booked_) return;  // the booked slice goes on, after everyone else was served
+  stops_booked_ = true;
+  Later([this] {
+    stops_booked_ = false;
+    StopQueued();
+  });
+}
+
+void Supervisor::StopQueued() {
+  const EventLoop::TimePoint began = EventLoop::Now();
+  int stopped = 0;
+  while (!queued_stops_.empty()) {
+    if (stopped >= launches_per_turn_ ||
+        (stopped > 0 && EventLoop::Now() - began >= kLaunchTimePerTurn)) {
+      BookStops();
+      return;
+    }
+    std::function<bool()> stop = std::move(queued_stops_.front());
+    queued_stops_.pop_front();
+    if (stop()) ++stopped;
   }
 }
 

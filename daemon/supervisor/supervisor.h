@@ -77,7 +77,7 @@ class Process final : public core::ProcessHost {
   // An update removed it: it is being stopped and will then be destroyed. Nothing starts it,
   // no name resolves to it, and a job that waits for it ends for it with "removed by update".
   bool removing() const { return removing_; }
-  // Removing, and its stop not asked for yet: it waits for a slice of StopRemoved.
+  // Removing, and its stop not asked for yet: it waits for a slice of StopQueued.
   bool removal_queued() const { return removal_queued_; }
   ProcessLogs& logs() { return logs_; }
   int64_t start_wall_ms() const { return start_wall_ms_; }
@@ -236,6 +236,9 @@ class Supervisor {
   const MemoryWatch& memory_watch() const { return memory_watch_; }
   // Processes removed by an update that are still stopping.
   size_t removing_count() const;
+  // Stops an update asked for that wait for their slice (QueueStop): a re-execution waits for
+  // them (the new image would not know to restart those processes).
+  size_t queued_stop_count() const { return queued_stops_.size(); }
   // Program output capture: pipes, log files, tail -f (daemon/logs/log_capture.h).
   LogCapture& logs() { return log_capture_; }
   const config::Config& config() const { return config_; }
@@ -436,15 +439,19 @@ class Supervisor {
   // The same for one process (its members scanned already, or read from its cgroup).
   void CheckCleanupOf(Process* process, bool orphan_reaped);
   Process* AddProcess(std::shared_ptr<const config::Program> program, config::ProcessName name);
-  // Marks the process removing at once, then (in slices, StopRemoved) stops it if it runs and
+  // Marks the process removing at once, then (in slices, QueueStop) stops it if it runs and
   // destroys it (Destroy); calls done after.
   void RemoveProcess(Process* process, std::function<void()> done);
-  // Stops the removed processes waiting in removals_, a slice per turn as launches go
-  // (kLaunchesPerTurn, kLaunchTimePerTurn): an update that removes 5000 programs sends 5000
-  // signals over many turns, with the control socket served in between.
-  void StopRemoved();
-  // Books the next slice of StopRemoved, in a later turn of the loop (Later), unless one is.
-  void BookRemovals();
+  // Stops that an update asks for in bulk (its removals, the restarts of changed programs) wait
+  // in one queue and are asked for a slice per turn, as launches go (kLaunchesPerTurn,
+  // kLaunchTimePerTurn), from the next turn on: an update that removes or restarts 5000
+  // processes sends 5000 signals over many turns, with the control socket served in between.
+  // Each entry looks its process up again and returns whether it asked a stop (what counts
+  // against the slice).
+  void QueueStop(std::function<bool()> stop);
+  void StopQueued();
+  // Books the next slice of StopQueued, in a later turn of the loop (Later), unless one is.
+  void BookStops();
   // Destroys the removed process `id` once the current event is over (never inside its own
   // notification), together with every other one destroyed in the same turn: one pass over
   // processes_ for all of them, not one each (O(N) per removal made a removal of N/2 O(N^2)).
@@ -500,10 +507,9 @@ class Supervisor {
   // Later's timer (0 when none is booked) and what it runs.
   EventLoop::TimerId later_timer_ = 0;
   std::vector<std::function<void()>> later_;
-  // Processes an update removed whose stop is still to be asked for (StopRemoved), in order,
-  // with what to call once each is destroyed; whether a later slice of them is booked.
-  std::deque<std::pair<uint64_t, std::function<void()>>> removals_;
-  bool removals_booked_ = false;
+  // Stops still to be asked for (QueueStop), in order; whether a later slice of them is booked.
+  std::deque<std::function<bool()>> queued_stops_;
+  bool stops_booked_ = false;
   // Removed processes to destroy after the current event (Destroy); whether that is posted.
   std::vector<std::pair<uint64_t, std::function<void()>>> doomed_;
   bool destroy_posted_ = false;
