@@ -72,23 +72,40 @@ bool SendSignal(int pid, int signal, bool whole_group) {
   return kill(whole_group ? -pid : pid, signal) == 0;
 }
 
-std::vector<Reaped> ReapAll(size_t max) {
+namespace {
+
+Reaped ReapedOf(pid_t pid, int status) {
+  Reaped r;
+  r.pid = pid;
+  if (WIFSIGNALED(status)) {
+    r.status = {true, WTERMSIG(status)};
+  } else {
+    r.status = {false, WEXITSTATUS(status)};
+  }
+  return r;
+}
+
+}  // namespace
+
+std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) {
   std::vector<Reaped> out;
-  while (out.size() < max) {
+  // The likely ones by pid first. One that has not exited (0) or is no child (ECHILD: reaped
+  // already) is passed over.
+  for (size_t i = 0; i < likely.size() && out.size() < max;) {
+    int status = 0;
+    pid_t pid = likely[i] > 0 ? waitpid(likely[i], &status, WNOHANG) : 0;
+    if (pid < 0 && errno == EINTR) continue;
+    ++i;
+    if (pid > 0) out.push_back(ReapedOf(pid, status));
+  }
+  while (any && out.size() < max) {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) {
       if (pid < 0 && errno == EINTR) continue;
       break;
     }
-    Reaped r;
-    r.pid = pid;
-    if (WIFSIGNALED(status)) {
-      r.status = {true, WTERMSIG(status)};
-    } else {
-      r.status = {false, WEXITSTATUS(status)};
-    }
-    out.push_back(r);
+    out.push_back(ReapedOf(pid, status));
   }
   return out;
 }
@@ -516,7 +533,9 @@ class Kernel final : public System {
   bool SignalProcess(const ProcStat& process, int signal) override {
     return os::SignalProcess(process, signal);
   }
-  std::vector<Reaped> ReapAll(size_t max) override { return os::ReapAll(max); }
+  std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) override {
+    return os::ReapAll(max, likely, any);
+  }
   std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
   UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
   std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {

@@ -89,8 +89,14 @@ struct Reaped {
   core::ExitStatus status;
 };
 // Reaps exited children now, in a loop until none is left or `max` were reaped (the others
-// stay zombies, their pids held, for a later call).
-std::vector<Reaped> ReapAll(size_t max);
+// stay zombies, their pids held, for a later call). The pids in `likely` (children that were
+// just sent a signal to end) are asked first, each by its pid: waitpid(pid) costs the kernel
+// one look, while waitpid(-1) walks the list of children, oldest first, up to the first
+// zombie: a stop of N children, newest first (reverse order), had each reap walk past every
+// child still running, N^2/2 looks (45% of wardend's CPU in a stop of 3000, most of it at
+// 10,000). The ones that have not exited are left; the walk then finds any other zombie,
+// unless `any` is false (the likely ones only: no walk).
+std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely = {}, bool any = true);
 
 // The fields of /proc/PID/stat that status needs.
 struct ProcStat {
@@ -190,7 +196,7 @@ class System {
   // False with errno set (ESRCH: no such process), as the functions above.
   virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
   virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
-  virtual std::vector<Reaped> ReapAll(size_t max) = 0;
+  virtual std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) = 0;
   virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
   virtual UniqueFd OpenProcStat(int pid) = 0;
   // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.

@@ -74,6 +74,49 @@ TEST(OpenProcStat, AKeptFdFollowsTheProcessUntilItIsReaped) {
   EXPECT_FALSE(ReadProcStat(child, fd.get()));  // gone for good, whatever the pid becomes
 }
 
+pid_t PausedChild() {
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  return child;
+}
+
+// Waits until `pid` (a child) is a zombie, without reaping it.
+void AwaitZombie(pid_t pid) {
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
+}
+
+TEST(ReapAll, TheLikelyPidsComeFirstAndTheOthersAfter) {
+  const pid_t running = PausedChild();
+  const pid_t first = PausedChild();
+  const pid_t second = PausedChild();
+  ASSERT_GT(running, 0);
+  ASSERT_GT(first, 0);
+  ASSERT_GT(second, 0);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  ASSERT_EQ(kill(second, SIGKILL), 0);
+  AwaitZombie(first);
+  AwaitZombie(second);
+  // Asked for `second` by pid (and for one still running, and one that is no child): it comes
+  // first although `first`, older, is a zombie too; the walk then finds `first`.
+  std::vector<Reaped> reaped = ReapAll(1, {running, 1, second});
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0].pid, second);
+  EXPECT_TRUE(reaped[0].status.signaled);
+  EXPECT_EQ(reaped[0].status.value, SIGKILL);
+  reaped = ReapAll(8, {running, second});
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0].pid, first);
+  // Nothing is left but the one still running: nothing is reaped, nothing waits.
+  EXPECT_TRUE(ReapAll(8, {running}).empty());
+  ASSERT_EQ(kill(running, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(running, &status, 0), running);
+}
+
 }  // namespace
 }  // namespace warden::os
 

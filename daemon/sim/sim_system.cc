@@ -192,9 +192,18 @@ bool SimSystem::SignalProcess(const os::ProcStat& process, int signal) {
   return true;
 }
 
-std::vector<os::Reaped> SimSystem::ReapAll(size_t max) {
+std::vector<os::Reaped> SimSystem::ReapAll(size_t max, const std::vector<int>& likely, bool any) {
   std::vector<os::Reaped> out;
-  for (auto it = processes_.begin(); it != processes_.end() && out.size() < max;) {
+  // As the kernel: the likely pids first, each if it is a zombie; then any zombie.
+  for (int pid : likely) {
+    if (out.size() >= max) break;
+    auto it = processes_.find(pid);
+    if (it == processes_.end() || !it->second.zombie) continue;
+    out.push_back({it->first, it->second.exit_status});
+    log_("reap pid " + std::to_string(it->first) + " (" + it->second.full_name + ") by pid");
+    processes_.erase(it);
+  }
+  for (auto it = processes_.begin(); any && it != processes_.end() && out.size() < max;) {
     if (!it->second.zombie) {
       ++it;
       continue;

@@ -229,6 +229,7 @@ void Process::Kill(int pid, int signal, bool whole_group) {
   spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
                 whole_group ? "group " : "pid ", pid);
   supervisor_.FactsChanged();
+  if (signal != SIGCONT && pid > 0) supervisor_.exits_expected_.push_back({pid, id_});
   if (!supervisor_.system_.SendSignal(pid, signal, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
                  os::SignalName(signal), strerror(errno));
@@ -331,6 +332,7 @@ Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& syste
 Supervisor::~Supervisor() {
   loop_.CancelTimer(pump_timer_);
   loop_.CancelTimer(reap_timer_);
+  loop_.CancelTimer(walk_timer_);
   loop_.CancelTimer(later_timer_);
   later_.clear();
   // What still runs stays in the record (left alone, or not dead yet); else it is removed.
@@ -519,6 +521,9 @@ void Supervisor::ReapChildren() {
   const EventLoop::TimePoint began = EventLoop::Now();
   const size_t slice = static_cast<size_t>(std::max(reaps_per_turn_, 1));
   size_t reaped_count = 0;
+  const size_t expected_budget = exits_expected_.size();
+  size_t tried = 0;
+  bool walk_skipped = false;
   bool more = true;  // the last waitpid round was cut short: zombies may be left
   while (more && reaped_count < slice &&
          (reaped_count == 0 || EventLoop::Now() - began < kLaunchTimePerTurn)) {
@@ -529,7 +534,29 @@ void Supervisor::ReapChildren() {
     // costs.
     const size_t batch = cgroups_ ? 8 : 8 + by_pid_.size() / 128;
     const size_t ask = std::min<size_t>(batch, slice - reaped_count);
-    const std::vector<os::Reaped> reaped_now = system_.ReapAll(ask);
+    // Each expected exit is tried once a call at most: those still running wait at the back.
+    const std::vector<int> likely =
+        TakeExpectedExits(std::min(ask, expected_budget - std::min(expected_budget, tried)));
+    tried += likely.size();
+    std::vector<os::Reaped> reaped_now = system_.ReapAll(ask, likely, /*any=*/false);
+    ReturnExpectedExits(likely, reaped_now);
+    if (reaped_now.size() < ask) {
+      // The walk over every child (waitpid(-1)) for the other zombies: always when this call
+      // found no expected exit (the SIGCHLD is someone else's), else at most once per
+      // kReapWalkGap, so that a stop of N, whose exits wake the loop one or two at a time,
+      // costs O(N) and not one walk of N children per wakeup.
+      const EventLoop::TimePoint now = EventLoop::Now();
+      if ((reaped_count == 0 && reaped_now.empty()) || now - last_walk_ >= kReapWalkGap) {
+        last_walk_ = now;
+        loop_.CancelTimer(walk_timer_);
+        walk_timer_ = 0;
+        walk_skipped = false;
+        for (const os::Reaped& r : system_.ReapAll(ask - reaped_now.size(), {}, /*any=*/true))
+          reaped_now.push_back(r);
+      } else {
+        walk_skipped = true;
+      }
+    }
     more = reaped_now.size() == ask;
     reaped_count += reaped_now.size();
     ScanBeforeExits(reaped_now);
@@ -542,6 +569,40 @@ void Supervisor::ReapChildren() {
       reap_timer_ = 0;
       ReapChildren();
     });
+  }
+  if (walk_skipped && walk_timer_ == 0) {  // the walk left out is done within kReapWalkGap
+    walk_timer_ = loop_.AddTimer(last_walk_ + kReapWalkGap, [this] {
+      walk_timer_ = 0;
+      ReapChildren();
+    });
+  }
+}
+
+std::vector<int> Supervisor::TakeExpectedExits(size_t count) {
+  std::vector<int> out;
+  while (out.size() < count && !exits_expected_.empty()) {
+    const ExpectedExit e = exits_expected_.front();
+    exits_expected_.pop_front();
+    auto it = by_pid_.find(e.pid);
+    if (it == by_pid_.end() || it->second.process->id() != e.id) continue;  // reaped already
+    if (std::find(out.begin(), out.end(), e.pid) != out.end()) continue;    // TERM, then KILL
+    out.push_back(e.pid);
+  }
+  return out;
+}
+
+void Supervisor::ReturnExpectedExits(const std::vector<int>& tried,
+                                     const std::vector<os::Reaped>& reaped) {
+  for (int pid : tried) {
+    if (std::any_of(reaped.begin(), reaped.end(),
+                    [&](const os::Reaped& r) { return r.pid == pid; }))
+      continue;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;
+    Process* process = it->second.process;
+    // Still being stopped: it is tried again in a later call.
+    if (process->machine().state() == core::State::kStopping)
+      exits_expected_.push_back({pid, process->id()});
   }
 }
 

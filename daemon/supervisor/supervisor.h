@@ -263,6 +263,9 @@ class Supervisor {
   // the loop has served everyone else. A kill -9 of 10,000 programs is no deaf second.
   void ReapChildren();
   void set_reaps_per_turn(int count) { reaps_per_turn_ = count; }
+  // While the exits ReapChildren expects (the stops it sent) come in, the walk over every child
+  // for other zombies is done at most this often (see ReapChildren).
+  static constexpr std::chrono::milliseconds kReapWalkGap{50};
   // A child wardend started for itself (no program's process): `on_exit` gets its exit status
   // once ReapChildren reaps it.
   void WatchChild(int pid, std::function<void(core::ExitStatus)> on_exit) {
@@ -515,6 +518,21 @@ class Supervisor {
   bool destroy_posted_ = false;
   // The next slice of reaps (ReapChildren), a timer due at once; 0 when none is booked.
   EventLoop::TimerId reap_timer_ = 0;
+  // Main processes sent a signal to end them (Process::Kill), oldest first: ReapChildren asks
+  // for these by pid before it asks for any child (os::ReapAll's `likely`), so that the reaps
+  // of a stop of N cost O(N), not O(N^2). A pid is dropped once reaped, or once its process
+  // is no longer stopping it; one not exited yet goes to the back.
+  struct ExpectedExit {
+    int pid;
+    uint64_t id;  // its Process
+  };
+  std::deque<ExpectedExit> exits_expected_;
+  EventLoop::TimePoint last_walk_{};   // the latest walk (waitpid(-1)) of ReapChildren
+  EventLoop::TimerId walk_timer_ = 0;  // the walk left out, booked kReapWalkGap after the last
+  // Up to `count` of exits_expected_ that may still come, taken off its front.
+  std::vector<int> TakeExpectedExits(size_t count);
+  // The ones of `tried` that were not reaped go back, at the end.
+  void ReturnExpectedExits(const std::vector<int>& tried, const std::vector<os::Reaped>& reaped);
   int reaps_per_turn_ = kLaunchesPerTurn;
   std::function<void()> on_launched_;  // StartAutostart's `launched`
   uint64_t marks_ = 0;                 // Process::running_mark_ and start_mark_

@@ -104,17 +104,26 @@ class Prober:
         return latencies
 
 
+def cpu_ms(pid):
+    """The CPU time `pid` has run, in ms (/proc/PID/schedstat): on a loaded machine a steadier
+    figure of wardend's work than the wall time of a command."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e6
+
+
 def sampled_command(warden, name, what, *args):
     """Runs `wardenctl ARGS...` while a Prober asks `status NAME`; asserts that every answer came
     within 1 s. Returns the command's output."""
     prober = Prober(warden, name)
     try:
         asked = time.monotonic()
+        cpu = cpu_ms(warden.proc.pid)
         r = warden.ctl(*args, timeout=900, check=0)
         took = time.monotonic() - asked
+        cpu = cpu_ms(warden.proc.pid) - cpu
     finally:
         latencies = prober.finish(what)
-    print(f"{' '.join(args)}: {took:.1f} s")
+    print(f"{' '.join(args)}: {took:.1f} s, wardend CPU {cpu:.0f} ms")
     assert latencies[-1] < 1.0, f"slowest answers during the {what}: {latencies[-3:]}"
     return r.stdout
 
