@@ -83,6 +83,11 @@ class SimSystem final : public os::System {
   std::vector<os::ProcStat> ScanWhole(int root, size_t expected,
                                       const os::StatReader& read) override;
   std::string ReadProcEnviron(int pid, size_t max_bytes) override;
+  // The pid allocation as the kernel's reads: the last pid handed out, the spawns so far as the
+  // forks, the table's size as the tasks.
+  os::PidCursor ReadPidCursor() override {
+    return os::PidCursor{last_pid_, processes_.size(), spawns_, kMaxPid + 1};
+  }
   int SelfPid() override { return kSelfPid; }
   std::optional<uint64_t> OomKillCount() override { return std::nullopt; }  // no OOM killer
   uint64_t RandomSeed() override { return random_(); }
