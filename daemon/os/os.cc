@@ -72,6 +72,13 @@ bool SendSignal(int pid, int signal, bool whole_group) {
   return kill(whole_group ? -pid : pid, signal) == 0;
 }
 
+bool HasChildren() {
+  siginfo_t info{};
+  return waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL) ==
+             0 ||
+         errno != ECHILD;
+}
+
 std::vector<Reaped> ReapAll(size_t max) {
   std::vector<Reaped> out;
   while (out.size() < max) {
@@ -579,6 +586,7 @@ class Kernel final : public System {
     return os::SignalProcess(process, signal);
   }
   std::vector<Reaped> ReapAll(size_t max) override { return os::ReapAll(max); }
+  bool HasChildren() override { return os::HasChildren(); }
   std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
   UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
   std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {

@@ -91,6 +91,8 @@ struct Reaped {
 // Reaps exited children now, in a loop until none is left or `max` were reaped (the others
 // stay zombies, their pids held, for a later call).
 std::vector<Reaped> ReapAll(size_t max);
+// Whether this process has a child, living or not reaped yet (waitid: ECHILD when none).
+bool HasChildren();
 
 // The fields of /proc/PID/stat that status needs.
 struct ProcStat {
@@ -206,6 +208,7 @@ class System {
   virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
   virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
   virtual std::vector<Reaped> ReapAll(size_t max) = 0;
+  virtual bool HasChildren() = 0;
   virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
   virtual UniqueFd OpenProcStat(int pid) = 0;
   // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.

@@ -75,6 +75,7 @@ class SimSystem final : public os::System {
   bool SendSignal(int pid, int signal, bool whole_group) override;
   bool SignalProcess(const os::ProcStat& process, int signal) override;
   std::vector<os::Reaped> ReapAll(size_t max) override;
+  bool HasChildren() override { return !processes_.empty(); }
   std::optional<os::ProcStat> ReadProcStat(int pid) override;
   UniqueFd OpenProcStat(int) override { return UniqueFd(); }  // no fds: read by pid
   std::optional<os::ProcStat> ReadOpenProcStat(int pid, int) override { return ReadProcStat(pid); }

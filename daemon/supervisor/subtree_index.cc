@@ -98,6 +98,12 @@ bool SubtreeIndex::Refresh(int pid, const std::optional<os::ProcStat>& fresh,
 }
 
 bool SubtreeIndex::Consider(int pid, const os::StatReader& read, const Anchor& anchor) {
+  if (pid != self_ && anchor(pid)) {
+    // One of the main processes (spawned since, as most of a range is at a mass start): the
+    // index holds what is below it; nothing to read.
+    Remove(pid);
+    return true;
+  }
   std::optional<os::ProcStat> ps = read(pid);
   if (!ps) {
     // Gone already, or not in /proc yet; an entry of that pid is gone either way.
@@ -112,12 +118,12 @@ bool SubtreeIndex::Consider(int pid, const os::StatReader& read, const Anchor& a
     }
     Remove(pid);  // the pid was reused
   }
-  if (anchor(pid)) return true;  // a main process: the index holds what is below it
   Add(*ps, anchor);
   return true;
 }
 
 void SubtreeIndex::Sweep(size_t count, const os::StatReader& read, const Anchor& anchor) {
+  count = std::min(count, entries_.size());  // each entry once at most
   for (size_t i = 0; i < count && !entries_.empty(); ++i) {
     auto it = entries_.upper_bound(sweep_after_);
     if (it == entries_.end()) it = entries_.begin();

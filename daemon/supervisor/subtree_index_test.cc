@@ -150,6 +150,19 @@ TEST_F(SubtreeIndexTest, ReadsOnlyThePidsForkedSince) {
   EXPECT_LE(machine_.reads_, SubtreeIndex::kSweep);
 }
 
+TEST_F(SubtreeIndexTest, MainProcessesSpawnedSinceCostNoReading) {
+  SubtreeIndex index(kSelf);
+  FakeProc machine;
+  Mains mains;
+  index.Reset(machine.Cursor(), {}, machine.Reader(), mains.Anchor());  // a fresh start
+  for (int i = 0; i < 1000; ++i) mains.pids.insert(machine.Fork(kSelf));
+  const int leftover = machine.Fork(*mains.pids.begin());
+  machine.reads_ = 0;
+  ASSERT_TRUE(index.Advance(machine.Cursor(), machine.Reader(), mains.Anchor(), 4096));
+  EXPECT_LE(machine.reads_, 1u + SubtreeIndex::kSweep);
+  EXPECT_EQ(index.Below({*mains.pids.begin()}), std::vector<int>{leftover});
+}
+
 TEST_F(SubtreeIndexTest, ChildrenOfAReapedMainAreWardendsAndStillFound) {
   Reset();
   const int grandchild = machine_.Fork(child_a_);
