@@ -72,6 +72,13 @@ bool SendSignal(int pid, int signal, bool whole_group) {
   return kill(whole_group ? -pid : pid, signal) == 0;
 }
 
+bool HasChildren() {
+  siginfo_t info{};
+  return waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL) ==
+             0 ||
+         errno != ECHILD;
+}
+
 namespace {
 
 Reaped ReapedOf(pid_t pid, int status) {
@@ -119,13 +126,17 @@ bool NextField(std::string_view* text, long long* out) {
   bool negative = i < text->size() && (*text)[i] == '-';
   if (negative) ++i;
   const size_t digits = i;
-  long long value = 0;
+  // Saturated: rsslim and the addresses after it can be above LLONG_MAX.
+  constexpr unsigned long long kMax = static_cast<unsigned long long>(LLONG_MAX);
+  unsigned long long value = 0;
   while (i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9') {
-    value = value * 10 + ((*text)[i] - '0');
+    const auto digit = static_cast<unsigned long long>((*text)[i] - '0');
+    value = value > (kMax - digit) / 10 ? kMax : value * 10 + digit;
     ++i;
   }
   if (i == digits) return false;
-  *out = negative ? -value : value;
+  const auto signed_value = static_cast<long long>(value);
+  *out = negative ? -signed_value : signed_value;
   text->remove_prefix(i);
   return true;
 }
@@ -155,9 +166,9 @@ std::optional<ProcStat> ParseProcStat(int pid, std::string_view text) {
   ps.state = rest[0];
   rest.remove_prefix(1);
   // Fields 4..24, numbered as proc(5) does; the ones status needs are kept.
-  long long field[25] = {};
+  long long field[39] = {};
   int parsed = 3;
-  while (parsed < 24 && NextField(&rest, &field[parsed + 1])) ++parsed;
+  while (parsed < 38 && NextField(&rest, &field[parsed + 1])) ++parsed;
   if (parsed < 6) return std::nullopt;  // ppid, pgrp and session at least
   ps.ppid = static_cast<int>(field[4]);
   ps.pgrp = static_cast<int>(field[5]);
@@ -166,6 +177,7 @@ std::optional<ProcStat> ParseProcStat(int pid, std::string_view text) {
   if (parsed >= 20) ps.threads = static_cast<int>(field[20]);
   ps.start_ticks = static_cast<uint64_t>(std::max(0LL, field[22]));
   ps.rss_pages = static_cast<uint64_t>(std::max(0LL, field[24]));
+  ps.thread = parsed >= 38 && field[38] == -1;
   return ps;
 }
 
@@ -267,6 +279,63 @@ std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& rea
   out.reserve(pids.size());
   for (int pid : pids) {
     if (auto ps = read ? read(pid) : ReadProcStat(pid)) out.push_back(*ps);
+  }
+  return out;
+}
+
+bool ParseLoadavgPids(std::string_view loadavg, PidCursor* out) {
+  // "0.20 0.18 0.12 1/80 11206": the fourth field is running/tasks, the fifth the last pid.
+  std::string text(loadavg);
+  double load[3];
+  unsigned long running = 0, tasks = 0;
+  long last = 0;
+  if (std::sscanf(text.c_str(), "%lf %lf %lf %lu/%lu %ld", &load[0], &load[1], &load[2], &running,
+                  &tasks, &last) != 6 ||
+      last < 0 || last > INT_MAX) {
+    return false;
+  }
+  out->tasks = tasks;
+  out->last_pid = static_cast<int>(last);
+  return true;
+}
+
+bool ParseStatForks(std::string_view stat, PidCursor* out) {
+  for (size_t at = 0; at < stat.size();) {
+    size_t end = stat.find('\n', at);
+    if (end == std::string_view::npos) end = stat.size();
+    std::string_view line = stat.substr(at, end - at);
+    if (line.rfind("processes ", 0) == 0) {
+      std::string_view rest = line.substr(10);
+      long long forks = 0;
+      if (!NextField(&rest, &forks) || forks < 0) return false;
+      out->forks = static_cast<uint64_t>(forks);
+      return true;
+    }
+    at = end + 1;
+  }
+  return false;
+}
+
+PidCursor ReadPidCursor() {
+  PidCursor out;
+  static const int pid_max = [] {
+    auto text = ReadSmallFile("/proc/sys/kernel/pid_max");
+    return text ? std::atoi(text->c_str()) : 0;
+  }();
+  out.pid_max = pid_max;
+  auto loadavg = ReadSmallFile("/proc/loadavg");
+  // /proc/stat has a line per CPU and one number per interrupt before `processes`: read whole.
+  UniqueFd stat(open("/proc/stat", O_RDONLY | O_CLOEXEC));
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = stat ? read(stat.get(), buf, sizeof buf) : -1;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  if (!loadavg || !ParseLoadavgPids(*loadavg, &out) || !ParseStatForks(text, &out)) {
+    return PidCursor{};
   }
   return out;
 }
@@ -536,6 +605,7 @@ class Kernel final : public System {
   std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) override {
     return os::ReapAll(max, likely, any);
   }
+  bool HasChildren() override { return os::HasChildren(); }
   std::optional<ProcStat> ReadProcStat(int pid) override { return os::ReadProcStat(pid); }
   UniqueFd OpenProcStat(int pid) override { return os::OpenProcStat(pid); }
   std::optional<ProcStat> ReadOpenProcStat(int pid, int stat_fd) override {
@@ -551,6 +621,7 @@ class Kernel final : public System {
   std::string ReadProcEnviron(int pid, size_t max_bytes) override {
     return os::ReadProcEnviron(pid, max_bytes);
   }
+  PidCursor ReadPidCursor() override { return os::ReadPidCursor(); }
   int SelfPid() override { return static_cast<int>(getpid()); }
   std::optional<uint64_t> OomKillCount() override { return os::ReadOomKillCount(); }
   uint64_t RandomSeed() override { return std::random_device{}(); }

@@ -97,6 +97,8 @@ struct Reaped {
 // 10,000). The ones that have not exited are left; the walk then finds any other zombie,
 // unless `any` is false (the likely ones only: no walk).
 std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely = {}, bool any = true);
+// Whether this process has a child, living or not reaped yet (waitid: ECHILD when none).
+bool HasChildren();
 
 // The fields of /proc/PID/stat that status needs.
 struct ProcStat {
@@ -109,6 +111,7 @@ struct ProcStat {
   uint64_t rss_pages = 0;
   uint64_t start_ticks = 0;  // field 22: start time after boot; with pid, names one process
   int threads = 1;           // field 20
+  bool thread = false;       // a thread other than its process's first (exit_signal, field 38, -1)
 };
 std::optional<ProcStat> ReadProcStat(int pid);
 // The text of /proc/PID/stat, parsed; nullopt when it is not that (fewer than 6 fields).
@@ -136,6 +139,20 @@ std::vector<ProcStat> ScanSubtree(int root, const std::function<bool(int pid)>& 
 // machine's process count, one pass over every /proc/PID/stat (one file per process of the
 // machine); else ScanSubtree (two files per process below root).
 std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read = {});
+// Where the kernel's allocation of pids stands, for a look at only the pids allocated since an
+// earlier one (supervisor/subtree_index.h): the last pid allocated in wardend's pid namespace and
+// the tasks that live now (/proc/loadavg), the forks since boot (`processes` of /proc/stat) and
+// the largest pid plus one (/proc/sys/kernel/pid_max). 0 each when unreadable.
+struct PidCursor {
+  int last_pid = 0;
+  uint64_t tasks = 0;
+  uint64_t forks = 0;
+  int pid_max = 0;
+};
+PidCursor ReadPidCursor();
+// The two texts, parsed (false when a field is missing).
+bool ParseLoadavgPids(std::string_view loadavg, PidCursor* out);
+bool ParseStatForks(std::string_view stat, PidCursor* out);
 // /proc/PID/environ (NUL-separated KEY=VALUE), at most max_bytes; "" when unreadable.
 std::string ReadProcEnviron(int pid, size_t max_bytes);
 // Sends `signal` to the process `process` describes, only if its pid still names that process
@@ -197,6 +214,7 @@ class System {
   virtual bool SendSignal(int pid, int signal, bool whole_group) = 0;
   virtual bool SignalProcess(const ProcStat& process, int signal) = 0;
   virtual std::vector<Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) = 0;
+  virtual bool HasChildren() = 0;
   virtual std::optional<ProcStat> ReadProcStat(int pid) = 0;
   virtual UniqueFd OpenProcStat(int pid) = 0;
   // ReadProcStat(pid, stat_fd) above: a reading of a stat file OpenProcStat kept open.
@@ -205,6 +223,7 @@ class System {
                                             const StatReader& read) = 0;
   virtual std::vector<ProcStat> ScanWhole(int root, size_t expected, const StatReader& read) = 0;
   virtual std::string ReadProcEnviron(int pid, size_t max_bytes) = 0;
+  virtual PidCursor ReadPidCursor() = 0;
   virtual int SelfPid() = 0;
   // ReadOomKillCount above: the machine's OOM kills so far, or nullopt when unknown.
   virtual std::optional<uint64_t> OomKillCount() = 0;

@@ -37,6 +37,49 @@ TEST(ParseProcStat, CommMayHoldSpacesAndParentheses) {
   EXPECT_EQ(ps->start_ticks, 99u);
 }
 
+TEST(ParseProcStat, TellsAThreadFromAProcess) {
+  // Field 38, exit_signal: -1 for a thread other than its process's first.
+  const std::string fields_4_to_37 =
+      "100 4242 4242 0 -1 4194304 93 0 0 0 7 3 0 0 20 0 2 0 123456 5705728 129 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 ";
+  auto process = ParseProcStat(4242, "4242 (srv) S " + fields_4_to_37 + "17 1 0 0 0\n");
+  auto thread = ParseProcStat(4243, "4243 (srv) S " + fields_4_to_37 + "-1 1 0 0 0\n");
+  ASSERT_TRUE(process && thread);
+  EXPECT_FALSE(process->thread);
+  EXPECT_TRUE(thread->thread);
+  EXPECT_EQ(thread->threads, 2);
+  EXPECT_EQ(thread->rss_pages, 129u);
+  // A short line (an old kernel's, or a test's) is a process.
+  EXPECT_FALSE(ParseProcStat(7, "7 (a) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 99 0 0\n")->thread);
+}
+
+TEST(PidCursor, ParsesLoadavgAndStat) {
+  PidCursor cursor;
+  EXPECT_TRUE(ParseLoadavgPids("0.20 0.18 0.12 1/80 11206\n", &cursor));
+  EXPECT_EQ(cursor.last_pid, 11206);
+  EXPECT_EQ(cursor.tasks, 80u);
+  EXPECT_TRUE(
+      ParseStatForks("cpu  1 2 3\ncpu0 1 2 3\nintr 5 0 0\nctxt 9\nbtime 1\n"
+                     "processes 1757797\nprocs_running 2\n",
+                     &cursor));
+  EXPECT_EQ(cursor.forks, 1757797u);
+  EXPECT_FALSE(ParseLoadavgPids("0.20 0.18", &cursor));
+  EXPECT_FALSE(ParseStatForks("cpu 1 2 3\n", &cursor));
+  // This machine's.
+  const PidCursor now = ReadPidCursor();
+  EXPECT_GT(now.last_pid, 0);
+  EXPECT_GT(now.forks, 0u);
+  EXPECT_GT(now.tasks, 0u);
+  EXPECT_GT(now.pid_max, now.last_pid);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  const PidCursor after = ReadPidCursor();
+  EXPECT_GT(after.forks, now.forks);
+  EXPECT_NE(after.last_pid, now.last_pid);
+}
+
 TEST(ParseProcStat, RejectsWhatIsNotAStatLine) {
   EXPECT_FALSE(ParseProcStat(1, ""));
   EXPECT_FALSE(ParseProcStat(1, "1 (x)"));

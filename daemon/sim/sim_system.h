@@ -75,6 +75,7 @@ class SimSystem final : public os::System {
   bool SendSignal(int pid, int signal, bool whole_group) override;
   bool SignalProcess(const os::ProcStat& process, int signal) override;
   std::vector<os::Reaped> ReapAll(size_t max, const std::vector<int>& likely, bool any) override;
+  bool HasChildren() override { return !processes_.empty(); }
   std::optional<os::ProcStat> ReadProcStat(int pid) override;
   UniqueFd OpenProcStat(int) override { return UniqueFd(); }  // no fds: read by pid
   std::optional<os::ProcStat> ReadOpenProcStat(int pid, int) override { return ReadProcStat(pid); }
@@ -83,6 +84,11 @@ class SimSystem final : public os::System {
   std::vector<os::ProcStat> ScanWhole(int root, size_t expected,
                                       const os::StatReader& read) override;
   std::string ReadProcEnviron(int pid, size_t max_bytes) override;
+  // The pid allocation as the kernel's reads: the last pid handed out, the spawns so far as the
+  // forks, the table's size as the tasks.
+  os::PidCursor ReadPidCursor() override {
+    return os::PidCursor{last_pid_, processes_.size(), spawns_, kMaxPid + 1};
+  }
   int SelfPid() override { return kSelfPid; }
   std::optional<uint64_t> OomKillCount() override { return std::nullopt; }  // no OOM killer
   uint64_t RandomSeed() override { return random_(); }

@@ -193,6 +193,14 @@ std::vector<Process*> Supervisor::WithDependents(const std::vector<Process*>& pr
 // --- starting -----------------------------------------------------------------------------------
 
 void Supervisor::StartAutostart(std::function<void()> launched) {
+  // Nothing below wardend yet: its subtree's index starts empty, and the scans after exits read
+  // only what was forked since (our own spawns cost a lookup each) instead of listing every
+  // process once first.
+  if (!index_.valid() && by_pid_.empty() && !system_.HasChildren()) {
+    index_.Reset(
+        system_.ReadPidCursor(), {}, [this](int pid) { return system_.ReadProcStat(pid); },
+        IndexAnchor());
+  }
   for (auto& process : processes_) {
     if (process->program().autostart) RequestStart(process.get(), nullptr, /*pump=*/false);
   }

@@ -240,12 +240,13 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
   if (!any_by_proc) {
     // snapshot stays empty
   } else if (wanted == nullptr) {
-    snapshot = system_.ScanWhole(self, processes_.size(), read);
+    // Every process: the index is made again from the same reading, for free.
+    const os::PidCursor cursor = system_.ReadPidCursor();
+    snapshot = system_.ScanWhole(self, processes_.size() + index_.size(), read);
+    index_.Reset(
+        cursor, snapshot, [this](int pid) { return system_.ReadProcStat(pid); }, IndexAnchor());
   } else {
-    snapshot = system_.ScanSubtree(
-        self,
-        [this, &descend](int pid) { return by_pid_.count(pid) != 0 && descend.count(pid) == 0; },
-        read);
+    snapshot = LookBelow(descend, read);
   }
   tree_ =
       Attribute(self, snapshot, claims, [this](int pid) { return ReadEnvironNames(system_, pid); });
@@ -281,6 +282,47 @@ void Supervisor::ScanTree(const std::vector<Process*>* wanted) const {
     });
   }
   tree_valid_ = true;
+}
+
+SubtreeIndex::Anchor Supervisor::IndexAnchor() const {
+  return [this, self = system_.SelfPid()](int pid) -> std::optional<uint64_t> {
+    if (pid == self) return 0;
+    auto it = by_pid_.find(pid);
+    // A main process reaped in this batch (ScanBeforeExits) is gone already.
+    if (it == by_pid_.end() || exiting_.count(pid) != 0) return std::nullopt;
+    return it->second.process->main_start_ticks_;
+  };
+}
+
+std::vector<os::ProcStat> Supervisor::LookBelow(const std::unordered_set<int>& descend,
+                                                const os::StatReader& read) const {
+  const SubtreeIndex::Anchor anchor = IndexAnchor();
+  const os::StatReader fresh = [this](int pid) { return system_.ReadProcStat(pid); };
+  for (int pid : exiting_) index_.ParentGone(pid);
+  const os::PidCursor cursor = system_.ReadPidCursor();
+  // Reading more pids than the subtree has processes costs more than a listing of it.
+  const size_t max_range = 4096 + by_pid_.size() + index_.size();
+  if (!index_.Advance(cursor, fresh, anchor, max_range)) {
+    spdlog::debug("process tree: listing it whole (last pid {}, {} tasks, {} forks so far)",
+                  cursor.last_pid, cursor.tasks, cursor.forks);
+    // The first scan, a wrap of the pids, or many forks since the last: the whole subtree,
+    // once (every process of the machine, or wardend's children and below), and the index
+    // made from it.
+    std::vector<os::ProcStat> whole =
+        system_.ScanWhole(system_.SelfPid(), by_pid_.size() + index_.size(), read);
+    index_.Reset(cursor, whole, fresh, anchor);
+    return whole;
+  }
+  std::vector<os::ProcStat> out;
+  const std::vector<int> mains(descend.begin(), descend.end());
+  for (int pid : mains) {
+    if (auto ps = ReadStat(pid)) out.push_back(*ps);
+  }
+  for (int pid : index_.Below(mains)) {
+    std::optional<os::ProcStat> ps = fresh(pid);
+    if (index_.Refresh(pid, ps, anchor)) out.push_back(*ps);
+  }
+  return out;
 }
 
 void Supervisor::Track(int pid, Process* process) {

@@ -322,7 +322,7 @@ void Process::OnStateChange(core::State from, core::State to) {
 // Supervisor
 
 Supervisor::Supervisor(EventLoop& loop, config::Config config, os::System& system)
-    : loop_(loop), system_(system), config_(std::move(config)) {
+    : loop_(loop), system_(system), config_(std::move(config)), index_(system.SelfPid()) {
   for (const auto& program : config_.programs) {
     auto shared = std::make_shared<const config::Program>(program);
     for (auto& name : config::ExpandProcessNames(config_, program)) AddProcess(shared, name);
@@ -644,6 +644,7 @@ void Supervisor::ReapOne(const os::Reaped& reaped, bool* orphan_reaped) {
   }
   Process* process = it->second.process;
   by_pid_.erase(it);
+  index_.ParentGone(reaped.pid);
   if (record_) record_->Remove(reaped.pid, process->main_start_ticks_);
   // ScanBeforeExits noted it already for the batch it scanned for.
   if (exiting_.count(reaped.pid) == 0) NoteMainEnded(process);

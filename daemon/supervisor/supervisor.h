@@ -37,6 +37,7 @@
 #include "daemon/supervisor/readiness.h"
 #include "daemon/supervisor/reports.h"
 #include "daemon/supervisor/saved_state.h"
+#include "daemon/supervisor/subtree_index.h"
 
 namespace warden {
 
@@ -377,6 +378,7 @@ class Supervisor {
   void Track(int pid, Process* process);
   void Untrack(int pid) {
     by_pid_.erase(pid);
+    index_.ParentGone(pid);
     FactsChanged();
   }
   std::optional<os::ProcStat> ReadStat(int pid) const;
@@ -540,6 +542,14 @@ class Supervisor {
   // Main processes reaped in the batch ScanBeforeExits scans for: gone, as after their exit.
   std::unordered_set<int> exiting_;
   mutable Attribution tree_;
+  // What of wardend's subtree is not a main process, kept between scans (subtree_index.h): a
+  // scan for some processes reads what was forked since the last one, not wardend's children.
+  mutable SubtreeIndex index_;
+  SubtreeIndex::Anchor IndexAnchor() const;
+  // The processes a scan for the live main processes `descend` needs: those mains, what is
+  // below them, and what is below wardend but below no main process.
+  std::vector<os::ProcStat> LookBelow(const std::unordered_set<int>& descend,
+                                      const os::StatReader& read) const;
 
   // --- the kernel facts status shows (process_tree.cc) ---
   // What the last whole status read from /proc, by processes_ index: each main process's state
