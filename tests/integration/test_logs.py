@@ -451,9 +451,10 @@ def test_full_disk_with_on_full_drop_counts_the_loss(warden, small_disk):
     with open(trigger, "w"):
         pass
     wait_until(lambda: read(path).endswith(b"DONE\n"), what="the line after")
-    m = re.search(r"writing \S+ again after [\d.]+ s; (\d+) bytes of output were dropped",
-                  warden.log())
-    assert m, warden.log()
+    # wardend logs the recovery after the write that succeeded: wait for the line too.
+    again = re.compile(r"writing \S+ again after [\d.]+ s; (\d+) bytes of output were dropped")
+    wait_until(lambda: again.search(warden.log()), what="the log line counting the loss")
+    m = again.search(warden.log())
     kept_bytes = len(read(path)) - len(b"DONE\n")
     assert kept_bytes + int(m.group(1)) == len(WRITTEN)
     assert WRITTEN.startswith(read(path)[:kept_bytes])
