@@ -371,13 +371,14 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
 }
 
 void Supervisor::Renumber() {
+  start_order_valid_ = false;
   for (size_t i = 0; i < processes_.size(); ++i) processes_[i]->order_ = i;
 }
 
 void Supervisor::SetPending(Process* process, bool pending) {
   process->start_pending_ = pending;
   if (pending) {
-    pending_.insert(process);
+    if (pending_.insert(process).second) start_order_valid_ = false;
   } else {
     pending_.erase(process);
   }
