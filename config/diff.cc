@@ -3,18 +3,31 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace warden::config {
 
-std::string GroupOf(const Config& config, const std::string& program) {
+std::unordered_map<std::string, std::string> GroupsByProgram(const Config& config) {
+  std::unordered_map<std::string, std::string> groups;
+  // The first group naming a program holds it (as a scan of the groups in order found).
   for (const Group& g : config.groups) {
-    if (std::find(g.programs.begin(), g.programs.end(), program) != g.programs.end()) {
-      return g.name;
-    }
+    for (const std::string& program : g.programs) groups.emplace(program, g.name);
   }
-  return "";
+  return groups;
 }
+
+namespace {
+
+const std::string& Lookup(const std::unordered_map<std::string, std::string>& groups,
+                          const std::string& program) {
+  static const std::string kNone;
+  auto it = groups.find(program);
+  return it == groups.end() ? kNone : it->second;
+}
+
+}  // namespace
 
 bool KeyNeedsRestart(const std::string& key) {
   static const char* const kRestartKeys[] = {
@@ -25,8 +38,8 @@ bool KeyNeedsRestart(const std::string& key) {
                      [&](const char* k) { return key == k; });
 }
 
-std::vector<std::string> ChangedKeys(const Config& before, const Program& a, const Config& after,
-                                     const Program& b) {
+std::vector<std::string> ChangedKeys(const Program& a, const std::string& group_a, const Program& b,
+                                     const std::string& group_b) {
   std::vector<std::string> keys;
   auto check = [&](const char* key, bool differs) {
     if (differs) keys.emplace_back(key);
@@ -39,7 +52,7 @@ std::vector<std::string> ChangedKeys(const Config& before, const Program& a, con
   check("env_file", a.env_files != b.env_files);
   check("user", a.user != b.user);
   check("umask", a.umask != b.umask);
-  check("group", GroupOf(before, a.name) != GroupOf(after, b.name));
+  check("group", group_a != group_b);
   check("autostart", a.autostart != b.autostart);
   check("autorestart", a.autorestart != b.autorestart);
   check("exitcodes", a.exitcodes != b.exitcodes);
@@ -80,6 +93,9 @@ std::vector<ProgramChange> Diff(const Config& before, const Config& after) {
   for (const Program& p : before.programs) old_programs[p.name] = &p;
   for (const Program& p : after.programs) new_programs[p.name] = &p;
 
+  const auto old_groups = GroupsByProgram(before);
+  const auto new_groups = GroupsByProgram(after);
+
   std::vector<ProgramChange> changes;
   for (const auto& [name, program] : old_programs) {
     auto it = new_programs.find(name);
@@ -87,7 +103,8 @@ std::vector<ProgramChange> Diff(const Config& before, const Config& after) {
       changes.push_back({name, ProgramChange::Kind::kRemoved, {}, false});
       continue;
     }
-    std::vector<std::string> keys = ChangedKeys(before, *program, after, *it->second);
+    std::vector<std::string> keys =
+        ChangedKeys(*program, Lookup(old_groups, name), *it->second, Lookup(new_groups, name));
     if (keys.empty()) continue;
     bool restart = std::any_of(keys.begin(), keys.end(), KeyNeedsRestart);
     changes.push_back({name, ProgramChange::Kind::kChanged, std::move(keys), restart});
@@ -119,9 +136,8 @@ Config Merge(const Config& current, Config next, const std::vector<std::string>&
     merged.sources.files = current.sources.files;
     merged.sources.updates.clear();
   } else {
-    auto named = [&](const std::string& program) {
-      return std::find(only.begin(), only.end(), program) != only.end();
-    };
+    const std::unordered_set<std::string> only_set(only.begin(), only.end());
+    auto named = [&](const std::string& program) { return only_set.count(program) != 0; };
     merged = current;
     merged.programs.clear();
     for (const auto& p : current.programs) {
@@ -133,10 +149,11 @@ Config Merge(const Config& current, Config next, const std::vector<std::string>&
     std::sort(merged.programs.begin(), merged.programs.end(), [](const auto& a, const auto& b) {
       return std::tie(a.priority, a.name) < std::tie(b.priority, b.name);
     });
+    const auto next_groups = GroupsByProgram(next);
+    const auto current_groups = GroupsByProgram(current);
     std::map<std::string, Group> groups;
     for (const auto& p : merged.programs) {
-      const Config& source = named(p.name) ? next : current;
-      std::string group = GroupOf(source, p.name);
+      const std::string& group = Lookup(named(p.name) ? next_groups : current_groups, p.name);
       if (group.empty()) continue;
       groups[group].name = group;
       groups[group].programs.push_back(p.name);

@@ -77,5 +77,28 @@ programs:
   EXPECT_FALSE(changes[0].restart);
 }
 
+TEST(MergeTest, NamedProgramsTakeTheirGroupFromTheFileTheOthersKeepTheirs) {
+  const Config current = Load(std::string(kBase) + "groups:\n  g: [web, db]\n");
+  const Config next = Load(R"(
+programs:
+  web: {command: sleep 9, autorestart: true}
+  db: {command: sleep 8}
+groups:
+  h: [web]
+  k: [db]
+)");
+  const Config merged = Merge(current, next, {"web"});
+  const auto groups = GroupsByProgram(merged);
+  EXPECT_EQ(groups.at("web"), "h");  // named: from the file
+  EXPECT_EQ(groups.at("db"), "g");   // not named: as in force
+  EXPECT_EQ(merged.FindProgram("web")->command, next.FindProgram("web")->command);
+  EXPECT_EQ(merged.FindProgram("db")->command, current.FindProgram("db")->command);
+  // Diff sees web's move from g to h, and nothing of db.
+  auto changes = Diff(current, merged);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].name, "web");
+  EXPECT_EQ(changes[0].keys, (std::vector<std::string>{"command", "group"}));
+}
+
 }  // namespace
 }  // namespace warden::config
