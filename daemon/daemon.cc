@@ -232,6 +232,12 @@ std::optional<int> Daemon::StartServing() {
   notifier_ = std::make_unique<SystemdNotifier>(loop_);
   supervisor_ = std::make_unique<Supervisor>(loop_, std::move(config_));
   supervisor_->logs().set_daemon_log(daemon_log_);
+  aside_ = std::make_unique<AsideWorker>(loop_);
+  if (auto s = aside_->Start(); s.ok()) {
+    supervisor_->UseAsideWorker(aside_.get());
+  } else {
+    spdlog::warn("config files are read in the event loop: {}", s.message());
+  }
   // What is tracked through /proc is written down beside the socket, for a wardend started
   // again after this one is killed (process_record.h); after a re-execution, before the
   // restore, which may start processes. A fresh wardend reads it in HandleLeftovers, once the

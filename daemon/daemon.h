@@ -69,6 +69,9 @@ class Daemon {
   std::unique_ptr<SystemdNotifier> notifier_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<ControlServer> server_;
+  // Reads config files for reread/update off the loop's thread; destroyed first, so that no
+  // result reaches a supervisor that is gone.
+  std::unique_ptr<AsideWorker> aside_;
 };
 
 }  // namespace warden

@@ -261,25 +261,31 @@ void ControlServer::ServeVersion(const std::shared_ptr<Connection>& c, Request& 
 }
 
 void ControlServer::ServeReread(const std::shared_ptr<Connection>& c, Request& request) {
-  auto changes = supervisor_.Reread();
-  if (!changes.ok()) {
-    SendError(c, request.id, changes.status().code(), changes.status().message(), false);
-    return;
-  }
-  proto::RereadReply reply;
-  for (const auto& change : *changes) {
-    auto kind = change.kind == config::ProgramChange::Kind::kAdded ? proto::ChangeKind::kAdded
-                : change.kind == config::ProgramChange::Kind::kRemoved
-                    ? proto::ChangeKind::kRemoved
-                    : proto::ChangeKind::kChanged;
-    // What an update would do now: restart only processes that run (as Apply does).
-    const proto::ApplyMode apply = kind != proto::ChangeKind::kChanged || !change.restart
-                                       ? proto::ApplyMode::kLive
-                                   : supervisor_.AnyUp(change.name) ? proto::ApplyMode::kRestart
-                                                                    : proto::ApplyMode::kNextStart;
-    reply.changes.push_back({change.name, kind, apply, change.keys});
-  }
-  Send(c, Type(MessageType::kRereadReply), request.id, proto::Encode(reply));
+  // The file is read aside: the reply goes out in a later turn, if the client is still there.
+  std::weak_ptr<Connection> weak = c;
+  supervisor_.Reread(
+      [this, weak, awaited = c->awaited, id = request.id, serial = request.serial](auto changes) {
+        auto conn = weak.lock();
+        if (!conn || conn->closed || conn->Abandoned(serial)) return;
+        if (!changes.ok()) {
+          SendError(conn, id, changes.status().code(), changes.status().message(), false);
+          return;
+        }
+        proto::RereadReply reply;
+        for (const auto& change : *changes) {
+          auto kind = change.kind == config::ProgramChange::Kind::kAdded ? proto::ChangeKind::kAdded
+                      : change.kind == config::ProgramChange::Kind::kRemoved
+                          ? proto::ChangeKind::kRemoved
+                          : proto::ChangeKind::kChanged;
+          // What an update would do now: restart only processes that run (as Apply does).
+          const proto::ApplyMode apply =
+              kind != proto::ChangeKind::kChanged || !change.restart ? proto::ApplyMode::kLive
+              : supervisor_.AnyUp(change.name)                       ? proto::ApplyMode::kRestart
+                                                                     : proto::ApplyMode::kNextStart;
+          reply.changes.push_back({change.name, kind, apply, change.keys});
+        }
+        Send(conn, Type(MessageType::kRereadReply), id, proto::Encode(reply));
+      });
 }
 
 // UPDATE of the names (programs and groups; none: everything), and RELOAD (everything).

@@ -4,8 +4,8 @@
 // millisecond per megabyte: rotating a 100 MB log over its oldest backup, or starting a full
 // log over, would stall the event loop for tens of milliseconds. So LogFile keeps a descriptor
 // to such a file while it renames over (or unlinks) it, and hands the descriptor here. This is
-// wardend's only thread besides the loop's, and it does nothing but close(2); it starts on first
-// use and inherits the loop thread's blocked signal mask.
+// one of wardend's two helper threads (the other: AsideWorker), and it does nothing but close(2);
+// it starts on first use and inherits the loop thread's blocked signal mask.
 #pragma once
 
 #include <condition_variable>

@@ -23,6 +23,7 @@
 #include "config/diff.h"
 #include "daemon/core/process_machine.h"
 #include "daemon/logs/log_capture.h"
+#include "daemon/os/aside_worker.h"
 #include "daemon/os/event_loop.h"
 #include "daemon/os/os.h"
 #include "daemon/supervisor/cgroups.h"
@@ -292,14 +293,20 @@ class Supervisor {
   bool shutting_down() const { return shutting_down_; }
 
   // The config file in force, read again: what `reread` shows. Errors as FILE:LINE:COL lines.
-  Result<std::vector<config::ProgramChange>> Reread() const;
-  // Reads the config file again and applies it to the programs named (program or group names;
-  // all when empty): starts added programs, stops and removes removed ones, restarts processes
-  // whose process-shaping keys changed, applies supervision keys live, and leaves everything
-  // else untouched. One result per program, once all of it is done. An invalid file changes
-  // nothing: the error carries every problem.
+  // The file is read aside (ReadConfig), so `done` runs in a later turn of the loop.
+  void Reread(std::function<void(Result<std::vector<config::ProgramChange>>)> done);
+  // Reads the config file again (aside) and applies it to the programs named (program or group
+  // names; all when empty): starts added programs, stops and removes removed ones, restarts
+  // processes whose process-shaping keys changed, applies supervision keys live, and leaves
+  // everything else untouched. One result per program, once all of it is done. An invalid file
+  // changes nothing: the error carries every problem. A shutdown begun while the file was read
+  // ends the update before it changes anything (SHUTTING_DOWN).
   void Update(const std::vector<std::string>& names,
               std::function<void(::warden::Status, std::vector<ActionOutcome>)> done);
+  // Where the config file is read for Reread and Update: on the worker's thread, so that a file
+  // of 10,000 programs (about a second of parsing) does not hold the loop. Null (the default,
+  // and the simulation's): read in the caller, at once.
+  void UseAsideWorker(AsideWorker* worker) { aside_ = worker; }
   void set_reload_hooks(std::function<void()> begin, std::function<void()> end) {
     on_reload_begin_ = std::move(begin);
     on_reload_end_ = std::move(end);
@@ -445,6 +452,11 @@ class Supervisor {
   void DestroyDoomed();
   void SortProcesses();
   void Apply(config::Config next, const std::vector<std::string>& programs, ResultsCallback done);
+  // The config file read aside (aside_, or at once without one), handed to `then` on the loop.
+  void ReadConfig(std::function<void(config::LoadResult)> then);
+  // Update's second half, once the file is read.
+  void ApplyRead(const std::vector<std::string>& names, config::LoadResult loaded,
+                 std::function<void(::warden::Status, std::vector<ActionOutcome>)> done);
 
   // A restart: stops `stop` tier by tier, then requests the start of `start` (some of them),
   // calling started(i, result) with the outcome of start[i] (may be null).
@@ -548,6 +560,7 @@ class Supervisor {
   std::mt19937_64 random_{system_.RandomSeed()};
   // --- the cgroup v2 backend (process_tree.cc) ---
   std::unique_ptr<CgroupTree> cgroups_;
+  AsideWorker* aside_ = nullptr;  // UseAsideWorker
   // cgroup.events of a process's cgroup changed: its leftovers may be gone, its cgroup empty.
   void OnCgroupChange(uint64_t id);
   // memory.events of a process's cgroup changed: past memory.high, it is restarted for its

@@ -22,14 +22,34 @@ using outcomes::Gather;
 using outcomes::IsStoppedState;
 using outcomes::Ok;
 
-Result<std::vector<config::ProgramChange>> Supervisor::Reread() const {
-  config::LoadResult loaded = config::LoadConfigFile(config_.path);
-  if (!loaded.config) {
-    std::string message;
-    for (const auto& d : loaded.errors) message += (message.empty() ? "" : "\n") + d.ToString();
-    return ::warden::Status(ErrorCode::kConfig, message);
+void Supervisor::ReadConfig(std::function<void(config::LoadResult)> then) {
+  auto loaded = std::make_shared<config::LoadResult>();
+  auto work = [path = config_.path, loaded] { *loaded = config::LoadConfigFile(path); };
+  auto done = [loaded, then = std::move(then)] { then(std::move(*loaded)); };
+  if (aside_ == nullptr) {
+    work();
+    done();
+    return;
   }
-  return config::Diff(config_, *loaded.config);
+  aside_->Run(std::move(work), std::move(done));
+}
+
+namespace {
+
+// Every problem of a file that could not be read, one FILE:LINE:COL line each.
+std::string Problems(const config::LoadResult& loaded) {
+  std::string message;
+  for (const auto& d : loaded.errors) message += (message.empty() ? "" : "\n") + d.ToString();
+  return message;
+}
+
+}  // namespace
+
+void Supervisor::Reread(std::function<void(Result<std::vector<config::ProgramChange>>)> done) {
+  ReadConfig([this, done = std::move(done)](config::LoadResult loaded) {
+    if (!loaded.config) return done(::warden::Status(ErrorCode::kConfig, Problems(loaded)));
+    done(config::Diff(config_, *loaded.config));
+  });
 }
 
 namespace {
@@ -99,15 +119,21 @@ ActionOutcome StartFailure(const std::string& program, const ActionOutcome& fail
 void Supervisor::Update(const std::vector<std::string>& names,
                         std::function<void(::warden::Status, std::vector<ActionOutcome>)> done) {
   done = jobs_.Completion(jobs_.Open(JobKind::kUpdate), std::move(done));
-  config::LoadResult loaded = config::LoadConfigFile(config_.path);
+  ReadConfig([this, names, done = std::move(done)](config::LoadResult loaded) mutable {
+    ApplyRead(names, std::move(loaded), std::move(done));
+  });
+}
+
+void Supervisor::ApplyRead(const std::vector<std::string>& names, config::LoadResult loaded,
+                           std::function<void(::warden::Status, std::vector<ActionOutcome>)> done) {
+  if (shutting_down_) {
+    done(::warden::Status(ErrorCode::kShuttingDown, "wardend is shutting down"), {});
+    return;
+  }
   if (!loaded.config) {
-    std::string message;
-    for (const auto& d : loaded.errors) {
-      spdlog::error("{}", d.ToString());
-      message += (message.empty() ? "" : "\n") + d.ToString();
-    }
+    for (const auto& d : loaded.errors) spdlog::error("{}", d.ToString());
     spdlog::error("{} is not valid; the configuration in force is kept", config_.path);
-    done(::warden::Status(ErrorCode::kConfig, message), {});
+    done(::warden::Status(ErrorCode::kConfig, Problems(loaded)), {});
     return;
   }
   config::Config next = std::move(*loaded.config);

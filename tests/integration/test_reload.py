@@ -131,3 +131,28 @@ def test_avail_lists_in_use_added_and_removed(warden):
     warden.ctl("update", check=0)
     rows = json.loads(warden.ctl("avail", "--json", check=0).stdout)
     assert {r["name"]: r["state"] for r in rows} == {"web": "in use", "cache": "in use"}
+
+
+def test_status_answers_while_a_file_of_20000_programs_is_read(warden):
+    """Reading a config of 20,000 programs costs wardend seconds (yaml-cpp and the checks of
+    each program: about 2 s here, more under ASan). The file is read off the loop's thread, so
+    `status NAME` answers within 1 s during `reread` and `update NAME`, which wait for the read
+    (before, the loop was held for the whole read)."""
+    from test_scale10k import Prober  # noqa: E402 (the scale tests' sampler)
+
+    warden.start(BASE)
+    running(warden, "web", "db")
+    many = "".join(f"p{i:05d}:\n  command: sleep 1000\n  autostart: false\n"
+                   for i in range(20000))
+    warden.write_config(BASE.replace("sleep 1001", "sleep 1003") + many)
+    for args in (["reread"], ["update", "db"]):
+        prober = Prober(warden, "web")
+        try:
+            r = warden.ctl(*args, timeout=300, check=0)
+        finally:
+            latencies = prober.finish(" ".join(args))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert latencies[-1] < 1.0, f"slowest answers during {args}: {latencies[-3:]}"
+    assert "p19999: added" in warden.ctl("reread", timeout=300, check=0).stdout
+    assert "db: updated process group (restarted: command)" in r.stdout
+    assert "p00000" not in warden.status()  # named programs only
