@@ -103,6 +103,7 @@ int Daemon::Run() {
   for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&handled_, sig);
   sigprocmask(SIG_BLOCK, &handled_, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  os::NoteSignalDispositions();  // the children put SIGPIPE back to SIG_DFL
   EnsureStandardFds();
   os::ReserveSpawnSlots();  // while the lowest fds are free (os/os.h)
 

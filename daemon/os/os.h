@@ -48,18 +48,22 @@ struct SpawnSpec {
   // Set: the child gets this variable set to its own pid ("WATCHDOG_PID", as systemd sets it
   // for a service with WatchdogSec=), written in the child, which alone knows its pid.
   std::string own_pid_variable;
-  // A cgroup v2 folder (an O_RDONLY | O_DIRECTORY fd) the child goes into: it writes itself
-  // into the folder's cgroup.procs before anything else (before it can fork). -1: wardend's own
-  // cgroup.
+  // A cgroup v2 folder (an O_RDONLY | O_DIRECTORY fd) the child goes into before it can fork:
+  // it is born there (clone3's CLONE_INTO_CGROUP), or, where the kernel cannot, writes itself
+  // into the folder's cgroup.procs before anything else. -1: wardend's own cgroup.
   int cgroup_fd = -1;
 };
 
-// Spawns and execs, as posix_spawn does: clone(CLONE_VM | CLONE_VFORK), so no page table is
-// copied. The child becomes a session and process-group leader (setsid), gets default signal
-// dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and the readiness fd). A failure
-// in the child is reported as {stage, errno} in memory it shares with the caller, who resumes
-// when the child has exec'd or exited, and reaps a child that failed.
+// Spawns and execs, as posix_spawn does: clone (clone3 into a cgroup) with CLONE_VM |
+// CLONE_VFORK, so no page table is copied. The child becomes a session and process-group leader
+// (setsid), gets default signal dispositions and an empty mask, and keeps no fd but 0, 1, 2 (and
+// the readiness fd). A failure in the child is reported as {stage, errno} in memory it shares with
+// the caller, who resumes when the child has exec'd or exited, and reaps a child that failed.
 core::SpawnOutcome Spawn(const SpawnSpec& spec);
+// Reads which signals wardend catches or ignores: the child puts those back to SIG_DFL (and
+// only those, one system call each). Spawn reads them at its first call; call this after
+// changing a signal's disposition later than that.
+void NoteSignalDispositions();
 // Reserves four low fds (and a fifth) for Spawn, which puts each child's stdio and readiness
 // fds there: the child then copies wardend's fd table only up to them, not the thousands of
 // log pipes and files above. Call first thing, while the lowest fds are free; without it Spawn

@@ -129,7 +129,7 @@ struct ChildReport {
 [[noreturn]] WARDEN_CHILD_CODE void RunChild(const SpawnSpec& spec, char* const* argv,
                                              char* const* envp, volatile ChildReport* report,
                                              const int (&fds)[4], unsigned unshare_from,
-                                             int cgroup_procs_fd) {
+                                             int cgroup_procs_fd, const sigset_t& to_default) {
   auto fail = [report](int32_t stage) WARDEN_CHILD_CODE {
     report->error_number = errno;
     report->stage = stage;
@@ -138,7 +138,9 @@ struct ChildReport {
 
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // EINVAL for some: fine
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sigismember(&to_default, sig) == 1) sigaction(sig, &dfl, nullptr);
+  }
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) fail(kStageSignals);
@@ -222,19 +224,81 @@ struct ChildArgs {
   char* const* argv;
   char* const* envp;
   volatile ChildReport* report;
-  int fds[4];             // stdin, stdout, stderr, readiness sources
-  unsigned unshare_from;  // 0: the child has a copy of the whole fd table already
-  int cgroup_procs_fd;    // -1, or the cgroup.procs the child writes itself into
+  int fds[4];                  // stdin, stdout, stderr, readiness sources
+  unsigned unshare_from;       // 0: the child has a copy of the whole fd table already
+  int cgroup_procs_fd;         // -1, or the cgroup.procs the child writes itself into
+  const sigset_t* to_default;  // the signals whose disposition the child resets
 };
 
 WARDEN_CHILD_CODE int ChildMain(void* arg) {
   auto* args = static_cast<ChildArgs*>(arg);
   RunChild(*args->spec, args->argv, args->envp, args->report, args->fds, args->unshare_from,
-           args->cgroup_procs_fd);
+           args->cgroup_procs_fd, *args->to_default);
 }
 
-// The child's stack: mapped once, reused by every spawn (wardend spawns from one thread, and
-// CLONE_VFORK holds that thread until the child is done with it).
+#if defined(__x86_64__)
+// clone3(2)'s arguments (linux/sched.h's struct clone_args, which cannot be included beside
+// glibc's <sched.h>): the layout up to `cgroup` (CLONE_ARGS_SIZE_VER2) is fixed by the ABI.
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+static_assert(sizeof(CloneArgs) == 88, "CLONE_ARGS_SIZE_VER2");
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP, Linux 5.7
+
+// clone3 with the child on `args->stack`: glibc has no clone3 wrapper, and a child that
+// returns from the system call on a stack of its own has no frame to return into, so the
+// child's side is written here as glibc's clone does it: it calls fn(arg) on the new stack
+// (rsp is its top, 16-byte aligned, as a call needs) and exits with what fn returns. rax is 0
+// in the child; every other register is the parent's, which is how fn and arg get there.
+// Returns the pid, or -errno.
+long Clone3OnStack(CloneArgs* args, int (*fn)(void*), void* arg) {
+  long result;
+  register long fn_register asm("r12") = reinterpret_cast<long>(fn);
+  register long arg_register asm("r13") = reinterpret_cast<long>(arg);
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"  // the outermost frame, for unwinders
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov %[exit], %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(result)
+      : "0"(static_cast<long>(SYS_clone3)), "D"(args), "S"(sizeof(CloneArgs)), "r"(fn_register),
+        "r"(arg_register), [exit] "i"(SYS_exit)
+      : "rcx", "r11", "memory");
+  return result;
+}
+#endif
+
+// False once clone3 said it is not there (ENOSYS: before Linux 5.3, or a seccomp filter) or
+// does not know CLONE_INTO_CGROUP (E2BIG, EINVAL: before 5.7): the child then writes itself
+// into cgroup.procs.
+bool g_clone_into_cgroup = true;
+
+// The signals whose disposition is not SIG_DFL in wardend: a handler (which must not run in
+// the child, whose memory is wardend's) or SIG_IGN (which exec keeps, and programs expect
+// SIGPIPE and the rest at their default). The child resets these only, not all 64 with a
+// system call each. Read by NoteSignalDispositions, or at the first spawn.
+sigset_t g_to_default;
+bool g_to_default_read = false;
+
+// The child's stack: mapped once// The child's stack: mapped once, reused by every spawn (wardend
+// spawns from one thread, and CLONE_VFORK holds that thread until the child is done with it).
 constexpr size_t kChildStackSize = 256 * 1024;
 
 void* ChildStackTop() {
@@ -286,6 +350,18 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 
 }  // namespace
 
+void NoteSignalDispositions() {
+  sigemptyset(&g_to_default);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction current {};
+    if (sigaction(sig, nullptr, &current) != 0) continue;  // glibc's own: EINVAL
+    if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) {
+      sigaddset(&g_to_default, sig);
+    }
+  }
+  g_to_default_read = true;
+}
+
 void ReserveSpawnSlots() {
   if (g_slots_end > 0) return;
   int fds[5];
@@ -332,17 +408,30 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   report.stage = 0;
   report.error_number = 0;
   const int sources[4] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.ready_fd};
-  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0, -1};
-  // Into a cgroup: the child writes itself into cgroup.procs before anything else (before it
-  // can fork, so nothing it starts is ever outside). Not clone3's CLONE_INTO_CGROUP: clone3
-  // cannot start a child on a stack of its own, so it made a copy of wardend (no CLONE_VM),
-  // whose page tables grow with the programs: 7.9 ms of wardend's CPU per spawn at 5000
-  // programs (a quarter of it copy_page_range, a tenth copy-on-write faults after), 1.7 ms so.
+  if (!g_to_default_read) NoteSignalDispositions();
+  ChildArgs args{&spec, argv.data(), envp.data(), &report, {}, 0, -1, &g_to_default};
+  // Into a cgroup: the child is born in it (clone3's CLONE_INTO_CGROUP), or, where the kernel
+  // cannot, writes itself into cgroup.procs before anything else; either way before it can
+  // fork, so nothing it starts is ever outside. Born in it is cheaper: a write into
+  // cgroup.procs is a migration, which takes the cgroup threadgroup lock for writing and so
+  // waits for an RCU grace period (0.5-1 ms of wall time a spawn, wardend blocked meanwhile),
+  // and costs an open of cgroup.procs. clone3 runs the child on the same stack of its own as
+  // clone does (Clone3OnStack), with CLONE_VM: a clone3 that copied wardend instead (no
+  // CLONE_VM) cost 7.9 ms of wardend's CPU per spawn at 5000 programs (page tables).
   UniqueFd cgroup_procs;
-  if (spec.cgroup_fd >= 0) {
+  auto open_cgroup_procs = [&]() -> std::optional<core::SpawnError> {
     cgroup_procs.reset(openat(spec.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
-    if (!cgroup_procs) return {0, core::SpawnError{"cgroup", errno}};
+    if (!cgroup_procs) return core::SpawnError{"cgroup", errno};
     args.cgroup_procs_fd = cgroup_procs.get();
+    return std::nullopt;
+  };
+#if defined(__x86_64__)
+  const bool born_in_cgroup = spec.cgroup_fd >= 0 && g_clone_into_cgroup;
+#else
+  const bool born_in_cgroup = false;
+#endif
+  if (spec.cgroup_fd >= 0 && !born_in_cgroup) {
+    if (auto error = open_cgroup_procs()) return {0, *error};
   }
   int flags = CLONE_VFORK | CLONE_VM | SIGCHLD;
   if (g_slots_end > 0 && FillSlots(sources)) {
@@ -356,8 +445,38 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = clone(ChildMain, stack, flags, &args);
-  const int clone_error = errno;
+  pid_t pid = -1;
+  int clone_error = 0;
+  bool cloned = false;
+#if defined(__x86_64__)
+  if (born_in_cgroup) {
+    CloneArgs clone_args{};
+    clone_args.flags = static_cast<uint64_t>(flags & ~CSIGNAL) | kCloneIntoCgroup;
+    clone_args.exit_signal = SIGCHLD;
+    clone_args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(stack) - kChildStackSize);
+    clone_args.stack_size = kChildStackSize;
+    clone_args.cgroup = static_cast<uint64_t>(spec.cgroup_fd);
+    const long result = Clone3OnStack(&clone_args, ChildMain, &args);
+    if (result >= 0) {
+      pid = static_cast<pid_t>(result);
+      cloned = true;
+    } else if (result == -ENOSYS || result == -E2BIG || result == -EINVAL) {
+      g_clone_into_cgroup = false;
+      spdlog::info("clone3 into a cgroup: {}: children write themselves into cgroup.procs",
+                   strerror(static_cast<int>(-result)));
+    }
+  }
+#endif
+  // clone, or clone3 failed: the child writes itself into cgroup.procs, and an unusable cgroup
+  // says "cgroup: ..." as it always did.
+  std::optional<core::SpawnError> cgroup_error;
+  if (!cloned) {
+    if (born_in_cgroup) cgroup_error = open_cgroup_procs();
+    if (!cgroup_error) {
+      pid = clone(ChildMain, stack, flags, &args);
+      clone_error = errno;
+    }
+  }
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (args.unshare_from > 0) {
     // The slots must not keep a pipe's write end open in wardend (its reader would never see
@@ -366,6 +485,7 @@ core::SpawnOutcome Spawn(const SpawnSpec& spec) {
       if (sources[i] >= 0) dup3(g_null, g_slots[i], O_CLOEXEC);
     }
   }
+  if (cgroup_error) return {0, *cgroup_error};
   if (pid < 0) return {0, core::SpawnError{"fork", clone_error}};
   if (report.stage == 0) return {pid, std::nullopt};  // exec'd: the program runs
 

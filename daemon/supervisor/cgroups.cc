@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -132,8 +133,12 @@ std::string CgroupTree::FolderOf(const config::ProcessName& name) const {
   return base_ + "/programs/" + os::CgroupFolderName(name.group, name.name);
 }
 
-Result<UniqueFd> CgroupTree::Prepare(const std::string& folder) {
-  if (Status made = os::MakeCgroup(folder); !made.ok()) return made;
+Result<UniqueFd> CgroupTree::Prepare(const std::string& folder, bool* made) {
+  const bool new_folder = ::mkdir(folder.c_str(), 0755) == 0;
+  if (!new_folder && errno != EEXIST) {
+    return Status(ErrorCode::kInternal, "mkdir " + folder + ": " + strerror(errno));
+  }
+  if (made != nullptr) *made = new_folder;
   UniqueFd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return Status(ErrorCode::kInternal, "open " + folder + ": " + strerror(errno));
   return fd;

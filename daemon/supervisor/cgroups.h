@@ -49,7 +49,9 @@ class CgroupTree {
   // BASE/programs/NAME of a process.
   std::string FolderOf(const config::ProcessName& name) const;
   // Creates the folder when missing and opens it for CLONE_INTO_CGROUP.
-  Result<UniqueFd> Prepare(const std::string& folder);
+  // `made` (may be null): whether this call made the folder (a new one: memory.max and
+  // memory.high at "max", cpu.stat from 0).
+  Result<UniqueFd> Prepare(const std::string& folder, bool* made = nullptr);
   // Calls on_change(id) from the loop whenever the folder's cgroup.events changes (populated
   // 0 <-> 1), until Unwatch. Changes of many folders at once (a stop of 10,000 programs) are
   // delivered in slices of about kDeliveryPerTurn, the rest from a timer due at once, so that

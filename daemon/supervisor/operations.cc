@@ -256,6 +256,12 @@ void Supervisor::RequestStart(Process* process, std::function<void(ActionOutcome
 void Supervisor::PumpStarts() {
   // A slice is booked: it goes on from there, after the loop has served everyone else.
   if (pump_timer_ != 0) return;
+  // Called again from within a launch (a state change): the pass under way goes round once
+  // more instead.
+  if (pumping_) {
+    pump_again_ = true;
+    return;
+  }
   // Every launch that could be done is done (StartAutostart's `launched`).
   auto all_launched = [this] {
     if (!on_launched_) return;
@@ -267,21 +273,12 @@ void Supervisor::PumpStarts() {
   struct TrimWhenDone {  // a start of many programs leaves freed memory behind
     Supervisor* s;
     ~TrimWhenDone() {
+      s->pumping_ = false;
       if (s->pending_.empty()) s->loop_.TrimAfter();
     }
   } trim_when_done{this};
+  pumping_ = true;
   const DependencyGraph& graph = Graph();
-  // Tier first, then processes_ order. One tier lookup per process, not one per comparison.
-  std::vector<std::pair<std::pair<int, size_t>, Process*>> tiered;
-  tiered.reserve(pending_.size());
-  for (Process* p : pending_) {
-    tiered.push_back({{graph.Tier(p->program().name), p->order_}, p});
-  }
-  std::sort(tiered.begin(), tiered.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Process*> order;
-  order.reserve(tiered.size());
-  for (const auto& [tier, p] : tiered) order.push_back(p);
   // A launch can make a later process's dependencies RUNNING at once (startsecs 0): go round
   // until nothing moves. At most one slice of launches per turn of the loop: past it, the
   // rest waits for a timer due at once, which fires after the ready sources of the next
@@ -295,7 +292,16 @@ void Supervisor::PumpStarts() {
   bool progress = true;
   while (progress && !pending_.empty()) {
     progress = false;
-    for (Process* q : order) {
+    pump_again_ = false;
+    if (!start_order_valid_) SortPending(graph);
+    // What was launched or given up since is skipped from the front for good: a process that
+    // is pending again made the order be sorted again.
+    while (start_order_from_ < start_order_.size() &&
+           !start_order_[start_order_from_]->start_pending_) {
+      ++start_order_from_;
+    }
+    for (size_t i = start_order_from_; i < start_order_.size() && start_order_valid_; ++i) {
+      Process* q = start_order_[i];
       if (!q->start_pending_) continue;
       if (slice_spent()) {
         pump_timer_ = loop_.AddTimer(EventLoop::Now(), [this] {
@@ -346,8 +352,26 @@ void Supervisor::PumpStarts() {
         }
       }
     }
+    if (pump_again_ || !start_order_valid_) progress = true;
   }
+  pumping_ = false;  // what all_launched calls may start more
   all_launched();
+}
+
+void Supervisor::SortPending(const DependencyGraph& graph) {
+  // Tier first, then processes_ order. One tier lookup per process, not one per comparison.
+  std::vector<std::pair<std::pair<int, size_t>, Process*>> tiered;
+  tiered.reserve(pending_.size());
+  for (Process* p : pending_) {
+    tiered.push_back({{graph.Tier(p->program().name), p->order_}, p});
+  }
+  std::sort(tiered.begin(), tiered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  start_order_.clear();
+  start_order_.reserve(tiered.size());
+  for (const auto& [tier, p] : tiered) start_order_.push_back(p);
+  start_order_from_ = 0;
+  start_order_valid_ = true;
 }
 
 void Supervisor::Launch(Process* process) {

@@ -137,6 +137,7 @@ core::SpawnOutcome Process::Spawn() {
   if (auto held = HeldByForeign()) return {0, *held};
   UniqueFd cgroup_dir;
   std::string cgroup;
+  bool new_folder = false;  // made for this start: nothing was set or counted in it yet
   if (supervisor_.cgroups_) {
     cgroup = supervisor_.cgroups_->FolderOf(name_);
     if (!foreign_pids_.empty()) {
@@ -156,14 +157,14 @@ core::SpawnOutcome Process::Spawn() {
       }
       foreign_pids_.clear();
     }
-    auto dir = supervisor_.cgroups_->Prepare(cgroup);
+    auto dir = supervisor_.cgroups_->Prepare(cgroup, &new_folder);
     if (dir.ok()) {
       cgroup_dir = std::move(dir).value();
       spec.cgroup_fd = cgroup_dir.get();
       // memory_max, where the memory controller reaches the folder (else --check and the log
       // at start said why it cannot be enforced); set at each start, so a changed value and a
-      // removed one apply.
-      if (supervisor_.CanSetMemoryMax(*this)) {
+      // removed one apply. A new folder's is "max" already.
+      if ((!new_folder || program_->memory_max != 0) && supervisor_.CanSetMemoryMax(*this)) {
         if (Status set = os::SetCgroupMemoryMax(cgroup, program_->memory_max); !set.ok()) {
           spdlog::warn("{}: memory_max: {}", full_name_, set.message());
         }
@@ -209,9 +210,18 @@ core::SpawnOutcome Process::Spawn() {
     in_cgroup_ = !cgroup.empty();
     if (in_cgroup_) cgroup_ = std::move(cgroup);
     // Status counts the cgroup's cpu from now: a folder kept from an earlier instance (its
-    // leftovers kept) has counted that one's too.
-    if (in_cgroup_) cgroup_cpu_base_usec_ = os::ReadCgroupCpuUsec(cgroup_).value_or(0);
-    if (in_cgroup_) ApplyMemoryHigh();  // memory_limit by memory.events, where it can be
+    // leftovers kept) has counted that one's too; a new one counts this one's only.
+    if (in_cgroup_) {
+      cgroup_cpu_base_usec_ = new_folder ? 0 : os::ReadCgroupCpuUsec(cgroup_).value_or(0);
+    }
+    // memory_limit by memory.events, where it can be. A new folder's memory.high is "max"
+    // already, which is what no memory_limit asks for.
+    if (in_cgroup_ && new_folder &&
+        MemoryHighFor(program_->memory_limit, program_->memory_max) == 0) {
+      memory_by_events_ = false;
+    } else if (in_cgroup_) {
+      ApplyMemoryHigh();
+    }
     // Tracked through /proc: written down before anything else happens, so that a wardend
     // started after this one is killed finds it (process_record.h).
     if (!in_cgroup_ && supervisor_.record_) {
@@ -363,13 +373,14 @@ Process* Supervisor::AddProcess(std::shared_ptr<const config::Program> program,
 }
 
 void Supervisor::Renumber() {
+  start_order_valid_ = false;
   for (size_t i = 0; i < processes_.size(); ++i) processes_[i]->order_ = i;
 }
 
 void Supervisor::SetPending(Process* process, bool pending) {
   process->start_pending_ = pending;
   if (pending) {
-    pending_.insert(process);
+    if (pending_.insert(process).second) start_order_valid_ = false;
   } else {
     pending_.erase(process);
   }

@@ -504,6 +504,17 @@ class Supervisor {
   // after each state change and start request.
   std::unordered_set<Process*> pending_;
   void SetPending(Process* process, bool pending);
+  // pending_ in launch order (tier, then processes_ order), kept between PumpStarts' slices:
+  // sorted again only once a process became pending or the programs changed, not for every
+  // slice (a slice is a few launches at 5 ms: sorting 10,000 pending ones each time made a
+  // start of N cost O(N^2 log N)). Entries before start_order_from_ are no longer pending.
+  std::vector<Process*> start_order_;
+  size_t start_order_from_ = 0;
+  bool start_order_valid_ = false;
+  void SortPending(const DependencyGraph& graph);
+  // PumpStarts is under way (a launch's state change calls it again: pump_again_ instead).
+  bool pumping_ = false;
+  bool pump_again_ = false;
   // Process::order_ again for every process, after processes_ was reordered or shrank.
   void Renumber();
   // The next slice of launches (PumpStarts), a timer due at once; 0 when none is booked.
@@ -606,6 +617,7 @@ class Supervisor {
   void GraphChanged() {
     graph_dirty_ = true;
     limits_dirty_ = true;
+    start_order_valid_ = false;
   }
   // Whether some process (not being removed) has a memory_limit: MemoryWatch asks after every
   // state change, and a scan of every process for it cost each restart O(N).
