@@ -177,6 +177,11 @@ def test_no_stop_signal_logged_after_the_deadlines_kill(warden):
           stopwaitsecs: 1
         """)
     warden.wait_state("stubborn", "RUNNING")
+    # The shell runs its trap before it starts sleep: once sleep is there, SIGTERM is ignored
+    # (a stop sent before the trap ends the shell at once, with nothing to SIGKILL).
+    pid = warden.status("stubborn")["stubborn"]["pid"]
+    wait_until(lambda: open(f"/proc/{pid}/task/{pid}/children").read().strip(),
+               what="the shell's trap and its sleep")
     warden.ctl("stop", "stubborn", check=0)
     log = warden.log()
     kill_at = log.find("sending SIGKILL")
