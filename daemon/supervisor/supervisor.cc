@@ -239,7 +239,10 @@ void Process::Kill(int pid, int signal, bool whole_group) {
   spdlog::debug("{}: sending SIG{} to {}{}", full_name_, os::SignalName(signal),
                 whole_group ? "group " : "pid ", pid);
   supervisor_.FactsChanged();
-  if (signal != SIGCONT && pid > 0) supervisor_.exits_expected_.push_back({pid, id_});
+  if (signal != SIGCONT && pid > 0 && !exit_expected_) {
+    exit_expected_ = true;
+    supervisor_.exits_expected_.push_back({pid, id_});
+  }
   if (!supervisor_.system_.SendSignal(pid, signal, whole_group) && errno != ESRCH) {
     spdlog::warn("{}: kill({}, SIG{}): {}", full_name_, whole_group ? -pid : pid,
                  os::SignalName(signal), strerror(errno));
@@ -594,6 +597,7 @@ std::vector<int> Supervisor::TakeExpectedExits(size_t count) {
   while (out.size() < count && !exits_expected_.empty()) {
     const ExpectedExit e = exits_expected_.front();
     exits_expected_.pop_front();
+    if (Process* p = Find(e.id)) p->exit_expected_ = false;
     auto it = by_pid_.find(e.pid);
     if (it == by_pid_.end() || it->second.process->id() != e.id) continue;  // reaped already
     if (std::find(out.begin(), out.end(), e.pid) != out.end()) continue;    // TERM, then KILL
@@ -612,8 +616,10 @@ void Supervisor::ReturnExpectedExits(const std::vector<int>& tried,
     if (it == by_pid_.end()) continue;
     Process* process = it->second.process;
     // Still being stopped: it is tried again in a later call.
-    if (process->machine().state() == core::State::kStopping)
+    if (process->machine().state() == core::State::kStopping && !process->exit_expected_) {
+      process->exit_expected_ = true;
       exits_expected_.push_back({pid, process->id()});
+    }
   }
 }
 

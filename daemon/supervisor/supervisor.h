@@ -199,6 +199,9 @@ class Process final : public core::ProcessHost {
   // cancels it), and the spawn it started (MemoryReason says "restarted" while that one lives).
   std::string memory_note_;
   bool sent_kill_ = false;  // wardend sent SIGKILL to the current main process (not an OOM kill)
+  // An entry of Supervisor::exits_expected_ names it: at most one each, so that a client
+  // signalling a process again and again adds nothing until the next reap.
+  bool exit_expected_ = false;
   bool memory_restart_pending_ = false;
   uint64_t memory_restart_stops_ = 0;
   uint64_t memory_note_spawn_ = 0;
